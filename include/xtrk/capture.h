@@ -1,0 +1,52 @@
+/*
+ * What a run records without being told: the source (through libgit2) and
+ * the environment (OS, CPU, memory, GPUs, Python, container, variables).
+ */
+#ifndef XTRK_CAPTURE_H
+#define XTRK_CAPTURE_H
+
+#include <jansson.h>
+
+#include "xtrk/buf.h"
+#include "xtrk/odb.h"
+
+/**
+ * Capture the git state of the repository that contains `workdir`:
+ * {"commit", "branch", "dirty", "patch", "untracked", "remotes"} as in
+ * SPEC 7.  The patch of all uncommitted changes to tracked files (staged and
+ * unstaged, binary included) is stored as a blob through `txn`.  Outside a
+ * git repository every field is null or empty and a warning is added.
+ */
+int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir);
+
+/** Remove "user:password@" (or "token@") from an http(s) URL; other forms are kept. */
+char *xtrk_url_strip_credentials(const char *url);
+
+/** "Name <email>" from git config (repository, then global), else login@host. */
+int xtrk_capture_author(xtrk_buf *out, const char *workdir);
+
+typedef struct {
+	int python;                /* capture Python version and packages */
+	const char *python_exe;    /* interpreter to ask; NULL: python3 from PATH */
+	int python_timeout_ms;     /* give up (with a warning) after this long */
+} xtrk_env_options;
+
+#define XTRK_ENV_OPTIONS_INIT { 1, NULL, 15000 }
+
+/** Capture the environment as the "env" object of SPEC 7. */
+int xtrk_capture_env(json_t **out, const xtrk_env_options *opts);
+
+/** 1 when an environment variable may be recorded: on the allow-list and not secret-looking. */
+int xtrk_env_var_recordable(const char *name);
+
+/** 1 when a variable name looks like it holds a secret (TOKEN, SECRET, PASSWORD, KEY...). */
+int xtrk_env_var_secret(const char *name);
+
+/**
+ * Run argv (PATH lookup) with no stdin, collecting at most `max` bytes of its
+ * stdout into `out`; kill it after `timeout_ms`.  `*status` gets the exit
+ * status, or -1 when it timed out.  XTRK_ENOTFOUND when it cannot be run.
+ */
+int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t max, int *status);
+
+#endif

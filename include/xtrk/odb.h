@@ -1,0 +1,109 @@
+/*
+ * The object database: immutable, content-addressed objects under
+ * `.xtrk/objects/`.
+ *
+ * Large objects are loose files (`objects/ab/cdef...`), small ones share pack
+ * files (`objects/pack/pack-*.pack` with a sorted `.idx`).  Writes go through
+ * a transaction that stages every object in temporary files, flushes them all
+ * to disk together, and only then gives them their final names, so a crash
+ * never leaves a half-written object under its ID.  Every read that leaves the
+ * store is re-hashed against the ID.  The on-disk format is described in
+ * xtrk-format(5).
+ */
+#ifndef XTRK_ODB_H
+#define XTRK_ODB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xtrk/buf.h"
+#include "xtrk/oid.h"
+
+typedef enum {
+	XTRK_OBJ_ANY = 0,
+	XTRK_OBJ_BLOB = 1,
+	XTRK_OBJ_TREE = 2,
+	XTRK_OBJ_RUN = 3
+} xtrk_otype;
+
+typedef struct xtrk_odb xtrk_odb;
+typedef struct xtrk_txn xtrk_txn;
+typedef struct xtrk_odb_stream xtrk_odb_stream;
+
+/** Objects at or above this size are stored loose; smaller ones go to packs. */
+#define XTRK_PACK_OBJECT_MAX (512 * 1024)
+
+/** The name of a type ("blob", "tree", "run"). */
+const char *xtrk_otype_name(xtrk_otype type);
+
+/** Open the object database rooted at `objects_dir` (which must exist). */
+int xtrk_odb_open(xtrk_odb **out, const char *objects_dir);
+void xtrk_odb_free(xtrk_odb *odb);
+
+/** 1 when the object is in the store, 0 when not. */
+int xtrk_odb_exists(xtrk_odb *odb, const xtrk_oid *oid);
+
+/** Type and content size of an object without reading its content. */
+int xtrk_odb_stat(uint64_t *size_out, xtrk_otype *type_out, xtrk_odb *odb, const xtrk_oid *oid);
+
+/**
+ * Read a whole object into `out` (replacing its contents), verifying its
+ * content against the ID.  `expect` documents the wanted type; it is not
+ * enforced, because identical bytes are one object whatever type first wrote
+ * them (an empty file and an empty folder share an ID).
+ */
+int xtrk_odb_read(xtrk_buf *out, xtrk_otype *type_out, xtrk_odb *odb,
+	const xtrk_oid *oid, xtrk_otype expect);
+
+/**
+ * Open a streaming reader.  Reads return the object's content in order; the
+ * read that reaches the end verifies size and hash and fails with
+ * XTRK_ECORRUPT (naming the ID) on a mismatch, so a caller must not treat
+ * data as good before it has seen the end.
+ */
+int xtrk_odb_stream_open(xtrk_odb_stream **out, xtrk_odb *odb, const xtrk_oid *oid);
+/** Read up to `len` bytes; `*nread` is 0 at the (verified) end. */
+int xtrk_odb_stream_read(xtrk_odb_stream *s, void *data, size_t len, size_t *nread);
+uint64_t xtrk_odb_stream_size(const xtrk_odb_stream *s);
+xtrk_otype xtrk_odb_stream_type(const xtrk_odb_stream *s);
+void xtrk_odb_stream_free(xtrk_odb_stream *s);
+
+/** Start a write transaction.  Safe to use from several threads at once. */
+int xtrk_txn_new(xtrk_txn **out, xtrk_odb *odb);
+/** Store `len` bytes as an object of `type`; `out` receives its ID. */
+int xtrk_txn_write(xtrk_oid *out, xtrk_txn *txn, xtrk_otype type, const void *data, size_t len);
+/**
+ * Store the contents of an open file as a blob, streaming with bounded
+ * memory.  `path` names the file in messages.  `*size_out` gets the bytes read.
+ */
+int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *txn, int fd, const char *path);
+/** Flush everything written to disk and name the objects.  Call once. */
+int xtrk_txn_commit(xtrk_txn *txn);
+/** Free a transaction; an uncommitted one is rolled back (temp files removed). */
+void xtrk_txn_free(xtrk_txn *txn);
+
+/** One object found by xtrk_odb_foreach. */
+typedef struct {
+	xtrk_oid oid;
+	xtrk_otype type;
+	uint64_t size;
+	const char *where; /* the loose file or pack that holds it */
+} xtrk_odb_entry;
+
+/**
+ * Call `cb` for every object in the store (loose objects, then packs).
+ * Structural damage found on the way (bad headers, a pack index that fails
+ * its checksum) is reported through `bad` and the walk goes on.
+ */
+int xtrk_odb_foreach(xtrk_odb *odb,
+	int (*cb)(const xtrk_odb_entry *e, void *payload),
+	void (*bad)(const char *where, const char *problem, void *payload),
+	void *payload);
+
+/**
+ * Check one object: header, size and, with `read_data`, its content hash.
+ * Returns 0 or XTRK_ECORRUPT with the problem in the last error.
+ */
+int xtrk_odb_check(xtrk_odb *odb, const xtrk_oid *oid, int read_data);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * Parameters and metrics: typed values from the command line, JSON and YAML
+ * documents, and JSON-lines step series.  Errors name the file and line.
+ */
+#ifndef XTRK_PARAMS_H
+#define XTRK_PARAMS_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/**
+ * Load a JSON or YAML document (by extension: .json is JSON, .yaml/.yml is
+ * YAML, anything else is tried as JSON, then YAML).  Duplicate keys are an
+ * error.  The top level must be a mapping.
+ */
+int xtrk_doc_load(json_t **out, const char *path);
+
+/** Parse YAML text (one document) to JSON; `name` is used in messages. */
+int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name);
+
+/** A command-line value as JSON: a number, true/false, null, or else a string. */
+json_t *xtrk_value_parse(const char *text);
+
+/**
+ * Set `dotted` (a.b.c) in the nested object `obj` (stealing `value`).
+ * XTRK_EINVALID when the key is already set ("given twice"); `origin` names
+ * where the value came from in that message.
+ */
+int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const char *origin);
+
+/** Merge `src` into `dst` deeply; a leaf present in both is XTRK_EINVALID. */
+int xtrk_json_merge_strict(json_t *dst, json_t *src, const char *origin);
+
+/** Flatten nested objects into one level with dotted keys (new reference). */
+json_t *xtrk_json_flatten(json_t *nested);
+
+/**
+ * Read a step series (`.jsonl`): one object per line with an integer "step"
+ * and numeric values.  `*finals` gets the last value of each key.  With
+ * `lenient`, malformed lines are skipped and counted in `*bad_lines` (the
+ * first one's message stays in the last error); otherwise the first is an
+ * error naming the line.
+ */
+int xtrk_series_load(json_t **finals, size_t *points, size_t *bad_lines, const char *path, int lenient);
+
+#endif

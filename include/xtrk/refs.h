@@ -1,0 +1,53 @@
+/*
+ * References: the names that keep runs alive.
+ *
+ *   refs/experiments/<experiment>/<run id>   one file per run: runs are a set,
+ *                                            so concurrent writers never conflict
+ *   refs/tags/<name>                         a run ID
+ *
+ * Every ref is written through a lock file (`<ref>.lock`, O_EXCL), fsynced,
+ * and renamed into place, after the objects it names are durable.
+ */
+#ifndef XTRK_REFS_H
+#define XTRK_REFS_H
+
+#include <stddef.h>
+#include "xtrk/oid.h"
+#include "xtrk/repo.h"
+
+typedef struct {
+	xtrk_oid run;
+	char experiment[256];
+} xtrk_run_ref;
+
+/** 1 when `name` is a valid experiment or tag name ([A-Za-z0-9._-], not starting with '.' or '-'). */
+int xtrk_ref_name_valid(const char *name);
+
+/** Record that `run` belongs to `experiment`. */
+int xtrk_refs_add_run(xtrk_repo *repo, const char *experiment, const xtrk_oid *run);
+
+/**
+ * List run refs, of one experiment or (NULL) all.  `*out` is an array the
+ * caller frees with free().
+ */
+int xtrk_refs_list_runs(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *experiment);
+
+/** Create a tag; XTRK_EEXISTS when it exists and names another run (unless `force`). */
+int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force);
+/** Look up a tag; XTRK_ENOTFOUND when absent. */
+int xtrk_refs_tag_lookup(xtrk_oid *out, xtrk_repo *repo, const char *name);
+/**
+ * Names of all tags (sorted), each with its target, as parallel arrays the
+ * caller frees with xtrk_refs_tags_free().  A tag file that holds no run ID
+ * gets an all-zero target.
+ */
+int xtrk_refs_tags(char ***names, xtrk_oid **targets, size_t *count, xtrk_repo *repo);
+void xtrk_refs_tags_free(char **names, xtrk_oid *targets, size_t count);
+
+/**
+ * Write `content` to the ref at `relpath` (under `.xtrk/`) through a lock file.
+ * Fails with XTRK_ELOCKED when the lock stays taken for several seconds.
+ */
+int xtrk_ref_write(xtrk_repo *repo, const char *relpath, const char *content, int must_not_exist);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * Runs: the commit-like record of one execution (SPEC 3 and 7).
+ *
+ * A run object is the run's JSON (sorted keys, compact) without its "id";
+ * its ID is the XXH3-128 of those bytes.  Tags live in refs, not in the
+ * object, so they are added when a run is read.
+ */
+#ifndef XTRK_RUN_H
+#define XTRK_RUN_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "xtrk/oid.h"
+#include "xtrk/repo.h"
+
+#define XTRK_RUN_FORMAT 1
+
+typedef struct {
+	const char *experiment;        /* NULL: core.experiment from config, else "default" */
+	const char *message;
+	const char *const *params;     /* KEY=VALUE */
+	size_t nparams;
+	const char *const *param_files;
+	size_t nparam_files;
+	const char *const *metrics;    /* KEY=VALUE */
+	size_t nmetrics;
+	const char *const *metric_files;
+	size_t nmetric_files;
+	const char *const *datasets;   /* [NAME=]PATH[@SOURCE] */
+	size_t ndatasets;
+	const char *const *models;     /* [NAME=]PATH */
+	size_t nmodels;
+	const char *const *artifacts;
+	size_t nartifacts;
+	const char *const *notes;
+	size_t nnotes;
+	const char *const *tags;
+	size_t ntags;
+	const char *parent;            /* a revision */
+	int has_seed;
+	long long seed;
+
+	/* Filled by `xtrk run`; left zero by commit-run. */
+	double started;                /* seconds since the epoch; 0: when xtrk_run_commit is called */
+	double ended;                  /* 0: now */
+	json_t *command;               /* {"argv": [...], "cwd": "..."} or NULL */
+	int has_exit_code;
+	int exit_code;
+	int failed;
+	const char *stdout_id;         /* hex IDs of stored logs, or NULL */
+	const char *stderr_id;
+	json_t *resources;             /* {"cpu_s", "max_rss_bytes"} or NULL */
+	int lenient_series;            /* keep the valid lines of a malformed series, with a warning */
+
+	int threads;                   /* hashing threads; 0: automatic */
+	void (*progress)(const char *what, unsigned long long bytes, unsigned long long files, void *payload);
+	void *payload;
+} xtrk_commit_options;
+
+#define XTRK_COMMIT_OPTIONS_INIT { 0 }
+
+/**
+ * Record a run: validate every input and the config's [require] rules before
+ * anything is written, snapshot data and outputs, capture source and
+ * environment, write all objects durably, then add the refs.  On any failure
+ * the store is unchanged.  `*run_out` (optional) gets the run's JSON with "id".
+ */
+int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk_commit_options *opts);
+
+/** Read a run object (verified) as JSON, with "id" and "tags" added. */
+int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
+
+/**
+ * Resolve a revision: a full ID, a unique prefix of at least 4 hex digits, a
+ * tag, an experiment name (its newest run), or NAME~N.  An ambiguous prefix
+ * is XTRK_EAMBIGUOUS with the candidates in the message.
+ */
+int xtrk_run_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev);
+
+typedef struct {
+	xtrk_oid id;
+	json_t *run;
+} xtrk_run_item;
+
+/** All runs (of one experiment, or all with NULL), newest first, each read and verified. */
+int xtrk_runs_list(xtrk_run_item **out, size_t *count, xtrk_repo *repo, const char *experiment);
+void xtrk_runs_free(xtrk_run_item *items, size_t count);
+
+/** RFC 3339 UTC with microseconds for a time in seconds since the epoch. */
+void xtrk_format_time(char out[40], double t);
+
+/** Parse a dataset/model spec "[NAME=]PATH[@SOURCE]"; allocations are the caller's (free()). */
+int xtrk_data_spec_parse(char **name, char **path, char **source, const char *spec, int allow_source);
+
+#endif

@@ -1,0 +1,124 @@
+/* Helpers shared by the subcommands: errors and exit codes, output, option lists. */
+#include "config.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xtrk/errors.h"
+
+void strlist_push(struct strlist *l, const char *s)
+{
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 8;
+		const char **p = realloc(l->items, na * sizeof(*p));
+		if (!p) {
+			fprintf(stderr, "xtrk: error: out of memory\n");
+			exit(EXIT_ERROR);
+		}
+		l->items = p;
+		l->alloc = na;
+	}
+	l->items[l->n++] = s;
+}
+
+void strlist_free(struct strlist *l)
+{
+	free(l->items);
+	l->items = NULL;
+	l->n = l->alloc = 0;
+}
+
+void cli_warnings(void)
+{
+	for (int i = 0; i < xtrk_warning_count(); i++)
+		fprintf(stderr, "xtrk: warning: %s\n", xtrk_warning_get(i));
+	xtrk_warning_clear();
+}
+
+int cli_fail(int code)
+{
+	const char *msg = xtrk_error_last();
+	cli_warnings();
+	fprintf(stderr, "xtrk: error: %s\n", *msg ? msg : "unknown error");
+	if (code == XTRK_ENOSPACE)
+		fprintf(stderr, "xtrk: hint: the file system is full; the store was left as it was\n");
+	return EXIT_ERROR;
+}
+
+int cli_error(int status, const char *fmt, ...)
+{
+	va_list ap;
+	cli_warnings();
+	fputs("xtrk: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("xtrk: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n%s", usage);
+	return EXIT_USAGE;
+}
+
+int cli_open_repo(xtrk_repo **out, struct cli *cli)
+{
+	xtrk_buf ws = XTRK_BUF_INIT;
+	int err;
+
+	if (cli->workspace && !getenv("XTRK_DIR"))
+		err = xtrk_repo_discover(&ws, cli->workspace);
+	else
+		err = xtrk_repo_discover(&ws, ".");
+	if (err == 0)
+		err = xtrk_repo_open(out, ws.ptr);
+	xtrk_buf_dispose(&ws);
+	return err < 0 ? cli_fail(err) : 0;
+}
+
+void cli_print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	fputc('\n', stdout);
+}
+
+int cli_isatty(int fd)
+{
+	return isatty(fd);
+}
+
+void cli_human_bytes(char *out, size_t len, unsigned long long bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	int u = 0;
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%llu B", bytes);
+	else
+		snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+int cli_parse_ll(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}

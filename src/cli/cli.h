@@ -1,0 +1,63 @@
+/* Shared pieces of the xtrk program: the command table type, option lists, output and exit codes. */
+#ifndef XTRK_CLI_H
+#define XTRK_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "xtrk/repo.h"
+
+/* Exit statuses (SPEC 2). */
+#define EXIT_OK 0
+#define EXIT_ERROR 1
+#define EXIT_USAGE 2
+#define EXIT_CHECK 3
+
+struct cli {
+	const char *workspace; /* -C DIR before the command, or NULL */
+};
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct cli *cli);
+	const char *summary;
+};
+
+/* A growable list of option values (for repeatable options). */
+struct strlist {
+	const char **items;
+	size_t n, alloc;
+};
+void strlist_push(struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
+/** Print "xtrk: error: <last library error>" and pending warnings; map a code to an exit status. */
+int cli_fail(int code);
+/** Print "xtrk: error: ..." for a problem found by the program itself. */
+int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** A usage error: the message, then the command's usage on stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Print and clear library warnings as "xtrk: warning: ...". */
+void cli_warnings(void);
+/** Open the workspace (from -C, XTRK_DIR or the current folder); prints the error itself. */
+int cli_open_repo(xtrk_repo **out, struct cli *cli);
+/** Print a JSON value on stdout, indented, keys sorted, with a final newline. */
+void cli_print_json(json_t *v);
+/** 1 when stdout (fd 1) or stderr (fd 2) is a terminal. */
+int cli_isatty(int fd);
+/** Format a byte count for people ("1.5 GiB"). */
+void cli_human_bytes(char *out, size_t len, unsigned long long bytes);
+/** Parse a whole decimal number; 0 or -1. */
+int cli_parse_ll(const char *s, long long *out);
+
+/* The subcommands. */
+int cmd_init(int argc, char **argv, struct cli *cli);
+int cmd_commit_run(int argc, char **argv, struct cli *cli);
+int cmd_log(int argc, char **argv, struct cli *cli);
+int cmd_show(int argc, char **argv, struct cli *cli);
+int cmd_hash_object(int argc, char **argv, struct cli *cli);
+int cmd_cat_object(int argc, char **argv, struct cli *cli);
+int cmd_fsck(int argc, char **argv, struct cli *cli);
+
+#endif

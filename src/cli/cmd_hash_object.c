@@ -1,0 +1,107 @@
+/* xtrk hash-object: print a file's object ID (its XXH3-128), storing it as a blob with -w. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xtrk/errors.h"
+#include "xtrk/odb.h"
+
+static const char usage[] =
+	"usage: xtrk hash-object [-w] FILE...\n"
+	"\n"
+	"Print each file's ID (the same as 'xxhsum -H2 FILE').\n"
+	"\n"
+	"  -w, --write   also store the file as a blob in the workspace's store\n"
+	"  -h, --help    show this help\n";
+
+static int hash_fd(xtrk_oid *out, int fd, const char *path)
+{
+	xtrk_hasher *h = xtrk_hasher_new();
+	char *buf = malloc(1 << 20);
+	int err = 0;
+
+	if (!h || !buf) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, 1 << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = xtrk_error_errno("cannot read '%s'", path);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		xtrk_hasher_update(h, buf, (size_t)n);
+	}
+	xtrk_hasher_final(out, h);
+done:
+	xtrk_hasher_free(h);
+	free(buf);
+	return err;
+}
+
+int cmd_hash_object(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "write", no_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	xtrk_repo *repo = NULL;
+	xtrk_txn *txn = NULL;
+	int c, write = 0, err = 0, status = EXIT_OK;
+	xtrk_oid *ids;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': write = 1; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return cli_usage_error(usage, "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(usage, "which file? give FILE");
+	if (!(ids = calloc((size_t)(argc - optind), sizeof(*ids))))
+		return cli_error(EXIT_ERROR, "out of memory");
+	if (write) {
+		if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
+			goto done;
+		if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0)
+			goto fail;
+	}
+	for (int i = optind; i < argc; i++) {
+		uint64_t size;
+		int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = xtrk_error_errno("cannot open '%s'", argv[i]);
+			goto fail;
+		}
+		err = write ? xtrk_txn_write_fd(&ids[i - optind], &size, txn, fd, argv[i])
+			: hash_fd(&ids[i - optind], fd, argv[i]);
+		close(fd);
+		if (err < 0)
+			goto fail;
+	}
+	if (write && (err = xtrk_txn_commit(txn)) < 0)
+		goto fail;
+	/* IDs are printed only once every object is durable. */
+	for (int i = optind; i < argc; i++)
+		printf("%s\n", xtrk_oid_tostr(&ids[i - optind]));
+	goto done;
+fail:
+	status = cli_fail(err);
+done:
+	free(ids);
+	xtrk_txn_free(txn);
+	xtrk_repo_free(repo);
+	return status;
+}

@@ -1,0 +1,184 @@
+/* xtrk show: print everything recorded for one run, for people or (--json) for programs. */
+#include "config.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "runfmt.h"
+#include "xtrk/errors.h"
+#include "xtrk/params.h"
+#include "xtrk/run.h"
+
+static const char usage[] =
+	"usage: xtrk show [--json] RUN\n"
+	"\n"
+	"Show a run: source, params, metrics, data, models, environment.\n"
+	"RUN is an ID, a unique ID prefix, a tag, an experiment (its newest run) or NAME~N.\n"
+	"\n"
+	"      --json    the run's JSON (the shape of xtrk-format(5))\n"
+	"  -h, --help    show this help\n";
+
+enum { OPT_JSON = 256 };
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *s(json_t *o, const char *k)
+{
+	const char *v = json_string_value(runfmt_lookup(o, k));
+	return v ? v : "";
+}
+
+static void print_kv_section(const char *title, json_t *obj)
+{
+	json_t *flat = xtrk_json_flatten(obj);
+	const char **keys = calloc(json_object_size(flat) + 1, sizeof(*keys));
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	xtrk_buf cell = XTRK_BUF_INIT;
+
+	json_object_foreach(flat, k, v)
+		keys[n++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_cstr);
+	printf("%s:%s\n", title, n ? "" : " (none)");
+	for (size_t i = 0; i < n; i++) {
+		xtrk_buf_clear(&cell);
+		runfmt_cell(&cell, json_object_get(flat, keys[i]));
+		printf("  %-24s %s\n", keys[i], cell.ptr);
+	}
+	xtrk_buf_dispose(&cell);
+	free(keys);
+	json_decref(flat);
+}
+
+static void print_data(const char *title, json_t *arr)
+{
+	size_t i;
+	json_t *d;
+	printf("%s:%s\n", title, json_array_size(arr) ? "" : " (none)");
+	json_array_foreach(arr, i, d) {
+		char hb[32];
+		long long files = json_integer_value(json_object_get(d, "files"));
+		cli_human_bytes(hb, sizeof(hb), (unsigned long long)json_integer_value(json_object_get(d, "bytes")));
+		printf("  %-12s %s  %s %s  %lld file%s, %s", s(d, "name"), s(d, "path"), s(d, "kind"), s(d, "id"),
+			files, files == 1 ? "" : "s", hb);
+		if (*s(d, "source"))
+			printf("  from %s", s(d, "source"));
+		putchar('\n');
+	}
+}
+
+static void print_human(json_t *r)
+{
+	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env"), *a, *v;
+	size_t i;
+	xtrk_buf line = XTRK_BUF_INIT;
+
+	printf("run %s\n", s(r, "id"));
+	printf("experiment: %s\n", s(r, "experiment"));
+	if (*s(r, "message"))
+		printf("message:    %s\n", s(r, "message"));
+	printf("author:     %s\n", s(r, "author"));
+	printf("started:    %s  (%.3f s)\n", s(r, "started"), json_number_value(json_object_get(r, "duration_s")));
+	printf("status:     %s", s(r, "status"));
+	if (json_is_integer(json_object_get(r, "exit_code")))
+		printf(" (exit %lld)", (long long)json_integer_value(json_object_get(r, "exit_code")));
+	putchar('\n');
+	if (*s(r, "parent"))
+		printf("parent:     %s\n", s(r, "parent"));
+	if (json_is_integer(json_object_get(r, "seed")))
+		printf("seed:       %lld\n", (long long)json_integer_value(json_object_get(r, "seed")));
+	a = json_object_get(r, "tags");
+	if (json_array_size(a)) {
+		printf("tags:      ");
+		json_array_foreach(a, i, v)
+			printf(" %s", json_string_value(v));
+		putchar('\n');
+	}
+	if (json_is_null(json_object_get(src, "commit")))
+		printf("source:     %s\n", json_is_null(json_object_get(src, "repository")) ? "no git repository" : "no commit yet");
+	else
+		printf("source:     %s%s%s%s\n", s(src, "commit"), *s(src, "branch") ? " (" : "", s(src, "branch"),
+			*s(src, "branch") ? ")" : "");
+	if (json_is_true(json_object_get(src, "dirty")))
+		printf("            dirty; uncommitted patch %s\n", *s(src, "patch") ? s(src, "patch") : "(empty)");
+	if (json_array_size(json_object_get(src, "untracked")))
+		printf("            %zu untracked path%s\n", json_array_size(json_object_get(src, "untracked")),
+			json_array_size(json_object_get(src, "untracked")) == 1 ? "" : "s");
+	print_kv_section("params", json_object_get(r, "params"));
+	print_kv_section("metrics", json_object_get(r, "metrics"));
+	if (*s(r, "series"))
+		printf("  (step series %s)\n", s(r, "series"));
+	print_data("datasets", json_object_get(r, "datasets"));
+	print_data("models", json_object_get(r, "models"));
+	print_data("artifacts", json_object_get(r, "artifacts"));
+	printf("environment:\n");
+	printf("  os           %s %s, %s\n", s(env, "os.name"), s(env, "os.kernel"), s(env, "os.distro"));
+	printf("  host         %s (user %s)%s%s\n", s(env, "host"), s(env, "user"),
+		*s(env, "container") ? ", container: " : "", s(env, "container"));
+	printf("  cpu          %s x %lld\n", s(env, "cpu.model"), (long long)json_integer_value(runfmt_lookup(env, "cpu.cores")));
+	{
+		char hb[32];
+		cli_human_bytes(hb, sizeof(hb), (unsigned long long)json_integer_value(json_object_get(env, "memory_bytes")));
+		printf("  memory       %s\n", hb);
+	}
+	a = json_object_get(env, "gpus");
+	json_array_foreach(a, i, v)
+		printf("  gpu %-8zu %s, driver %s, CUDA %s\n", i, s(v, "name"), s(v, "driver"),
+			*s(v, "cuda") ? s(v, "cuda") : "?");
+	if (!json_array_size(a))
+		printf("  gpus         none found\n");
+	if (json_is_object(json_object_get(env, "python")))
+		printf("  python       %s (%zu packages)\n", s(env, "python.version"),
+			json_object_size(runfmt_lookup(env, "python.packages")));
+	printf("  xtrk         %s\n", s(env, "xtrk"));
+	if (json_object_size(json_object_get(env, "vars")))
+		print_kv_section("variables", json_object_get(env, "vars"));
+	a = json_object_get(r, "notes");
+	json_array_foreach(a, i, v)
+		printf("note: %s\n", json_string_value(v));
+	xtrk_buf_dispose(&line);
+}
+
+int cmd_show(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	xtrk_repo *repo = NULL;
+	xtrk_oid id;
+	json_t *run = NULL;
+	int c, json = 0, err, status = EXIT_OK;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON: json = 1; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return cli_usage_error(usage, "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(usage, argc == optind ? "which run? give RUN" : "give one RUN");
+	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
+		return status;
+	if ((err = xtrk_run_resolve(&id, repo, argv[optind])) < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0) {
+		status = cli_fail(err);
+		goto done;
+	}
+	if (json)
+		cli_print_json(run);
+	else
+		print_human(run);
+done:
+	json_decref(run);
+	xtrk_repo_free(repo);
+	return status;
+}

@@ -1,0 +1,64 @@
+/* The xtrk program: global options and the table of subcommands. */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "create an empty xtrk store in a folder" },
+	{ "commit-run", cmd_commit_run, "record a run: source, params, metrics, data, models, environment" },
+	{ "log", cmd_log, "list runs, newest first" },
+	{ "show", cmd_show, "show everything recorded for a run" },
+	{ "fsck", cmd_fsck, "check the store's integrity" },
+	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },
+	{ "cat-object", cmd_cat_object, "print an object's content, type or size" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xtrk [-C DIR] [--version] [--help] COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'xtrk COMMAND --help' or 'man xtrk-COMMAND' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { NULL };
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-C") && i + 1 < argc) {
+			cli.workspace = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "-C", 2) && argv[i][2]) {
+			cli.workspace = argv[i] + 2;
+			i++;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("xtrk %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "xtrk: error: unknown option '%s'\n\n", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(*commands); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].fn(argc - i, argv + i, &cli);
+	fprintf(stderr, "xtrk: error: '%s' is not an xtrk command (see 'xtrk --help')\n", argv[i]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,347 @@
+/* Environment capture: OS, host, CPU, memory, GPUs and CUDA, Python, container, variables. */
+#include "config.h"
+#include <ctype.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <git2.h>
+#include <xxhash.h>
+#include <yaml.h>
+#include <zlib.h>
+
+#include "xtrk/capture.h"
+#include "xtrk/errors.h"
+
+extern char **environ;
+
+static const char *const var_prefixes[] = {
+	"CUDA_", "CUBLAS_", "CUDNN_", "NCCL_", "NVIDIA_", "OMP_", "MKL_", "OPENBLAS_", "BLIS_",
+	"TF_", "TORCH_", "PYTORCH_", "XLA_", "JAX_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "XTRK_", NULL
+};
+static const char *const var_names[] = {
+	"PYTHONHASHSEED", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_DEFAULT_ENV", "CONDA_PREFIX",
+	"LD_LIBRARY_PATH", "LANG", "LC_ALL", "TZ", "SOURCE_DATE_EPOCH", NULL
+};
+static const char *const secret_words[] = {
+	"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "AUTH", NULL
+};
+
+int xtrk_env_var_secret(const char *name)
+{
+	char up[256];
+	size_t i;
+	for (i = 0; name[i] && i < sizeof(up) - 1; i++)
+		up[i] = (char)toupper((unsigned char)name[i]);
+	up[i] = '\0';
+	for (const char *const *w = secret_words; *w; w++)
+		if (strstr(up, *w))
+			return 1;
+	return 0;
+}
+
+int xtrk_env_var_recordable(const char *name)
+{
+	int listed = 0;
+	if (xtrk_env_var_secret(name))
+		return 0;
+	for (const char *const *p = var_prefixes; *p && !listed; p++)
+		listed = !strncmp(name, *p, strlen(*p));
+	for (const char *const *p = var_names; *p && !listed; p++)
+		listed = !strcmp(name, *p);
+	return listed;
+}
+
+/* The value of KEY="value" in an os-release style file. */
+static json_t *os_release_field(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, kl) && p[kl] == '=') {
+			const char *v = p + kl + 1, *e = strchr(v, '\n');
+			size_t n = e ? (size_t)(e - v) : strlen(v);
+			if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+				v++;
+				n -= 2;
+			}
+			return json_stringn(v, n);
+		}
+	}
+	return json_null();
+}
+
+static json_t *capture_os(void)
+{
+	struct utsname u;
+	xtrk_buf rel = XTRK_BUF_INIT;
+	json_t *os = json_object();
+
+	if (uname(&u) == 0) {
+		json_object_set_new(os, "name", json_string(u.sysname));
+		json_object_set_new(os, "kernel", json_string(u.release));
+		json_object_set_new(os, "machine", json_string(u.machine));
+	}
+	if (xtrk_buf_read_file(&rel, "/etc/os-release") == 0 || xtrk_buf_read_file(&rel, "/usr/lib/os-release") == 0) {
+		json_object_set_new(os, "distro", os_release_field(rel.ptr, "PRETTY_NAME"));
+		json_object_set_new(os, "distro_id", os_release_field(rel.ptr, "ID"));
+		json_object_set_new(os, "distro_version", os_release_field(rel.ptr, "VERSION_ID"));
+	}
+	xtrk_error_clear();
+	xtrk_buf_dispose(&rel);
+	return os;
+}
+
+static json_t *capture_cpu(void)
+{
+	xtrk_buf info = XTRK_BUF_INIT;
+	json_t *cpu = json_object();
+	const char *m;
+
+	json_object_set_new(cpu, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	if (xtrk_buf_read_file(&info, "/proc/cpuinfo") == 0 && (m = strstr(info.ptr, "model name"))) {
+		const char *colon = strchr(m, ':'), *nl;
+		if (colon) {
+			colon++;
+			while (*colon == ' ' || *colon == '\t')
+				colon++;
+			nl = strchr(colon, '\n');
+			json_object_set_new(cpu, "model", json_stringn(colon, nl ? (size_t)(nl - colon) : strlen(colon)));
+		}
+	}
+	if (!json_object_get(cpu, "model")) {
+		struct utsname u;
+		json_object_set_new(cpu, "model", uname(&u) == 0 ? json_string(u.machine) : json_null());
+	}
+	xtrk_error_clear();
+	xtrk_buf_dispose(&info);
+	return cpu;
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	memmove(s, s + strspn(s, " \t"), strlen(s + strspn(s, " \t")) + 1);
+}
+
+/* GPUs from nvidia-smi; the driver version alone from /proc when nvidia-smi is absent. */
+static json_t *capture_gpus(json_t **cuda_out)
+{
+	char *q[] = { "nvidia-smi", "--query-gpu=name,driver_version,memory.total,pci.bus_id",
+		"--format=csv,noheader,nounits", NULL };
+	char *plain[] = { "nvidia-smi", NULL };
+	xtrk_buf out = XTRK_BUF_INIT;
+	json_t *gpus = json_array();
+	const char *cuda = NULL;
+	char cudabuf[32] = "";
+	int status;
+
+	*cuda_out = json_null();
+	if (xtrk_exec_capture(&out, plain, 10000, 1 << 16, &status) == 0 && status == 0 &&
+	    (cuda = strstr(out.ptr, "CUDA Version:"))) {
+		sscanf(cuda + 13, " %31[0-9.]", cudabuf);
+		json_decref(*cuda_out);
+		*cuda_out = json_string(cudabuf);
+	}
+	xtrk_buf_clear(&out);
+	if (xtrk_exec_capture(&out, q, 10000, 1 << 16, &status) == 0 && status == 0) {
+		/* One GPU per line: "name, driver, memory MiB, bus id". */
+		for (char *line = out.ptr; *line; ) {
+			char *nl = strchr(line, '\n'), *fields[4] = { 0 }, *f = line;
+			int nf = 0;
+			if (nl)
+				*nl = '\0';
+			while (f && nf < 4) {
+				char *comma = strchr(f, ',');
+				if (comma)
+					*comma = '\0';
+				trim(f);
+				fields[nf++] = f;
+				f = comma ? comma + 1 : NULL;
+			}
+			if (nf >= 2 && *fields[0]) {
+				json_t *g = json_object();
+				json_object_set_new(g, "name", json_string(fields[0]));
+				json_object_set_new(g, "driver", json_string(fields[1]));
+				json_object_set_new(g, "cuda", *cudabuf ? json_string(cudabuf) : json_null());
+				if (nf > 2)
+					json_object_set_new(g, "memory_bytes",
+						json_integer(strtoll(fields[2], NULL, 10) * 1024 * 1024));
+				if (nf > 3)
+					json_object_set_new(g, "bus_id", json_string(fields[3]));
+				json_array_append_new(gpus, g);
+			}
+			if (!nl)
+				break;
+			line = nl + 1;
+		}
+	} else if (xtrk_buf_read_file(&out, "/proc/driver/nvidia/version") == 0) {
+		/* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  ..." */
+		char ver[64] = "";
+		const char *k = strstr(out.ptr, "Kernel Module");
+		if (k && sscanf(k + 13, " %63s", ver) == 1) {
+			json_t *g = json_object();
+			json_object_set_new(g, "name", json_string("NVIDIA GPU (nvidia-smi not found)"));
+			json_object_set_new(g, "driver", json_string(ver));
+			json_object_set_new(g, "cuda", json_null());
+			json_array_append_new(gpus, g);
+		}
+	}
+	xtrk_error_clear();
+	xtrk_buf_dispose(&out);
+	return gpus;
+}
+
+/* The CUDA toolkit a program would build against: nvcc, else the toolkit's version.json. */
+static json_t *capture_cuda_toolkit(void)
+{
+	char *argv[] = { "nvcc", "--version", NULL };
+	xtrk_buf out = XTRK_BUF_INIT;
+	json_t *v = json_null();
+	const char *r;
+	char ver[32];
+	int status;
+
+	if (xtrk_exec_capture(&out, argv, 10000, 1 << 14, &status) == 0 && status == 0 &&
+	    (r = strstr(out.ptr, "release ")) && sscanf(r + 8, "%31[0-9.]", ver) == 1) {
+		json_decref(v);
+		v = json_string(ver);
+	}
+	xtrk_error_clear();
+	xtrk_buf_dispose(&out);
+	return v;
+}
+
+static const char python_probe[] =
+	"import json, sys, platform\n"
+	"pk = {}\n"
+	"try:\n"
+	"    from importlib import metadata\n"
+	"    for d in metadata.distributions():\n"
+	"        try:\n"
+	"            n = d.metadata['Name']\n"
+	"        except Exception:\n"
+	"            n = None\n"
+	"        if n and n not in pk:\n"
+	"            pk[n] = d.version\n"
+	"except Exception:\n"
+	"    pass\n"
+	"print(json.dumps({'version': platform.python_version(), 'implementation': platform.python_implementation(),\n"
+	"                  'executable': sys.executable, 'prefix': sys.prefix, 'packages': pk}, sort_keys=True))\n";
+
+static json_t *capture_python(const xtrk_env_options *opts)
+{
+	char *argv[] = { (char *)(opts->python_exe ? opts->python_exe : "python3"), "-I", "-c",
+		(char *)python_probe, NULL };
+	xtrk_buf out = XTRK_BUF_INIT;
+	json_error_t je;
+	json_t *py = NULL;
+	int status, err;
+
+	err = xtrk_exec_capture(&out, argv, opts->python_timeout_ms, 16 << 20, &status);
+	if (err == XTRK_ENOTFOUND) {
+		xtrk_error_clear();
+		goto done; /* no Python here: recorded as null, nothing to warn about */
+	}
+	if (err < 0 || status != 0 || !(py = json_loadb(out.ptr, out.size, 0, &je)) || !json_is_object(py)) {
+		xtrk_warning_add("could not read the Python environment from '%s'%s%s", argv[0],
+			err < 0 ? ": " : "", err < 0 ? xtrk_error_last() : "");
+		json_decref(py);
+		py = NULL;
+	}
+	xtrk_error_clear();
+done:
+	xtrk_buf_dispose(&out);
+	return py ? py : json_null();
+}
+
+static json_t *capture_container(void)
+{
+	xtrk_buf cg = XTRK_BUF_INIT;
+	const char *kind = NULL;
+
+	if (access("/.dockerenv", F_OK) == 0)
+		kind = "docker";
+	else if (access("/run/.containerenv", F_OK) == 0)
+		kind = "podman";
+	else if (getenv("KUBERNETES_SERVICE_HOST"))
+		kind = "kubernetes";
+	else if (xtrk_buf_read_file(&cg, "/proc/1/cgroup") == 0 &&
+		 (strstr(cg.ptr, "docker") || strstr(cg.ptr, "containerd") || strstr(cg.ptr, "kubepods")))
+		kind = strstr(cg.ptr, "kubepods") ? "kubernetes" : "docker";
+	else if (getenv("container"))
+		kind = getenv("container");
+	xtrk_error_clear();
+	xtrk_buf_dispose(&cg);
+	return kind ? json_string(kind) : json_null();
+}
+
+static json_t *capture_vars(void)
+{
+	json_t *vars = json_object();
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char name[256];
+		if (!eq || (size_t)(eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (xtrk_env_var_recordable(name))
+			json_object_set_new(vars, name, json_string(eq + 1));
+	}
+	return vars;
+}
+
+static json_t *capture_libs(void)
+{
+	json_t *libs = json_object();
+	int maj, min, rev;
+	char v[64];
+
+	git_libgit2_version(&maj, &min, &rev);
+	snprintf(v, sizeof(v), "%d.%d.%d", maj, min, rev);
+	json_object_set_new(libs, "libgit2", json_string(v));
+	json_object_set_new(libs, "zlib", json_string(zlibVersion()));
+	snprintf(v, sizeof(v), "%u.%u.%u", XXH_versionNumber() / 10000, XXH_versionNumber() / 100 % 100,
+		XXH_versionNumber() % 100);
+	json_object_set_new(libs, "xxhash", json_string(v));
+	json_object_set_new(libs, "libarchive", json_string(archive_version_string()));
+	json_object_set_new(libs, "jansson", json_string(jansson_version_str()));
+	json_object_set_new(libs, "libyaml", json_string(yaml_get_version_string()));
+	return libs;
+}
+
+int xtrk_capture_env(json_t **out, const xtrk_env_options *opts)
+{
+	static const xtrk_env_options defaults = XTRK_ENV_OPTIONS_INIT;
+	json_t *env = json_object(), *cuda;
+	char host[256] = "";
+	struct passwd *pw = getpwuid(getuid());
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	if (!opts)
+		opts = &defaults;
+	gethostname(host, sizeof(host) - 1);
+	json_object_set_new(env, "os", capture_os());
+	json_object_set_new(env, "host", json_string(host));
+	json_object_set_new(env, "user", pw ? json_string(pw->pw_name) : json_null());
+	json_object_set_new(env, "cpu", capture_cpu());
+	json_object_set_new(env, "memory_bytes", json_integer(pages > 0 && psize > 0 ? (json_int_t)pages * psize : 0));
+	json_object_set_new(env, "gpus", capture_gpus(&cuda));
+	json_object_set_new(env, "cuda", json_object());
+	json_object_set_new(json_object_get(env, "cuda"), "driver", cuda);
+	json_object_set_new(json_object_get(env, "cuda"), "toolkit", capture_cuda_toolkit());
+	json_object_set_new(env, "python", opts->python ? capture_python(opts) : json_null());
+	json_object_set_new(env, "container", capture_container());
+	json_object_set_new(env, "vars", capture_vars());
+	json_object_set_new(env, "xtrk", json_string(PACKAGE_VERSION));
+	json_object_set_new(env, "libs", capture_libs());
+	*out = env;
+	return 0;
+}

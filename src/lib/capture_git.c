@@ -1,0 +1,208 @@
+/* Source capture through libgit2: commit, branch, remotes, dirty state, the uncommitted patch. */
+#include "config.h"
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "xtrk/capture.h"
+#include "xtrk/errors.h"
+
+static int git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+	return xtrk_error_set(XTRK_ERROR, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+char *xtrk_url_strip_credentials(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *host, *at, *slash;
+	xtrk_buf b = XTRK_BUF_INIT;
+
+	if (!scheme)
+		return strdup(url); /* scp-like "git@host:path" names a user, never a password */
+	host = scheme + 3;
+	slash = strchr(host, '/');
+	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
+	if (!at)
+		return strdup(url);
+	/* Keep "ssh://git@host" (a user name alone) but drop anything with a secret in http(s). */
+	if (!strncmp(url, "ssh://", 6) && !memchr(host, ':', (size_t)(at - host)))
+		return strdup(url);
+	xtrk_buf_put(&b, url, (size_t)(host - url));
+	xtrk_buf_puts(&b, at + 1);
+	return xtrk_buf_detach(&b);
+}
+
+static int capture_remotes(json_t *out, git_repository *repo)
+{
+	git_strarray names = { 0 };
+	if (git_remote_list(&names, repo) < 0)
+		return git_fail("cannot list git remotes");
+	for (size_t i = 0; i < names.count; i++) {
+		git_remote *r;
+		const char *url;
+		char *clean;
+		if (git_remote_lookup(&r, repo, names.strings[i]) < 0)
+			continue;
+		url = git_remote_url(r);
+		if (url && (clean = xtrk_url_strip_credentials(url))) {
+			json_object_set_new(out, names.strings[i], json_string(clean));
+			free(clean);
+		}
+		git_remote_free(r);
+	}
+	git_strarray_dispose(&names);
+	return 0;
+}
+
+int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
+{
+	git_repository *repo = NULL;
+	git_reference *head = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_status_list *status = NULL;
+	git_diff *diff = NULL;
+	git_buf patch = { 0 };
+	json_t *src = json_object(), *untracked = json_array(), *remotes = json_object();
+	git_status_options sopts = GIT_STATUS_OPTIONS_INIT;
+	git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
+	int rc, err = 0, dirty = 0;
+
+	*out = NULL;
+	json_object_set_new(src, "commit", json_null());
+	json_object_set_new(src, "branch", json_null());
+	json_object_set_new(src, "dirty", json_false());
+	json_object_set_new(src, "patch", json_null());
+	json_object_set(src, "untracked", untracked);
+	json_object_set(src, "remotes", remotes);
+	rc = git_repository_open_ext(&repo, workdir, 0, NULL);
+	if (rc == GIT_ENOTFOUND) {
+		json_object_set_new(src, "repository", json_null());
+		xtrk_warning_add("'%s' is not in a git repository: the run records no source", workdir);
+		goto done;
+	}
+	if (rc < 0) {
+		err = git_fail("cannot open the git repository");
+		goto done;
+	}
+	if (git_repository_is_bare(repo)) {
+		json_object_set_new(src, "repository", json_null());
+		xtrk_warning_add("the git repository at '%s' is bare: the run records no source", workdir);
+		goto done;
+	}
+	json_object_set_new(src, "repository", json_string(git_repository_workdir(repo)));
+	rc = git_repository_head(&head, repo);
+	if (rc == 0) {
+		const git_oid *id;
+		char hex[GIT_OID_HEXSZ + 1];
+		if (git_reference_is_branch(head))
+			json_object_set_new(src, "branch", json_string(git_reference_shorthand(head)));
+		if (git_reference_peel((git_object **)&commit, head, GIT_OBJECT_COMMIT) < 0) {
+			err = git_fail("cannot read HEAD");
+			goto done;
+		}
+		id = git_commit_id(commit);
+		git_oid_tostr(hex, sizeof(hex), id);
+		json_object_set_new(src, "commit", json_string(hex));
+		if (git_commit_tree(&tree, commit) < 0) {
+			err = git_fail("cannot read the HEAD tree");
+			goto done;
+		}
+	} else if (rc == GIT_EUNBORNBRANCH) {
+		/* No commit yet: the branch name is known, every change is uncommitted. */
+		git_reference *sym = NULL;
+		if (git_reference_lookup(&sym, repo, "HEAD") == 0) {
+			const char *t = git_reference_symbolic_target(sym);
+			if (t && !strncmp(t, "refs/heads/", 11))
+				json_object_set_new(src, "branch", json_string(t + 11));
+			git_reference_free(sym);
+		}
+	} else {
+		err = git_fail("cannot read HEAD");
+		goto done;
+	}
+	if ((err = capture_remotes(remotes, repo)) < 0)
+		goto done;
+
+	sopts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	sopts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(&status, repo, &sopts) < 0) {
+		err = git_fail("cannot read the git status");
+		goto done;
+	}
+	for (size_t i = 0, n = git_status_list_entrycount(status); i < n; i++) {
+		const git_status_entry *e = git_status_byindex(status, i);
+		if (e->status == GIT_STATUS_WT_NEW) {
+			const char *p = e->index_to_workdir->new_file.path;
+			json_array_append_new(untracked, json_string(p));
+		} else if (e->status != GIT_STATUS_CURRENT && !(e->status & GIT_STATUS_IGNORED)) {
+			dirty = 1;
+		}
+	}
+	json_object_set_new(src, "dirty", json_boolean(dirty));
+	if (dirty) {
+		xtrk_oid pid;
+		dopts.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INCLUDE_TYPECHANGE;
+		if (git_diff_tree_to_workdir_with_index(&diff, repo, tree, &dopts) < 0 ||
+		    git_diff_to_buf(&patch, diff, GIT_DIFF_FORMAT_PATCH) < 0) {
+			err = git_fail("cannot compute the uncommitted patch");
+			goto done;
+		}
+		if (patch.size) {
+			if ((err = xtrk_txn_write(&pid, txn, XTRK_OBJ_BLOB, patch.ptr, patch.size)) < 0)
+				goto done;
+			json_object_set_new(src, "patch", json_string(xtrk_oid_tostr(&pid)));
+		}
+	}
+done:
+	git_buf_dispose(&patch);
+	git_diff_free(diff);
+	git_status_list_free(status);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	git_reference_free(head);
+	git_repository_free(repo);
+	json_decref(untracked);
+	json_decref(remotes);
+	if (err < 0) {
+		json_decref(src);
+		return err;
+	}
+	*out = src;
+	return 0;
+}
+
+int xtrk_capture_author(xtrk_buf *out, const char *workdir)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL, *snap = NULL;
+	const char *name = NULL, *email = NULL;
+	char host[256] = "localhost";
+	struct passwd *pw;
+
+	xtrk_buf_clear(out);
+	if (git_repository_open_ext(&repo, workdir, 0, NULL) == 0)
+		git_repository_config(&cfg, repo);
+	else
+		git_config_open_default(&cfg);
+	if (cfg && git_config_snapshot(&snap, cfg) == 0) {
+		git_config_get_string(&name, snap, "user.name");
+		git_config_get_string(&email, snap, "user.email");
+	}
+	gethostname(host, sizeof(host) - 1);
+	pw = getpwuid(getuid());
+	if (!name)
+		name = pw ? pw->pw_name : "unknown";
+	if (email)
+		xtrk_buf_printf(out, "%s <%s>", name, email);
+	else
+		xtrk_buf_printf(out, "%s <%s@%s>", name, pw ? pw->pw_name : "unknown", host);
+	git_config_free(snap);
+	git_config_free(cfg);
+	git_repository_free(repo);
+	return xtrk_buf_oom(out) ? XTRK_ERROR : 0;
+}

@@ -1,0 +1,91 @@
+/* Per-thread last-error messages and pending warnings. */
+#include "config.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xtrk/errors.h"
+
+#define XTRK_ERRMSG_MAX 1024
+#define XTRK_WARN_MAX 32
+
+static _Thread_local char last_error[XTRK_ERRMSG_MAX];
+static _Thread_local char *warnings[XTRK_WARN_MAX];
+static _Thread_local int nwarnings;
+
+int xtrk_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int xtrk_error_errno(const char *fmt, ...)
+{
+	int saved = errno;
+	char what[XTRK_ERRMSG_MAX / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(last_error, sizeof(last_error), "%s: %s", what, strerror(saved));
+	errno = saved;
+	if (saved == ENOSPC || saved == EDQUOT)
+		return XTRK_ENOSPACE;
+	if (saved == ENOENT)
+		return XTRK_ENOTFOUND;
+	return XTRK_ERROR;
+}
+
+int xtrk_error_oom(void)
+{
+	snprintf(last_error, sizeof(last_error), "out of memory");
+	return XTRK_ERROR;
+}
+
+const char *xtrk_error_last(void)
+{
+	return last_error;
+}
+
+void xtrk_error_clear(void)
+{
+	last_error[0] = '\0';
+}
+
+void xtrk_warning_add(const char *fmt, ...)
+{
+	char msg[XTRK_ERRMSG_MAX];
+	va_list ap;
+
+	if (nwarnings >= XTRK_WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* A warning that cannot be stored is dropped: it must never fail the work. */
+	if ((warnings[nwarnings] = strdup(msg)) != NULL)
+		nwarnings++;
+}
+
+int xtrk_warning_count(void)
+{
+	return nwarnings;
+}
+
+const char *xtrk_warning_get(int n)
+{
+	return (n >= 0 && n < nwarnings) ? warnings[n] : NULL;
+}
+
+void xtrk_warning_clear(void)
+{
+	for (int i = 0; i < nwarnings; i++)
+		free(warnings[i]);
+	nwarnings = 0;
+}

@@ -1,0 +1,172 @@
+/* Small, careful wrappers around POSIX file calls used by every module. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileutil.h"
+#include "xtrk/buf.h"
+#include "xtrk/errors.h"
+
+int xtrk_write_all(int fd, const void *data, size_t len, const char *what)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return xtrk_error_errno("cannot write %s", what);
+		if (n == 0) {
+			errno = ENOSPC;
+			return xtrk_error_errno("cannot write %s", what);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int xtrk_pwrite_all(int fd, const void *data, size_t len, uint64_t off, const char *what)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return xtrk_error_errno("cannot write %s", what);
+		if (n == 0) {
+			errno = ENOSPC;
+			return xtrk_error_errno("cannot write %s", what);
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t xtrk_read_full(int fd, void *data, size_t len, const char *what)
+{
+	char *p = data;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return xtrk_error_errno("cannot read %s", what);
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int xtrk_pread_exact(int fd, void *data, size_t len, uint64_t off, const char *what)
+{
+	char *p = data;
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return xtrk_error_errno("cannot read %s", what);
+		if (n == 0)
+			return xtrk_error_set(XTRK_ECORRUPT, "%s is truncated", what);
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int xtrk_fsync(int fd, const char *what)
+{
+	while (fsync(fd) < 0) {
+		if (errno != EINTR)
+			return xtrk_error_errno("cannot flush %s to disk", what);
+	}
+	return 0;
+}
+
+int xtrk_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err;
+	if (fd < 0)
+		return xtrk_error_errno("cannot open folder '%s'", path);
+	err = xtrk_fsync(fd, path);
+	close(fd);
+	return err;
+}
+
+int xtrk_mkdir_p(const char *path)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	int err = 0;
+
+	if (xtrk_buf_puts(&b, path) < 0)
+		return XTRK_ERROR;
+	for (char *p = b.ptr + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(b.ptr, 0777) < 0 && errno != EEXIST) {
+				err = xtrk_error_errno("cannot create folder '%s'", b.ptr);
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	xtrk_buf_dispose(&b);
+	return err;
+}
+
+int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	xtrk_buf tmp = XTRK_BUF_INIT, dir = XTRK_BUF_INIT;
+	int fd = -1, err;
+	const char *slash;
+
+	if ((err = xtrk_buf_printf(&tmp, "%s.tmp-XXXXXX", path)) < 0)
+		goto done;
+	if ((fd = mkostemp(tmp.ptr, O_CLOEXEC)) < 0) {
+		err = xtrk_error_errno("cannot create a temporary file beside '%s'", path);
+		goto done;
+	}
+	if ((err = xtrk_write_all(fd, data, len, path)) < 0 ||
+	    (err = xtrk_fsync(fd, path)) < 0)
+		goto done;
+	if (fchmod(fd, (mode_t)mode) < 0) {
+		err = xtrk_error_errno("cannot set the mode of '%s'", path);
+		goto done;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp.ptr, path) < 0) {
+		err = xtrk_error_errno("cannot rename into '%s'", path);
+		goto done;
+	}
+	slash = strrchr(path, '/');
+	if ((err = xtrk_buf_put(&dir, path, slash ? (size_t)(slash - path) : 1)) < 0)
+		goto done;
+	if (!slash)
+		xtrk_buf_sets(&dir, ".");
+	err = xtrk_fsync_dir(dir.ptr);
+done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.ptr);
+	}
+	xtrk_buf_dispose(&tmp);
+	xtrk_buf_dispose(&dir);
+	return err;
+}

@@ -1,0 +1,43 @@
+/* Internal file helpers shared by the library's modules (not public API). */
+#ifndef XTRK_FILEUTIL_H
+#define XTRK_FILEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** Write all of `len` bytes, retrying on EINTR and short writes; XTRK_* code. */
+int xtrk_write_all(int fd, const void *data, size_t len, const char *what);
+/** Positional variant of xtrk_write_all. */
+int xtrk_pwrite_all(int fd, const void *data, size_t len, uint64_t off, const char *what);
+/** Read up to `len` bytes, stopping only at EOF; returns bytes read or XTRK_* code. */
+ssize_t xtrk_read_full(int fd, void *data, size_t len, const char *what);
+/** Positional read of exactly `len` bytes (short read is XTRK_ECORRUPT). */
+int xtrk_pread_exact(int fd, void *data, size_t len, uint64_t off, const char *what);
+/** fsync a file descriptor, naming `what` in the error. */
+int xtrk_fsync(int fd, const char *what);
+/** fsync a folder so that renames inside it are durable. */
+int xtrk_fsync_dir(const char *path);
+/** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
+int xtrk_mkdir_p(const char *path);
+/**
+ * Write `len` bytes to `path` atomically: a temp file beside it, fsync,
+ * rename, fsync of the folder.
+ */
+int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* Little-endian integer encoding for on-disk headers. */
+static inline void xtrk_put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint64_t xtrk_get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#endif

@@ -1,0 +1,253 @@
+/* Store checking: object integrity, reachability from refs, and content hashes. */
+#include "config.h"
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xtrk/errors.h"
+#include "xtrk/fsck.h"
+#include "xtrk/refs.h"
+#include "xtrk/run.h"
+#include "xtrk/tree.h"
+
+struct oidset {
+	xtrk_oid *slots;
+	unsigned char *used;
+	size_t cap, n;
+};
+
+static int oidset_add(struct oidset *s, const xtrk_oid *oid) /* 1 if new */
+{
+	uint64_t h;
+	if ((s->n + 1) * 2 > s->cap) {
+		struct oidset ns = { 0 };
+		ns.cap = s->cap ? s->cap * 2 : 4096;
+		ns.slots = malloc(ns.cap * sizeof(*ns.slots));
+		ns.used = calloc(ns.cap, 1);
+		if (!ns.slots || !ns.used) {
+			free(ns.slots);
+			free(ns.used);
+			return xtrk_error_oom();
+		}
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->used[i])
+				oidset_add(&ns, &s->slots[i]);
+		free(s->slots);
+		free(s->used);
+		*s = ns;
+	}
+	memcpy(&h, oid->id, sizeof(h));
+	for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->used[i]) {
+			s->used[i] = 1;
+			s->slots[i] = *oid;
+			s->n++;
+			return 1;
+		}
+		if (!xtrk_oid_cmp(&s->slots[i], oid))
+			return 0;
+	}
+}
+
+struct fsck {
+	xtrk_repo *repo;
+	const xtrk_fsck_options *o;
+	xtrk_fsck_result *r;
+	struct oidset seen;
+	struct oidset bad; /* objects already reported as damaged */
+};
+
+static void problem(struct fsck *f, const xtrk_oid *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void problem(struct fsck *f, const xtrk_oid *id, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->r->problems++;
+	if (f->o->problem)
+		f->o->problem(id ? xtrk_oid_tostr(id) : NULL, msg, f->o->payload);
+}
+
+static int each_object(const xtrk_odb_entry *e, void *payload)
+{
+	struct fsck *f = payload;
+	f->r->objects++;
+	if (f->o->read_data && xtrk_odb_check(xtrk_repo_odb(f->repo), &e->oid, 1) < 0) {
+		problem(f, &e->oid, "%s", xtrk_error_last());
+		oidset_add(&f->bad, &e->oid);
+	}
+	return 0;
+}
+
+static void bad_file(const char *where, const char *what, void *payload)
+{
+	struct fsck *f = payload;
+	const char *slash = strrchr(where, '/');
+	xtrk_oid id;
+	char hex[XTRK_OID_HEXSZ + 1];
+	int have = 0;
+	/* A loose object's path spells its ID: ".../ab/cdef...". */
+	if (slash && slash - where >= 2 && strlen(slash + 1) == XTRK_OID_HEXSZ - 2) {
+		snprintf(hex, sizeof(hex), "%.2s%s", slash - 2, slash + 1);
+		have = xtrk_oid_parse(&id, hex) == 0;
+	}
+	if (have)
+		oidset_add(&f->bad, &id);
+	f->r->objects++;
+	problem(f, have ? &id : NULL, "%s", what);
+	xtrk_error_clear();
+}
+
+/* Check that an object is present and of the right type; the content was checked in the object pass. */
+static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *what, const xtrk_oid *run)
+{
+	xtrk_oid id;
+	xtrk_otype t;
+	if (!hex)
+		return 0;
+	if (xtrk_oid_parse(&id, hex) < 0) {
+		problem(f, run, "%s: '%s' is not an object ID", what, hex);
+		return 0;
+	}
+	if (oidset_add(&f->seen, &id) == 0)
+		return 0;
+	if (xtrk_odb_stat(NULL, &t, xtrk_repo_odb(f->repo), &id) < 0) {
+		if (!oidset_add(&f->bad, &id))
+			return 0;
+		problem(f, &id, "%s %s is missing or unreadable (%s of run %s)", xtrk_otype_name(type), hex, what,
+			xtrk_oid_tostr(run));
+		xtrk_error_clear();
+		return 0;
+	}
+	return 1;
+}
+
+static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, const xtrk_oid *run)
+{
+	xtrk_tree *t;
+	if (xtrk_tree_read(&t, xtrk_repo_odb(f->repo), tid) < 0) {
+		if (oidset_add(&f->bad, tid))
+			problem(f, tid, "%s (%s of run %s)", xtrk_error_last(), what, xtrk_oid_tostr(run));
+		xtrk_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < t->count; i++) {
+		const xtrk_tree_entry *e = &t->entries[i];
+		char hex[XTRK_OID_HEXSZ + 1];
+		xtrk_oid_fmt(hex, &e->id);
+		if (need(f, hex, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, what, run) &&
+		    e->kind == XTRK_ENTRY_TREE)
+			walk_tree(f, &e->id, what, run);
+	}
+	xtrk_tree_free(t);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void check_run(struct fsck *f, const xtrk_run_ref *ref)
+{
+	static const char *const groups[] = { "datasets", "models", "artifacts" };
+	json_t *run, *a, *e;
+	size_t i;
+
+	f->r->runs++;
+	if (xtrk_run_read(&run, f->repo, &ref->run) < 0) {
+		if (oidset_add(&f->bad, &ref->run))
+			problem(f, &ref->run, "run %s of experiment '%s' cannot be read: %s", xtrk_oid_tostr(&ref->run),
+				ref->experiment, xtrk_error_last());
+		xtrk_error_clear();
+		return;
+	}
+	oidset_add(&f->seen, &ref->run);
+	if (strcmp(str(run, "experiment"), ref->experiment))
+		problem(f, &ref->run, "run %s is filed under experiment '%s' but records '%s'",
+			xtrk_oid_tostr(&ref->run), ref->experiment, str(run, "experiment"));
+	need(f, str(json_object_get(run, "source"), "patch"), XTRK_OBJ_BLOB, "source patch", &ref->run);
+	need(f, str(run, "series"), XTRK_OBJ_BLOB, "metric series", &ref->run);
+	need(f, str(json_object_get(run, "logs"), "stdout"), XTRK_OBJ_BLOB, "stdout log", &ref->run);
+	need(f, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, "stderr log", &ref->run);
+	json_array_foreach(json_object_get(run, "params_files"), i, e)
+		need(f, str(e, "id"), XTRK_OBJ_BLOB, "params file", &ref->run);
+	for (size_t g = 0; g < 3; g++) {
+		a = json_object_get(run, groups[g]);
+		json_array_foreach(a, i, e) {
+			char what[300];
+			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree");
+			xtrk_oid id;
+			snprintf(what, sizeof(what), "%.*s '%.200s'", (int)strlen(groups[g]) - 1, groups[g],
+				str(e, "name") ? str(e, "name") : "?");
+			if (need(f, str(e, "id"), tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, what, &ref->run) && tree &&
+			    xtrk_oid_parse(&id, str(e, "id")) == 0)
+				walk_tree(f, &id, what, &ref->run);
+		}
+	}
+	json_decref(run);
+}
+
+static size_t count_temp(xtrk_repo *repo)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+	xtrk_buf_printf(&p, "%s/objects/tmp", xtrk_repo_dir(repo));
+	if ((d = opendir(p.ptr))) {
+		while ((de = readdir(d)))
+			n += de->d_name[0] != '.';
+		closedir(d);
+	}
+	xtrk_buf_dispose(&p);
+	return n;
+}
+
+int xtrk_fsck(xtrk_fsck_result *out, xtrk_repo *repo, const xtrk_fsck_options *o)
+{
+	struct fsck f;
+	xtrk_run_ref *refs = NULL;
+	char **names = NULL;
+	xtrk_oid *targets = NULL;
+	size_t n = 0, ntags = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	memset(&f, 0, sizeof(f));
+	f.repo = repo;
+	f.o = o;
+	f.r = out;
+	if ((err = xtrk_odb_foreach(xtrk_repo_odb(repo), each_object, bad_file, &f)) < 0)
+		goto done;
+	if ((err = xtrk_refs_list_runs(&refs, &n, repo, NULL)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		check_run(&f, &refs[i]);
+	if ((err = xtrk_refs_tags(&names, &targets, &ntags, repo)) < 0) {
+		problem(&f, NULL, "tags cannot be read: %s", xtrk_error_last());
+		err = 0;
+	}
+	for (size_t i = 0; i < ntags; i++) {
+		xtrk_otype t;
+		if (xtrk_oid_is_zero(&targets[i]))
+			problem(&f, NULL, "tag '%s' does not hold a run ID", names[i]);
+		else if (xtrk_odb_stat(NULL, &t, xtrk_repo_odb(repo), &targets[i]) < 0 || t != XTRK_OBJ_RUN)
+			problem(&f, &targets[i], "tag '%s' names %s, which is not a run in the store", names[i],
+				xtrk_oid_tostr(&targets[i]));
+	}
+	xtrk_error_clear();
+	out->temp_files = count_temp(repo);
+done:
+	xtrk_refs_tags_free(names, targets, ntags);
+	free(refs);
+	free(f.seen.slots);
+	free(f.seen.used);
+	free(f.bad.slots);
+	free(f.bad.used);
+	return err;
+}

@@ -1,0 +1,422 @@
+/* Parameters and metrics from the command line, JSON, YAML and JSON-lines files. */
+#include "config.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "xtrk/buf.h"
+#include "xtrk/errors.h"
+#include "xtrk/params.h"
+
+json_t *xtrk_value_parse(const char *text)
+{
+	json_error_t je;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
+	if (v && (json_is_number(v) || json_is_boolean(v) || json_is_null(v) || json_is_string(v)))
+		return v;
+	json_decref(v);
+	return json_string(text);
+}
+
+int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const char *origin)
+{
+	xtrk_buf key = XTRK_BUF_INIT;
+	const char *p = dotted, *dot;
+	json_t *cur = obj;
+	int err = 0;
+
+	if (!*dotted || dotted[0] == '.' || dotted[strlen(dotted) - 1] == '.' || strstr(dotted, "..")) {
+		json_decref(value);
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid key", dotted);
+	}
+	while ((dot = strchr(p, '.'))) {
+		json_t *next;
+		xtrk_buf_clear(&key);
+		xtrk_buf_put(&key, p, (size_t)(dot - p));
+		next = json_object_get(cur, key.ptr);
+		if (!next) {
+			next = json_object();
+			json_object_set_new(cur, key.ptr, next);
+		} else if (!json_is_object(next)) {
+			err = xtrk_error_set(XTRK_EINVALID, "key '%s' given twice (%s)", dotted, origin);
+			goto done;
+		}
+		cur = next;
+		p = dot + 1;
+	}
+	if (json_object_get(cur, p)) {
+		err = xtrk_error_set(XTRK_EINVALID, "key '%s' given twice (%s)", dotted, origin);
+		goto done;
+	}
+	json_object_set(cur, p, value);
+done:
+	json_decref(value);
+	xtrk_buf_dispose(&key);
+	return err;
+}
+
+static int merge(json_t *dst, json_t *src, const char *origin, xtrk_buf *prefix)
+{
+	const char *k;
+	json_t *v;
+	size_t plen = prefix->size;
+
+	json_object_foreach(src, k, v) {
+		json_t *have = json_object_get(dst, k);
+		xtrk_buf_truncate(prefix, plen);
+		if (plen)
+			xtrk_buf_putc(prefix, '.');
+		xtrk_buf_puts(prefix, k);
+		if (!have) {
+			json_object_set(dst, k, v);
+		} else if (json_is_object(have) && json_is_object(v)) {
+			int err = merge(have, v, origin, prefix);
+			if (err < 0)
+				return err;
+		} else {
+			return xtrk_error_set(XTRK_EINVALID, "key '%s' given twice (%s)", prefix->ptr, origin);
+		}
+	}
+	xtrk_buf_truncate(prefix, plen);
+	return 0;
+}
+
+int xtrk_json_merge_strict(json_t *dst, json_t *src, const char *origin)
+{
+	xtrk_buf prefix = XTRK_BUF_INIT;
+	int err = merge(dst, src, origin, &prefix);
+	xtrk_buf_dispose(&prefix);
+	return err;
+}
+
+static void flatten_into(json_t *out, json_t *v, xtrk_buf *prefix)
+{
+	const char *k;
+	json_t *child;
+	size_t plen = prefix->size;
+
+	if (!json_is_object(v) || json_object_size(v) == 0) {
+		json_object_set(out, prefix->ptr, v);
+		return;
+	}
+	json_object_foreach(v, k, child) {
+		xtrk_buf_truncate(prefix, plen);
+		if (plen)
+			xtrk_buf_putc(prefix, '.');
+		xtrk_buf_puts(prefix, k);
+		flatten_into(out, child, prefix);
+	}
+	xtrk_buf_truncate(prefix, plen);
+}
+
+json_t *xtrk_json_flatten(json_t *nested)
+{
+	xtrk_buf prefix = XTRK_BUF_INIT;
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(nested, k, v) {
+		xtrk_buf_sets(&prefix, k);
+		flatten_into(out, v, &prefix);
+	}
+	xtrk_buf_dispose(&prefix);
+	return out;
+}
+
+/* ---- YAML ---- */
+
+struct yctx {
+	yaml_parser_t parser;
+	const char *name;
+};
+
+static int yerr(struct yctx *y, size_t line, const char *what)
+{
+	return xtrk_error_set(XTRK_EINVALID, "%s:%zu: %s", y->name, line + 1, what);
+}
+
+/* Scalars follow the YAML 1.2 core schema: plain null/bool/int/float, else string. */
+static json_t *yaml_scalar(const yaml_event_t *ev)
+{
+	const char *s = (const char *)ev->data.scalar.value;
+	size_t n = ev->data.scalar.length;
+	char *end;
+
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return json_stringn(s, n);
+	if (!n || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
+		return json_null();
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		return json_true();
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		return json_false();
+	errno = 0;
+	long long ll = strtoll(s, &end, 10);
+	if (*s && !*end && errno == 0 && strspn(s, "+-0123456789") == n)
+		return json_integer(ll);
+	double d = strtod(s, &end);
+	if (*s && !*end && strspn(s, "+-0123456789.eE") == n && strpbrk(s, "0123456789"))
+		return json_real(d);
+	if (!strcasecmp(s, ".inf") || !strcasecmp(s, "+.inf") || !strcasecmp(s, "-.inf") || !strcasecmp(s, ".nan"))
+		return json_stringn(s, n); /* JSON has no infinities; keep the text */
+	return json_stringn(s, n);
+}
+
+static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev);
+
+static int yaml_next(struct yctx *y, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&y->parser, ev)) {
+		const char *prob = y->parser.problem ? y->parser.problem : "malformed YAML";
+		return yerr(y, y->parser.problem_mark.line, prob);
+	}
+	return 0;
+}
+
+static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev)
+{
+	int err = 0;
+	*out = NULL;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		*out = yaml_scalar(ev);
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return yerr(y, ev->start_mark.line, "YAML aliases are not supported in params or metrics");
+	case YAML_SEQUENCE_START_EVENT: {
+		json_t *arr = json_array();
+		for (;;) {
+			yaml_event_t e;
+			json_t *item;
+			if ((err = yaml_next(y, &e)) < 0)
+				break;
+			if (e.type == YAML_SEQUENCE_END_EVENT) {
+				yaml_event_delete(&e);
+				break;
+			}
+			err = yaml_node(&item, y, &e);
+			yaml_event_delete(&e);
+			if (err < 0)
+				break;
+			json_array_append_new(arr, item);
+		}
+		if (err < 0)
+			json_decref(arr);
+		else
+			*out = arr;
+		return err;
+	}
+	case YAML_MAPPING_START_EVENT: {
+		json_t *obj = json_object();
+		for (;;) {
+			yaml_event_t ke, ve;
+			json_t *val;
+			char *key;
+			size_t line;
+			if ((err = yaml_next(y, &ke)) < 0)
+				break;
+			if (ke.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&ke);
+				break;
+			}
+			if (ke.type != YAML_SCALAR_EVENT) {
+				err = yerr(y, ke.start_mark.line, "mapping keys must be plain strings");
+				yaml_event_delete(&ke);
+				break;
+			}
+			line = ke.start_mark.line;
+			key = strndup((const char *)ke.data.scalar.value, ke.data.scalar.length);
+			yaml_event_delete(&ke);
+			if (!key) {
+				err = xtrk_error_oom();
+				break;
+			}
+			if (json_object_get(obj, key)) {
+				char msg[512];
+				snprintf(msg, sizeof(msg), "key '%s' given twice", key);
+				free(key);
+				err = yerr(y, line, msg);
+				break;
+			}
+			if ((err = yaml_next(y, &ve)) < 0) {
+				free(key);
+				break;
+			}
+			err = yaml_node(&val, y, &ve);
+			yaml_event_delete(&ve);
+			if (err < 0) {
+				free(key);
+				break;
+			}
+			json_object_set_new(obj, key, val);
+			free(key);
+		}
+		if (err < 0)
+			json_decref(obj);
+		else
+			*out = obj;
+		return err;
+	}
+	default:
+		return yerr(y, ev->start_mark.line, "unexpected YAML structure");
+	}
+}
+
+int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name)
+{
+	struct yctx y;
+	yaml_event_t ev;
+	json_t *doc = NULL;
+	int err = 0, done = 0;
+
+	*out = NULL;
+	y.name = name;
+	if (!yaml_parser_initialize(&y.parser))
+		return xtrk_error_oom();
+	yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
+	while (!done && !err) {
+		if ((err = yaml_next(&y, &ev)) < 0)
+			break;
+		switch (ev.type) {
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			if (doc) {
+				err = yerr(&y, ev.start_mark.line, "more than one YAML document");
+				break;
+			}
+			err = yaml_node(&doc, &y, &ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&y.parser);
+	if (err < 0) {
+		json_decref(doc);
+		return err;
+	}
+	*out = doc ? doc : json_object();
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+int xtrk_doc_load(json_t **out, const char *path)
+{
+	xtrk_buf text = XTRK_BUF_INIT;
+	json_error_t je;
+	json_t *doc = NULL;
+	int err;
+
+	*out = NULL;
+	if ((err = xtrk_buf_read_file(&text, path)) < 0) {
+		if (err == XTRK_ENOTFOUND)
+			err = xtrk_error_set(XTRK_ENOTFOUND, "'%s' does not exist", path);
+		goto done;
+	}
+	if (ends_with(path, ".yaml") || ends_with(path, ".yml")) {
+		err = xtrk_yaml_parse(&doc, text.ptr, text.size, path);
+	} else {
+		doc = json_loadb(text.ptr, text.size, JSON_REJECT_DUPLICATES, &je);
+		if (!doc && ends_with(path, ".json"))
+			err = xtrk_error_set(XTRK_EINVALID, "%s:%d: %s", path, je.line, je.text);
+		else if (!doc)
+			err = xtrk_yaml_parse(&doc, text.ptr, text.size, path);
+	}
+	if (!err && !json_is_object(doc)) {
+		err = xtrk_error_set(XTRK_EINVALID, "%s: the top level must be a mapping of names to values", path);
+		json_decref(doc);
+		doc = NULL;
+	}
+	*out = doc;
+done:
+	xtrk_buf_dispose(&text);
+	return err;
+}
+
+int xtrk_series_load(json_t **finals, size_t *points, size_t *bad_lines, const char *path, int lenient)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	json_t *fin = json_object();
+	int err = 0;
+	char first_bad[512] = "";
+
+	*finals = NULL;
+	*points = 0;
+	if (bad_lines)
+		*bad_lines = 0;
+	if (!f) {
+		json_decref(fin);
+		return errno == ENOENT ? xtrk_error_set(XTRK_ENOTFOUND, "'%s' does not exist", path)
+			: xtrk_error_errno("cannot open '%s'", path);
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		json_error_t je;
+		json_t *obj, *step;
+		const char *k;
+		json_t *v;
+		char why[400] = "";
+		lineno++;
+		if (strspn(line, " \t\r\n") == (size_t)n)
+			continue;
+		obj = json_loads(line, JSON_REJECT_DUPLICATES, &je);
+		if (!obj)
+			snprintf(why, sizeof(why), "%s", je.text);
+		else if (!json_is_object(obj))
+			snprintf(why, sizeof(why), "a line must be a JSON object");
+		else if (!(step = json_object_get(obj, "step")) || !json_is_integer(step) || json_integer_value(step) < 0)
+			snprintf(why, sizeof(why), "each line needs a non-negative integer \"step\"");
+		else {
+			json_object_foreach(obj, k, v) {
+				if (strcmp(k, "step") && !json_is_number(v)) {
+					snprintf(why, sizeof(why), "value of '%s' is not a number", k);
+					break;
+				}
+			}
+		}
+		if (*why) {
+			json_decref(obj);
+			if (!*first_bad)
+				snprintf(first_bad, sizeof(first_bad), "%s:%zu: %s", path, lineno, why);
+			if (bad_lines)
+				(*bad_lines)++;
+			if (!lenient) {
+				err = XTRK_EINVALID;
+				break;
+			}
+			continue;
+		}
+		json_object_foreach(obj, k, v)
+			if (strcmp(k, "step"))
+				json_object_set(fin, k, v);
+		json_decref(obj);
+		(*points)++;
+	}
+	free(line);
+	fclose(f);
+	if (*first_bad)
+		xtrk_error_set(XTRK_EINVALID, "%s", first_bad);
+	if (err < 0) {
+		json_decref(fin);
+		return err;
+	}
+	*finals = fin;
+	return 0;
+}

@@ -1,0 +1,318 @@
+/* References under `.xtrk/refs/`, written through lock files. */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileutil.h"
+#include "xtrk/errors.h"
+#include "xtrk/refs.h"
+
+#define LOCK_WAIT_MS 5000
+
+int xtrk_ref_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 200 || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return !strstr(name, "..") && !(n > 5 && !strcmp(name + n - 5, ".lock"));
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int xtrk_ref_write(xtrk_repo *repo, const char *relpath, const char *content, int must_not_exist)
+{
+	xtrk_buf path = XTRK_BUF_INIT, lock = XTRK_BUF_INIT;
+	struct stat st;
+	int fd = -1, err = 0;
+	long waited = 0, step = 1, limit = LOCK_WAIT_MS;
+	const char *env = getenv("XTRK_LOCK_TIMEOUT_MS");
+	char *slash;
+
+	/* Tests shorten the wait; people never need to. */
+	if (env && *env)
+		limit = atol(env);
+
+	xtrk_buf_printf(&path, "%s/%s", xtrk_repo_dir(repo), relpath);
+	xtrk_buf_printf(&lock, "%s.lock", path.ptr);
+	if (xtrk_buf_oom(&path) || xtrk_buf_oom(&lock)) {
+		err = XTRK_ERROR;
+		goto done;
+	}
+	slash = strrchr(path.ptr, '/');
+	*slash = '\0';
+	err = xtrk_mkdir_p(path.ptr);
+	*slash = '/';
+	if (err < 0)
+		goto done;
+	while ((fd = open(lock.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+		if (errno != EEXIST) {
+			err = xtrk_error_errno("cannot create lock '%s'", lock.ptr);
+			goto done;
+		}
+		if (waited >= limit) {
+			err = xtrk_error_set(XTRK_ELOCKED,
+				"'%s' is locked by another xtrk process; if none is running, remove the lock file",
+				lock.ptr);
+			goto done;
+		}
+		sleep_ms(step);
+		waited += step;
+		step = step < 64 ? step * 2 : 64;
+	}
+	/* Checked under the lock, so two writers cannot both see it absent. */
+	if (must_not_exist && stat(path.ptr, &st) == 0) {
+		err = xtrk_error_set(XTRK_EEXISTS, "'%s' already exists", relpath);
+		goto unlock;
+	}
+	if ((err = xtrk_write_all(fd, content, strlen(content), lock.ptr)) < 0 ||
+	    (err = xtrk_fsync(fd, lock.ptr)) < 0)
+		goto unlock;
+	close(fd);
+	fd = -1;
+	if (rename(lock.ptr, path.ptr) < 0) {
+		err = xtrk_error_errno("cannot update ref '%s'", path.ptr);
+		goto unlock;
+	}
+	*slash = '\0';
+	err = xtrk_fsync_dir(path.ptr);
+	goto done;
+unlock:
+	if (fd >= 0)
+		close(fd);
+	unlink(lock.ptr);
+done:
+	xtrk_buf_dispose(&path);
+	xtrk_buf_dispose(&lock);
+	return err;
+}
+
+int xtrk_refs_add_run(xtrk_repo *repo, const char *experiment, const xtrk_oid *run)
+{
+	xtrk_buf rel = XTRK_BUF_INIT, content = XTRK_BUF_INIT;
+	int err;
+
+	if (!xtrk_ref_name_valid(experiment))
+		return xtrk_error_set(XTRK_EINVALID,
+			"'%s' is not a valid experiment name (letters, digits, '.', '_' and '-')", experiment);
+	xtrk_buf_printf(&rel, "refs/experiments/%s/%s", experiment, xtrk_oid_tostr(run));
+	xtrk_buf_printf(&content, "%s\n", xtrk_oid_tostr(run));
+	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? XTRK_ERROR : xtrk_ref_write(repo, rel.ptr, content.ptr, 0);
+	xtrk_buf_dispose(&rel);
+	xtrk_buf_dispose(&content);
+	return err;
+}
+
+static int push_ref(xtrk_run_ref **arr, size_t *n, size_t *alloc, const char *exp, const char *hex)
+{
+	xtrk_oid oid;
+	if (strlen(hex) != XTRK_OID_HEXSZ || xtrk_oid_parse(&oid, hex) < 0)
+		return 0; /* lock files and strangers are not runs */
+	if (*n == *alloc) {
+		size_t na = *alloc ? *alloc * 2 : 64;
+		xtrk_run_ref *p = realloc(*arr, na * sizeof(*p));
+		if (!p)
+			return xtrk_error_oom();
+		*arr = p;
+		*alloc = na;
+	}
+	(*arr)[*n].run = oid;
+	snprintf((*arr)[*n].experiment, sizeof((*arr)[*n].experiment), "%s", exp);
+	(*n)++;
+	return 0;
+}
+
+static int list_experiment(xtrk_run_ref **arr, size_t *n, size_t *alloc, const char *base, const char *exp)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	xtrk_buf_printf(&p, "%s/%s", base, exp);
+	if (xtrk_buf_oom(&p))
+		return XTRK_ERROR;
+	d = opendir(p.ptr);
+	xtrk_buf_dispose(&p);
+	if (!d)
+		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read experiment '%s'", exp);
+	while (!err && (de = readdir(d)))
+		err = push_ref(arr, n, alloc, exp, de->d_name);
+	closedir(d);
+	return err;
+}
+
+int xtrk_refs_list_runs(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *experiment)
+{
+	xtrk_buf base = XTRK_BUF_INIT;
+	size_t alloc = 0;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (xtrk_buf_printf(&base, "%s/refs/experiments", xtrk_repo_dir(repo)) < 0)
+		return XTRK_ERROR;
+	if (experiment) {
+		err = xtrk_ref_name_valid(experiment) ? list_experiment(out, count, &alloc, base.ptr, experiment) : 0;
+	} else if ((d = opendir(base.ptr))) {
+		while (!err && (de = readdir(d)))
+			if (de->d_name[0] != '.')
+				err = list_experiment(out, count, &alloc, base.ptr, de->d_name);
+		closedir(d);
+	}
+	xtrk_buf_dispose(&base);
+	if (err < 0) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+static int read_ref(xtrk_oid *out, const char *path, const char *name)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	int err = xtrk_buf_read_file(&b, path);
+	if (err == 0) {
+		while (b.size && (b.ptr[b.size - 1] == '\n' || b.ptr[b.size - 1] == '\r'))
+			xtrk_buf_truncate(&b, b.size - 1);
+		if (xtrk_oid_parse(out, b.ptr) < 0)
+			err = xtrk_error_set(XTRK_ECORRUPT, "ref '%s' does not hold a run ID", name);
+	}
+	xtrk_buf_dispose(&b);
+	return err;
+}
+
+int xtrk_refs_tag_lookup(xtrk_oid *out, xtrk_repo *repo, const char *name)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	int err;
+	if (!xtrk_ref_name_valid(name))
+		return xtrk_error_set(XTRK_ENOTFOUND, "no tag '%s'", name);
+	xtrk_buf_printf(&p, "%s/refs/tags/%s", xtrk_repo_dir(repo), name);
+	if (xtrk_buf_oom(&p))
+		return XTRK_ERROR;
+	if (access(p.ptr, F_OK) < 0)
+		err = xtrk_error_set(XTRK_ENOTFOUND, "no tag '%s'", name);
+	else
+		err = read_ref(out, p.ptr, name);
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
+int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force)
+{
+	xtrk_buf rel = XTRK_BUF_INIT, content = XTRK_BUF_INIT;
+	xtrk_oid old;
+	int err;
+
+	if (!xtrk_ref_name_valid(name))
+		return xtrk_error_set(XTRK_EINVALID,
+			"'%s' is not a valid tag name (letters, digits, '.', '_' and '-')", name);
+	if (!force && xtrk_refs_tag_lookup(&old, repo, name) == 0)
+		return xtrk_oid_cmp(&old, run) == 0 ? 0
+			: xtrk_error_set(XTRK_EEXISTS, "tag '%s' already names run %s", name, xtrk_oid_tostr(&old));
+	xtrk_error_clear();
+	xtrk_buf_printf(&rel, "refs/tags/%s", name);
+	xtrk_buf_printf(&content, "%s\n", xtrk_oid_tostr(run));
+	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? XTRK_ERROR
+		: xtrk_ref_write(repo, rel.ptr, content.ptr, !force);
+	if (err == XTRK_EEXISTS)
+		err = xtrk_error_set(XTRK_EEXISTS, "tag '%s' was just created by another process", name);
+	xtrk_buf_dispose(&rel);
+	xtrk_buf_dispose(&content);
+	return err;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int xtrk_refs_tags(char ***names, xtrk_oid **targets, size_t *count, xtrk_repo *repo)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	char **nm = NULL;
+	xtrk_oid *tg = NULL;
+	size_t n = 0, alloc = 0;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	*names = NULL;
+	*targets = NULL;
+	*count = 0;
+	if (xtrk_buf_printf(&p, "%s/refs/tags", xtrk_repo_dir(repo)) < 0)
+		return XTRK_ERROR;
+	if (!(d = opendir(p.ptr))) {
+		xtrk_buf_dispose(&p);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		if (!xtrk_ref_name_valid(de->d_name))
+			continue;
+		if (n == alloc) {
+			size_t na = alloc ? alloc * 2 : 16;
+			char **nn = realloc(nm, na * sizeof(*nn));
+			if (!nn) {
+				err = xtrk_error_oom();
+				break;
+			}
+			nm = nn;
+			alloc = na;
+		}
+		if (!(nm[n] = strdup(de->d_name))) {
+			err = xtrk_error_oom();
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (!err && n) {
+		qsort(nm, n, sizeof(*nm), cmp_str);
+		if (!(tg = calloc(n, sizeof(*tg))))
+			err = xtrk_error_oom();
+		/* A damaged tag must not hide the others: it gets a zero ID, which fsck reports. */
+		for (size_t i = 0; !err && i < n; i++)
+			if ((err = xtrk_refs_tag_lookup(&tg[i], repo, nm[i])) == XTRK_ECORRUPT) {
+				memset(&tg[i], 0, sizeof(tg[i]));
+				xtrk_error_clear();
+				err = 0;
+			}
+	}
+	xtrk_buf_dispose(&p);
+	if (err < 0) {
+		xtrk_refs_tags_free(nm, tg, n);
+		return err;
+	}
+	*names = nm;
+	*targets = tg;
+	*count = n;
+	return 0;
+}
+
+void xtrk_refs_tags_free(char **names, xtrk_oid *targets, size_t count)
+{
+	for (size_t i = 0; i < count && names; i++)
+		free(names[i]);
+	free(names);
+	free(targets);
+}

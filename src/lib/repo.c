@@ -1,0 +1,273 @@
+/* Workspaces: creating, finding and opening `.xtrk/`, and reading its config. */
+#include "config.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "fileutil.h"
+#include "xtrk/errors.h"
+#include "xtrk/repo.h"
+
+struct xtrk_repo {
+	char *workdir;
+	char *dir;
+	xtrk_odb *odb;
+	git_config *cfg;
+};
+
+static const char default_config[] =
+	"# xtrk workspace settings (git-config syntax); see xtrk-commit-run(1).\n"
+	"[core]\n"
+	"\tformat = 1\n";
+
+int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	struct stat st;
+	static const char *const subdirs[] = { "objects", "objects/pack", "objects/tmp",
+		"refs/experiments", "refs/tags", "cache" };
+	int err;
+
+	*created = 0;
+	if ((err = xtrk_buf_joinpath(&p, dir, ".xtrk")) < 0)
+		goto done;
+	if (stat(p.ptr, &st) < 0) {
+		if (errno != ENOENT) {
+			err = xtrk_error_errno("cannot look at '%s'", p.ptr);
+			goto done;
+		}
+		*created = 1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		err = xtrk_error_set(XTRK_EEXISTS, "'%s' exists and is not a folder", p.ptr);
+		goto done;
+	}
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+		xtrk_buf_clear(&p);
+		xtrk_buf_printf(&p, "%s/.xtrk/%s", dir, subdirs[i]);
+		if (xtrk_buf_oom(&p) || (err = xtrk_mkdir_p(p.ptr)) < 0)
+			goto done;
+	}
+	/* Keep the store out of the user's git status. */
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/.xtrk/.gitignore", dir);
+	if (stat(p.ptr, &st) < 0 && (err = xtrk_write_file_atomic(p.ptr, "*\n", 2, 0644)) < 0)
+		goto done;
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/.xtrk/config", dir);
+	if (stat(p.ptr, &st) < 0 &&
+	    (err = xtrk_write_file_atomic(p.ptr, default_config, sizeof(default_config) - 1, 0644)) < 0)
+		goto done;
+	err = xtrk_repo_open(out, dir);
+done:
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
+static int has_store(const char *dir)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	struct stat st;
+	int ok;
+	xtrk_buf_printf(&p, "%s/.xtrk/objects", dir);
+	ok = !xtrk_buf_oom(&p) && stat(p.ptr, &st) == 0 && S_ISDIR(st.st_mode);
+	xtrk_buf_dispose(&p);
+	return ok;
+}
+
+int xtrk_repo_discover(xtrk_buf *out, const char *start)
+{
+	const char *env = getenv("XTRK_DIR");
+	char *abs;
+
+	if (env && *env) {
+		if (!(abs = realpath(env, NULL)) || !has_store(abs)) {
+			free(abs);
+			return xtrk_error_set(XTRK_ENOTFOUND,
+				"XTRK_DIR='%s' is not an xtrk workspace (run 'xtrk init' there)", env);
+		}
+		xtrk_buf_sets(out, abs);
+		free(abs);
+		return xtrk_buf_oom(out) ? XTRK_ERROR : 0;
+	}
+	if (!(abs = realpath(start, NULL)))
+		return xtrk_error_errno("cannot resolve '%s'", start);
+	for (;;) {
+		char *slash;
+		if (has_store(abs)) {
+			xtrk_buf_sets(out, abs);
+			free(abs);
+			return xtrk_buf_oom(out) ? XTRK_ERROR : 0;
+		}
+		slash = strrchr(abs, '/');
+		if (!slash || slash == abs) {
+			if (strcmp(abs, "/") && has_store("/")) {
+				xtrk_buf_sets(out, "/");
+				free(abs);
+				return 0;
+			}
+			break;
+		}
+		*slash = '\0';
+	}
+	free(abs);
+	return xtrk_error_set(XTRK_ENOTFOUND,
+		"not an xtrk workspace (or any parent folder): run 'xtrk init' first, or use -C DIR");
+}
+
+int xtrk_repo_open(xtrk_repo **out, const char *dir)
+{
+	xtrk_repo *r = calloc(1, sizeof(*r));
+	xtrk_buf p = XTRK_BUF_INIT;
+	int err;
+
+	*out = NULL;
+	if (!r)
+		return xtrk_error_oom();
+	git_libgit2_init();
+	if (!(r->workdir = realpath(dir, NULL))) {
+		err = xtrk_error_errno("cannot resolve '%s'", dir);
+		goto fail;
+	}
+	if (!has_store(r->workdir)) {
+		err = xtrk_error_set(XTRK_ENOTFOUND, "'%s' is not an xtrk workspace (run 'xtrk init' there)", dir);
+		goto fail;
+	}
+	if ((err = xtrk_buf_joinpath(&p, r->workdir, ".xtrk")) < 0)
+		goto fail;
+	r->dir = xtrk_buf_detach(&p);
+	xtrk_buf_printf(&p, "%s/objects", r->dir);
+	if (xtrk_buf_oom(&p) || (err = xtrk_odb_open(&r->odb, p.ptr)) < 0)
+		goto fail;
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/config", r->dir);
+	if (git_config_open_ondisk(&r->cfg, p.ptr) < 0) {
+		const git_error *ge = git_error_last();
+		err = xtrk_error_set(XTRK_EINVALID, "cannot read '%s': %s", p.ptr, ge ? ge->message : "unknown error");
+		goto fail;
+	}
+	xtrk_buf_dispose(&p);
+	*out = r;
+	return 0;
+fail:
+	xtrk_buf_dispose(&p);
+	xtrk_repo_free(r);
+	return err;
+}
+
+void xtrk_repo_free(xtrk_repo *r)
+{
+	if (!r)
+		return;
+	git_config_free(r->cfg);
+	xtrk_odb_free(r->odb);
+	free(r->workdir);
+	free(r->dir);
+	free(r);
+	git_libgit2_shutdown();
+}
+
+const char *xtrk_repo_workdir(const xtrk_repo *r) { return r->workdir; }
+const char *xtrk_repo_dir(const xtrk_repo *r) { return r->dir; }
+xtrk_odb *xtrk_repo_odb(const xtrk_repo *r) { return r->odb; }
+
+int xtrk_repo_config_string(xtrk_buf *out, xtrk_repo *r, const char *key)
+{
+	git_buf gb = { 0 };
+	int rc = git_config_get_string_buf(&gb, r->cfg, key);
+	if (rc == GIT_ENOTFOUND)
+		return XTRK_ENOTFOUND;
+	if (rc < 0) {
+		const git_error *ge = git_error_last();
+		return xtrk_error_set(XTRK_EINVALID, "config '%s': %s", key, ge ? ge->message : "unreadable");
+	}
+	xtrk_buf_sets(out, gb.ptr);
+	git_buf_dispose(&gb);
+	return xtrk_buf_oom(out) ? XTRK_ERROR : 0;
+}
+
+int xtrk_repo_config_bool(int *out, xtrk_repo *r, const char *key, int dflt)
+{
+	int v, rc = git_config_get_bool(&v, r->cfg, key);
+	if (rc == GIT_ENOTFOUND) {
+		*out = dflt;
+		return 0;
+	}
+	if (rc < 0)
+		return xtrk_error_set(XTRK_EINVALID, "config '%s' in .xtrk/config is not a boolean (use true or false)", key);
+	*out = v;
+	return 0;
+}
+
+int xtrk_repo_relpath(xtrk_buf *out, xtrk_repo *r, const char *path)
+{
+	xtrk_buf tmp = XTRK_BUF_INIT;
+	char *dir_abs = NULL;
+	const char *slash, *base;
+	size_t wl = strlen(r->workdir);
+	int err = 0;
+
+	/* Resolve the folder part only, so a symlinked file is recorded as itself. */
+	slash = strrchr(path, '/');
+	while (slash && slash > path && slash[1] == '\0') {
+		/* "data/" - strip trailing slashes */
+		xtrk_buf_put(&tmp, path, (size_t)(slash - path));
+		path = tmp.ptr;
+		slash = strrchr(path, '/');
+	}
+	if (slash) {
+		xtrk_buf d = XTRK_BUF_INIT;
+		xtrk_buf_put(&d, path, slash == path ? 1 : (size_t)(slash - path));
+		dir_abs = xtrk_buf_oom(&d) ? NULL : realpath(d.ptr, NULL);
+		xtrk_buf_dispose(&d);
+		base = slash + 1;
+	} else {
+		dir_abs = realpath(".", NULL);
+		base = path;
+	}
+	if (!dir_abs) {
+		err = xtrk_error_errno("'%s' does not exist", path);
+		goto done;
+	}
+	xtrk_buf_clear(out);
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !*base) {
+		char *full;
+		xtrk_buf_printf(out, "%s/%s", dir_abs, base);
+		full = xtrk_buf_oom(out) ? NULL : realpath(out->ptr, NULL);
+		xtrk_buf_sets(out, full ? full : "");
+		free(full);
+	} else {
+		xtrk_buf_printf(out, "%s%s%s", dir_abs, strcmp(dir_abs, "/") ? "/" : "", base);
+	}
+	if (xtrk_buf_oom(out)) {
+		err = XTRK_ERROR;
+		goto done;
+	}
+	if (strncmp(out->ptr, r->workdir, wl) || (out->ptr[wl] != '/' && out->ptr[wl] != '\0')) {
+		err = xtrk_error_set(XTRK_EINVALID, "'%s' is outside the workspace '%s'", path, r->workdir);
+		goto done;
+	}
+	{
+		const char *rel = out->ptr + wl + (out->ptr[wl] == '/');
+		char *copy = strdup(*rel ? rel : ".");
+		if (!copy) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		if (!strcmp(copy, ".xtrk") || !strncmp(copy, ".xtrk/", 6)) {
+			free(copy);
+			err = xtrk_error_set(XTRK_EINVALID, "'%s' is inside the store (.xtrk)", path);
+			goto done;
+		}
+		xtrk_buf_sets(out, copy);
+		free(copy);
+	}
+done:
+	free(dir_abs);
+	xtrk_buf_dispose(&tmp);
+	return err;
+}

@@ -1,0 +1,81 @@
+# Shared setup for the shell tests: a temporary folder, assertions, TAP-style output.
+# Each test file sources this, runs `check "description" 'commands'` blocks, then `finish`.
+set -u
+
+XTRK_BIN=${XTRK_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/xtrk}
+XTRK_TEST_SRCDIR=${XTRK_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+XTRK_TEST_BUILDDIR=${XTRK_TEST_BUILDDIR:-$XTRK_TEST_SRCDIR}
+DATA=$XTRK_TEST_SRCDIR/tests/data
+
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-test.XXXXXX")
+trap 'cd /; rm -rf "$TRASH"' EXIT
+cd "$TRASH" || exit 1
+
+# A private git identity and no system config, so results do not depend on the machine.
+export HOME=$TRASH/home
+mkdir -p "$HOME"
+export GIT_CONFIG_NOSYSTEM=1
+export GIT_CONFIG_GLOBAL=$HOME/.gitconfig
+git config --global user.name "Test User"
+git config --global user.email "test@example.com"
+git config --global init.defaultBranch main
+unset XTRK_DIR
+
+xtrk() { "$XTRK_BIN" "$@"; }
+
+ntests=0
+nfailed=0
+
+# check DESCRIPTION SCRIPT: run SCRIPT in a subshell with -e; report ok / not ok.
+check() {
+	ntests=$((ntests + 1))
+	if (set -e; eval "$2") >"$TRASH/.out" 2>&1; then
+		echo "ok $ntests - $1"
+	else
+		nfailed=$((nfailed + 1))
+		echo "not ok $ntests - $1"
+		sed 's/^/#   /' "$TRASH/.out"
+	fi
+}
+
+finish() {
+	echo "1..$ntests"
+	echo "$((ntests - nfailed)) passed, $nfailed failed"
+	[ "$nfailed" -eq 0 ]
+}
+
+# A fresh workspace in the current folder, with Python capture off to keep tests fast.
+new_ws() {
+	xtrk init -q "${1:-.}"
+	git config -f "${1:-.}/.xtrk/config" capture.python false
+}
+
+# A git repository with two commits, in the current folder.
+new_git_repo() {
+	git init -q .
+	printf 'import sys\nprint("training")\n' > train.py
+	git add train.py
+	git commit -qm "first"
+	printf 'lr = 0.1\n' > config.py
+	git add config.py
+	git commit -qm "second"
+}
+
+# Assertions that explain themselves when they fail.
+expect_eq() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; return 1; }; }
+expect_contains() { case "$1" in *"$2"*) ;; *) echo "expected to find '$2' in: $1"; return 1;; esac; }
+expect_not_contains() { case "$1" in *"$2"*) echo "did not expect '$2' in: $1"; return 1;; esac; }
+# expect_exit CODE CMD...: run CMD, expect that exit status.
+expect_exit() {
+	want=$1; shift
+	set +e; "$@"; got=$?; set -e
+	[ "$got" -eq "$want" ] || { echo "expected exit $want, got $got from: $*"; return 1; }
+}
+# A JSON field of a document on stdin, via python3 (present wherever the tests run).
+json_get() { python3 -c 'import json,sys
+v=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if not isinstance(v, str) else v)' "$1"; }
+# Everything in the store except the caches, as "path size" lines, for before/after comparisons.
+store_listing() { (cd "${1:-.}/.xtrk" && find . -path ./cache -prune -o -path ./objects/tmp -prune -o -type f -printf '%p %s\n' | sort); }

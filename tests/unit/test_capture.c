@@ -1,0 +1,124 @@
+/* Unit tests for capture: credentials, secret variables, environment, helper programs, git. */
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "xtrk/capture.h"
+
+static void expect_url(const char *in, const char *want)
+{
+	char *got = xtrk_url_strip_credentials(in);
+	cr_assert_str_eq(got, want, "for %s", in);
+	free(got);
+}
+
+Test(capture, urls_lose_their_credentials)
+{
+	expect_url("https://alice:s3cret@github.com/o/r.git", "https://github.com/o/r.git");
+	expect_url("https://ghp_token@github.com/o/r.git", "https://github.com/o/r.git");
+	expect_url("http://u:p@host:8080/x", "http://host:8080/x");
+	expect_url("https://github.com/o/r.git", "https://github.com/o/r.git");
+	expect_url("git@github.com:o/r.git", "git@github.com:o/r.git");
+	expect_url("ssh://git@host/r.git", "ssh://git@host/r.git");
+	expect_url("ssh://git:pw@host/r.git", "ssh://host/r.git");
+	expect_url("/srv/git/r.git", "/srv/git/r.git");
+}
+
+Test(capture, secret_variables_are_never_recordable)
+{
+	cr_assert(xtrk_env_var_recordable("CUDA_VISIBLE_DEVICES"));
+	cr_assert(xtrk_env_var_recordable("PYTHONHASHSEED"));
+	cr_assert(xtrk_env_var_recordable("OMP_NUM_THREADS"));
+	cr_assert_not(xtrk_env_var_recordable("HOME"));
+	cr_assert_not(xtrk_env_var_recordable("HF_TOKEN"));
+	cr_assert_not(xtrk_env_var_recordable("XTRK_API_KEY"));
+	cr_assert_not(xtrk_env_var_recordable("CUDA_secret_x"));
+	cr_assert_not(xtrk_env_var_recordable("MKL_PASSWORD"));
+	cr_assert(xtrk_env_var_secret("aws_secret_access_key"));
+	cr_assert_not(xtrk_env_var_secret("CUDA_HOME"));
+}
+
+Test(capture, environment_has_the_spec_fields)
+{
+	xtrk_env_options o = XTRK_ENV_OPTIONS_INIT;
+	json_t *env;
+	o.python = 0;
+	setenv("OMP_NUM_THREADS", "3", 1);
+	setenv("OMP_TOKEN", "leak", 1);
+	cr_assert_eq(xtrk_capture_env(&env, &o), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(env, "os"), "name")), "Linux");
+	cr_assert(json_is_string(json_object_get(env, "host")));
+	cr_assert_gt(json_integer_value(json_object_get(json_object_get(env, "cpu"), "cores")), 0);
+	cr_assert_gt(json_integer_value(json_object_get(env, "memory_bytes")), 0);
+	cr_assert(json_is_array(json_object_get(env, "gpus")));
+	cr_assert(json_is_null(json_object_get(env, "python")));
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(env, "vars"), "OMP_NUM_THREADS")), "3");
+	cr_assert_null(json_object_get(json_object_get(env, "vars"), "OMP_TOKEN"));
+	cr_assert(json_is_string(json_object_get(json_object_get(env, "libs"), "libgit2")));
+	json_decref(env);
+}
+
+Test(capture, exec_output_status_timeout_and_missing)
+{
+	xtrk_buf out = XTRK_BUF_INIT;
+	int status;
+	char *echo[] = { "sh", "-c", "echo hi; exit 3", NULL };
+	char *slow[] = { "sleep", "5", NULL };
+	char *none[] = { "xtrk-no-such-program", NULL };
+	cr_assert_eq(xtrk_exec_capture(&out, echo, 5000, 100, &status), 0);
+	cr_assert_str_eq(out.ptr, "hi\n");
+	cr_assert_eq(status, 3);
+	xtrk_buf_clear(&out);
+	cr_assert_lt(xtrk_exec_capture(&out, slow, 200, 100, &status), 0);
+	cr_assert(strstr(xtrk_error_last(), "did not finish"));
+	cr_assert_eq(xtrk_exec_capture(&out, none, 1000, 100, &status), XTRK_ENOTFOUND);
+	xtrk_buf_dispose(&out);
+}
+
+Test(capture, source_outside_git_is_null_with_a_warning)
+{
+	json_t *src;
+	xtrk_repo *repo;
+	xtrk_txn *txn;
+	tmpdir_enter();
+	repo = new_repo();
+	xtrk_warning_clear();
+	setenv("GIT_CEILING_DIRECTORIES", "/tmp", 1);
+	cr_assert_eq(xtrk_txn_new(&txn, xtrk_repo_odb(repo)), 0);
+	cr_assert_eq(xtrk_capture_source(&src, txn, "."), 0);
+	cr_assert(json_is_null(json_object_get(src, "commit")));
+	cr_assert_eq(xtrk_warning_count(), 1);
+	cr_assert(strstr(xtrk_warning_get(0), "not in a git repository"));
+	xtrk_warning_clear();
+	json_decref(src);
+	xtrk_txn_free(txn);
+	xtrk_repo_free(repo);
+	tmpdir_leave();
+}
+
+Test(capture, source_records_commit_dirty_patch_untracked)
+{
+	json_t *src;
+	xtrk_repo *repo;
+	xtrk_txn *txn;
+	xtrk_buf patch = XTRK_BUF_INIT;
+	xtrk_oid pid;
+	tmpdir_enter();
+	cr_assert_eq(system("git init -q . && git config user.email t@x && git config user.name T && "
+		"echo a > a.txt && git add a.txt && git commit -qm one && echo b >> a.txt && echo u > u.txt"), 0);
+	repo = new_repo();
+	cr_assert_eq(xtrk_txn_new(&txn, xtrk_repo_odb(repo)), 0);
+	cr_assert_eq(xtrk_capture_source(&src, txn, "."), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_txn_commit(txn), 0);
+	cr_assert_eq(strlen(json_string_value(json_object_get(src, "commit"))), 40);
+	cr_assert(json_is_true(json_object_get(src, "dirty")));
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(src, "untracked"), 0)), "u.txt");
+	cr_assert_eq(json_array_size(json_object_get(src, "untracked")), 1, ".xtrk is not listed");
+	cr_assert_eq(xtrk_oid_parse(&pid, json_string_value(json_object_get(src, "patch"))), 0);
+	cr_assert_eq(xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB), 0);
+	cr_assert(strstr(patch.ptr, "+b\n"), "%s", patch.ptr);
+	json_decref(src);
+	xtrk_buf_dispose(&patch);
+	xtrk_txn_free(txn);
+	xtrk_repo_free(repo);
+	tmpdir_leave();
+}

@@ -1,0 +1,297 @@
+/* Unit tests for the object database: packs, loose objects, transactions, verification. */
+#include <dirent.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "xtrk/odb.h"
+
+static xtrk_odb *odb;
+
+static void setup(void)
+{
+	tmpdir_enter();
+	cr_assert_eq(mkdir("objects", 0777), 0);
+	cr_assert_eq(xtrk_odb_open(&odb, "objects"), 0);
+}
+
+static void teardown(void)
+{
+	xtrk_odb_free(odb);
+	tmpdir_leave();
+}
+
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void write_objects(xtrk_oid *ids, const void *const *data, const size_t *len, int n)
+{
+	xtrk_txn *t;
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(xtrk_txn_write(&ids[i], t, XTRK_OBJ_BLOB, data[i], len[i]), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_txn_commit(t), 0, "%s", xtrk_error_last());
+	xtrk_txn_free(t);
+}
+
+TestSuite(odb, .init = setup, .fini = teardown);
+
+Test(odb, small_objects_share_a_pack_and_read_back)
+{
+	const char *a = "alpha", *b = "beta beta beta beta beta beta beta beta beta beta beta beta beta";
+	const void *data[] = { a, b };
+	size_t len[] = { strlen(a), strlen(b) };
+	xtrk_oid ids[2];
+	xtrk_buf out = XTRK_BUF_INIT;
+	xtrk_otype type;
+
+	write_objects(ids, data, len, 2);
+	cr_assert_eq(count_files("objects/pack"), 2, "one .pack and one .idx");
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(xtrk_odb_exists(odb, &ids[i]), 1);
+		cr_assert_eq(xtrk_odb_read(&out, &type, odb, &ids[i], XTRK_OBJ_BLOB), 0, "%s", xtrk_error_last());
+		cr_assert_eq(out.size, len[i]);
+		cr_assert_eq(memcmp(out.ptr, data[i], len[i]), 0);
+		cr_assert_eq(type, XTRK_OBJ_BLOB);
+	}
+	xtrk_buf_dispose(&out);
+}
+
+Test(odb, large_objects_are_loose_and_stream_verified)
+{
+	size_t n = 2 * XTRK_PACK_OBJECT_MAX + 123;
+	char *data = random_bytes(n, 7), buf[65536];
+	const void *d[] = { data };
+	xtrk_oid id;
+	xtrk_odb_stream *s;
+	size_t got = 0, r;
+
+	write_objects(&id, d, &n, 1);
+	cr_assert_eq(count_files("objects/pack"), 0);
+	cr_assert_eq(xtrk_odb_stream_open(&s, odb, &id), 0);
+	cr_assert_eq(xtrk_odb_stream_size(s), n);
+	do {
+		cr_assert_eq(xtrk_odb_stream_read(s, buf, sizeof(buf), &r), 0, "%s", xtrk_error_last());
+		cr_assert_eq(memcmp(buf, data + got, r), 0);
+		got += r;
+	} while (r);
+	cr_assert_eq(got, n);
+	xtrk_odb_stream_free(s);
+	free(data);
+}
+
+Test(odb, write_fd_streams_and_compresses_text)
+{
+	xtrk_buf text = XTRK_BUF_INIT, back = XTRK_BUF_INIT;
+	xtrk_txn *t;
+	xtrk_oid id, want;
+	uint64_t size;
+	struct stat st;
+	char path[128];
+	int fd;
+
+	for (int i = 0; i < 200000; i++)
+		xtrk_buf_printf(&text, "line %d of a very repetitive log\n", i % 100);
+	write_file("log.txt", text.ptr, text.size);
+	xtrk_oid_hash(&want, text.ptr, text.size);
+	fd = open("log.txt", O_RDONLY);
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	cr_assert_eq(xtrk_txn_write_fd(&id, &size, t, fd, "log.txt"), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_txn_commit(t), 0);
+	xtrk_txn_free(t);
+	close(fd);
+	cr_assert_eq(xtrk_oid_cmp(&id, &want), 0);
+	cr_assert_eq(size, text.size);
+	snprintf(path, sizeof(path), "objects/%.2s/%s", xtrk_oid_tostr(&id), xtrk_oid_tostr(&id) + 2);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_lt((size_t)st.st_size, text.size / 10, "text should be stored compressed");
+	cr_assert_eq(xtrk_odb_read(&back, NULL, odb, &id, XTRK_OBJ_ANY), 0);
+	cr_assert_eq(back.size, text.size);
+	cr_assert_eq(memcmp(back.ptr, text.ptr, text.size), 0);
+	xtrk_buf_dispose(&text);
+	xtrk_buf_dispose(&back);
+}
+
+Test(odb, same_content_twice_is_stored_once)
+{
+	const char *a = "same";
+	const void *d[] = { a, a };
+	size_t len[] = { 4, 4 };
+	xtrk_oid ids[2];
+	write_objects(ids, d, len, 2);
+	write_objects(ids, d, len, 1);
+	cr_assert_eq(xtrk_oid_cmp(&ids[0], &ids[1]), 0);
+	cr_assert_eq(count_files("objects/pack"), 2, "the second transaction wrote nothing");
+}
+
+Test(odb, uncommitted_transaction_leaves_nothing)
+{
+	size_t n = XTRK_PACK_OBJECT_MAX * 2;
+	char *big = random_bytes(n, 3);
+	xtrk_txn *t;
+	xtrk_oid id;
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	cr_assert_eq(xtrk_txn_write(&id, t, XTRK_OBJ_BLOB, "x", 1), 0);
+	cr_assert_eq(xtrk_txn_write(&id, t, XTRK_OBJ_BLOB, big, n), 0);
+	xtrk_txn_free(t);
+	cr_assert_eq(xtrk_odb_exists(odb, &id), 0);
+	cr_assert_eq(count_files("objects/tmp"), 0);
+	cr_assert_eq(count_files("objects/pack"), 0);
+	free(big);
+}
+
+Test(odb, existing_id_with_different_bytes_is_an_error)
+{
+	size_t n = XTRK_PACK_OBJECT_MAX + 10;
+	char *data = random_bytes(n, 11), path[128];
+	const void *d[] = { data };
+	xtrk_oid id;
+	xtrk_txn *t;
+	FILE *f;
+
+	write_objects(&id, d, &n, 1);
+	/* Damage the stored copy: writing the true content again must not trust the name. */
+	snprintf(path, sizeof(path), "objects/%.2s/%s", xtrk_oid_tostr(&id), xtrk_oid_tostr(&id) + 2);
+	chmod(path, 0644);
+	f = fopen(path, "r+b");
+	fseek(f, 100, SEEK_SET);
+	fputc(data[100 - 32] ^ 0x55, f);
+	fclose(f);
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	int err = xtrk_txn_write(&id, t, XTRK_OBJ_BLOB, data, n);
+	if (err == 0)
+		err = xtrk_txn_commit(t);
+	cr_assert_lt(err, 0, "a mismatch must never be silently deduplicated");
+	cr_assert(strstr(xtrk_error_last(), xtrk_oid_tostr(&id)), "%s", xtrk_error_last());
+	xtrk_txn_free(t);
+	free(data);
+}
+
+Test(odb, corrupt_pack_entry_fails_verification)
+{
+	const char *a = "some content that will be damaged in the pack file";
+	const void *d[] = { a };
+	size_t len = strlen(a);
+	xtrk_oid id;
+	xtrk_buf out = XTRK_BUF_INIT;
+	DIR *dir;
+	struct dirent *de;
+	char path[512] = "";
+
+	write_objects(&id, d, &len, 1);
+	dir = opendir("objects/pack");
+	while ((de = readdir(dir)))
+		if (strstr(de->d_name, ".pack"))
+			snprintf(path, sizeof(path), "objects/pack/%s", de->d_name);
+	closedir(dir);
+	chmod(path, 0644);
+	FILE *f = fopen(path, "r+b");
+	fseek(f, -5, SEEK_END);
+	fputc('#', f);
+	fclose(f);
+	cr_assert_eq(xtrk_odb_read(&out, NULL, odb, &id, XTRK_OBJ_ANY), XTRK_ECORRUPT);
+	cr_assert(strstr(xtrk_error_last(), xtrk_oid_tostr(&id)), "the message names the ID: %s", xtrk_error_last());
+	cr_assert_eq(xtrk_odb_check(odb, &id, 1), XTRK_ECORRUPT);
+	cr_assert_eq(xtrk_odb_check(odb, &id, 0), 0, "the header alone is fine");
+	xtrk_buf_dispose(&out);
+}
+
+Test(odb, identical_bytes_of_two_types_are_one_object)
+{
+	/* An empty file and an empty folder's tree have the same bytes, so the same ID. */
+	xtrk_txn *t;
+	xtrk_oid a, b;
+	xtrk_buf out = XTRK_BUF_INIT;
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	cr_assert_eq(xtrk_txn_write(&a, t, XTRK_OBJ_BLOB, "", 0), 0);
+	cr_assert_eq(xtrk_txn_write(&b, t, XTRK_OBJ_TREE, "", 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_txn_commit(t), 0);
+	xtrk_txn_free(t);
+	cr_assert_eq(xtrk_oid_cmp(&a, &b), 0);
+	cr_assert_eq(xtrk_odb_read(&out, NULL, odb, &b, XTRK_OBJ_TREE), 0);
+	cr_assert_eq(out.size, 0);
+	xtrk_buf_dispose(&out);
+}
+
+Test(odb, missing_object)
+{
+	xtrk_oid id;
+	xtrk_buf out = XTRK_BUF_INIT;
+	xtrk_oid_hash(&id, "never written", 13);
+	cr_assert_eq(xtrk_odb_exists(odb, &id), 0);
+	cr_assert_eq(xtrk_odb_read(&out, NULL, odb, &id, XTRK_OBJ_ANY), XTRK_ENOTFOUND);
+	cr_assert(strstr(xtrk_error_last(), "not in the store"));
+	xtrk_buf_dispose(&out);
+}
+
+static int count_cb(const xtrk_odb_entry *e, void *payload)
+{
+	(void)e;
+	(*(int *)payload)++;
+	return 0;
+}
+
+Test(odb, foreach_sees_packed_and_loose)
+{
+	size_t n = XTRK_PACK_OBJECT_MAX + 1;
+	char *big = random_bytes(n, 5);
+	const void *d[] = { "one", "two", big };
+	size_t len[] = { 3, 3, n };
+	xtrk_oid ids[3];
+	int count = 0;
+	write_objects(ids, d, len, 3);
+	cr_assert_eq(xtrk_odb_foreach(odb, count_cb, NULL, &count), 0);
+	cr_assert_eq(count, 3);
+	free(big);
+}
+
+struct par {
+	xtrk_txn *t;
+	int base;
+};
+
+static void *par_writer(void *arg)
+{
+	struct par *p = arg;
+	for (int i = 0; i < 500; i++) {
+		char s[64];
+		xtrk_oid id;
+		int len = snprintf(s, sizeof(s), "object %d", (p->base + i) % 1200);
+		if (xtrk_txn_write(&id, p->t, XTRK_OBJ_BLOB, s, (size_t)len) < 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+Test(odb, one_transaction_from_many_threads)
+{
+	pthread_t th[4];
+	struct par p[4];
+	xtrk_txn *t;
+	int count = 0;
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	for (int i = 0; i < 4; i++) {
+		p[i].t = t;
+		p[i].base = i * 300;
+		pthread_create(&th[i], NULL, par_writer, &p[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		cr_assert_null(r);
+	}
+	cr_assert_eq(xtrk_txn_commit(t), 0);
+	xtrk_txn_free(t);
+	cr_assert_eq(xtrk_odb_foreach(odb, count_cb, NULL, &count), 0);
+	cr_assert_eq(count, 1200, "overlapping writes are stored once each");
+}
