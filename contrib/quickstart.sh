@@ -67,17 +67,15 @@ check() {
 }
 
 demo() {
-	local X="$here/xtrk" ws
-	ws=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-demo.XXXXXX")
-	trap 'rm -rf "$ws"' EXIT
-	cd "$ws"
-	export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$ws/.gitconfig"
-	git config --global user.name "Demo User"
-	git config --global user.email "demo@example.com"
-	git config --global init.defaultBranch main
+	local X="$here/xtrk"
+	demo_ws=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-demo.XXXXXX")
+	trap 'rm -rf "$demo_ws"' EXIT
+	cd "$demo_ws"
 
 	say "a small project: a git repository with a training script and a dataset"
-	git init -q .
+	git init -q -b main .
+	git config user.name "Demo User"
+	git config user.email "demo@example.com"
 	cp "$here/contrib/demo/train.py" .
 	python3 train.py --make-data data/points.csv
 	printf 'lr: 0.05\nepochs: 200\nseed: 7\n' > params.yaml
@@ -109,7 +107,7 @@ demo() {
 
 	say "the model's ID is its XXH3-128, checkable with a standard tool"
 	"$X" show --json candidate | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["id"])'
-	xxhsum -H2 model.json
+	xxhsum -H2 model.json 2>/dev/null
 
 	say "xtrk fsck --read-data"
 	"$X" fsck --read-data

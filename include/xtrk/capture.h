@@ -29,9 +29,15 @@ typedef struct {
 	int python;                /* capture Python version and packages */
 	const char *python_exe;    /* interpreter to ask; NULL: python3 from PATH */
 	int python_timeout_ms;     /* give up (with a warning) after this long */
+	/*
+	 * Where to keep the last Python answer (NULL: never cached).  It is reused
+	 * while the interpreter, PYTHONPATH and the mtime of every sys.path folder
+	 * are unchanged: installing, removing or upgrading a package changes them.
+	 */
+	const char *python_cache;
 } xtrk_env_options;
 
-#define XTRK_ENV_OPTIONS_INIT { 1, NULL, 15000 }
+#define XTRK_ENV_OPTIONS_INIT { 1, NULL, 15000, NULL }
 
 /** Capture the environment as the "env" object of SPEC 7. */
 int xtrk_capture_env(json_t **out, const xtrk_env_options *opts);
@@ -41,6 +47,9 @@ int xtrk_env_var_recordable(const char *name);
 
 /** 1 when a variable name looks like it holds a secret (TOKEN, SECRET, PASSWORD, KEY...). */
 int xtrk_env_var_secret(const char *name);
+
+/** The absolute, resolved path of a program found on PATH as execvp would; NULL when absent. */
+char *xtrk_find_program(const char *prog);
 
 /**
  * Run argv (PATH lookup) with no stdin, collecting at most `max` bytes of its

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <yaml.h>
 #include <zlib.h>
 
+#include "fileutil.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
 
@@ -198,24 +200,47 @@ static json_t *capture_gpus(json_t **cuda_out)
 	return gpus;
 }
 
-/* The CUDA toolkit a program would build against: nvcc, else the toolkit's version.json. */
+/*
+ * The CUDA toolkit a program would build against.  Reading its files is
+ * cheap; running nvcc costs tens of milliseconds, so it is the last resort:
+ * version.json (CUDA 11+), then CUDA_VERSION in include/cuda.h, then nvcc.
+ */
 static json_t *capture_cuda_toolkit(void)
 {
+	const char *home = getenv("CUDA_HOME") ? getenv("CUDA_HOME") : getenv("CUDA_PATH");
 	char *argv[] = { "nvcc", "--version", NULL };
-	xtrk_buf out = XTRK_BUF_INIT;
-	json_t *v = json_null();
+	xtrk_buf path = XTRK_BUF_INIT, out = XTRK_BUF_INIT;
+	json_t *v = NULL;
 	const char *r;
 	char ver[32];
-	int status;
+	int status, num;
 
-	if (xtrk_exec_capture(&out, argv, 10000, 1 << 14, &status) == 0 && status == 0 &&
-	    (r = strstr(out.ptr, "release ")) && sscanf(r + 8, "%31[0-9.]", ver) == 1) {
-		json_decref(v);
+	if (!home || !*home)
+		home = "/usr/local/cuda";
+	xtrk_buf_printf(&path, "%s/version.json", home);
+	if (xtrk_buf_read_file(&out, path.ptr) == 0) {
+		json_t *doc = json_loadb(out.ptr, out.size, 0, NULL);
+		json_t *cv = json_object_get(json_object_get(doc, "cuda"), "version");
+		if (json_is_string(cv))
+			v = json_string(json_string_value(cv));
+		json_decref(doc);
+	}
+	xtrk_buf_clear(&path);
+	xtrk_buf_clear(&out);
+	xtrk_buf_printf(&path, "%s/include/cuda.h", home);
+	if (!v && xtrk_buf_read_file(&out, path.ptr) == 0 && (r = strstr(out.ptr, "#define CUDA_VERSION ")) &&
+	    sscanf(r + 21, "%d", &num) == 1 && num > 0) {
+		snprintf(ver, sizeof(ver), "%d.%d", num / 1000, num % 1000 / 10);
 		v = json_string(ver);
 	}
+	xtrk_buf_clear(&out);
+	if (!v && xtrk_exec_capture(&out, argv, 10000, 1 << 14, &status) == 0 && status == 0 &&
+	    (r = strstr(out.ptr, "release ")) && sscanf(r + 8, "%31[0-9.]", ver) == 1)
+		v = json_string(ver);
 	xtrk_error_clear();
 	xtrk_buf_dispose(&out);
-	return v;
+	xtrk_buf_dispose(&path);
+	return v ? v : json_null();
 }
 
 static const char python_probe[] =
@@ -232,8 +257,67 @@ static const char python_probe[] =
 	"            pk[n] = d.version\n"
 	"except Exception:\n"
 	"    pass\n"
+	"import os\n"
+	"paths = sorted(set(p for p in sys.path if p and os.path.isdir(p)))\n"
 	"print(json.dumps({'version': platform.python_version(), 'implementation': platform.python_implementation(),\n"
-	"                  'executable': sys.executable, 'prefix': sys.prefix, 'packages': pk}, sort_keys=True))\n";
+	"                  'executable': sys.executable, 'prefix': sys.prefix, 'packages': pk,\n"
+	"                  'paths': paths}, sort_keys=True))\n";
+
+static long long mtime_ns(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* The key that must match for a cached answer: interpreter, PYTHONPATH, sys.path folders' mtimes. */
+static json_t *python_key(const char *exe, json_t *paths)
+{
+	json_t *key = json_object(), *m = json_object(), *v;
+	const char *pp = getenv("PYTHONPATH");
+	size_t i;
+
+	json_object_set_new(key, "exe", json_string(exe));
+	json_object_set_new(key, "exe_mtime", json_integer(mtime_ns(exe)));
+	json_object_set_new(key, "pythonpath", json_string(pp ? pp : ""));
+	json_array_foreach(paths, i, v)
+		if (json_is_string(v))
+			json_object_set_new(m, json_string_value(v), json_integer(mtime_ns(json_string_value(v))));
+	json_object_set_new(key, "paths", m);
+	return key;
+}
+
+static json_t *python_cached(const xtrk_env_options *opts, const char *exe)
+{
+	json_error_t je;
+	json_t *c, *key, *res = NULL;
+
+	if (!opts->python_cache || !exe || !(c = json_load_file(opts->python_cache, 0, &je)))
+		return NULL;
+	key = python_key(exe, json_object_get(json_object_get(c, "result"), "paths"));
+	if (json_equal(key, json_object_get(c, "key")))
+		res = json_incref(json_object_get(c, "result"));
+	json_decref(key);
+	json_decref(c);
+	return res;
+}
+
+static void python_remember(const xtrk_env_options *opts, const char *exe, json_t *py)
+{
+	json_t *c;
+	char *text;
+	if (!opts->python_cache || !exe)
+		return;
+	c = json_pack("{s:o, s:O}", "key", python_key(exe, json_object_get(py, "paths")), "result", py);
+	/* A cache: a failure to write it only costs time next run. */
+	if ((text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS))) {
+		if (xtrk_write_file_atomic(opts->python_cache, text, strlen(text), 0644) < 0)
+			xtrk_error_clear();
+		free(text);
+	}
+	json_decref(c);
+}
 
 static json_t *capture_python(const xtrk_env_options *opts)
 {
@@ -242,8 +326,13 @@ static json_t *capture_python(const xtrk_env_options *opts)
 	xtrk_buf out = XTRK_BUF_INIT;
 	json_error_t je;
 	json_t *py = NULL;
+	char *exe = xtrk_find_program(argv[0]);
 	int status, err;
 
+	if ((py = python_cached(opts, exe))) {
+		free(exe);
+		return py;
+	}
 	err = xtrk_exec_capture(&out, argv, opts->python_timeout_ms, 16 << 20, &status);
 	if (err == XTRK_ENOTFOUND) {
 		xtrk_error_clear();
@@ -255,8 +344,11 @@ static json_t *capture_python(const xtrk_env_options *opts)
 		json_decref(py);
 		py = NULL;
 	}
+	if (py)
+		python_remember(opts, exe, py);
 	xtrk_error_clear();
 done:
+	free(exe);
 	xtrk_buf_dispose(&out);
 	return py ? py : json_null();
 }

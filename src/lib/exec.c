@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,15 +21,37 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *xtrk_find_program(const char *prog)
+{
+	const char *path = getenv("PATH"), *p;
+	char buf[4096];
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0 ? realpath(prog, NULL) : NULL;
+	for (p = path ? path : "/usr/bin:/bin"; *p;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", prog);
+		if (access(buf, X_OK) == 0)
+			return realpath(buf, NULL);
+		p += n + (colon ? 1 : 0);
+	}
+	return NULL;
+}
+
 int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t max, int *status)
 {
 	int outp[2], errp[2];
 	pid_t pid;
 	long long deadline = mono_ms() + timeout_ms;
 	int ws, timed_out = 0, execerr = 0;
-	char buf[65536];
+	char buf[65536], *found;
 
 	*status = -1;
+	/* Forking a large process costs milliseconds: look before leaping. */
+	if (!(found = xtrk_find_program(argv[0])))
+		return xtrk_error_set(XTRK_ENOTFOUND, "cannot run '%s': not found", argv[0]);
+	free(found);
 	if (pipe2(outp, O_CLOEXEC) < 0)
 		return xtrk_error_errno("cannot create a pipe");
 	if (pipe2(errp, O_CLOEXEC) < 0) {

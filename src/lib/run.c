@@ -563,6 +563,8 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
 		goto done;
 	ej.opts.python = py;
+	xtrk_buf_printf(&text, "%s/cache/python.json", xtrk_repo_dir(repo));
+	ej.opts.python_cache = xtrk_buf_oom(&text) ? NULL : text.ptr;
 	if (pthread_create(&env_tid, NULL, env_thread, &ej) == 0)
 		env_started = 1;
 	else

@@ -57,4 +57,22 @@ check "a fake nvidia-smi on PATH is read for GPU, driver and CUDA" '
 	expect_eq "$(echo "$j" | json_get env.gpus.0.cuda)" 12.4
 	expect_eq "$(echo "$j" | json_get env.cuda.driver)" 12.4
 '
+check "the Python answer is cached until a package folder changes" '
+	mkdir -p pybin site
+	cat > pybin/python3 <<-EOS
+	#!/bin/sh
+	echo run >> "$PWD/probe-calls"
+	echo "{\"version\": \"3.99.0\", \"packages\": {\"torch\": \"9.9\"}, \"paths\": [\"$PWD/site\"]}"
+	EOS
+	chmod +x pybin/python3
+	git config -f .xtrk/config capture.python true
+	rm -f .xtrk/cache/python.json probe-calls
+	for i in 1 2 3; do PATH=$PWD/pybin:$PATH xtrk commit-run >/dev/null; done
+	expect_eq "$(wc -l < probe-calls)" 1
+	sleep 0.01 && mkdir site/newpkg-1.0.dist-info
+	id=$(PATH=$PWD/pybin:$PATH xtrk commit-run)
+	expect_eq "$(wc -l < probe-calls)" 2
+	expect_eq "$(xtrk show --json $id | json_get env.python.packages.torch)" 9.9
+	git config -f .xtrk/config capture.python false
+'
 finish
