@@ -130,7 +130,7 @@ int xtrk_mkdir_p(const char *path)
 	return err;
 }
 
-int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode, int flags)
 {
 	xtrk_buf tmp = XTRK_BUF_INIT, dir = XTRK_BUF_INIT;
 	int fd = -1, err;
@@ -143,7 +143,7 @@ int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int m
 		goto done;
 	}
 	if ((err = xtrk_write_all(fd, data, len, path)) < 0 ||
-	    (err = xtrk_fsync(fd, path)) < 0)
+	    ((flags & XTRK_WRITE_DURABLE) && (err = xtrk_fsync(fd, path)) < 0))
 		goto done;
 	if (fchmod(fd, (mode_t)mode) < 0) {
 		err = xtrk_error_errno("cannot set the mode of '%s'", path);
@@ -155,6 +155,8 @@ int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int m
 		err = xtrk_error_errno("cannot rename into '%s'", path);
 		goto done;
 	}
+	if (!(flags & XTRK_WRITE_DURABLE))
+		goto done;
 	slash = strrchr(path, '/');
 	if ((err = xtrk_buf_put(&dir, path, slash ? (size_t)(slash - path) : 1)) < 0)
 		goto done;

@@ -20,11 +20,16 @@ int xtrk_fsync(int fd, const char *what);
 int xtrk_fsync_dir(const char *path);
 /** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
 int xtrk_mkdir_p(const char *path);
+/* Flags for xtrk_write_file_atomic. */
+#define XTRK_WRITE_DURABLE 1 /* fsync the file and its folder (omit for caches) */
+
 /**
- * Write `len` bytes to `path` atomically: a temp file beside it, fsync,
- * rename, fsync of the folder.
+ * Write `len` bytes to `path` atomically: a temp file beside it, rename.
+ * With XTRK_WRITE_DURABLE also fsync before the rename and the folder after,
+ * so the new content survives a power loss; a cache can skip that, since a
+ * torn cache is detected and only costs time.
  */
-int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode, int flags);
 
 /* Little-endian integer encoding for on-disk headers. */
 static inline void xtrk_put_le64(unsigned char *p, uint64_t v)

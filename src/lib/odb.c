@@ -48,6 +48,7 @@ struct xtrk_odb {
 	pthread_mutex_t lock; /* guards the pack list */
 	struct pack *packs;
 	size_t npacks;
+	struct timespec pack_dir_mtime; /* of objects/pack when last scanned */
 };
 
 /* Where an object's stored bytes are. */
@@ -180,20 +181,34 @@ static int pack_known(xtrk_odb *odb, const char *pack_path)
 	return 0;
 }
 
-/* Load any index not yet known.  Caller holds odb->lock. */
-static int packs_scan(xtrk_odb *odb)
+/*
+ * Load any index not yet known.  Without `force`, an unchanged folder mtime
+ * skips the readdir; a pack added within the same clock tick can then be
+ * missed, which only a read that must not miss (force) cares about.
+ * Caller holds odb->lock.
+ */
+static int packs_scan(xtrk_odb *odb, int force)
 {
 	xtrk_buf path = XTRK_BUF_INIT, ppath = XTRK_BUF_INIT;
 	DIR *d;
 	struct dirent *de;
 	int err = 0;
 
+	struct stat st;
+
 	if ((err = xtrk_buf_printf(&path, "%s/pack", odb->dir)) < 0)
 		return err;
+	/* Packs are only ever added by renames into the folder, which change its mtime. */
+	if (stat(path.ptr, &st) == 0 && !force &&
+	    st.st_mtim.tv_sec == odb->pack_dir_mtime.tv_sec && st.st_mtim.tv_nsec == odb->pack_dir_mtime.tv_nsec) {
+		xtrk_buf_dispose(&path);
+		return 0;
+	}
 	if (!(d = opendir(path.ptr))) {
 		xtrk_buf_dispose(&path);
 		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
 	}
+	odb->pack_dir_mtime = st.st_mtim;
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		struct pack p, *np;
@@ -366,7 +381,7 @@ static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 		}
 		/* Another process may have added a pack since we looked. */
 		pthread_mutex_lock(&odb->lock);
-		err = packs_scan(odb);
+		err = packs_scan(odb, 1);
 		pthread_mutex_unlock(&odb->lock);
 		if (err < 0) {
 			xtrk_buf_dispose(&path);
@@ -394,7 +409,7 @@ int xtrk_odb_open(xtrk_odb **out, const char *objects_dir)
 		xtrk_odb_free(odb);
 		return xtrk_error_oom();
 	}
-	if ((err = packs_scan(odb)) < 0) {
+	if ((err = packs_scan(odb, 1)) < 0) {
 		xtrk_odb_free(odb);
 		return err;
 	}
@@ -433,7 +448,8 @@ int xtrk_odb_exists(xtrk_odb *odb, const xtrk_oid *oid)
 	xtrk_buf_dispose(&path);
 	if (!found) {
 		pthread_mutex_lock(&odb->lock);
-		packs_scan(odb);
+		if (packs_scan(odb, 0) < 0)
+			xtrk_error_clear();
 		found = packs_find(odb, oid, &pi, &off);
 		pthread_mutex_unlock(&odb->lock);
 	}
@@ -1305,7 +1321,7 @@ int xtrk_txn_commit(xtrk_txn *t)
 		goto done;
 	t->committed = 1;
 	pthread_mutex_lock(&t->odb->lock);
-	packs_scan(t->odb);
+	packs_scan(t->odb, 1);
 	pthread_mutex_unlock(&t->odb->lock);
 done:
 	xtrk_buf_dispose(&final);

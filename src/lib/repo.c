@@ -55,12 +55,12 @@ int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
 	/* Keep the store out of the user's git status. */
 	xtrk_buf_clear(&p);
 	xtrk_buf_printf(&p, "%s/.xtrk/.gitignore", dir);
-	if (stat(p.ptr, &st) < 0 && (err = xtrk_write_file_atomic(p.ptr, "*\n", 2, 0644)) < 0)
+	if (stat(p.ptr, &st) < 0 && (err = xtrk_write_file_atomic(p.ptr, "*\n", 2, 0644, XTRK_WRITE_DURABLE)) < 0)
 		goto done;
 	xtrk_buf_clear(&p);
 	xtrk_buf_printf(&p, "%s/.xtrk/config", dir);
 	if (stat(p.ptr, &st) < 0 &&
-	    (err = xtrk_write_file_atomic(p.ptr, default_config, sizeof(default_config) - 1, 0644)) < 0)
+	    (err = xtrk_write_file_atomic(p.ptr, default_config, sizeof(default_config) - 1, 0644, XTRK_WRITE_DURABLE)) < 0)
 		goto done;
 	err = xtrk_repo_open(out, dir);
 done:

@@ -20,6 +20,7 @@ struct snode {
 	char *path;      /* workspace-relative; files and links only; owned */
 	xtrk_entry_kind kind;
 	unsigned mode;
+	int need_stat;   /* type known from readdir; the worker stats it */
 	xtrk_statinfo st;
 	xtrk_oid id;
 	uint64_t bytes, files;
@@ -71,6 +72,7 @@ static int cmp_node(const void *a, const void *b)
 static int classify(struct walk *w, struct snode *n, const struct stat *st, const char *rel)
 {
 	xtrk_statinfo_from(&n->st, st);
+	n->need_stat = 0;
 	if (S_ISREG(st->st_mode)) {
 		n->kind = XTRK_ENTRY_BLOB;
 		n->mode = (st->st_mode & 0111) ? 0100755 : 0100644;
@@ -86,7 +88,7 @@ static int classify(struct walk *w, struct snode *n, const struct stat *st, cons
 			"'%s' is a device, FIFO or socket; xtrk records only files, folders and links", rel);
 	}
 	n->files = 1;
-	if (!(n->path = strdup(rel)))
+	if (!n->path && !(n->path = strdup(rel)))
 		return xtrk_error_oom();
 	return 0;
 }
@@ -137,10 +139,6 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 			break;
 		}
 		dir->nkids++;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			err = xtrk_error_errno("cannot stat '%s/%s'", rel, de->d_name);
-			break;
-		}
 		xtrk_buf_clear(&child);
 		if (!strcmp(rel, "."))
 			xtrk_buf_puts(&child, de->d_name);
@@ -148,6 +146,24 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 			xtrk_buf_printf(&child, "%s/%s", rel, de->d_name);
 		if (xtrk_buf_oom(&child)) {
 			err = XTRK_ERROR;
+			break;
+		}
+		/*
+		 * readdir already says what most entries are: files and links are
+		 * stat'ed later by the hashing threads, in parallel, instead of here.
+		 */
+		if (de->d_type == DT_REG || de->d_type == DT_LNK) {
+			n->kind = de->d_type == DT_REG ? XTRK_ENTRY_BLOB : XTRK_ENTRY_LINK;
+			n->need_stat = 1;
+			n->files = 1;
+			if (!(n->path = strdup(child.ptr))) {
+				err = xtrk_error_oom();
+				break;
+			}
+			continue;
+		}
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			err = xtrk_error_errno("cannot stat '%s/%s'", rel, de->d_name);
 			break;
 		}
 		if ((err = classify(w, n, &st, child.ptr)) < 0)
@@ -185,6 +201,15 @@ static int do_job(struct walk *w, struct snode *n, xtrk_buf *abs)
 	xtrk_buf_clear(abs);
 	if (xtrk_buf_printf(abs, "%s/%s", xtrk_repo_workdir(w->repo), n->path) < 0)
 		return XTRK_ERROR;
+	if (n->need_stat) {
+		xtrk_entry_kind seen = n->kind;
+		if (lstat(abs->ptr, &st) < 0)
+			return xtrk_error_errno("cannot stat '%s'", n->path);
+		if (classify(w, n, &st, n->path) < 0)
+			return XTRK_EINVALID;
+		if (n->kind != seen)
+			return xtrk_error_set(XTRK_EINVALID, "'%s' changed while it was being read", n->path);
+	}
 	if (n->kind == XTRK_ENTRY_LINK) {
 		char target[4096];
 		ssize_t len = readlink(abs->ptr, target, sizeof(target));

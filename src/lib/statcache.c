@@ -60,6 +60,25 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct sc_entry *)a)->path, ((const struct sc_entry *)b)->path);
 }
 
+/* Parse a decimal field ending in a space; NULL when malformed.  (sscanf costs more than the stat.) */
+static char *field(char *p, unsigned long long *out, int negative_ok)
+{
+	unsigned long long v = 0;
+	int neg = 0;
+	if (negative_ok && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return NULL;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (unsigned long long)(*p++ - '0');
+	if (*p != ' ')
+		return NULL;
+	*out = neg ? (unsigned long long)-(long long)v : v;
+	return p + 1;
+}
+
 /* Parse the file; anything unexpected drops the whole cache (it is only a cache). */
 static void load(xtrk_statcache *c, char *data, size_t len)
 {
@@ -77,23 +96,24 @@ static void load(xtrk_statcache *c, char *data, size_t len)
 		return;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
 		struct sc_entry *e = &c->old[n];
-		char hex[XTRK_OID_HEXSZ + 1];
-		unsigned long long size, ino, dev;
-		long long mt, ct;
-		int off = 0;
+		unsigned long long size = 0, mt = 0, ct = 0, ino = 0, dev = 0;
+		char *q = p + XTRK_OID_HEXSZ + 1;
 		*nl = '\0';
-		if (sscanf(p, "%32s %llu %lld %lld %llu %llu %n", hex, &size, &mt, &ct, &ino, &dev, &off) != 6 ||
-		    !off || xtrk_oid_parse(&e->id, hex) < 0 || (n && strcmp(c->old[n - 1].path, p + off) >= 0)) {
+		if (nl - p <= XTRK_OID_HEXSZ || p[XTRK_OID_HEXSZ] != ' ' ||
+		    !(p[XTRK_OID_HEXSZ] = '\0', xtrk_oid_parse(&e->id, p) == 0) ||
+		    !(q = field(q, &size, 0)) || !(q = field(q, &mt, 1)) || !(q = field(q, &ct, 1)) ||
+		    !(q = field(q, &ino, 0)) || !(q = field(q, &dev, 0)) || !*q ||
+		    (n && strcmp(c->old[n - 1].path, q) >= 0)) {
 			free(c->old);
 			c->old = NULL;
 			c->nold = 0;
 			xtrk_error_clear();
 			return;
 		}
-		e->path = p + off;
+		e->path = q;
 		e->st.size = size;
-		e->st.mtime_ns = mt;
-		e->st.ctime_ns = ct;
+		e->st.mtime_ns = (int64_t)mt;
+		e->st.ctime_ns = (int64_t)ct;
 		e->st.ino = ino;
 		e->st.dev = dev;
 		n++;
@@ -204,7 +224,7 @@ int xtrk_statcache_save(xtrk_statcache *c)
 			j++;
 		}
 	}
-	err = xtrk_buf_oom(&b) ? XTRK_ERROR : xtrk_write_file_atomic(c->file, b.ptr, b.size, 0644);
+	err = xtrk_buf_oom(&b) ? XTRK_ERROR : xtrk_write_file_atomic(c->file, b.ptr, b.size, 0644, 0);
 	xtrk_buf_dispose(&b);
 	return err;
 }

@@ -68,8 +68,23 @@ check "symbolic links are recorded as links, not followed" '
 	expect_eq "$(xtrk cat-object $blob)" f1
 	rm data/train/link
 '
-check "an unreadable file is an error naming it" '
-	if [ "$(id -u)" = 0 ]; then exit 0; fi  # root reads everything
+check "a file that cannot be read is an error naming it; nothing is written" '
+	SHIM=$XTRK_TEST_BUILDDIR/tests/helpers/faults.so
+	test -f $SHIM
+	echo s > data/train/failing
+	before=$(store_listing)
+	set +e
+	err=$(LD_PRELOAD=$SHIM XTRK_TEST_EIO_PATH=data/train/failing xtrk commit-run -d data/train 2>&1)
+	rc=$?
+	set -e
+	rm data/train/failing
+	expect_eq $rc 1
+	expect_contains "$err" "cannot read '"'"'data/train/failing'"'"'"
+	expect_contains "$err" "Input/output error"
+	expect_eq "$(store_listing)" "$before"
+'
+check "a file without read permission is an error naming it (as a user)" '
+	if [ "$(id -u)" = 0 ]; then exit 0; fi  # root reads everything; the EIO case above covers it
 	echo s > data/train/secret && chmod 000 data/train/secret
 	err=$(xtrk commit-run -d data/train 2>&1 || true)
 	chmod 644 data/train/secret; rm data/train/secret

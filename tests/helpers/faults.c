@@ -1,7 +1,12 @@
 /*
- * LD_PRELOAD shim for the full-disk tests: once XTRK_TEST_ENOSPC_AFTER bytes
- * have been written to files under a ".xtrk" folder, every further write
- * there fails with ENOSPC, as on a full file system.
+ * LD_PRELOAD shim that injects file-system faults for the shell tests:
+ *
+ *   XTRK_TEST_ENOSPC_AFTER=N   after N bytes written to files under a ".xtrk"
+ *                              folder, every further write there fails with
+ *                              ENOSPC, as on a full file system;
+ *   XTRK_TEST_EIO_PATH=TEXT    every read of a file whose path contains TEXT
+ *                              fails with EIO, as on a failing disk (and
+ *                              unlike chmod 000, also when running as root).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -15,7 +20,7 @@
 
 static long long budget = -1;
 
-static int in_store(int fd)
+static int fd_path_has(int fd, const char *text)
 {
 	char link[64], path[PATH_MAX];
 	ssize_t n;
@@ -24,7 +29,25 @@ static int in_store(int fd)
 	if (n <= 0)
 		return 0;
 	path[n] = '\0';
-	return strstr(path, "/.xtrk/") != NULL;
+	return strstr(path, text) != NULL;
+}
+
+static int in_store(int fd)
+{
+	return fd_path_has(fd, "/.xtrk/");
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+	static ssize_t (*real)(int, void *, size_t);
+	const char *bad = getenv("XTRK_TEST_EIO_PATH");
+	if (!real)
+		real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+	if (bad && *bad && fd_path_has(fd, bad)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, len);
 }
 
 static int spend(int fd, size_t len)
