@@ -99,12 +99,28 @@ for r in $(seq 1 "$ROUNDS"); do
 	# --- the 100k-file dataset ---
 	rm -rf ws2 && mkdir ws2 && cp -al data ws2/data
 	new_xtrk ws2 false
-	measure xtrk-100k "$XTRK" -C ws2 commit-run -d ws2/data
+	measure xtrk-100k "$XTRK" -C ws2 commit-run -e ds -d ws2/data
 	# Change one file (a new inode and mtime), then commit again.
 	sub=$(ls ws2/data | sed -n "$(( ($(ls ws2/data | wc -l) + 1) / 2 ))p")
-	f=$(ls ws2/data/$sub | head -1)
+	f=$(ls ws2/data/$sub | sed -n 1p)
 	cp ws2/data/$sub/$f ws2/data/$sub/.tmp && head -c 16 /dev/urandom >> ws2/data/$sub/.tmp && mv ws2/data/$sub/.tmp ws2/data/$sub/$f
-	measure xtrk-100k-one-changed "$XTRK" -C ws2 commit-run -d ws2/data
+	measure xtrk-100k-one-changed "$XTRK" -C ws2 commit-run -e ds -d ws2/data
+	# Nine more changed files, so the newest run differs from the first in ten.
+	for g in $(ls ws2/data | sed -n 2,10p); do
+		f=$(ls ws2/data/$g | sed -n 1p)
+		cp ws2/data/$g/$f ws2/data/$g/.tmp && head -c 16 /dev/urandom >> ws2/data/$g/.tmp && mv ws2/data/$g/.tmp ws2/data/$g/$f
+	done
+	"$XTRK" -C ws2 commit-run -q -e ds -d ws2/data >/dev/null
+	measure xtrk-diff-100k-10-changed "$XTRK" -C ws2 diff --json ds~2 ds
+
+	# Checkout of the model and the dataset into an empty folder, against cp -r of the same.
+	rm -rf ws3 && mkdir ws3 && ln model.bin ws3/model.bin && cp -al data ws3/data
+	new_xtrk ws3 false
+	"$XTRK" -C ws3 commit-run -q -e co -d ws3/data --model ws3/model.bin >/dev/null
+	rm -rf co-out cp-out
+	measure cp-r sh -c 'mkdir cp-out && cp -r ws3/model.bin ws3/data cp-out/'
+	measure xtrk-checkout "$XTRK" -C ws3 checkout -C co-out --no-source co
+	rm -rf co-out cp-out ws3
 
 	rm -rf gitds && mkdir gitds && cp -al data gitds/data && (cd gitds && git init -q .)
 	measure git-100k sh -c 'cd gitds && git add data && git commit -qm data'
@@ -133,6 +149,8 @@ lines = [
     ("xtrk-model-again", None), ("xtrk-model-again-nopy", None),
     ("git-100k", None), ("xtrk-100k", ("xtrk-100k", "git-100k")),
     ("xtrk-100k-one-changed", None),
+    ("xtrk-diff-100k-10-changed", None),
+    ("cp-r", None), ("xtrk-checkout", ("xtrk-checkout", "cp-r")),
 ]
 for name, r in lines:
     if name not in med:

@@ -105,6 +105,16 @@ demo() {
 	say "xtrk show candidate"
 	"$X" show candidate
 
+	say "xtrk diff linreg~1 linreg (what changed between the two runs)"
+	"$X" diff --color=never linreg~1 linreg
+
+	say "xtrk status (the workspace still matches the newest run)"
+	"$X" status || true
+
+	say "xtrk checkout baseline -C restored (source + patch, data and model, verified)"
+	"$X" checkout -C restored baseline
+	ls restored
+
 	say "the model's ID is its XXH3-128, checkable with a standard tool"
 	"$X" show --json candidate | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["id"])'
 	xxhsum -H2 model.json 2>/dev/null

@@ -77,6 +77,14 @@ int xtrk_txn_write(xtrk_oid *out, xtrk_txn *txn, xtrk_otype type, const void *da
  * memory.  `path` names the file in messages.  `*size_out` gets the bytes read.
  */
 int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *txn, int fd, const char *path);
+/**
+ * A transaction that only computes IDs: nothing is written to the store.
+ * Trees written to it are kept in memory so that xtrk_txn_read can return
+ * them; this is how the workspace is compared with a recorded run.
+ */
+int xtrk_txn_new_dry(xtrk_txn **out, xtrk_odb *odb);
+/** Read an object: one kept by a dry transaction, else from the store (verified). */
+int xtrk_txn_read(xtrk_buf *out, xtrk_txn *txn, const xtrk_oid *oid);
 /** Flush everything written to disk and name the objects.  Call once. */
 int xtrk_txn_commit(xtrk_txn *txn);
 /** Free a transaction; an uncommitted one is rolled back (temp files removed). */

@@ -15,6 +15,9 @@
  */
 int xtrk_doc_load(json_t **out, const char *path);
 
+/** Parse a JSON or YAML document held in memory; `name` picks the format and names it in messages. */
+int xtrk_doc_parse(json_t **out, const char *text, size_t len, const char *name);
+
 /** Parse YAML text (one document) to JSON; `name` is used in messages. */
 int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name);
 

@@ -59,5 +59,8 @@ int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_hash_object(int argc, char **argv, struct cli *cli);
 int cmd_cat_object(int argc, char **argv, struct cli *cli);
 int cmd_fsck(int argc, char **argv, struct cli *cli);
+int cmd_diff(int argc, char **argv, struct cli *cli);
+int cmd_status(int argc, char **argv, struct cli *cli);
+int cmd_checkout(int argc, char **argv, struct cli *cli);
 
 #endif

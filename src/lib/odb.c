@@ -764,6 +764,15 @@ struct xtrk_txn {
 	char **packs_done; /* finished packs of this txn waiting to be named */
 	size_t npacks_done;
 	int committed;
+	int dry;            /* compute IDs only */
+	struct memobj *mem; /* dry: the trees written, for xtrk_txn_read */
+	size_t nmem, amem;
+};
+
+struct memobj {
+	xtrk_oid oid;
+	char *data;
+	size_t len;
 };
 
 int xtrk_txn_new(xtrk_txn **out, xtrk_odb *odb)
@@ -994,6 +1003,63 @@ static int txn_have(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, const voi
 
 static int write_loose_from_mem(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data, size_t len);
 
+int xtrk_txn_new_dry(xtrk_txn **out, xtrk_odb *odb)
+{
+	xtrk_txn *t = calloc(1, sizeof(*t));
+	*out = NULL;
+	if (!t)
+		return xtrk_error_oom();
+	t->odb = odb;
+	t->pack_fd = -1;
+	t->dry = 1;
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+/* Dry transactions keep their trees; blobs are only hashed. */
+static int dry_keep(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, const void *data, size_t len)
+{
+	struct memobj *m;
+	int err = 0;
+	if (type != XTRK_OBJ_TREE)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	if (t->nmem == t->amem) {
+		size_t na = t->amem ? t->amem * 2 : 64;
+		struct memobj *p = realloc(t->mem, na * sizeof(*p));
+		if (!p) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		t->mem = p;
+		t->amem = na;
+	}
+	m = &t->mem[t->nmem];
+	if (!(m->data = malloc(len + 1))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	memcpy(m->data, data, len);
+	m->len = len;
+	m->oid = *oid;
+	t->nmem++;
+done:
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+int xtrk_txn_read(xtrk_buf *out, xtrk_txn *t, const xtrk_oid *oid)
+{
+	for (size_t i = 0; t && i < t->nmem; i++) {
+		if (!xtrk_oid_cmp(&t->mem[i].oid, oid)) {
+			xtrk_buf_clear(out);
+			return xtrk_buf_put(out, t->mem[i].data, t->mem[i].len);
+		}
+	}
+	return xtrk_odb_read(out, NULL, t ? t->odb : NULL, oid, XTRK_OBJ_ANY);
+}
+
 int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data, size_t len)
 {
 	unsigned char *z = NULL;
@@ -1002,6 +1068,8 @@ int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data
 	int comp = COMP_RAW, err;
 
 	xtrk_oid_hash(out, data, len);
+	if (t->dry)
+		return dry_keep(t, out, type, data, len);
 	if ((err = txn_have(t, out, type, data, len)) != 0)
 		return err < 0 ? err : 0;
 	if (len >= XTRK_PACK_OBJECT_MAX)
@@ -1183,12 +1251,27 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, co
 		xtrk_buf_dispose(&b);
 		return err;
 	}
-	/* Large: one pass that hashes and writes the temp object together. */
+	/* Large: one pass that hashes and writes the temp object together (dry: only hashes). */
 	if (!(h = xtrk_hasher_new()) || !(chunk = malloc(IO_CHUNK))) {
 		err = xtrk_error_oom();
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (t->dry) {
+		uint64_t total = 0;
+		while ((n = xtrk_read_full(fd, chunk, IO_CHUNK, path)) > 0) {
+			xtrk_hasher_update(h, chunk, (size_t)n);
+			total += (uint64_t)n;
+		}
+		if (n < 0) {
+			err = (int)n;
+			goto done;
+		}
+		xtrk_hasher_final(out, h);
+		*size_out = total;
+		err = 0;
+		goto done;
+	}
 	if ((err = lw_open(&w, t, path)) < 0)
 		goto done;
 	for (;;) {
@@ -1267,6 +1350,8 @@ int xtrk_txn_commit(xtrk_txn *t)
 
 	if (t->committed)
 		return xtrk_error_set(XTRK_ERROR, "transaction already committed");
+	if (t->dry)
+		return xtrk_error_set(XTRK_ERROR, "a dry transaction cannot be committed");
 	pthread_mutex_lock(&t->lock);
 	err = pack_seal(t);
 	pthread_mutex_unlock(&t->lock);
@@ -1351,6 +1436,9 @@ void xtrk_txn_free(xtrk_txn *t)
 			free(t->packs_done[i]);
 		}
 	}
+	for (size_t i = 0; i < t->nmem; i++)
+		free(t->mem[i].data);
+	free(t->mem);
 	free(t->packs_done);
 	free(t->pend);
 	free(t->ents);

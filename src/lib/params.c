@@ -315,35 +315,43 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
+int xtrk_doc_parse(json_t **out, const char *text, size_t len, const char *name)
+{
+	json_error_t je;
+	json_t *doc = NULL;
+	int err = 0;
+
+	*out = NULL;
+	if (ends_with(name, ".yaml") || ends_with(name, ".yml")) {
+		err = xtrk_yaml_parse(&doc, text, len, name);
+	} else {
+		doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+		if (!doc && ends_with(name, ".json"))
+			err = xtrk_error_set(XTRK_EINVALID, "%s:%d: %s", name, je.line, je.text);
+		else if (!doc)
+			err = xtrk_yaml_parse(&doc, text, len, name);
+	}
+	if (!err && !json_is_object(doc)) {
+		err = xtrk_error_set(XTRK_EINVALID, "%s: the top level must be a mapping of names to values", name);
+		json_decref(doc);
+		doc = NULL;
+	}
+	*out = doc;
+	return err;
+}
+
 int xtrk_doc_load(json_t **out, const char *path)
 {
 	xtrk_buf text = XTRK_BUF_INIT;
-	json_error_t je;
-	json_t *doc = NULL;
 	int err;
 
 	*out = NULL;
 	if ((err = xtrk_buf_read_file(&text, path)) < 0) {
 		if (err == XTRK_ENOTFOUND)
 			err = xtrk_error_set(XTRK_ENOTFOUND, "'%s' does not exist", path);
-		goto done;
-	}
-	if (ends_with(path, ".yaml") || ends_with(path, ".yml")) {
-		err = xtrk_yaml_parse(&doc, text.ptr, text.size, path);
 	} else {
-		doc = json_loadb(text.ptr, text.size, JSON_REJECT_DUPLICATES, &je);
-		if (!doc && ends_with(path, ".json"))
-			err = xtrk_error_set(XTRK_EINVALID, "%s:%d: %s", path, je.line, je.text);
-		else if (!doc)
-			err = xtrk_yaml_parse(&doc, text.ptr, text.size, path);
+		err = xtrk_doc_parse(out, text.ptr, text.size, path);
 	}
-	if (!err && !json_is_object(doc)) {
-		err = xtrk_error_set(XTRK_EINVALID, "%s: the top level must be a mapping of names to values", path);
-		json_decref(doc);
-		doc = NULL;
-	}
-	*out = doc;
-done:
 	xtrk_buf_dispose(&text);
 	return err;
 }

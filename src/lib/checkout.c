@@ -1,0 +1,409 @@
+/* Restoring a run's source, data and params files, each file verified before it is named. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "fileutil.h"
+#include "statcache.h"
+#include "xtrk/capture.h"
+#include "xtrk/checkout.h"
+#include "xtrk/errors.h"
+#include "xtrk/tree.h"
+
+struct co {
+	xtrk_repo *repo;
+	xtrk_odb *odb;
+	xtrk_checkout_result *r;
+	xtrk_statcache *cache; /* only when restoring into the workspace */
+	int in_workspace;
+	unsigned tmp_counter;
+	char *buf;
+};
+
+static int git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+	return xtrk_error_set(XTRK_ERROR, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+/* A recorded path is relative, without '.', '..' or the store in it; anything else is refused. */
+static int path_ok(const char *path)
+{
+	const char *p = path;
+	if (!*path || *path == '/')
+		return 0;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)) ||
+		    (n == 5 && !strncasecmp(p, ".xtrk", 5)) || (n == 4 && !strncasecmp(p, ".git", 4)))
+			return 0;
+		p += n + (slash ? 1 : 0);
+	}
+	return 1;
+}
+
+/* Open (creating as needed) each folder of `rel` below `rootfd`, never following a link. */
+static int open_dirs(int *out, int rootfd, const char *rel, size_t len, const char *shown)
+{
+	int fd = dup(rootfd);
+	char name[4096];
+	const char *p = rel, *end = rel + len;
+
+	if (fd < 0)
+		return xtrk_error_errno("cannot open the target folder");
+	while (p < end) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
+		int next;
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if (mkdirat(fd, name, 0777) < 0 && errno != EEXIST) {
+			int err = xtrk_error_errno("cannot create folder '%s' for '%s'", name, shown);
+			close(fd);
+			return err;
+		}
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			int err = errno == ENOTDIR || errno == ELOOP
+				? xtrk_error_set(XTRK_EEXISTS, "'%s' is in the way of '%s': a file or link where a folder must be",
+					name, shown)
+				: xtrk_error_errno("cannot open folder '%s'", name);
+			close(fd);
+			return err;
+		}
+		close(fd);
+		fd = next;
+		p += n + 1;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Stream a blob into a temp file in `dirfd`, verified, then rename it over `name`. */
+static int write_blob(struct co *c, int dirfd, const char *name, const char *shown, const xtrk_tree_entry *e)
+{
+	xtrk_odb_stream *s = NULL;
+	struct stat st;
+	char tmp[64];
+	int fd = -1, err;
+	size_t n;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return xtrk_error_set(XTRK_EEXISTS, "'%s' is a folder where the run has a file; move it away first", shown);
+		if (c->cache && e->kind == XTRK_ENTRY_BLOB && S_ISREG(st.st_mode)) {
+			xtrk_statinfo si;
+			xtrk_oid have;
+			xtrk_statinfo_from(&si, &st);
+			if (xtrk_statcache_lookup(&have, c->cache, shown, &si) && !xtrk_oid_cmp(&have, &e->id) &&
+			    ((st.st_mode & 0111) != 0) == (e->mode == 0100755)) {
+				c->r->files_unchanged++;
+				return 0;
+			}
+		}
+	}
+	snprintf(tmp, sizeof(tmp), ".xtrk-checkout-%ld-%u", (long)getpid(), c->tmp_counter++);
+	if ((err = xtrk_odb_stream_open(&s, c->odb, &e->id)) < 0)
+		goto done;
+	if (e->kind == XTRK_ENTRY_LINK) {
+		char target[4097];
+		size_t got = 0;
+		do {
+			if ((err = xtrk_odb_stream_read(s, target + got, sizeof(target) - 1 - got, &n)) < 0)
+				goto done;
+			got += n;
+		} while (n && got < sizeof(target) - 1);
+		target[got] = '\0';
+		if (symlinkat(target, dirfd, tmp) < 0) {
+			err = xtrk_error_errno("cannot create link '%s'", shown);
+			goto done;
+		}
+	} else {
+		if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, e->mode == 0100755 ? 0777 : 0666)) < 0) {
+			err = xtrk_error_errno("cannot write '%s'", shown);
+			goto done;
+		}
+		for (;;) {
+			if ((err = xtrk_odb_stream_read(s, c->buf, 1 << 20, &n)) < 0) {
+				char why[512];
+				snprintf(why, sizeof(why), "%s", xtrk_error_last());
+				err = xtrk_error_set(err, "not restoring '%s': %s", shown, why);
+				goto done;
+			}
+			if (!n)
+				break;
+			if ((err = xtrk_write_all(fd, c->buf, n, shown)) < 0)
+				goto done;
+			c->r->bytes_written += n;
+		}
+		close(fd);
+		fd = -1;
+	}
+	/* Verified to the last byte: now it may take the name. */
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		err = xtrk_error_errno("cannot put '%s' in place", shown);
+		goto done;
+	}
+	tmp[0] = '\0';
+	c->r->files_written++;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp[0])
+		unlinkat(dirfd, tmp, 0);
+	xtrk_odb_stream_free(s);
+	return err;
+}
+
+static int write_tree(struct co *c, int dirfd, const xtrk_oid *id, xtrk_buf *shown)
+{
+	xtrk_tree *t;
+	size_t base = shown->size;
+	int err;
+
+	if ((err = xtrk_tree_read(&t, c->odb, id)) < 0)
+		return err;
+	for (size_t i = 0; i < t->count && !err; i++) {
+		const xtrk_tree_entry *e = &t->entries[i];
+		xtrk_buf_truncate(shown, base);
+		xtrk_buf_printf(shown, "%s%s", base ? "/" : "", e->name);
+		if (e->kind == XTRK_ENTRY_TREE) {
+			int sub;
+			if ((err = open_dirs(&sub, dirfd, e->name, strlen(e->name), shown->ptr)) < 0)
+				break;
+			err = write_tree(c, sub, &e->id, shown);
+			close(sub);
+		} else {
+			err = write_blob(c, dirfd, e->name, shown->ptr, e);
+		}
+	}
+	xtrk_buf_truncate(shown, base);
+	xtrk_tree_free(t);
+	return err;
+}
+
+/* One recorded dataset, model, artifact or params file at its path below `rootfd`. */
+static int restore_entry(struct co *c, int rootfd, const char *path, const char *id_hex, int is_tree)
+{
+	xtrk_tree_entry e;
+	xtrk_buf shown = XTRK_BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	int dirfd, err;
+
+	if (!path_ok(path))
+		return xtrk_error_set(XTRK_EINVALID, "the run records a path that would escape the target: '%s'", path);
+	if (xtrk_oid_parse(&e.id, id_hex ? id_hex : "") < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "the run records no valid ID for '%s'", path);
+	if ((err = open_dirs(&dirfd, rootfd, path, is_tree ? strlen(path) : slash ? (size_t)(slash - path) : 0, path)) < 0)
+		return err;
+	xtrk_buf_puts(&shown, path);
+	if (is_tree) {
+		err = write_tree(c, dirfd, &e.id, &shown);
+	} else {
+		uint64_t size;
+		xtrk_otype type;
+		e.kind = XTRK_ENTRY_BLOB;
+		e.mode = 0100644;
+		e.name = slash ? slash + 1 : path;
+		if ((err = xtrk_odb_stat(&size, &type, c->odb, &e.id)) == 0) {
+			struct stat st;
+			/* Keep an existing file's exec bit; a run records modes only inside trees. */
+			if (fstatat(dirfd, e.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0100))
+				e.mode = 0100755;
+			err = write_blob(c, dirfd, e.name, shown.ptr, &e);
+		}
+	}
+	close(dirfd);
+	xtrk_buf_dispose(&shown);
+	return err;
+}
+
+/* ---- source ---- */
+
+struct source_plan {
+	git_repository *g;
+	git_commit *commit;
+	git_diff *patch;
+	git_index *patched; /* commit tree + patch, in memory */
+};
+
+static void plan_free(struct source_plan *p)
+{
+	git_index_free(p->patched);
+	git_diff_free(p->patch);
+	git_commit_free(p->commit);
+	git_repository_free(p->g);
+}
+
+/* Everything about the source that can fail is found out here, before any file changes. */
+static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run)
+{
+	json_t *src = json_object_get(run, "source");
+	const char *hex = json_string_value(json_object_get(src, "commit"));
+	const char *patch_id = json_string_value(json_object_get(src, "patch"));
+	const char *run_id = json_string_value(json_object_get(run, "id"));
+	git_tree *tree = NULL;
+	git_oid oid;
+	xtrk_buf patch = XTRK_BUF_INIT;
+	xtrk_oid pid;
+	int err = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!hex)
+		return 1; /* no source recorded */
+	if (git_repository_open_ext(&p->g, xtrk_repo_workdir(repo), 0, NULL) < 0)
+		return xtrk_error_set(XTRK_ENOTFOUND, "run %s records commit %s, but '%s' is not in a git repository",
+			run_id, hex, xtrk_repo_workdir(repo));
+	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&p->commit, p->g, &oid) < 0)
+		return xtrk_error_set(XTRK_ENOTFOUND,
+			"commit %s of run %s is not in this git repository; fetch it, or ask for the run as a bundle "
+			"made with 'xtrk bundle create --with-source'", hex, run_id);
+	if (!patch_id)
+		return 0;
+	if (xtrk_oid_parse(&pid, patch_id) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s records a bad patch ID", run_id);
+	if ((err = xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB)) < 0)
+		goto done;
+	if (git_diff_from_buffer(&p->patch, patch.ptr, patch.size) < 0) {
+		err = git_fail("the recorded patch cannot be read");
+		goto done;
+	}
+	if (git_commit_tree(&tree, p->commit) < 0 || git_apply_to_tree(&p->patched, p->g, tree, p->patch, NULL) < 0) {
+		const git_error *ge = git_error_last();
+		err = xtrk_error_set(XTRK_ERROR, "the recorded uncommitted patch of run %s does not apply to commit %.12s "
+			"(%s); nothing was changed", run_id, hex, ge && ge->message ? ge->message : "conflict");
+		goto done;
+	}
+done:
+	git_tree_free(tree);
+	xtrk_buf_dispose(&patch);
+	return err;
+}
+
+static int source_into(struct source_plan *p, const char *dir)
+{
+	git_checkout_options o = GIT_CHECKOUT_OPTIONS_INIT;
+	o.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+	o.target_directory = dir;
+	if (p->patched ? git_checkout_index(p->g, p->patched, &o) < 0
+		       : git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0)
+		return git_fail("cannot write the source tree");
+	return 0;
+}
+
+/* In the workspace: like 'git checkout COMMIT' then 'git apply PATCH', refusing to lose work. */
+static int source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, int force, int *changed)
+{
+	git_checkout_options o = GIT_CHECKOUT_OPTIONS_INIT;
+	json_t *now = NULL;
+	xtrk_txn *dry = NULL;
+	json_t *src = json_object_get(run, "source");
+	int err;
+
+	*changed = 0;
+	if ((err = xtrk_txn_new_dry(&dry, xtrk_repo_odb(repo))) < 0 ||
+	    (err = xtrk_capture_source(&now, dry, xtrk_repo_workdir(repo))) < 0)
+		goto done;
+	if (json_equal(json_object_get(now, "commit"), json_object_get(src, "commit")) &&
+	    json_equal(json_object_get(now, "patch"), json_object_get(src, "patch")))
+		goto done; /* already the run's source */
+	if (json_is_true(json_object_get(now, "dirty")) && !force) {
+		err = xtrk_error_set(XTRK_EEXISTS, "the git working tree has uncommitted changes that checkout would "
+			"overwrite; commit or stash them, restore into another folder with -C DIR, or use --force");
+		goto done;
+	}
+	o.checkout_strategy = GIT_CHECKOUT_FORCE;
+	if (git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0 ||
+	    git_repository_set_head_detached(p->g, git_commit_id(p->commit)) < 0) {
+		err = git_fail("cannot check out the recorded commit");
+		goto done;
+	}
+	if (p->patch && git_apply(p->g, p->patch, GIT_APPLY_LOCATION_WORKDIR, NULL) < 0) {
+		err = git_fail("cannot apply the recorded patch");
+		goto done;
+	}
+	*changed = 1;
+done:
+	json_decref(now);
+	xtrk_txn_free(dry);
+	return err;
+}
+
+int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const xtrk_checkout_options *opts)
+{
+	static const char *const roles[] = { "datasets", "models", "artifacts" };
+	static const xtrk_checkout_options defaults = XTRK_CHECKOUT_OPTIONS_INIT;
+	struct source_plan plan;
+	struct co c;
+	int rootfd = -1, err = 0, nosrc = 0;
+	json_t *e;
+	size_t i;
+
+	if (!opts)
+		opts = &defaults;
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	memset(&plan, 0, sizeof(plan));
+	c.repo = repo;
+	c.odb = xtrk_repo_odb(repo);
+	c.r = out;
+	c.in_workspace = !opts->target;
+	if (!(c.buf = malloc(1 << 20)))
+		return xtrk_error_oom();
+	if (!opts->no_source && (nosrc = plan_source(&plan, repo, run)) < 0) {
+		err = nosrc;
+		goto done;
+	}
+	out->source = opts->no_source || nosrc == 1 ? -1 : 0;
+	if (opts->target && (err = xtrk_mkdir_p(opts->target)) < 0)
+		goto done;
+	if ((rootfd = open(opts->target ? opts->target : xtrk_repo_workdir(repo), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = xtrk_error_errno("cannot open '%s'", opts->target ? opts->target : xtrk_repo_workdir(repo));
+		goto done;
+	}
+	if (out->source == 0) {
+		int changed = 1;
+		if (opts->target) {
+			char *abs = realpath(opts->target, NULL);
+			err = abs ? source_into(&plan, abs) : xtrk_error_errno("cannot resolve '%s'", opts->target);
+			free(abs);
+		} else {
+			err = source_in_place(&plan, repo, run, opts->force, &changed);
+		}
+		if (err < 0)
+			goto done;
+		out->source = changed;
+	}
+	if (opts->no_data)
+		goto done;
+	if (c.in_workspace)
+		xtrk_statcache_open(&c.cache, repo);
+	for (size_t r = 0; r < 3 && !err; r++)
+		json_array_foreach(json_object_get(run, roles[r]), i, e) {
+			const char *kind = json_string_value(json_object_get(e, "kind"));
+			if ((err = restore_entry(&c, rootfd, json_string_value(json_object_get(e, "path")) ?: "",
+				     json_string_value(json_object_get(e, "id")), kind && !strcmp(kind, "tree"))) < 0)
+				break;
+		}
+	json_array_foreach(json_object_get(run, "params_files"), i, e) {
+		if (err < 0)
+			break;
+		err = restore_entry(&c, rootfd, json_string_value(json_object_get(e, "path")) ?: "",
+			json_string_value(json_object_get(e, "id")), 0);
+	}
+done:
+	if (rootfd >= 0)
+		close(rootfd);
+	xtrk_statcache_free(c.cache);
+	plan_free(&plan);
+	free(c.buf);
+	return err;
+}

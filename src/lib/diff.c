@@ -1,0 +1,401 @@
+/* Comparing runs: params, metrics, data trees, environment and source. */
+#include "config.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <git2.h>
+
+#include "xtrk/capture.h"
+#include "xtrk/diff.h"
+#include "xtrk/errors.h"
+#include "xtrk/params.h"
+#include "xtrk/tree.h"
+
+/* ---- trees ---- */
+
+struct tdiff {
+	xtrk_odb *odb;
+	xtrk_txn *txn;
+	xtrk_tree_diff_cb cb;
+	void *payload;
+};
+
+static int read_tree(xtrk_tree **out, struct tdiff *d, const xtrk_oid *id)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	int err = d->txn ? xtrk_txn_read(&b, d->txn, id) : xtrk_odb_read(&b, NULL, d->odb, id, XTRK_OBJ_TREE);
+	if (err == 0 && (err = xtrk_tree_parse(out, b.ptr, b.size)) < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last());
+		err = xtrk_error_set(XTRK_ECORRUPT, "tree %s: %s", xtrk_oid_tostr(id), why);
+	}
+	xtrk_buf_dispose(&b);
+	return err;
+}
+
+static int child_path(xtrk_buf *out, const char *prefix, const char *name)
+{
+	xtrk_buf_clear(out);
+	return *prefix && strcmp(prefix, ".") ? xtrk_buf_printf(out, "%s/%s", prefix, name) : xtrk_buf_puts(out, name);
+}
+
+/* Report every file under a snapshot as added or removed. */
+static int emit_all(struct tdiff *d, const xtrk_oid *id, int is_tree, xtrk_change change, const char *path)
+{
+	xtrk_tree *t;
+	xtrk_buf child = XTRK_BUF_INIT;
+	int err = 0;
+
+	if (!is_tree)
+		return d->cb(change, path, d->payload);
+	if ((err = read_tree(&t, d, id)) < 0)
+		return err;
+	for (size_t i = 0; i < t->count && !err; i++) {
+		const xtrk_tree_entry *e = &t->entries[i];
+		err = child_path(&child, path, e->name) < 0 ? XTRK_ERROR
+			: emit_all(d, &e->id, e->kind == XTRK_ENTRY_TREE, change, child.ptr);
+	}
+	xtrk_buf_dispose(&child);
+	xtrk_tree_free(t);
+	return err;
+}
+
+static int diff_rec(struct tdiff *d, const char *path, const xtrk_oid *a, int a_tree, const xtrk_oid *b, int b_tree)
+{
+	xtrk_tree *ta = NULL, *tb = NULL;
+	xtrk_buf child = XTRK_BUF_INIT;
+	size_t i = 0, j = 0;
+	int err;
+
+	if (a && b && a_tree == b_tree && !xtrk_oid_cmp(a, b))
+		return 0;
+	if (!a)
+		return b ? emit_all(d, b, b_tree, XTRK_CHANGE_ADDED, path) : 0;
+	if (!b)
+		return emit_all(d, a, a_tree, XTRK_CHANGE_REMOVED, path);
+	if (!a_tree && !b_tree)
+		return d->cb(XTRK_CHANGE_MODIFIED, path, d->payload);
+	if (a_tree != b_tree) {
+		if ((err = emit_all(d, a, a_tree, XTRK_CHANGE_REMOVED, path)) < 0)
+			return err;
+		return emit_all(d, b, b_tree, XTRK_CHANGE_ADDED, path);
+	}
+	if ((err = read_tree(&ta, d, a)) < 0 || (err = read_tree(&tb, d, b)) < 0)
+		goto done;
+	/* Both lists are sorted by name: one merge pass. */
+	while (!err && (i < ta->count || j < tb->count)) {
+		const xtrk_tree_entry *ea = i < ta->count ? &ta->entries[i] : NULL;
+		const xtrk_tree_entry *eb = j < tb->count ? &tb->entries[j] : NULL;
+		int c = !ea ? 1 : !eb ? -1 : strcmp(ea->name, eb->name);
+		if ((err = child_path(&child, path, c <= 0 ? ea->name : eb->name)) < 0)
+			break;
+		if (c < 0) {
+			err = diff_rec(d, child.ptr, &ea->id, ea->kind == XTRK_ENTRY_TREE, NULL, 0);
+			i++;
+		} else if (c > 0) {
+			err = diff_rec(d, child.ptr, NULL, 0, &eb->id, eb->kind == XTRK_ENTRY_TREE);
+			j++;
+		} else {
+			/* A mode change alone (chmod +x) is a modification too. */
+			if (ea->mode != eb->mode && !xtrk_oid_cmp(&ea->id, &eb->id) && ea->kind != XTRK_ENTRY_TREE)
+				err = d->cb(XTRK_CHANGE_MODIFIED, child.ptr, d->payload);
+			else
+				err = diff_rec(d, child.ptr, &ea->id, ea->kind == XTRK_ENTRY_TREE, &eb->id,
+					eb->kind == XTRK_ENTRY_TREE);
+			i++;
+			j++;
+		}
+	}
+done:
+	xtrk_tree_free(ta);
+	xtrk_tree_free(tb);
+	xtrk_buf_dispose(&child);
+	return err;
+}
+
+int xtrk_tree_diff(xtrk_odb *odb, xtrk_txn *txn, const char *root, const xtrk_oid *a, int a_tree,
+	const xtrk_oid *b, int b_tree, xtrk_tree_diff_cb cb, void *payload)
+{
+	struct tdiff d = { odb, txn, cb, payload };
+	return diff_rec(&d, root, a, a_tree, b, b_tree);
+}
+
+/* ---- JSON helpers ---- */
+
+/* Flatten objects and arrays alike ("gpus.0.name"), for the environment. */
+static void flatten_all(json_t *out, json_t *v, xtrk_buf *prefix)
+{
+	size_t plen = prefix->size, i;
+	const char *k;
+	json_t *c;
+
+	if (json_is_object(v) && json_object_size(v)) {
+		json_object_foreach(v, k, c) {
+			xtrk_buf_truncate(prefix, plen);
+			xtrk_buf_printf(prefix, "%s%s", plen ? "." : "", k);
+			flatten_all(out, c, prefix);
+		}
+	} else if (json_is_array(v) && json_array_size(v)) {
+		json_array_foreach(v, i, c) {
+			xtrk_buf_truncate(prefix, plen);
+			xtrk_buf_printf(prefix, "%s%zu", plen ? "." : "", i);
+			flatten_all(out, c, prefix);
+		}
+	} else if (plen) {
+		json_object_set(out, prefix->ptr, v);
+	}
+	xtrk_buf_truncate(prefix, plen);
+}
+
+static json_t *flat(json_t *v, int arrays)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	json_t *out;
+	if (!arrays)
+		return json_is_object(v) ? xtrk_json_flatten(v) : json_object();
+	out = json_object();
+	flatten_all(out, v, &p);
+	xtrk_buf_dispose(&p);
+	return out;
+}
+
+/* {"changed": {k: [a, b]}, "added": {k: b}, "removed": {k: a}} of two flat objects. */
+static json_t *compare_flat(json_t *fa, json_t *fb)
+{
+	json_t *changed = json_object(), *added = json_object(), *removed = json_object(), *v;
+	const char *k;
+
+	json_object_foreach(fa, k, v) {
+		json_t *w = json_object_get(fb, k);
+		if (!w)
+			json_object_set(removed, k, v);
+		else if (!json_equal(v, w))
+			json_object_set_new(changed, k, json_pack("[O, O]", v, w));
+	}
+	json_object_foreach(fb, k, v)
+		if (!json_object_get(fa, k))
+			json_object_set(added, k, v);
+	return json_pack("{s:o, s:o, s:o}", "changed", changed, "added", added, "removed", removed);
+}
+
+static json_t *compare_metrics(json_t *ma, json_t *mb)
+{
+	json_t *out = json_object(), *fa = flat(ma, 0), *fb = flat(mb, 0), *v;
+	const char *k;
+
+	json_object_foreach(fa, k, v) {
+		json_t *w = json_object_get(fb, k);
+		if (w && json_equal(v, w))
+			continue;
+		json_object_set_new(out, k, json_pack("{s:O, s:o, s:o}", "a", v, "b", w ? json_incref(w) : json_null(),
+			"delta", w && json_is_number(v) && json_is_number(w)
+				? json_real(json_number_value(w) - json_number_value(v)) : json_null()));
+	}
+	json_object_foreach(fb, k, v)
+		if (!json_object_get(fa, k))
+			json_object_set_new(out, k, json_pack("{s:o, s:O, s:o}", "a", json_null(), "b", v, "delta", json_null()));
+	json_decref(fa);
+	json_decref(fb);
+	return out;
+}
+
+static json_t *find_named(json_t *arr, const char *name)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e)
+		if (json_is_string(json_object_get(e, "name")) && !strcmp(json_string_value(json_object_get(e, "name")), name))
+			return e;
+	return NULL;
+}
+
+struct lists {
+	json_t *added, *removed, *modified;
+};
+
+static int collect(xtrk_change c, const char *path, void *payload)
+{
+	struct lists *l = payload;
+	json_array_append_new(c == XTRK_CHANGE_ADDED ? l->added : c == XTRK_CHANGE_REMOVED ? l->removed : l->modified,
+		json_string(path));
+	return 0;
+}
+
+static int entry_oid(xtrk_oid *out, json_t *e)
+{
+	const char *id = json_string_value(json_object_get(e, "id"));
+	if (!e || !id)
+		return 0;
+	if (xtrk_oid_parse(out, id) < 0) {
+		xtrk_error_clear();
+		return 0;
+	}
+	return 1;
+}
+
+/* One data section (datasets, models or artifacts): only the entries that differ. */
+static int compare_data(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_t *aa, json_t *ba)
+{
+	json_t *res = json_array(), *names = json_array(), *n;
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(aa, i, n)
+		json_array_append(names, json_object_get(n, "name"));
+	json_array_foreach(ba, i, n)
+		if (!find_named(aa, json_string_value(json_object_get(n, "name"))))
+			json_array_append(names, json_object_get(n, "name"));
+	json_array_foreach(names, i, n) {
+		const char *name = json_string_value(n);
+		json_t *ea = find_named(aa, name), *eb = find_named(ba, name), *e;
+		xtrk_oid ia, ib;
+		int ha = entry_oid(&ia, ea), hb = entry_oid(&ib, eb);
+		int ta = ea && !strcmp(json_string_value(json_object_get(ea, "kind")) ?: "", "tree");
+		int tb = eb && !strcmp(json_string_value(json_object_get(eb, "kind")) ?: "", "tree");
+		const char *path = json_string_value(json_object_get(ea ? ea : eb, "path"));
+		struct lists l = { json_array(), json_array(), json_array() };
+		if (ha && hb && ta == tb && !xtrk_oid_cmp(&ia, &ib) &&
+		    json_equal(json_object_get(ea, "path"), json_object_get(eb, "path"))) {
+			json_decref(l.added); json_decref(l.removed); json_decref(l.modified);
+			continue;
+		}
+		err = xtrk_tree_diff(xtrk_repo_odb(repo), dry, path ? path : name, ha ? &ia : NULL, ta, hb ? &ib : NULL, tb,
+			collect, &l);
+		e = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", name, "path", path ? path : "",
+			"added", l.added, "removed", l.removed, "modified", l.modified,
+			"bytes_a", ea ? json_incref(json_object_get(ea, "bytes")) : json_null(),
+			"bytes_b", eb ? json_incref(json_object_get(eb, "bytes")) : json_null(),
+			"id_a", ea ? json_incref(json_object_get(ea, "id")) : json_null(),
+			"id_b", eb ? json_incref(json_object_get(eb, "id")) : json_null());
+		json_array_append_new(res, e);
+		if (err < 0)
+			break;
+	}
+	json_decref(names);
+	if (err < 0) {
+		json_decref(res);
+		return err;
+	}
+	*out = res;
+	return 0;
+}
+
+/* Source: the two commits, how far apart they are, and the commit subjects between. */
+static json_t *compare_source(xtrk_repo *repo, json_t *sa, json_t *sb)
+{
+	const char *ca = json_string_value(json_object_get(sa, "commit"));
+	const char *cb = json_string_value(json_object_get(sb, "commit"));
+	json_t *out = json_object(), *subjects = json_array();
+	git_repository *g = NULL;
+	git_oid oa, ob;
+	git_revwalk *walk = NULL;
+	size_t ahead, behind;
+
+	json_object_set_new(out, "a", ca ? json_string(ca) : json_null());
+	json_object_set_new(out, "b", cb ? json_string(cb) : json_null());
+	json_object_set_new(out, "commits_between", json_null());
+	json_object_set_new(out, "patch_changed",
+		json_boolean(!json_equal(json_object_get(sa, "patch"), json_object_get(sb, "patch"))));
+	json_object_set_new(out, "dirty_a", json_boolean(json_is_true(json_object_get(sa, "dirty"))));
+	json_object_set_new(out, "dirty_b", json_boolean(json_is_true(json_object_get(sb, "dirty"))));
+	if (ca && cb && strcmp(ca, cb) && git_repository_open_ext(&g, xtrk_repo_workdir(repo), 0, NULL) == 0 &&
+	    git_oid_fromstr(&oa, ca) == 0 && git_oid_fromstr(&ob, cb) == 0 &&
+	    git_graph_ahead_behind(&ahead, &behind, g, &ob, &oa) == 0) {
+		json_object_set_new(out, "commits_between", json_integer((json_int_t)(ahead + behind)));
+		json_object_set_new(out, "ahead", json_integer((json_int_t)ahead));
+		json_object_set_new(out, "behind", json_integer((json_int_t)behind));
+		/* The subjects of the commits B has that A has not (at most 50). */
+		if (git_revwalk_new(&walk, g) == 0 && git_revwalk_push(walk, &ob) == 0 && git_revwalk_hide(walk, &oa) == 0) {
+			git_oid id;
+			while (json_array_size(subjects) < 50 && git_revwalk_next(&id, walk) == 0) {
+				git_commit *c;
+				char hex[GIT_OID_HEXSZ + 1];
+				if (git_commit_lookup(&c, g, &id) < 0)
+					break;
+				git_oid_tostr(hex, sizeof(hex), &id);
+				json_array_append_new(subjects, json_pack("{s:s, s:s}", "id", hex,
+					"subject", git_commit_summary(c) ? git_commit_summary(c) : ""));
+				git_commit_free(c);
+			}
+		}
+	} else if (ca && cb && !strcmp(ca, cb)) {
+		json_object_set_new(out, "commits_between", json_integer(0));
+	}
+	git_error_clear();
+	json_object_set_new(out, "commits", subjects);
+	git_revwalk_free(walk);
+	git_repository_free(g);
+	return out;
+}
+
+json_t *xtrk_env_compare(json_t *env_a, json_t *env_b)
+{
+	json_t *fa = flat(env_a, 1), *fb = flat(env_b, 1), *out = compare_flat(fa, fb);
+	json_decref(fa);
+	json_decref(fb);
+	return out;
+}
+
+int xtrk_diff_runs(json_t **out, xtrk_repo *repo, json_t *a, json_t *b, const xtrk_diff_options *opts)
+{
+	static const char *const data_sections[] = { "datasets", "models", "artifacts" };
+	xtrk_txn *dry = opts ? opts->dry : NULL;
+	json_t *d = json_object(), *fa, *fb, *section;
+	int err = 0;
+
+	*out = NULL;
+	json_object_set(d, "a", json_object_get(a, "id"));
+	json_object_set(d, "b", json_object_get(b, "id") ? json_object_get(b, "id") : json_null());
+	fa = flat(json_object_get(a, "params"), 0);
+	fb = flat(json_object_get(b, "params"), 0);
+	json_object_set_new(d, "params", compare_flat(fa, fb));
+	json_decref(fa);
+	json_decref(fb);
+	/* The workspace has no metrics of its own: nothing to compare. */
+	json_object_set_new(d, "metrics", json_is_true(json_object_get(b, "workspace")) ? json_object()
+		: compare_metrics(json_object_get(a, "metrics"), json_object_get(b, "metrics")));
+	for (size_t i = 0; i < 3 && !err; i++) {
+		err = compare_data(&section, repo, dry, json_object_get(a, data_sections[i]),
+			json_object_get(b, data_sections[i]));
+		if (!err)
+			json_object_set_new(d, data_sections[i], section);
+	}
+	json_object_set_new(d, "env", xtrk_env_compare(json_object_get(a, "env"), json_object_get(b, "env")));
+	json_object_set_new(d, "source", compare_source(repo, json_object_get(a, "source"), json_object_get(b, "source")));
+	if (err < 0) {
+		json_decref(d);
+		return err;
+	}
+	*out = d;
+	return 0;
+}
+
+static int section_changed(json_t *diff, const char *name)
+{
+	json_t *s = json_object_get(diff, name);
+	if (!s)
+		return 0;
+	if (!strcmp(name, "params") || !strcmp(name, "env"))
+		return json_object_size(json_object_get(s, "changed")) || json_object_size(json_object_get(s, "added")) ||
+			json_object_size(json_object_get(s, "removed"));
+	if (!strcmp(name, "metrics"))
+		return json_object_size(s) > 0;
+	if (!strcmp(name, "source")) {
+		json_t *ca = json_object_get(s, "a"), *cb = json_object_get(s, "b");
+		return !json_equal(ca, cb) || json_is_true(json_object_get(s, "patch_changed")) ||
+			!json_equal(json_object_get(s, "dirty_a"), json_object_get(s, "dirty_b"));
+	}
+	return json_array_size(s) > 0;
+}
+
+int xtrk_diff_has_changes(json_t *diff, const char *const *sections)
+{
+	static const char *const all[] = { "params", "metrics", "datasets", "models", "artifacts", "env", "source", NULL };
+	for (const char *const *s = sections ? sections : all; *s; s++)
+		if (section_changed(diff, *s))
+			return 1;
+	return 0;
+}

@@ -1,0 +1,131 @@
+/* The workspace as it is now, shaped like a run, for diff and status (nothing is written). */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "xtrk/capture.h"
+#include "xtrk/diff.h"
+#include "xtrk/errors.h"
+#include "xtrk/params.h"
+#include "xtrk/tree.h"
+
+/*
+ * The workspace's params: the recorded run's, with the keys that came from
+ * its params files replaced by what those files hold now (keys given with -p
+ * cannot be re-read, so they stay as recorded).
+ */
+static json_t *workspace_params(xtrk_repo *repo, json_t *like)
+{
+	json_t *base = xtrk_json_flatten(json_object_get(like, "params")), *files = json_object_get(like, "params_files");
+	json_t *nested = json_object(), *pf, *v;
+	xtrk_buf text = XTRK_BUF_INIT, abs = XTRK_BUF_INIT;
+	const char *k;
+	size_t i;
+
+	json_array_foreach(files, i, pf) {
+		const char *path = json_string_value(json_object_get(pf, "path"));
+		xtrk_oid id;
+		json_t *doc, *f;
+		if (!path || xtrk_oid_parse(&id, json_string_value(json_object_get(pf, "id")) ?: "") < 0 ||
+		    xtrk_odb_read(&text, NULL, xtrk_repo_odb(repo), &id, XTRK_OBJ_BLOB) < 0 ||
+		    xtrk_doc_parse(&doc, text.ptr, text.size, path) < 0)
+			continue;
+		f = xtrk_json_flatten(doc);
+		json_object_foreach(f, k, v)
+			json_object_del(base, k);
+		json_decref(f);
+		json_decref(doc);
+	}
+	json_array_foreach(files, i, pf) {
+		const char *path = json_string_value(json_object_get(pf, "path"));
+		json_t *doc, *f;
+		xtrk_buf_clear(&abs);
+		if (!path || xtrk_buf_printf(&abs, "%s/%s", xtrk_repo_workdir(repo), path) < 0 ||
+		    xtrk_doc_load(&doc, abs.ptr) < 0)
+			continue;
+		f = xtrk_json_flatten(doc);
+		json_object_update(base, f);
+		json_decref(f);
+		json_decref(doc);
+	}
+	xtrk_error_clear();
+	json_object_foreach(base, k, v)
+		if (xtrk_json_set_path(nested, k, json_incref(v), "workspace") < 0)
+			xtrk_error_clear();
+	json_decref(base);
+	xtrk_buf_dispose(&text);
+	xtrk_buf_dispose(&abs);
+	return nested;
+}
+
+int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dry)
+{
+	static const char *const roles[] = { "datasets", "models", "artifacts" };
+	json_t *ws = json_object(), *missing = json_array(), *src = NULL, *env = NULL;
+	xtrk_env_options eo = XTRK_ENV_OPTIONS_INIT;
+	xtrk_statcache *cache = NULL;
+	xtrk_buf abs = XTRK_BUF_INIT, pycache = XTRK_BUF_INIT;
+	int err = 0, py = 1;
+
+	*out = NULL;
+	json_object_set_new(ws, "id", json_null());
+	json_object_set_new(ws, "workspace", json_true());
+	json_object_set(ws, "experiment", json_object_get(like, "experiment"));
+	xtrk_statcache_open(&cache, repo);
+	for (size_t r = 0; r < 3 && !err; r++) {
+		json_t *arr = json_array(), *e;
+		size_t i;
+		json_array_foreach(json_object_get(like, roles[r]), i, e) {
+			const char *path = json_string_value(json_object_get(e, "path"));
+			xtrk_snapshot_options so = XTRK_SNAPSHOT_OPTIONS_INIT;
+			xtrk_snapshot snap;
+			struct stat st;
+			if (!path)
+				continue;
+			xtrk_buf_clear(&abs);
+			xtrk_buf_printf(&abs, "%s/%s", xtrk_repo_workdir(repo), path);
+			if (lstat(abs.ptr, &st) < 0) {
+				json_array_append_new(missing, json_pack("{s:s, s:O, s:s}", "section", roles[r],
+					"name", json_object_get(e, "name"), "path", path));
+				continue;
+			}
+			so.cache = cache;
+			if ((err = xtrk_snapshot_path(&snap, repo, dry, path, &so)) < 0)
+				break;
+			json_array_append_new(arr, json_pack("{s:O, s:s, s:s, s:s, s:I, s:I, s:O}", "name",
+				json_object_get(e, "name"), "path", path, "kind", snap.is_tree ? "tree" : "blob",
+				"id", xtrk_oid_tostr(&snap.id), "files", (json_int_t)snap.files, "bytes", (json_int_t)snap.bytes,
+				"source", json_object_get(e, "source") ? json_object_get(e, "source") : json_null()));
+		}
+		json_object_set_new(ws, roles[r], arr);
+	}
+	if (err < 0)
+		goto done;
+	if (cache && xtrk_statcache_save(cache) < 0)
+		xtrk_error_clear();
+	json_object_set_new(ws, "missing", missing);
+	missing = NULL;
+	json_object_set_new(ws, "params", workspace_params(repo, like));
+	json_object_set_new(ws, "metrics", json_object());
+	if ((err = xtrk_capture_source(&src, dry, xtrk_repo_workdir(repo))) < 0)
+		goto done;
+	json_object_set_new(ws, "source", src);
+	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
+		goto done;
+	eo.python = py;
+	xtrk_buf_printf(&pycache, "%s/cache/python.json", xtrk_repo_dir(repo));
+	eo.python_cache = pycache.ptr;
+	xtrk_capture_env(&env, &eo);
+	json_object_set_new(ws, "env", env);
+	*out = ws;
+	ws = NULL;
+done:
+	json_decref(ws);
+	json_decref(missing);
+	xtrk_statcache_free(cache);
+	xtrk_buf_dispose(&abs);
+	xtrk_buf_dispose(&pycache);
+	return err;
+}
