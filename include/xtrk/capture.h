@@ -9,6 +9,7 @@
 
 #include "xtrk/buf.h"
 #include "xtrk/odb.h"
+#include "xtrk/repo.h"
 
 /**
  * Capture the git state of the repository that contains `workdir`:
@@ -41,6 +42,12 @@ typedef struct {
 
 /** Capture the environment as the "env" object of SPEC 7. */
 int xtrk_capture_env(json_t **out, const xtrk_env_options *opts);
+
+/**
+ * Capture the environment with the workspace's settings: capture.python from
+ * .xtrk/config (default true) and the Python answer cached in .xtrk/cache.
+ */
+int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo);
 
 /** 1 when an environment variable may be recorded: on the allow-list and not secret-looking. */
 int xtrk_env_var_recordable(const char *name);

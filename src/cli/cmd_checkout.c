@@ -40,12 +40,10 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 	};
 	xtrk_checkout_options o = XTRK_CHECKOUT_OPTIONS_INIT;
 	xtrk_checkout_result r;
-	xtrk_env_options eo = XTRK_ENV_OPTIONS_INIT;
 	xtrk_repo *repo = NULL;
 	xtrk_oid id;
 	json_t *run = NULL, *env = NULL, *diff = NULL;
-	xtrk_buf pycache = XTRK_BUF_INIT;
-	int c, err, status = EXIT_OK, py = 1;
+	int c, err, status = EXIT_OK;
 	char hb[32];
 
 	optind = 0;
@@ -80,12 +78,8 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 			r.files_written == 1 ? "" : "s", hb, r.files_unchanged);
 
 	/* What differs between the machine that ran it and this one. */
-	if (xtrk_repo_config_bool(&py, repo, "capture.python", 1) < 0)
-		py = 1;
-	eo.python = py;
-	xtrk_buf_printf(&pycache, "%s/cache/python.json", xtrk_repo_dir(repo));
-	eo.python_cache = pycache.ptr;
-	xtrk_capture_env(&env, &eo);
+	if ((err = xtrk_capture_env_repo(&env, repo)) < 0)
+		goto fail;
 	xtrk_warning_clear();
 	diff = xtrk_env_compare(json_object_get(run, "env"), env);
 	{
@@ -128,7 +122,6 @@ done:
 	json_decref(run);
 	json_decref(env);
 	json_decref(diff);
-	xtrk_buf_dispose(&pycache);
 	xtrk_repo_free(repo);
 	return status;
 }

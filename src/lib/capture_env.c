@@ -409,6 +409,23 @@ static json_t *capture_libs(void)
 	return libs;
 }
 
+int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo)
+{
+	xtrk_env_options o = XTRK_ENV_OPTIONS_INIT;
+	xtrk_buf cache = XTRK_BUF_INIT;
+	int err, py;
+
+	*out = NULL;
+	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
+		return err;
+	o.python = py;
+	if (xtrk_buf_printf(&cache, "%s/cache/python.json", xtrk_repo_dir(repo)) == 0)
+		o.python_cache = cache.ptr;
+	err = xtrk_capture_env(out, &o);
+	xtrk_buf_dispose(&cache);
+	return err;
+}
+
 int xtrk_capture_env(json_t **out, const xtrk_env_options *opts)
 {
 	static const xtrk_env_options defaults = XTRK_ENV_OPTIONS_INIT;

@@ -34,6 +34,8 @@
 #define COMP_ZLIB 1
 #define IO_CHUNK (1024 * 1024)
 #define PACK_ROLL_SIZE ((uint64_t)1 << 30)
+/* Start writeback of objects and packs as they are written, so the final fsync has little left to wait for. */
+#define WRITEBACK_STEP (32u << 20)
 
 struct pack {
 	char *path;  /* the .pack file */
@@ -757,6 +759,7 @@ struct xtrk_txn {
 	uint64_t pack_off;
 	struct pentry *ents;
 	size_t nents, aents;
+	uint64_t pack_flushed; /* pack bytes handed to writeback so far */
 	size_t *set; /* open addressing over ents, index + 1; 0 is empty */
 	size_t setcap;
 	struct pending *pend;
@@ -905,6 +908,7 @@ static int pack_seal(xtrk_txn *t)
 	t->pack_fd = -1;
 	t->nents = 0;
 	t->pack_off = 0;
+	t->pack_flushed = 0;
 	if (t->setcap)
 		memset(t->set, 0, t->setcap * sizeof(*t->set));
 done:
@@ -964,6 +968,11 @@ static int pack_append(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, int co
 		goto done;
 	t->nents++;
 	t->pack_off += sizeof(h) + stored_len;
+	if (t->pack_off - t->pack_flushed >= WRITEBACK_STEP) {
+		sync_file_range(t->pack_fd, (off64_t)t->pack_flushed, (off64_t)(t->pack_off - t->pack_flushed),
+			SYNC_FILE_RANGE_WRITE);
+		t->pack_flushed = t->pack_off;
+	}
 done:
 	pthread_mutex_unlock(&t->lock);
 	return err;
@@ -1121,8 +1130,10 @@ struct loose_writer {
 	int zinit;
 	unsigned char *zout;
 	uint64_t size;
+	uint64_t flushed; /* bytes handed to writeback so far */
 	const char *what;
 };
+
 
 static int lw_open(struct loose_writer *w, xtrk_txn *t, const char *what)
 {
@@ -1163,10 +1174,19 @@ static int lw_deflate(struct loose_writer *w, const void *data, size_t len, int 
 
 static int lw_write(struct loose_writer *w, const void *data, size_t len)
 {
+	int err;
 	w->size += len;
 	if (w->comp == COMP_ZLIB)
 		return lw_deflate(w, data, len, Z_NO_FLUSH);
-	return xtrk_write_all(w->fd, data, len, w->what);
+	if ((err = xtrk_write_all(w->fd, data, len, w->what)) < 0)
+		return err;
+	if (w->size - w->flushed >= WRITEBACK_STEP) {
+		/* Asynchronous: only starts the disk writes (git's core.fsyncMethod=batch does the same). */
+		sync_file_range(w->fd, (off64_t)(HDR_SIZE + w->flushed), (off64_t)(w->size - w->flushed),
+			SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->size;
+	}
+	return 0;
 }
 
 static void lw_cleanup(struct loose_writer *w)

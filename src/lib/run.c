@@ -374,7 +374,9 @@ static int check_rule_clean(struct commit_state *s)
 /* ---- environment capture, run beside the snapshot ---- */
 
 struct env_job {
-	xtrk_env_options opts;
+	xtrk_repo *repo;
+	int err;
+	char errmsg[512];
 	json_t *env;
 	char **warnings;
 	int nwarnings;
@@ -383,7 +385,8 @@ struct env_job {
 static void *env_thread(void *arg)
 {
 	struct env_job *j = arg;
-	xtrk_capture_env(&j->env, &j->opts);
+	if ((j->err = xtrk_capture_env_repo(&j->env, j->repo)) < 0)
+		snprintf(j->errmsg, sizeof(j->errmsg), "%s", xtrk_error_last());
 	j->nwarnings = xtrk_warning_count();
 	if (j->nwarnings && (j->warnings = calloc((size_t)j->nwarnings, sizeof(char *))))
 		for (int i = 0; i < j->nwarnings; i++)
@@ -542,7 +545,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	int env_started = 0;
 	xtrk_txn *txn = NULL;
 	xtrk_statcache *cache = NULL;
-	xtrk_buf author = XTRK_BUF_INIT, text = XTRK_BUF_INIT;
+	xtrk_buf author = XTRK_BUF_INIT;
 	json_t *run = NULL, *pfiles = json_array();
 	xtrk_oid series_id;
 	double started = o->started > 0 ? o->started : now_s();
@@ -559,12 +562,9 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		goto done;
 
 	/* Everything checked that can be checked without writing; start the work. */
-	ej.opts = (xtrk_env_options)XTRK_ENV_OPTIONS_INIT;
 	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
 		goto done;
-	ej.opts.python = py;
-	xtrk_buf_printf(&text, "%s/cache/python.json", xtrk_repo_dir(repo));
-	ej.opts.python_cache = xtrk_buf_oom(&text) ? NULL : text.ptr;
+	ej.repo = repo;
 	if (pthread_create(&env_tid, NULL, env_thread, &ej) == 0)
 		env_started = 1;
 	else
@@ -606,6 +606,10 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		env_started = 0;
 	}
 	env_job_finish(&ej);
+	if (ej.err < 0) {
+		err = xtrk_error_set(ej.err, "%s", ej.errmsg);
+		goto done;
+	}
 	run = build_run(&s, ej.env, author.ptr, started, o->ended > 0 ? o->ended : now_s(),
 		s.series_path ? &series_id : NULL, pfiles);
 	if (!(dump = json_dumps(run, JSON_STORE_FLAGS))) {
@@ -655,7 +659,6 @@ done:
 	xtrk_txn_free(txn);
 	xtrk_statcache_free(cache);
 	xtrk_buf_dispose(&author);
-	xtrk_buf_dispose(&text);
 	commit_state_free(&s);
 	return err;
 }

@@ -64,10 +64,9 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 {
 	static const char *const roles[] = { "datasets", "models", "artifacts" };
 	json_t *ws = json_object(), *missing = json_array(), *src = NULL, *env = NULL;
-	xtrk_env_options eo = XTRK_ENV_OPTIONS_INIT;
 	xtrk_statcache *cache = NULL;
-	xtrk_buf abs = XTRK_BUF_INIT, pycache = XTRK_BUF_INIT;
-	int err = 0, py = 1;
+	xtrk_buf abs = XTRK_BUF_INIT;
+	int err = 0;
 
 	*out = NULL;
 	json_object_set_new(ws, "id", json_null());
@@ -112,12 +111,8 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 	if ((err = xtrk_capture_source(&src, dry, xtrk_repo_workdir(repo))) < 0)
 		goto done;
 	json_object_set_new(ws, "source", src);
-	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
+	if ((err = xtrk_capture_env_repo(&env, repo)) < 0)
 		goto done;
-	eo.python = py;
-	xtrk_buf_printf(&pycache, "%s/cache/python.json", xtrk_repo_dir(repo));
-	eo.python_cache = pycache.ptr;
-	xtrk_capture_env(&env, &eo);
 	json_object_set_new(ws, "env", env);
 	*out = ws;
 	ws = NULL;
@@ -126,6 +121,5 @@ done:
 	json_decref(missing);
 	xtrk_statcache_free(cache);
 	xtrk_buf_dispose(&abs);
-	xtrk_buf_dispose(&pycache);
 	return err;
 }
