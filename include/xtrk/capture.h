@@ -46,8 +46,10 @@ int xtrk_capture_env(json_t **out, const xtrk_env_options *opts);
 /**
  * Capture the environment with the workspace's settings: capture.python from
  * .xtrk/config (default true) and the Python answer cached in .xtrk/cache.
+ * `python_exe` is the interpreter to ask (the one running the command), or
+ * NULL for python3 on PATH.
  */
-int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo);
+int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo, const char *python_exe);
 
 /** 1 when an environment variable may be recorded: on the allow-list and not secret-looking. */
 int xtrk_env_var_recordable(const char *name);

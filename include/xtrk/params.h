@@ -21,7 +21,7 @@ int xtrk_doc_parse(json_t **out, const char *text, size_t len, const char *name)
 /** Parse YAML text (one document) to JSON; `name` is used in messages. */
 int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name);
 
-/** A command-line value as JSON: a number, true/false, null, or else a string. */
+/** A command-line value as JSON: any JSON value (number, true, [1, 2], {"a": 1}...), or else a string. */
 json_t *xtrk_value_parse(const char *text);
 
 /**

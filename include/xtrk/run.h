@@ -41,16 +41,22 @@ typedef struct {
 	int has_seed;
 	long long seed;
 
+	int failed;                    /* record status "failed" */
+
 	/* Filled by `xtrk run`; left zero by commit-run. */
 	double started;                /* seconds since the epoch; 0: when xtrk_run_commit is called */
 	double ended;                  /* 0: now */
 	json_t *command;               /* {"argv": [...], "cwd": "..."} or NULL */
 	int has_exit_code;
 	int exit_code;
-	int failed;
-	const char *stdout_id;         /* hex IDs of stored logs, or NULL */
-	const char *stderr_id;
+	const char *error;             /* why the command failed to start or was killed, or NULL */
+	const char *stdout_path;       /* files holding the command's output, stored as blobs */
+	const char *stderr_path;
 	json_t *resources;             /* {"cpu_s", "max_rss_bytes"} or NULL */
+	const char *const *extra_param_files; /* merged into params but not kept for checkout */
+	size_t nextra_param_files;
+	json_t *source;                /* captured at the command's start (its patch already stored), or NULL */
+	json_t *env;                   /* captured at the command's start, or NULL */
 	int lenient_series;            /* keep the valid lines of a malformed series, with a warning */
 
 	int threads;                   /* hashing threads; 0: automatic */

@@ -62,5 +62,6 @@ int cmd_fsck(int argc, char **argv, struct cli *cli);
 int cmd_diff(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_checkout(int argc, char **argv, struct cli *cli);
+int cmd_run(int argc, char **argv, struct cli *cli);
 
 #endif

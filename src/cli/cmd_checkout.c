@@ -78,7 +78,7 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 			r.files_written == 1 ? "" : "s", hb, r.files_unchanged);
 
 	/* What differs between the machine that ran it and this one. */
-	if ((err = xtrk_capture_env_repo(&env, repo)) < 0)
+	if ((err = xtrk_capture_env_repo(&env, repo, NULL)) < 0)
 		goto fail;
 	xtrk_warning_clear();
 	diff = xtrk_env_compare(json_object_get(run, "env"), env);

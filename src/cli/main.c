@@ -9,6 +9,7 @@
 static const struct command commands[] = {
 	{ "init", cmd_init, "create an empty xtrk store in a folder" },
 	{ "commit-run", cmd_commit_run, "record a run: source, params, metrics, data, models, environment" },
+	{ "run", cmd_run, "run a command and record it as a run" },
 	{ "log", cmd_log, "list runs, newest first" },
 	{ "show", cmd_show, "show everything recorded for a run" },
 	{ "diff", cmd_diff, "what changed between two runs, or a run and the workspace" },

@@ -409,7 +409,7 @@ static json_t *capture_libs(void)
 	return libs;
 }
 
-int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo)
+int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo, const char *python_exe)
 {
 	xtrk_env_options o = XTRK_ENV_OPTIONS_INIT;
 	xtrk_buf cache = XTRK_BUF_INIT;
@@ -419,6 +419,7 @@ int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo)
 	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
 		return err;
 	o.python = py;
+	o.python_exe = python_exe;
 	if (xtrk_buf_printf(&cache, "%s/cache/python.json", xtrk_repo_dir(repo)) == 0)
 		o.python_cache = cache.ptr;
 	err = xtrk_capture_env(out, &o);

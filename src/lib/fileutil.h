@@ -18,6 +18,8 @@ int xtrk_pread_exact(int fd, void *data, size_t len, uint64_t off, const char *w
 int xtrk_fsync(int fd, const char *what);
 /** fsync a folder so that renames inside it are durable. */
 int xtrk_fsync_dir(const char *path);
+/** Remove a folder and everything in it, never following links. */
+int xtrk_remove_tree(const char *path);
 /** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
 int xtrk_mkdir_p(const char *path);
 /* Flags for xtrk_write_file_atomic. */

@@ -15,11 +15,8 @@
 json_t *xtrk_value_parse(const char *text)
 {
 	json_error_t je;
-	json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
-	if (v && (json_is_number(v) || json_is_boolean(v) || json_is_null(v) || json_is_string(v)))
-		return v;
-	json_decref(v);
-	return json_string(text);
+	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	return v ? v : json_string(text);
 }
 
 int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const char *origin)

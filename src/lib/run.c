@@ -190,6 +190,17 @@ static int gather_params(struct commit_state *s)
 		json_array_append_new(s->params_files, json_pack("{s:s, s:s}", "path", rel.ptr, "given", o->param_files[i]));
 		xtrk_buf_dispose(&rel);
 	}
+	for (size_t i = 0; i < o->nextra_param_files; i++) {
+		json_t *doc;
+		char origin[600];
+		if ((err = xtrk_doc_load(&doc, o->extra_param_files[i])) < 0)
+			return err;
+		snprintf(origin, sizeof(origin), "in %s", o->extra_param_files[i]);
+		err = xtrk_json_merge_strict(s->params, doc, origin);
+		json_decref(doc);
+		if (err < 0)
+			return err;
+	}
 	for (size_t i = 0; i < o->nparams; i++) {
 		const char *eq = strchr(o->params[i], '=');
 		char *key;
@@ -385,7 +396,7 @@ struct env_job {
 static void *env_thread(void *arg)
 {
 	struct env_job *j = arg;
-	if ((j->err = xtrk_capture_env_repo(&j->env, j->repo)) < 0)
+	if ((j->err = xtrk_capture_env_repo(&j->env, j->repo, NULL)) < 0)
 		snprintf(j->errmsg, sizeof(j->errmsg), "%s", xtrk_error_last());
 	j->nwarnings = xtrk_warning_count();
 	if (j->nwarnings && (j->warnings = calloc((size_t)j->nwarnings, sizeof(char *))))
@@ -494,7 +505,7 @@ static void commit_state_free(struct commit_state *s)
 }
 
 static json_t *build_run(struct commit_state *s, json_t *env, const char *author, double started,
-	double ended, const xtrk_oid *series, json_t *pfiles)
+	double ended, const xtrk_oid *series, json_t *pfiles, const xtrk_oid *logs[2])
 {
 	const xtrk_commit_options *o = s->o;
 	json_t *run = json_object(), *ds = json_array(), *ms = json_array(), *as = json_array(), *notes = json_array();
@@ -528,8 +539,10 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 	json_object_set_new(run, "artifacts", as);
 	json_object_set(run, "env", env);
 	json_object_set_new(run, "logs", json_pack("{s:o, s:o}",
-		"stdout", o->stdout_id ? json_string(o->stdout_id) : json_null(),
-		"stderr", o->stderr_id ? json_string(o->stderr_id) : json_null()));
+		"stdout", logs[0] ? json_string(xtrk_oid_tostr(logs[0])) : json_null(),
+		"stderr", logs[1] ? json_string(xtrk_oid_tostr(logs[1])) : json_null()));
+	if (o->error)
+		json_object_set_new(run, "error", json_string(o->error));
 	json_object_set(run, "resources", o->resources ? o->resources : json_null());
 	for (size_t i = 0; i < o->nnotes; i++)
 		json_array_append_new(notes, json_string(o->notes[i]));
@@ -547,7 +560,8 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	xtrk_statcache *cache = NULL;
 	xtrk_buf author = XTRK_BUF_INIT;
 	json_t *run = NULL, *pfiles = json_array();
-	xtrk_oid series_id;
+	xtrk_oid series_id, log_ids[2];
+	const xtrk_oid *logs[2] = { NULL, NULL };
 	double started = o->started > 0 ? o->started : now_s();
 	int err, py = 1;
 	char *dump = NULL;
@@ -565,14 +579,18 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	if ((err = xtrk_repo_config_bool(&py, repo, "capture.python", 1)) < 0)
 		goto done;
 	ej.repo = repo;
-	if (pthread_create(&env_tid, NULL, env_thread, &ej) == 0)
+	if (o->env)
+		ej.env = json_incref(o->env);
+	else if (pthread_create(&env_tid, NULL, env_thread, &ej) == 0)
 		env_started = 1;
 	else
 		env_thread(&ej);
 
 	if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0)
 		goto done;
-	if ((err = xtrk_capture_source(&s.source, txn, xtrk_repo_workdir(repo))) < 0)
+	if (o->source)
+		s.source = json_incref(o->source);
+	else if ((err = xtrk_capture_source(&s.source, txn, xtrk_repo_workdir(repo))) < 0)
 		goto done;
 	if ((err = check_rule_clean(&s)) < 0)
 		goto done;
@@ -601,6 +619,16 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	}
 	if (s.series_path && (err = store_file_blob(&series_id, txn, s.series_path)) < 0)
 		goto done;
+	if (o->stdout_path) {
+		if ((err = store_file_blob(&log_ids[0], txn, o->stdout_path)) < 0)
+			goto done;
+		logs[0] = &log_ids[0];
+	}
+	if (o->stderr_path) {
+		if ((err = store_file_blob(&log_ids[1], txn, o->stderr_path)) < 0)
+			goto done;
+		logs[1] = &log_ids[1];
+	}
 	if (env_started) {
 		pthread_join(env_tid, NULL);
 		env_started = 0;
@@ -611,7 +639,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		goto done;
 	}
 	run = build_run(&s, ej.env, author.ptr, started, o->ended > 0 ? o->ended : now_s(),
-		s.series_path ? &series_id : NULL, pfiles);
+		s.series_path ? &series_id : NULL, pfiles, logs);
 	if (!(dump = json_dumps(run, JSON_STORE_FLAGS))) {
 		err = xtrk_error_oom();
 		goto done;

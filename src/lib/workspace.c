@@ -111,7 +111,7 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 	if ((err = xtrk_capture_source(&src, dry, xtrk_repo_workdir(repo))) < 0)
 		goto done;
 	json_object_set_new(ws, "source", src);
-	if ((err = xtrk_capture_env_repo(&env, repo)) < 0)
+	if ((err = xtrk_capture_env_repo(&env, repo, NULL)) < 0)
 		goto done;
 	json_object_set_new(ws, "env", env);
 	*out = ws;

@@ -11,7 +11,8 @@ Test(params, value_typing)
 	v = xtrk_value_parse("null"); cr_assert(json_is_null(v)); json_decref(v);
 	v = xtrk_value_parse("adam"); cr_assert_str_eq(json_string_value(v), "adam"); json_decref(v);
 	v = xtrk_value_parse("\"42\""); cr_assert_str_eq(json_string_value(v), "42"); json_decref(v);
-	v = xtrk_value_parse("[1,2]"); cr_assert_str_eq(json_string_value(v), "[1,2]"); json_decref(v);
+	v = xtrk_value_parse("[1,2]"); cr_assert_eq(json_array_size(v), 2); json_decref(v);
+	v = xtrk_value_parse("[1,"); cr_assert_str_eq(json_string_value(v), "[1,"); json_decref(v);
 	v = xtrk_value_parse(""); cr_assert_str_eq(json_string_value(v), ""); json_decref(v);
 }
 

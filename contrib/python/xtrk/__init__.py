@@ -1,0 +1,147 @@
+"""Log runs to xtrk from Python, with no dependency beyond the standard library.
+
+    import xtrk
+    with xtrk.start(experiment="mnist", params={"lr": 0.01}) as run:
+        for epoch in range(10):
+            run.log_metric("loss", loss, step=epoch)
+        run.log_dataset("data/train", name="train", source="s3://bucket/mnist")
+        run.log_model("model.pt")
+    print(run.id)
+
+Inside `xtrk run -- python train.py` everything goes to $XTRK_RUN_DIR and the
+run is recorded when the command ends (`run.id` stays None).  Outside, the
+run is recorded by calling the `xtrk` program (`XTRK` names it; default
+`xtrk` on PATH) when `commit()` is called or the `with` block ends; a run
+whose block raised is recorded with status "failed".
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+
+__all__ = ["start", "Run", "XtrkError"]
+
+
+class XtrkError(RuntimeError):
+    """The xtrk program refused or failed to record the run."""
+
+
+def _program():
+    return os.environ.get("XTRK", "xtrk")
+
+
+class Run:
+    def __init__(self, experiment=None, params=None, message=None, seed=None):
+        self.experiment = experiment
+        self.message = message
+        self.seed = seed
+        self.params = {}
+        self.metrics = {}
+        self.series = []
+        self.data = {"datasets": [], "models": [], "artifacts": []}
+        self.id = None
+        self.run_dir = os.environ.get("XTRK_RUN_DIR")
+        self._committed = False
+        if params:
+            self.log_params(params)
+
+    # -- logging --------------------------------------------------------
+    def log_param(self, key, value):
+        if key in self.params:
+            raise ValueError(f"param {key!r} logged twice")
+        self.params[key] = value
+        self._flush_params()
+
+    def log_params(self, params):
+        for key, value in params.items():
+            self.log_param(key, value)
+
+    def log_metric(self, key, value, step=None):
+        value = float(value) if not isinstance(value, (int, float)) else value
+        if step is None:
+            self.metrics[key] = value
+            self._write_json("metrics.json", self.metrics)
+        else:
+            point = {"step": int(step), key: value}
+            self.series.append(point)
+            if self.run_dir:
+                with open(os.path.join(self.run_dir, "metrics.jsonl"), "a") as f:
+                    f.write(json.dumps(point) + "\n")
+
+    def log_dataset(self, path, name=None, source=None):
+        spec = (f"{name}={path}" if name else str(path)) + (f"@{source}" if source else "")
+        self.data["datasets"].append(spec)
+        self._write_json("data.json", self.data)
+
+    def log_model(self, path, name=None):
+        self.data["models"].append(f"{name}={path}" if name else str(path))
+        self._write_json("data.json", self.data)
+
+    def log_artifact(self, path, name=None):
+        self.data["artifacts"].append(f"{name}={path}" if name else str(path))
+        self._write_json("data.json", self.data)
+
+    # -- recording ------------------------------------------------------
+    def commit(self, message=None, failed=False):
+        """Record the run; returns its ID (None inside `xtrk run`, which records it at the end)."""
+        if self._committed:
+            return self.id
+        self._committed = True
+        if self.run_dir:
+            return None
+        args = [_program(), "commit-run", "--json", "-q"]
+        if self.experiment:
+            args += ["-e", self.experiment]
+        if message or self.message:
+            args += ["-m", message or self.message]
+        if self.seed is not None:
+            args += ["--seed", str(self.seed)]
+        if failed:
+            args.append("--failed")
+        with tempfile.TemporaryDirectory(prefix="xtrk-py-") as tmp:
+            for key, value in self.params.items():
+                args += ["--param", f"{key}={json.dumps(value)}"]
+            for key, value in self.metrics.items():
+                args += ["--metric", f"{key}={json.dumps(value)}"]
+            if self.series:
+                s = os.path.join(tmp, "series.jsonl")
+                with open(s, "w") as f:
+                    for point in self.series:
+                        f.write(json.dumps(point) + "\n")
+                args += ["-M", s]
+            for spec in self.data["datasets"]:
+                args += ["-d", spec]
+            for spec in self.data["models"]:
+                args += ["--model", spec]
+            for spec in self.data["artifacts"]:
+                args += ["--artifact", spec]
+            done = subprocess.run(args, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise XtrkError(done.stderr.strip() or f"xtrk exited with {done.returncode}")
+        self.id = json.loads(done.stdout)["id"]
+        return self.id
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.commit(failed=exc_type is not None)
+        return False
+
+    # -- inside `xtrk run` ------------------------------------------------
+    def _flush_params(self):
+        self._write_json("params.json", self.params)
+
+    def _write_json(self, name, value):
+        if not self.run_dir:
+            return
+        path = os.path.join(self.run_dir, name)
+        with open(path + ".tmp", "w") as f:
+            json.dump(value, f)
+        os.replace(path + ".tmp", path)
+
+
+def start(experiment=None, params=None, message=None, seed=None):
+    """Begin a run: log to it, then `commit()` it (or use it in a `with` block)."""
+    return Run(experiment=experiment, params=params, message=message, seed=seed)

@@ -1,0 +1,276 @@
+/* xtrk run: execute a command, stream and keep its output, measure it, then record the run. */
+#include "config.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commit_opts.h"
+#include "../lib/fileutil.h"
+#include "xtrk/capture.h"
+#include "xtrk/errors.h"
+#include "xtrk/params.h"
+#include "xtrk/runner.h"
+
+static const char usage[] =
+	"usage: xtrk run [OPTIONS] -- CMD [ARGS...]\n"
+	"\n"
+	"Run CMD with its output streamed through and kept, record exit status, CPU\n"
+	"time and peak memory, collect what it wrote to $XTRK_RUN_DIR (metrics.jsonl,\n"
+	"metrics.json, params.json), then record the run with the options below.\n"
+	"Exits with CMD's status.\n"
+	"\n"
+	COMMIT_OPTIONS_HELP
+	"  -h, --help                show this help\n";
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void block_signals(int block)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(*forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* Once the child exists, signals that arrived meanwhile (held blocked) are delivered and passed on. */
+static void on_started(pid_t pid, void *payload)
+{
+	(void)payload;
+	child_pid = pid;
+	block_signals(0);
+}
+
+static void handle_signals(int on)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on ? forward_signal : SIG_DFL;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(*forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+}
+
+/* A file the command wrote to $XTRK_RUN_DIR, if present and (for JSON/YAML) readable; else a warning. */
+static int collected(const char *dir, const char *name, int parse, xtrk_buf *path)
+{
+	struct stat st;
+	json_t *doc;
+	xtrk_buf_clear(path);
+	xtrk_buf_printf(path, "%s/%s", dir, name);
+	if (stat(path->ptr, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (parse && xtrk_doc_load(&doc, path->ptr) < 0) {
+		xtrk_warning_add("ignoring $XTRK_RUN_DIR/%s: %s", name, xtrk_error_last());
+		xtrk_error_clear();
+		return 0;
+	}
+	if (parse)
+		json_decref(doc);
+	return 1;
+}
+
+/* Datasets and outputs declared by the Python binding in $XTRK_RUN_DIR/data.json. */
+static void declared_data(struct commit_args *a, const char *dir, json_t **keep)
+{
+	static const char *const keys[] = { "datasets", "models", "artifacts" };
+	xtrk_buf path = XTRK_BUF_INIT;
+	json_t *doc, *v;
+	size_t i;
+	if (!collected(dir, "data.json", 1, &path) || xtrk_doc_load(&doc, path.ptr) < 0) {
+		xtrk_error_clear();
+		xtrk_buf_dispose(&path);
+		return;
+	}
+	for (int k = 0; k < 3; k++)
+		json_array_foreach(json_object_get(doc, keys[k]), i, v)
+			if (json_is_string(v))
+				strlist_push(k == 0 ? &a->data : k == 1 ? &a->models : &a->artifacts, json_string_value(v));
+	*keep = doc;
+	xtrk_buf_dispose(&path);
+}
+
+int cmd_run(int argc, char **argv, struct cli *cli)
+{
+	struct commit_args a = { 0 };
+	xtrk_exec_options eo = { 0 };
+	xtrk_exec_result r;
+	xtrk_repo *repo = NULL;
+	xtrk_txn *txn = NULL;
+	xtrk_buf run_dir = XTRK_BUF_INIT, env_var = XTRK_BUF_INIT, mj = XTRK_BUF_INIT, ms = XTRK_BUF_INIT,
+		pj = XTRK_BUF_INIT, rel = XTRK_BUF_INIT;
+	json_t *source = NULL, *env = NULL, *command = NULL, *argv_json, *resources = NULL, *run = NULL, *data = NULL;
+	char *extra_env[2] = { NULL, NULL }, *cwd = NULL;
+	const char *extra_params[1];
+	int keep_stdout = 1;
+	const char *seed = getenv("PYTHONHASHSEED"), *base;
+	xtrk_oid id;
+	long long ll;
+	int c, rc, err, status = EXIT_OK, ran = 0;
+
+	memset(&r, 0, sizeof(r));
+	optind = 0;
+	/* '+': stop at the command, so its own options are left alone. */
+	while ((c = getopt_long(argc, argv, "+" COMMIT_SHORT_OPTS "h", commit_long_opts, NULL)) != -1) {
+		if ((rc = commit_args_take(&a, c, optarg, usage)) < 0) {
+			status = -rc;
+			goto done;
+		}
+		if (rc)
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			goto done;
+		}
+		status = cli_usage_error(usage, "unknown option");
+		goto done;
+	}
+	if (optind >= argc) {
+		status = cli_usage_error(usage, "which command? give it after --");
+		goto done;
+	}
+	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
+		goto done;
+
+	/* The source and environment as they are when the command starts. */
+	if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0 ||
+	    (err = xtrk_capture_source(&source, txn, xtrk_repo_workdir(repo))) < 0 || (err = xtrk_txn_commit(txn)) < 0)
+		goto fail;
+	base = strrchr(argv[optind], '/');
+	base = base ? base + 1 : argv[optind];
+	if ((err = xtrk_capture_env_repo(&env, repo, !strncmp(base, "python", 6) ? argv[optind] : NULL)) < 0)
+		goto fail;
+	if (!a.o.has_seed && seed && cli_parse_ll(seed, &ll) == 0) {
+		a.o.has_seed = 1;
+		a.o.seed = ll;
+	}
+	/* From here until the child runs, a signal is held, then passed on to it. */
+	block_signals(1);
+	handle_signals(1);
+	xtrk_buf_printf(&run_dir, "%s/tmp/run-XXXXXX", xtrk_repo_dir(repo));
+	if (xtrk_buf_oom(&run_dir) || (err = xtrk_mkdir_p(xtrk_repo_dir(repo))) < 0)
+		goto fail;
+	{
+		xtrk_buf t = XTRK_BUF_INIT;
+		xtrk_buf_printf(&t, "%s/tmp", xtrk_repo_dir(repo));
+		err = xtrk_mkdir_p(t.ptr);
+		xtrk_buf_dispose(&t);
+		if (err < 0)
+			goto fail;
+	}
+	if (!mkdtemp(run_dir.ptr)) {
+		err = xtrk_error_errno("cannot create a run folder in '%s/tmp'", xtrk_repo_dir(repo));
+		goto fail;
+	}
+	xtrk_buf_printf(&env_var, "XTRK_RUN_DIR=%s", run_dir.ptr);
+	extra_env[0] = env_var.ptr;
+	cli_warnings();
+
+	eo.argv = argv + optind;
+	eo.log_dir = run_dir.ptr;
+	eo.tee_stdout = 1;
+	eo.tee_stderr = 2;
+	eo.extra_env = extra_env;
+	eo.started = on_started;
+	fflush(stdout);
+	err = xtrk_exec_command(&r, &eo);
+	block_signals(0);
+	handle_signals(0);
+	child_pid = 0;
+	ran = 1;
+	if (err < 0 && !r.ended)
+		goto fail;
+	if (err < 0) {
+		cli_fail(err); /* the output could not be kept whole: record the run without it */
+		keep_stdout = 0;
+	}
+	if (*r.error)
+		fprintf(stderr, "xtrk: %s\n", r.error);
+
+	/* What the command left in $XTRK_RUN_DIR. */
+	if (collected(run_dir.ptr, "metrics.jsonl", 0, &ms))
+		strlist_push(&a.mfiles, ms.ptr);
+	if (collected(run_dir.ptr, "metrics.json", 1, &mj))
+		strlist_push(&a.mfiles, mj.ptr);
+	if (collected(run_dir.ptr, "params.json", 1, &pj)) {
+		extra_params[0] = pj.ptr;
+		a.o.extra_param_files = extra_params;
+		a.o.nextra_param_files = 1;
+	}
+	declared_data(&a, run_dir.ptr, &data);
+	commit_args_finish(&a);
+	a.o.lenient_series = 1;
+	argv_json = json_array();
+	for (int i = optind; i < argc; i++)
+		json_array_append_new(argv_json, json_string(argv[i]));
+	cwd = getcwd(NULL, 0);
+	if (cwd && xtrk_repo_relpath(&rel, repo, cwd) < 0) {
+		xtrk_error_clear();
+		xtrk_buf_sets(&rel, cwd);
+	}
+	command = json_pack("{s:o, s:s}", "argv", argv_json, "cwd", rel.ptr);
+	resources = json_pack("{s:f, s:I}", "cpu_s", (double)(long long)(r.cpu_s * 1000 + 0.5) / 1000,
+		"max_rss_bytes", (json_int_t)r.max_rss_bytes);
+	a.o.command = command;
+	a.o.resources = resources;
+	a.o.has_exit_code = 1;
+	a.o.exit_code = r.exit_code;
+	a.o.failed = a.o.failed || r.exit_code != 0;
+	a.o.error = *r.error ? r.error : NULL;
+	a.o.started = r.started;
+	a.o.ended = r.ended;
+	a.o.stdout_path = keep_stdout ? r.stdout_path : NULL;
+	a.o.stderr_path = keep_stdout ? r.stderr_path : NULL;
+	a.o.source = source;
+	a.o.env = env;
+	if ((err = xtrk_run_commit(&id, a.json ? &run : NULL, repo, &a.o)) < 0)
+		goto fail;
+	if (a.progress_shown)
+		fputc('\n', stderr);
+	cli_warnings();
+	fprintf(stderr, "xtrk: recorded run %s (%s, exit %d)\n", xtrk_oid_tostr(&id), a.o.failed ? "failed" : "succeeded",
+		r.exit_code);
+	if (a.json)
+		cli_print_json(run);
+	status = r.exit_code;
+	goto done;
+fail:
+	block_signals(0);
+	handle_signals(0);
+	status = cli_fail(err);
+	if (ran && r.exit_code)
+		status = r.exit_code;
+done:
+	xtrk_exec_result_dispose(&r);
+	/* The run folder was only a mailbox: everything worth keeping is in the store now. */
+	if (extra_env[0] && xtrk_remove_tree(run_dir.ptr) < 0)
+		fprintf(stderr, "xtrk: warning: %s\n", xtrk_error_last());
+	free(cwd);
+	json_decref(source);
+	json_decref(env);
+	json_decref(command);
+	json_decref(resources);
+	json_decref(run);
+	json_decref(data);
+	xtrk_txn_free(txn);
+	xtrk_repo_free(repo);
+	xtrk_buf_dispose(&run_dir);
+	xtrk_buf_dispose(&env_var);
+	xtrk_buf_dispose(&mj);
+	xtrk_buf_dispose(&ms);
+	xtrk_buf_dispose(&pj);
+	xtrk_buf_dispose(&rel);
+	commit_args_free(&a);
+	return status;
+}
