@@ -785,7 +785,8 @@ int xtrk_runs_list(xtrk_run_item **out, size_t *count, xtrk_repo *repo, const ch
 		json_object_set_new(items[got].run, "tags", tags);
 		got++;
 	}
-	qsort(items, got, sizeof(*items), cmp_items);
+	if (got)
+		qsort(items, got, sizeof(*items), cmp_items);
 done:
 	xtrk_refs_tags_free(names, targets, ntags);
 	xtrk_buf_dispose(&b);
