@@ -57,6 +57,13 @@ int xtrk_env_var_recordable(const char *name);
 /** 1 when a variable name looks like it holds a secret (TOKEN, SECRET, PASSWORD, KEY...). */
 int xtrk_env_var_secret(const char *name);
 
+/**
+ * The login name of the current user into `out` (at most `len` bytes), or
+ * "unknown".  Thread-safe (getpwuid_r): environment capture runs beside the
+ * snapshot, and getpwuid's shared buffer once corrupted a recorded name.
+ */
+void xtrk_login_name(char *out, size_t len);
+
 /** The absolute, resolved path of a program found on PATH as execvp would; NULL when absent. */
 char *xtrk_find_program(const char *prog);
 

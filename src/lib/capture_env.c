@@ -22,6 +22,17 @@
 
 extern char **environ;
 
+void xtrk_login_name(char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name)
+		snprintf(out, len, "%s", res->pw_name);
+	else
+		snprintf(out, len, "unknown");
+}
+
 static const char *const var_prefixes[] = {
 	"CUDA_", "CUBLAS_", "CUDNN_", "NCCL_", "NVIDIA_", "OMP_", "MKL_", "OPENBLAS_", "BLIS_",
 	"TF_", "TORCH_", "PYTORCH_", "XLA_", "JAX_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "XTRK_", NULL
@@ -431,8 +442,7 @@ int xtrk_capture_env(json_t **out, const xtrk_env_options *opts)
 {
 	static const xtrk_env_options defaults = XTRK_ENV_OPTIONS_INIT;
 	json_t *env = json_object(), *cuda;
-	char host[256] = "";
-	struct passwd *pw = getpwuid(getuid());
+	char host[256] = "", user[256];
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 
 	if (!opts)
@@ -440,7 +450,8 @@ int xtrk_capture_env(json_t **out, const xtrk_env_options *opts)
 	gethostname(host, sizeof(host) - 1);
 	json_object_set_new(env, "os", capture_os());
 	json_object_set_new(env, "host", json_string(host));
-	json_object_set_new(env, "user", pw ? json_string(pw->pw_name) : json_null());
+	xtrk_login_name(user, sizeof(user));
+	json_object_set_new(env, "user", json_string(user));
 	json_object_set_new(env, "cpu", capture_cpu());
 	json_object_set_new(env, "memory_bytes", json_integer(pages > 0 && psize > 0 ? (json_int_t)pages * psize : 0));
 	json_object_set_new(env, "gpus", capture_gpus(&cuda));

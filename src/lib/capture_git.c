@@ -181,8 +181,7 @@ int xtrk_capture_author(xtrk_buf *out, const char *workdir)
 	git_repository *repo = NULL;
 	git_config *cfg = NULL, *snap = NULL;
 	const char *name = NULL, *email = NULL;
-	char host[256] = "localhost";
-	struct passwd *pw;
+	char host[256] = "localhost", login[256];
 
 	xtrk_buf_clear(out);
 	if (git_repository_open_ext(&repo, workdir, 0, NULL) == 0)
@@ -194,13 +193,13 @@ int xtrk_capture_author(xtrk_buf *out, const char *workdir)
 		git_config_get_string(&email, snap, "user.email");
 	}
 	gethostname(host, sizeof(host) - 1);
-	pw = getpwuid(getuid());
+	xtrk_login_name(login, sizeof(login));
 	if (!name)
-		name = pw ? pw->pw_name : "unknown";
+		name = login;
 	if (email)
 		xtrk_buf_printf(out, "%s <%s>", name, email);
 	else
-		xtrk_buf_printf(out, "%s <%s@%s>", name, pw ? pw->pw_name : "unknown", host);
+		xtrk_buf_printf(out, "%s <%s@%s>", name, login, host);
 	git_config_free(snap);
 	git_config_free(cfg);
 	git_repository_free(repo);

@@ -644,6 +644,18 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		err = xtrk_error_oom();
 		goto done;
 	}
+	{
+		/* A run that could not be read back must never be stored: check before writing. */
+		json_error_t je;
+		json_t *back = json_loads(dump, JSON_REJECT_DUPLICATES, &je);
+		int same = back && json_equal(back, run);
+		json_decref(back);
+		if (!same) {
+			err = xtrk_error_set(XTRK_ERROR, "internal error: the run record does not read back (%s); "
+				"nothing was written", back ? "different values" : je.text);
+			goto done;
+		}
+	}
 	if ((err = xtrk_txn_write(out, txn, XTRK_OBJ_RUN, dump, strlen(dump))) < 0)
 		goto done;
 	/* Objects durable first, then the refs that name them. */

@@ -14,6 +14,15 @@ check "OS, host, CPU, memory and xtrk version are recorded" '
 	expect_eq "$(echo "$j" | json_get env.xtrk)" "$(xtrk --version | cut -d" " -f2)"
 	echo "$j" | json_get env.gpus | grep -q "^\["
 '
+check "the user name is right in every run (no race between capture threads)" '
+	me=$(id -un)
+	i=0; while [ $i -lt 25 ]; do
+		id=$(xtrk commit-run -e users -d . 2>/dev/null)
+		expect_eq "$(xtrk show --json $id | json_get env.user)" "$me"
+		i=$((i+1))
+	done
+	xtrk fsck
+'
 check "allowed variables are recorded, secret-looking ones never" '
 	id=$(CUDA_VISIBLE_DEVICES=0,1 PYTHONHASHSEED=3 OMP_NUM_THREADS=4 HF_TOKEN=hf_abc123 \
 		CUDA_SECRET_THING=zzz9 XTRK_API_KEY=k3y MY_PASSWORD=pw1 UNRELATED=1 xtrk commit-run)
