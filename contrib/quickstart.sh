@@ -111,9 +111,10 @@ demo() {
 	say "xtrk status (the workspace still matches the newest run)"
 	"$X" status || true
 
-	say "xtrk checkout baseline -C restored (source + patch, data and model, verified)"
-	"$X" checkout -C restored baseline
+	say "xtrk checkout linreg~1 -C restored (the baseline: source + patch, data, model, verified)"
+	"$X" checkout -C restored linreg~1
 	ls restored
+	grep lr restored/params.yaml
 
 	say "the model's ID is its XXH3-128, checkable with a standard tool"
 	"$X" show --json candidate | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["id"])'
