@@ -19,23 +19,11 @@ int cmd_commit_run(int argc, char **argv, struct cli *cli)
 	xtrk_repo *repo = NULL;
 	xtrk_oid id;
 	json_t *run = NULL;
-	int c, r, err, status = EXIT_OK;
+	int err, status;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, COMMIT_SHORT_OPTS "h", commit_long_opts, NULL)) != -1) {
-		if ((r = commit_args_take(&a, c, optarg, usage)) < 0) {
-			status = -r;
-			goto done;
-		}
-		if (r)
-			continue;
-		if (c == 'h') {
-			fputs(usage, stdout);
-			goto done;
-		}
-		status = cli_usage_error(usage, "unknown option");
+	if ((status = commit_args_parse(&a, argc, argv, COMMIT_SHORT_OPTS "h", usage)) >= 0)
 		goto done;
-	}
+	status = EXIT_OK;
 	if (optind < argc) {
 		status = cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
 		goto done;

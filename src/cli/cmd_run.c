@@ -117,25 +117,13 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	const char *seed = getenv("PYTHONHASHSEED"), *base;
 	xtrk_oid id;
 	long long ll;
-	int c, rc, err, status = EXIT_OK, ran = 0;
+	int err, status, ran = 0;
 
 	memset(&r, 0, sizeof(r));
-	optind = 0;
 	/* '+': stop at the command, so its own options are left alone. */
-	while ((c = getopt_long(argc, argv, "+" COMMIT_SHORT_OPTS "h", commit_long_opts, NULL)) != -1) {
-		if ((rc = commit_args_take(&a, c, optarg, usage)) < 0) {
-			status = -rc;
-			goto done;
-		}
-		if (rc)
-			continue;
-		if (c == 'h') {
-			fputs(usage, stdout);
-			goto done;
-		}
-		status = cli_usage_error(usage, "unknown option");
+	if ((status = commit_args_parse(&a, argc, argv, "+" COMMIT_SHORT_OPTS "h", usage)) >= 0)
 		goto done;
-	}
+	status = EXIT_OK;
 	if (optind >= argc) {
 		status = cli_usage_error(usage, "which command? give it after --");
 		goto done;

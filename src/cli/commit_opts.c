@@ -69,6 +69,25 @@ int commit_args_take(struct commit_args *a, int c, const char *arg, const char *
 	}
 }
 
+int commit_args_parse(struct commit_args *a, int argc, char **argv, const char *optstring, const char *usage)
+{
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, optstring, commit_long_opts, NULL)) != -1) {
+		if ((r = commit_args_take(a, c, optarg, usage)) < 0)
+			return -r;
+		if (r)
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return EXIT_OK;
+		}
+		return cli_usage_error(usage, "unknown option");
+	}
+	return -1;
+}
+
 static void show_progress(const char *what, unsigned long long bytes, unsigned long long files, void *payload)
 {
 	struct commit_args *a = payload;

@@ -46,6 +46,12 @@ extern const struct option commit_long_opts[];
  * option, 0 when not (the caller handles it), or an exit status for a bad value.
  */
 int commit_args_take(struct commit_args *a, int c, const char *arg, const char *usage);
+/**
+ * Parse argv with getopt_long and `optstring`: -1 when parsing is done and
+ * the command goes on (optind at the first operand), else the exit status to
+ * return (0 after --help, 2 for a usage error).
+ */
+int commit_args_parse(struct commit_args *a, int argc, char **argv, const char *optstring, const char *usage);
 /** Fill a->o from the lists (and progress on a terminal); call after parsing. */
 void commit_args_finish(struct commit_args *a);
 /** Print the new run's ID (or JSON) and warnings, as both commands do. */
