@@ -77,7 +77,6 @@ static void print_human(json_t *r)
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env"), *a, *v;
 	size_t i;
-	xtrk_buf line = XTRK_BUF_INIT;
 
 	printf("run %s\n", s(r, "id"));
 	printf("experiment: %s\n", s(r, "experiment"));
@@ -142,7 +141,6 @@ static void print_human(json_t *r)
 	a = json_object_get(r, "notes");
 	json_array_foreach(a, i, v)
 		printf("note: %s\n", json_string_value(v));
-	xtrk_buf_dispose(&line);
 }
 
 int cmd_show(int argc, char **argv, struct cli *cli)

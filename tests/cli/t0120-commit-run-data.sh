@@ -69,8 +69,7 @@ check "symbolic links are recorded as links, not followed" '
 	rm data/train/link
 '
 check "a file that cannot be read is an error naming it; nothing is written" '
-	SHIM=$XTRK_TEST_BUILDDIR/tests/helpers/faults.so
-	test -f $SHIM
+	test -f "$SHIM"
 	echo s > data/train/failing
 	before=$(store_listing)
 	set +e

@@ -4,12 +4,7 @@
 # and the store either as it was or holding the complete new run.
 . "$(dirname "$0")/lib.sh"
 
-SHIM=$XTRK_TEST_BUILDDIR/tests/helpers/faults.so
-if [ ! -f "$SHIM" ]; then
-	echo "ok 1 # skip the fault shim was not built"
-	echo "1..1"
-	exit 0
-fi
+need_shim
 
 new_git_repo
 new_ws
