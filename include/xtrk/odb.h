@@ -78,6 +78,19 @@ int xtrk_txn_write(xtrk_oid *out, xtrk_txn *txn, xtrk_otype type, const void *da
  */
 int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *txn, int fd, const char *path);
 /**
+ * Write one object of unknown size in pieces, with bounded memory: open,
+ * write any number of times, finish (which names nothing until the
+ * transaction commits), free.  With `expect`, finish fails with
+ * XTRK_ECORRUPT when the content does not hash to that ID.
+ */
+typedef struct xtrk_txn_writer xtrk_txn_writer;
+int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *txn, xtrk_otype type, const char *what);
+int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len);
+uint64_t xtrk_txn_writer_size(const xtrk_txn_writer *w);
+int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect);
+void xtrk_txn_writer_free(xtrk_txn_writer *w);
+
+/**
  * A transaction that only computes IDs: nothing is written to the store.
  * Trees written to it are kept in memory so that xtrk_txn_read can return
  * them; this is how the workspace is compared with a recorded run.

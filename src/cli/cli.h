@@ -63,5 +63,6 @@ int cmd_diff(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_checkout(int argc, char **argv, struct cli *cli);
 int cmd_run(int argc, char **argv, struct cli *cli);
+int cmd_bundle(int argc, char **argv, struct cli *cli);
 
 #endif

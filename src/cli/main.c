@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "what changed between two runs, or a run and the workspace" },
 	{ "status", cmd_status, "does the workspace still match a run?" },
 	{ "checkout", cmd_checkout, "restore a run's source, data and models" },
+	{ "bundle", cmd_bundle, "create, verify or import a run book (a self-contained archive)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },
 	{ "cat-object", cmd_cat_object, "print an object's content, type or size" },

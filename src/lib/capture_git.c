@@ -8,13 +8,8 @@
 #include <git2.h>
 
 #include "xtrk/capture.h"
+#include "gitsrc.h"
 #include "xtrk/errors.h"
-
-static int git_fail(const char *what)
-{
-	const git_error *e = git_error_last();
-	return xtrk_error_set(XTRK_ERROR, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
-}
 
 char *xtrk_url_strip_credentials(const char *url)
 {
@@ -40,7 +35,7 @@ static int capture_remotes(json_t *out, git_repository *repo)
 {
 	git_strarray names = { 0 };
 	if (git_remote_list(&names, repo) < 0)
-		return git_fail("cannot list git remotes");
+		return xtrk_git_error("cannot list git remotes");
 	for (size_t i = 0; i < names.count; i++) {
 		git_remote *r;
 		const char *url;
@@ -86,7 +81,7 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 		goto done;
 	}
 	if (rc < 0) {
-		err = git_fail("cannot open the git repository");
+		err = xtrk_git_error("cannot open the git repository");
 		goto done;
 	}
 	if (git_repository_is_bare(repo)) {
@@ -102,14 +97,14 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 		if (git_reference_is_branch(head))
 			json_object_set_new(src, "branch", json_string(git_reference_shorthand(head)));
 		if (git_reference_peel((git_object **)&commit, head, GIT_OBJECT_COMMIT) < 0) {
-			err = git_fail("cannot read HEAD");
+			err = xtrk_git_error("cannot read HEAD");
 			goto done;
 		}
 		id = git_commit_id(commit);
 		git_oid_tostr(hex, sizeof(hex), id);
 		json_object_set_new(src, "commit", json_string(hex));
 		if (git_commit_tree(&tree, commit) < 0) {
-			err = git_fail("cannot read the HEAD tree");
+			err = xtrk_git_error("cannot read the HEAD tree");
 			goto done;
 		}
 	} else if (rc == GIT_EUNBORNBRANCH) {
@@ -122,7 +117,7 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 			git_reference_free(sym);
 		}
 	} else {
-		err = git_fail("cannot read HEAD");
+		err = xtrk_git_error("cannot read HEAD");
 		goto done;
 	}
 	if ((err = capture_remotes(remotes, repo)) < 0)
@@ -131,7 +126,7 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 	sopts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	sopts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	if (git_status_list_new(&status, repo, &sopts) < 0) {
-		err = git_fail("cannot read the git status");
+		err = xtrk_git_error("cannot read the git status");
 		goto done;
 	}
 	for (size_t i = 0, n = git_status_list_entrycount(status); i < n; i++) {
@@ -149,7 +144,7 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 		dopts.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INCLUDE_TYPECHANGE;
 		if (git_diff_tree_to_workdir_with_index(&diff, repo, tree, &dopts) < 0 ||
 		    git_diff_to_buf(&patch, diff, GIT_DIFF_FORMAT_PATCH) < 0) {
-			err = git_fail("cannot compute the uncommitted patch");
+			err = xtrk_git_error("cannot compute the uncommitted patch");
 			goto done;
 		}
 		if (patch.size) {

@@ -15,6 +15,7 @@
 #include "statcache.h"
 #include "xtrk/capture.h"
 #include "xtrk/checkout.h"
+#include "gitsrc.h"
 #include "xtrk/errors.h"
 #include "xtrk/tree.h"
 
@@ -27,12 +28,6 @@ struct co {
 	unsigned tmp_counter;
 	char *buf;
 };
-
-static int git_fail(const char *what)
-{
-	const git_error *e = git_error_last();
-	return xtrk_error_set(XTRK_ERROR, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
-}
 
 /* A recorded path is relative, without '.', '..' or the store in it; anything else is refused. */
 static int path_ok(const char *path)
@@ -244,7 +239,7 @@ static void plan_free(struct source_plan *p)
 }
 
 /* Everything about the source that can fail is found out here, before any file changes. */
-static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run)
+static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run, int in_place)
 {
 	json_t *src = json_object_get(run, "source");
 	const char *hex = json_string_value(json_object_get(src, "commit"));
@@ -259,13 +254,13 @@ static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run)
 	memset(p, 0, sizeof(*p));
 	if (!hex)
 		return 1; /* no source recorded */
-	if (git_repository_open_ext(&p->g, xtrk_repo_workdir(repo), 0, NULL) < 0)
-		return xtrk_error_set(XTRK_ENOTFOUND, "run %s records commit %s, but '%s' is not in a git repository",
-			run_id, hex, xtrk_repo_workdir(repo));
+	if ((err = xtrk_gitsrc_open(&p->g, repo, hex, in_place)) < 0) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last());
+		return xtrk_error_set(err, "run %s: %s", run_id, why);
+	}
 	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&p->commit, p->g, &oid) < 0)
-		return xtrk_error_set(XTRK_ENOTFOUND,
-			"commit %s of run %s is not in this git repository; fetch it, or ask for the run as a bundle "
-			"made with 'xtrk bundle create --with-source'", hex, run_id);
+		return xtrk_git_error("cannot read the recorded commit");
 	if (!patch_id)
 		return 0;
 	if (xtrk_oid_parse(&pid, patch_id) < 0)
@@ -273,7 +268,7 @@ static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run)
 	if ((err = xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB)) < 0)
 		goto done;
 	if (git_diff_from_buffer(&p->patch, patch.ptr, patch.size) < 0) {
-		err = git_fail("the recorded patch cannot be read");
+		err = xtrk_git_error("the recorded patch cannot be read");
 		goto done;
 	}
 	if (git_commit_tree(&tree, p->commit) < 0 || git_apply_to_tree(&p->patched, p->g, tree, p->patch, NULL) < 0) {
@@ -295,7 +290,7 @@ static int source_into(struct source_plan *p, const char *dir)
 	o.target_directory = dir;
 	if (p->patched ? git_checkout_index(p->g, p->patched, &o) < 0
 		       : git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0)
-		return git_fail("cannot write the source tree");
+		return xtrk_git_error("cannot write the source tree");
 	return 0;
 }
 
@@ -323,11 +318,11 @@ static int source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, 
 	o.checkout_strategy = GIT_CHECKOUT_FORCE;
 	if (git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0 ||
 	    git_repository_set_head_detached(p->g, git_commit_id(p->commit)) < 0) {
-		err = git_fail("cannot check out the recorded commit");
+		err = xtrk_git_error("cannot check out the recorded commit");
 		goto done;
 	}
 	if (p->patch && git_apply(p->g, p->patch, GIT_APPLY_LOCATION_WORKDIR, NULL) < 0) {
-		err = git_fail("cannot apply the recorded patch");
+		err = xtrk_git_error("cannot apply the recorded patch");
 		goto done;
 	}
 	*changed = 1;
@@ -358,7 +353,7 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 	c.in_workspace = !opts->target;
 	if (!(c.buf = malloc(1 << 20)))
 		return xtrk_error_oom();
-	if (!opts->no_source && (nosrc = plan_source(&plan, repo, run)) < 0) {
+	if (!opts->no_source && (nosrc = plan_source(&plan, repo, run, !opts->target)) < 0) {
 		err = nosrc;
 		goto done;
 	}

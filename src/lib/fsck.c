@@ -8,55 +8,17 @@
 
 #include "xtrk/errors.h"
 #include "xtrk/fsck.h"
+#include "xtrk/oidset.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
-
-struct oidset {
-	xtrk_oid *slots;
-	unsigned char *used;
-	size_t cap, n;
-};
-
-static int oidset_add(struct oidset *s, const xtrk_oid *oid) /* 1 if new */
-{
-	uint64_t h;
-	if ((s->n + 1) * 2 > s->cap) {
-		struct oidset ns = { 0 };
-		ns.cap = s->cap ? s->cap * 2 : 4096;
-		ns.slots = malloc(ns.cap * sizeof(*ns.slots));
-		ns.used = calloc(ns.cap, 1);
-		if (!ns.slots || !ns.used) {
-			free(ns.slots);
-			free(ns.used);
-			return xtrk_error_oom();
-		}
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->used[i])
-				oidset_add(&ns, &s->slots[i]);
-		free(s->slots);
-		free(s->used);
-		*s = ns;
-	}
-	memcpy(&h, oid->id, sizeof(h));
-	for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		if (!s->used[i]) {
-			s->used[i] = 1;
-			s->slots[i] = *oid;
-			s->n++;
-			return 1;
-		}
-		if (!xtrk_oid_cmp(&s->slots[i], oid))
-			return 0;
-	}
-}
 
 struct fsck {
 	xtrk_repo *repo;
 	const xtrk_fsck_options *o;
 	xtrk_fsck_result *r;
-	struct oidset seen;
-	struct oidset bad; /* objects already reported as damaged */
+	xtrk_oidset seen;
+	xtrk_oidset bad; /* objects already reported as damaged */
 };
 
 static void problem(struct fsck *f, const xtrk_oid *id, const char *fmt, ...)
@@ -79,7 +41,7 @@ static int each_object(const xtrk_odb_entry *e, void *payload)
 	f->r->objects++;
 	if (f->o->read_data && xtrk_odb_check(xtrk_repo_odb(f->repo), &e->oid, 1) < 0) {
 		problem(f, &e->oid, "%s", xtrk_error_last());
-		oidset_add(&f->bad, &e->oid);
+		xtrk_oidset_add(&f->bad, &e->oid);
 	}
 	return 0;
 }
@@ -97,7 +59,7 @@ static void bad_file(const char *where, const char *what, void *payload)
 		have = xtrk_oid_parse(&id, hex) == 0;
 	}
 	if (have)
-		oidset_add(&f->bad, &id);
+		xtrk_oidset_add(&f->bad, &id);
 	f->r->objects++;
 	problem(f, have ? &id : NULL, "%s", what);
 	xtrk_error_clear();
@@ -114,10 +76,10 @@ static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *wh
 		problem(f, run, "%s: '%s' is not an object ID", what, hex);
 		return 0;
 	}
-	if (oidset_add(&f->seen, &id) == 0)
+	if (xtrk_oidset_add(&f->seen, &id) == 0)
 		return 0;
 	if (xtrk_odb_stat(NULL, &t, xtrk_repo_odb(f->repo), &id) < 0) {
-		if (!oidset_add(&f->bad, &id))
+		if (!xtrk_oidset_add(&f->bad, &id))
 			return 0;
 		problem(f, &id, "%s %s is missing or unreadable (%s of run %s)", xtrk_otype_name(type), hex, what,
 			xtrk_oid_tostr(run));
@@ -131,7 +93,7 @@ static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, con
 {
 	xtrk_tree *t;
 	if (xtrk_tree_read(&t, xtrk_repo_odb(f->repo), tid) < 0) {
-		if (oidset_add(&f->bad, tid))
+		if (xtrk_oidset_add(&f->bad, tid))
 			problem(f, tid, "%s (%s of run %s)", xtrk_error_last(), what, xtrk_oid_tostr(run));
 		xtrk_error_clear();
 		return;
@@ -160,13 +122,13 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 
 	f->r->runs++;
 	if (xtrk_run_read(&run, f->repo, &ref->run) < 0) {
-		if (oidset_add(&f->bad, &ref->run))
+		if (xtrk_oidset_add(&f->bad, &ref->run))
 			problem(f, &ref->run, "run %s of experiment '%s' cannot be read: %s", xtrk_oid_tostr(&ref->run),
 				ref->experiment, xtrk_error_last());
 		xtrk_error_clear();
 		return;
 	}
-	oidset_add(&f->seen, &ref->run);
+	xtrk_oidset_add(&f->seen, &ref->run);
 	if (strcmp(str(run, "experiment"), ref->experiment))
 		problem(f, &ref->run, "run %s is filed under experiment '%s' but records '%s'",
 			xtrk_oid_tostr(&ref->run), ref->experiment, str(run, "experiment"));
@@ -245,9 +207,7 @@ int xtrk_fsck(xtrk_fsck_result *out, xtrk_repo *repo, const xtrk_fsck_options *o
 done:
 	xtrk_refs_tags_free(names, targets, ntags);
 	free(refs);
-	free(f.seen.slots);
-	free(f.seen.used);
-	free(f.bad.slots);
-	free(f.bad.used);
+	xtrk_oidset_dispose(&f.seen);
+	xtrk_oidset_dispose(&f.bad);
 	return err;
 }

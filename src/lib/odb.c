@@ -1240,85 +1240,136 @@ done:
 	return err;
 }
 
+/*
+ * A streaming writer: small objects are gathered in memory and go to the
+ * pack; once an object reaches XTRK_PACK_OBJECT_MAX it becomes a loose temp
+ * object, hashed and written in one pass.  A dry transaction only hashes.
+ */
+struct xtrk_txn_writer {
+	xtrk_txn *t;
+	xtrk_otype type;
+	char *what;
+	xtrk_hasher *h;
+	xtrk_buf mem;        /* until the object is known to be large */
+	int loose;           /* a loose temp object is being written */
+	int hash_only;       /* dry blob: nothing kept */
+	struct loose_writer lw;
+	uint64_t size;
+};
+
+int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *t, xtrk_otype type, const char *what)
+{
+	xtrk_txn_writer *w = calloc(1, sizeof(*w));
+	*out = NULL;
+	if (!w || !(w->what = strdup(what ? what : "an object")) || !(w->h = xtrk_hasher_new())) {
+		if (w)
+			free(w->what);
+		free(w);
+		return xtrk_error_oom();
+	}
+	w->t = t;
+	w->type = type;
+	w->lw.fd = -1;
+	w->hash_only = t->dry && type == XTRK_OBJ_BLOB;
+	*out = w;
+	return 0;
+}
+
+/* The object has grown past the pack limit: move what is gathered into a loose temp object. */
+static int writer_go_loose(xtrk_txn_writer *w)
+{
+	int err;
+	if ((err = lw_open(&w->lw, w->t, w->what)) < 0)
+		return err;
+	if ((w->type != XTRK_OBJ_BLOB || worth_compressing((unsigned char *)w->mem.ptr, w->mem.size)) &&
+	    (err = lw_start_zlib(&w->lw)) < 0)
+		return err;
+	w->loose = 1;
+	err = lw_write(&w->lw, w->mem.ptr, w->mem.size);
+	xtrk_buf_dispose(&w->mem);
+	return err;
+}
+
+int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
+{
+	int err;
+	w->size += len;
+	xtrk_hasher_update(w->h, data, len);
+	if (w->hash_only)
+		return 0;
+	if (w->loose)
+		return lw_write(&w->lw, data, len);
+	if ((err = xtrk_buf_put(&w->mem, data, len)) < 0)
+		return err;
+	if (!w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
+		return writer_go_loose(w);
+	return 0;
+}
+
+uint64_t xtrk_txn_writer_size(const xtrk_txn_writer *w)
+{
+	return w->size;
+}
+
+int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect)
+{
+	xtrk_oid got;
+	xtrk_hasher_final(&got, w->h);
+	if (expect && xtrk_oid_cmp(&got, expect))
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: content hashes to %s, not to its ID %s", w->what,
+			xtrk_oid_tostr(&got), xtrk_oid_tostr(expect));
+	*out = got;
+	if (w->hash_only)
+		return 0;
+	if (!w->loose)
+		return xtrk_txn_write(out, w->t, w->type, w->mem.ptr ? w->mem.ptr : "", w->mem.size);
+	/* An equal object already stored is found, and compared, when the transaction names it. */
+	return lw_finish(&w->lw, w->t, w->type, &got);
+}
+
+void xtrk_txn_writer_free(xtrk_txn_writer *w)
+{
+	if (!w)
+		return;
+	lw_cleanup(&w->lw);
+	xtrk_buf_dispose(&w->mem);
+	xtrk_hasher_free(w->h);
+	free(w->what);
+	free(w);
+}
+
 int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, const char *path)
 {
-	struct loose_writer w;
+	xtrk_txn_writer *w = NULL;
 	struct stat st;
-	xtrk_hasher *h = NULL;
 	unsigned char *chunk = NULL;
 	ssize_t n;
-	int err, first = 1;
+	int err;
 
-	memset(&w, 0, sizeof(w));
-	w.fd = -1;
 	if (fstat(fd, &st) < 0)
 		return xtrk_error_errno("cannot stat '%s'", path);
-	if (st.st_size < XTRK_PACK_OBJECT_MAX) {
-		xtrk_buf b = XTRK_BUF_INIT;
-		if ((err = xtrk_buf_grow(&b, (size_t)st.st_size + 1)) < 0)
-			return err;
-		n = xtrk_read_full(fd, b.ptr, (size_t)st.st_size + 1, path);
-		if (n < 0) {
-			xtrk_buf_dispose(&b);
-			return (int)n;
-		}
-		if (n != st.st_size) {
-			xtrk_buf_dispose(&b);
-			return xtrk_error_set(XTRK_EINVALID, "'%s' changed while it was being read", path);
-		}
-		err = xtrk_txn_write(out, t, XTRK_OBJ_BLOB, b.ptr, (size_t)n);
-		*size_out = (uint64_t)n;
-		xtrk_buf_dispose(&b);
+	if ((err = xtrk_txn_writer_open(&w, t, XTRK_OBJ_BLOB, path)) < 0)
 		return err;
-	}
-	/* Large: one pass that hashes and writes the temp object together (dry: only hashes). */
-	if (!(h = xtrk_hasher_new()) || !(chunk = malloc(IO_CHUNK))) {
+	if (!(chunk = malloc(st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK))) {
 		err = xtrk_error_oom();
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (t->dry) {
-		uint64_t total = 0;
-		while ((n = xtrk_read_full(fd, chunk, IO_CHUNK, path)) > 0) {
-			xtrk_hasher_update(h, chunk, (size_t)n);
-			total += (uint64_t)n;
-		}
-		if (n < 0) {
-			err = (int)n;
+	while ((n = xtrk_read_full(fd, chunk, st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK, path)) > 0)
+		if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
 			goto done;
-		}
-		xtrk_hasher_final(out, h);
-		*size_out = total;
-		err = 0;
+	if (n < 0) {
+		err = (int)n;
 		goto done;
 	}
-	if ((err = lw_open(&w, t, path)) < 0)
-		goto done;
-	for (;;) {
-		n = xtrk_read_full(fd, chunk, IO_CHUNK, path);
-		if (n < 0) {
-			err = (int)n;
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if (first && worth_compressing(chunk, (size_t)n) && (err = lw_start_zlib(&w)) < 0)
-			goto done;
-		first = 0;
-		xtrk_hasher_update(h, chunk, (size_t)n);
-		if ((err = lw_write(&w, chunk, (size_t)n)) < 0)
-			goto done;
-	}
-	if (w.size != (uint64_t)st.st_size) {
+	if (w->size != (uint64_t)st.st_size) {
 		err = xtrk_error_set(XTRK_EINVALID, "'%s' changed while it was being read", path);
 		goto done;
 	}
-	xtrk_hasher_final(out, h);
-	*size_out = w.size;
-	err = lw_finish(&w, t, XTRK_OBJ_BLOB, out);
+	*size_out = w->size;
+	err = xtrk_txn_writer_finish(out, w, NULL);
 done:
-	lw_cleanup(&w);
-	xtrk_hasher_free(h);
+	xtrk_txn_writer_free(w);
 	free(chunk);
 	return err;
 }

@@ -1,0 +1,40 @@
+/*
+ * Reachability: every object a run needs, found by walking its record and
+ * the trees of its datasets, models and artifacts.  Bundles, push, pull and
+ * fsck use it to know what to carry and what must be present.
+ */
+#ifndef XTRK_REACH_H
+#define XTRK_REACH_H
+
+#include <jansson.h>
+
+#include "xtrk/buf.h"
+#include "xtrk/odb.h"
+#include "xtrk/oidset.h"
+
+typedef struct {
+	/* Read a tree's content; NULL: read it (verified) from `odb`. */
+	int (*read_tree)(xtrk_buf *out, const xtrk_oid *id, void *payload);
+	/*
+	 * Called once per object not yet in `seen`.  `is_data` marks the files
+	 * of datasets, models and artifacts (what --no-data leaves out).  A
+	 * negative return stops the walk with that code.
+	 */
+	int (*visit)(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload);
+	void *payload;
+	xtrk_odb *odb;
+	xtrk_oidset *seen; /* shared across runs, so each object is visited once */
+	int skip_data;     /* do not visit data blobs (their trees are still walked) */
+} xtrk_reach;
+
+/**
+ * Check that a run record read from an untrusted place has the fields the
+ * store relies on, with the right types: object IDs that are IDs, relative
+ * paths with no '..', a valid experiment name.  XTRK_ECORRUPT naming the field.
+ */
+int xtrk_run_validate(json_t *run);
+
+/** Visit the run object itself and everything it reaches. */
+int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run);
+
+#endif

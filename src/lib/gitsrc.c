@@ -1,0 +1,288 @@
+/* Source commits in bundles: git packs built, indexed, published and found again. */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2/sys/odb_backend.h>
+
+#include "fileutil.h"
+#include "gitsrc.h"
+#include "xtrk/errors.h"
+
+int xtrk_git_error(const char *what)
+{
+	const git_error *e = git_error_last();
+	return xtrk_error_set(XTRK_ERROR, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+struct pack_sink {
+	int fd;
+	uint64_t size;
+	int err;
+};
+
+static int pack_chunk(void *buf, size_t size, void *payload)
+{
+	struct pack_sink *s = payload;
+	if ((s->err = xtrk_write_all(s->fd, buf, size, "the source pack")) < 0)
+		return -1;
+	s->size += size;
+	return 0;
+}
+
+int xtrk_gitpack_build(uint64_t *size_out, int fd, const char *workdir, const char *const *commits, size_t n)
+{
+	git_repository *g = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	struct pack_sink sink = { fd, 0, 0 };
+	int err = 0;
+
+	if (git_repository_open_ext(&g, workdir, 0, NULL) < 0)
+		return xtrk_error_set(XTRK_ENOTFOUND, "--with-source: '%s' is not in a git repository", workdir);
+	if (git_packbuilder_new(&pb, g) < 0 || git_revwalk_new(&walk, g) < 0) {
+		err = xtrk_git_error("cannot start the source pack");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		git_oid oid;
+		if (git_oid_fromstr(&oid, commits[i]) < 0 || git_revwalk_push(walk, &oid) < 0) {
+			err = xtrk_error_set(XTRK_ENOTFOUND, "--with-source: commit %s is not in the git repository at '%s'",
+				commits[i], workdir);
+			goto done;
+		}
+	}
+	if (git_packbuilder_insert_walk(pb, walk) < 0) {
+		err = xtrk_git_error("cannot collect the source commits");
+		goto done;
+	}
+	if (git_packbuilder_foreach(pb, pack_chunk, &sink) < 0) {
+		err = sink.err ? sink.err : xtrk_git_error("cannot write the source pack");
+		goto done;
+	}
+	*size_out = sink.size;
+done:
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	git_repository_free(g);
+	return err;
+}
+
+struct xtrk_gitpack_indexer {
+	git_indexer *ix;
+	git_indexer_progress progress; /* libgit2 keeps its counts here across calls */
+	char *dir;
+};
+
+int xtrk_gitpack_indexer_new(xtrk_gitpack_indexer **out, const char *dir)
+{
+	xtrk_gitpack_indexer *ix = calloc(1, sizeof(*ix));
+	git_indexer_options o = GIT_INDEXER_OPTIONS_INIT;
+	*out = NULL;
+	if (!ix || !(ix->dir = strdup(dir))) {
+		free(ix);
+		return xtrk_error_oom();
+	}
+	o.verify = 1;
+	git_libgit2_init();
+	if (git_indexer_new(&ix->ix, dir, 0444, NULL, &o) < 0) {
+		xtrk_gitpack_indexer_free(ix);
+		return xtrk_git_error("cannot index the source pack");
+	}
+	*out = ix;
+	return 0;
+}
+
+int xtrk_gitpack_indexer_append(xtrk_gitpack_indexer *ix, const void *data, size_t len)
+{
+	if (git_indexer_append(ix->ix, data, len, &ix->progress) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "the source pack is damaged: %s",
+			git_error_last() ? git_error_last()->message : "unreadable");
+	return 0;
+}
+
+int xtrk_gitpack_indexer_commit(xtrk_gitpack_indexer *ix, xtrk_buf *pack_out)
+{
+	if (git_indexer_commit(ix->ix, &ix->progress) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "the source pack is damaged: %s",
+			git_error_last() ? git_error_last()->message : "unreadable");
+	xtrk_buf_clear(pack_out);
+	return xtrk_buf_printf(pack_out, "%s/pack-%s.pack", ix->dir, git_indexer_name(ix->ix));
+}
+
+void xtrk_gitpack_indexer_free(xtrk_gitpack_indexer *ix)
+{
+	if (!ix)
+		return;
+	git_indexer_free(ix->ix);
+	free(ix->dir);
+	free(ix);
+	git_libgit2_shutdown();
+}
+
+static int idx_path(xtrk_buf *out, const char *pack_path)
+{
+	size_t n = strlen(pack_path);
+	xtrk_buf_clear(out);
+	if (n < 5 || strcmp(pack_path + n - 5, ".pack"))
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a pack file name", pack_path);
+	return xtrk_buf_printf(out, "%.*s.idx", (int)(n - 5), pack_path);
+}
+
+int xtrk_gitpack_has_commit(const char *pack_path, const char *hex)
+{
+	git_odb *odb = NULL;
+	git_odb_backend *b = NULL;
+	xtrk_buf idx = XTRK_BUF_INIT;
+	git_oid oid;
+	git_object_t type;
+	size_t len;
+	int has = 0;
+
+	git_libgit2_init();
+	if (idx_path(&idx, pack_path) < 0 || git_oid_fromstr(&oid, hex) < 0)
+		goto done;
+	if (git_odb_new(&odb) < 0 || git_odb_backend_one_pack(&b, idx.ptr) < 0)
+		goto done;
+	if (git_odb_add_backend(odb, b, 1) < 0) {
+		b->free(b);
+		goto done;
+	}
+	has = git_odb_read_header(&len, &type, odb, &oid) == 0 && type == GIT_OBJECT_COMMIT;
+done:
+	git_odb_free(odb);
+	xtrk_buf_dispose(&idx);
+	git_error_clear();
+	git_libgit2_shutdown();
+	return has;
+}
+
+static int store_source_path(xtrk_buf *out, xtrk_repo *repo)
+{
+	xtrk_buf_clear(out);
+	return xtrk_buf_printf(out, "%s/source.git", xtrk_repo_dir(repo));
+}
+
+int xtrk_gitpack_publish(xtrk_repo *repo, const char *pack_path)
+{
+	xtrk_buf dir = XTRK_BUF_INIT, src_idx = XTRK_BUF_INIT, dst = XTRK_BUF_INIT;
+	git_repository *g = NULL;
+	const char *base = strrchr(pack_path, '/');
+	int err;
+
+	base = base ? base + 1 : pack_path;
+	if ((err = store_source_path(&dir, repo)) < 0)
+		goto done;
+	if (git_repository_open_bare(&g, dir.ptr) < 0 && git_repository_init(&g, dir.ptr, 1) < 0) {
+		err = xtrk_git_error("cannot create .xtrk/source.git");
+		goto done;
+	}
+	if ((err = xtrk_buf_printf(&dir, "/objects/pack")) < 0 || (err = xtrk_mkdir_p(dir.ptr)) < 0 ||
+	    (err = idx_path(&src_idx, pack_path)) < 0)
+		goto done;
+	/* The pack first, its index last: git finds packs through their indexes. */
+	xtrk_buf_printf(&dst, "%s/%s", dir.ptr, base);
+	if (rename(pack_path, dst.ptr) < 0) {
+		err = xtrk_error_errno("cannot move the source pack into '%s'", dir.ptr);
+		goto done;
+	}
+	xtrk_buf_clear(&dst);
+	xtrk_buf_printf(&dst, "%s/%.*s.idx", dir.ptr, (int)(strlen(base) - 5), base);
+	if (rename(src_idx.ptr, dst.ptr) < 0) {
+		err = xtrk_error_errno("cannot move the source pack index into '%s'", dir.ptr);
+		goto done;
+	}
+	err = xtrk_fsync_dir(dir.ptr);
+done:
+	git_repository_free(g);
+	xtrk_buf_dispose(&dir);
+	xtrk_buf_dispose(&src_idx);
+	xtrk_buf_dispose(&dst);
+	return err;
+}
+
+static int has_commit(git_repository *g, const git_oid *oid)
+{
+	git_commit *c = NULL;
+	int ok = git_commit_lookup(&c, g, oid) == 0;
+	git_commit_free(c);
+	git_error_clear();
+	return ok;
+}
+
+/* Copy a commit and its history from the store's source.git into the workspace's repository. */
+static int copy_into(git_repository *g, const git_oid *oid)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	xtrk_buf dir = XTRK_BUF_INIT;
+	int err = 0;
+
+	xtrk_buf_printf(&dir, "%sobjects/pack", git_repository_path(g));
+	if (git_packbuilder_new(&pb, g) < 0 || git_revwalk_new(&walk, g) < 0 || git_revwalk_push(walk, oid) < 0 ||
+	    git_packbuilder_insert_walk(pb, walk) < 0 || git_packbuilder_write(pb, dir.ptr, 0, NULL, NULL) < 0)
+		err = xtrk_git_error("cannot copy the bundled source commit into the git repository");
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	xtrk_buf_dispose(&dir);
+	return err;
+}
+
+int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int in_place)
+{
+	git_repository *ws = NULL, *store = NULL;
+	xtrk_buf path = XTRK_BUF_INIT;
+	git_odb *odb = NULL;
+	git_oid oid;
+	int err = 0;
+
+	*out = NULL;
+	if (git_oid_fromstr(&oid, hex) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "'%s' is not a git commit ID", hex);
+	if (git_repository_open_ext(&ws, xtrk_repo_workdir(repo), 0, NULL) < 0)
+		ws = NULL;
+	if (ws && has_commit(ws, &oid)) {
+		*out = ws;
+		return 0;
+	}
+	store_source_path(&path, repo);
+	if (git_repository_open_bare(&store, path.ptr) < 0 || !has_commit(store, &oid)) {
+		git_error_clear();
+		err = xtrk_error_set(XTRK_ENOTFOUND,
+			ws ? "commit %s is not in this git repository; fetch it, or ask for the run as a bundle made with "
+			     "'xtrk bundle create --with-source'"
+			   : "commit %s is not here: '%s' is not in a git repository and no bundle brought that commit; "
+			     "ask for the run as a bundle made with 'xtrk bundle create --with-source'",
+			hex, xtrk_repo_workdir(repo));
+		goto done;
+	}
+	if (!ws) {
+		if (in_place) {
+			err = xtrk_error_set(XTRK_EINVALID, "'%s' is not a git repository, so the source of commit %.12s "
+				"cannot be checked out in place; use 'xtrk checkout RUN -C DIR'", xtrk_repo_workdir(repo), hex);
+			goto done;
+		}
+		*out = store;
+		store = NULL;
+		goto done;
+	}
+	xtrk_buf_printf(&path, "/objects");
+	if (git_repository_odb(&odb, ws) < 0 || git_odb_add_disk_alternate(odb, path.ptr) < 0) {
+		err = xtrk_git_error("cannot read the bundled source");
+		goto done;
+	}
+	if (in_place && (err = copy_into(ws, &oid)) < 0)
+		goto done;
+	*out = ws;
+	ws = NULL;
+done:
+	git_odb_free(odb);
+	git_repository_free(ws);
+	git_repository_free(store);
+	xtrk_buf_dispose(&path);
+	return err;
+}

@@ -1,0 +1,50 @@
+/*
+ * Source commits carried in bundles (internal): building a git pack of
+ * commits and their history, indexing a received pack (which verifies it),
+ * and finding the repository that holds a recorded commit, which is the
+ * workspace's own git repository or the store's `.xtrk/source.git`.
+ */
+#ifndef XTRK_GITSRC_H
+#define XTRK_GITSRC_H
+
+#include <stdint.h>
+
+#include <git2.h>
+
+#include "xtrk/buf.h"
+#include "xtrk/repo.h"
+
+/** An XTRK_* error from libgit2's last error, prefixed with `what`. */
+int xtrk_git_error(const char *what);
+
+/**
+ * Write a pack of `commits` (40-hex strings) with their history, from the git
+ * repository around `workdir`, into the open file `fd`.
+ */
+int xtrk_gitpack_build(uint64_t *size_out, int fd, const char *workdir, const char *const *commits, size_t n);
+
+typedef struct xtrk_gitpack_indexer xtrk_gitpack_indexer;
+/** Start indexing a received pack into the folder `dir`. */
+int xtrk_gitpack_indexer_new(xtrk_gitpack_indexer **out, const char *dir);
+int xtrk_gitpack_indexer_append(xtrk_gitpack_indexer *ix, const void *data, size_t len);
+/**
+ * Finish: the pack is checked and its index written; `pack_out` gets the
+ * path of the .pack file (the .idx beside it).
+ */
+int xtrk_gitpack_indexer_commit(xtrk_gitpack_indexer *ix, xtrk_buf *pack_out);
+void xtrk_gitpack_indexer_free(xtrk_gitpack_indexer *ix);
+
+/** 1 when the indexed pack at `pack_path` holds commit `hex`, 0 when not. */
+int xtrk_gitpack_has_commit(const char *pack_path, const char *hex);
+
+/** Move an indexed pack (and its index) into the store's `.xtrk/source.git`, durably. */
+int xtrk_gitpack_publish(xtrk_repo *repo, const char *pack_path);
+
+/**
+ * Open a git repository that holds `hex`: the workspace's, else the store's
+ * source.git.  With `in_place` the result must be the workspace's own
+ * repository, so commits found only in the store are copied into it first.
+ */
+int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int in_place);
+
+#endif

@@ -1,0 +1,200 @@
+/* Walking what a run reaches, and checking the shape of run records from untrusted places. */
+#include "config.h"
+#include <string.h>
+
+#include "xtrk/errors.h"
+#include "xtrk/reach.h"
+#include "xtrk/refs.h"
+#include "xtrk/tree.h"
+
+static const char *const groups[] = { "datasets", "models", "artifacts" };
+
+static int bad(const char *field, const char *why)
+{
+	return xtrk_error_set(XTRK_ECORRUPT, "malformed run record: '%s' %s", field, why);
+}
+
+/* An optional ID field: absent or null is fine, anything else must be 32 hex digits. */
+static int check_id(json_t *o, const char *key, const char *field, int required)
+{
+	json_t *v = json_object_get(o, key);
+	xtrk_oid id;
+	if (!v || json_is_null(v))
+		return required ? bad(field, "is missing") : 0;
+	if (!json_is_string(v) || xtrk_oid_parse(&id, json_string_value(v)) < 0)
+		return bad(field, "is not an object ID");
+	return 0;
+}
+
+static int safe_relpath(const char *p)
+{
+	const char *c = p;
+	if (!*p || *p == '/' || strlen(p) > 4096)
+		return 0;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if ((n == 2 && !strncmp(c, "..", 2)) || n == 0)
+			return 0;
+		c += n;
+		if (*c == '/')
+			c++;
+	}
+	return p[strlen(p) - 1] != '/';
+}
+
+int xtrk_run_validate(json_t *run)
+{
+	json_t *v, *e;
+	size_t i;
+	char field[64];
+	int err;
+
+	if (!json_is_object(run))
+		return bad("run", "is not a JSON object");
+	v = json_object_get(run, "experiment");
+	if (!json_is_string(v) || !xtrk_ref_name_valid(json_string_value(v)))
+		return bad("experiment", "is not a valid experiment name");
+	if ((v = json_object_get(run, "source")) && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return bad("source", "is not an object");
+		if ((err = check_id(v, "patch", "source.patch", 0)) < 0)
+			return err;
+		if ((e = json_object_get(v, "commit")) && !json_is_null(e) &&
+		    (!json_is_string(e) || !xtrk_oid_is_hex(json_string_value(e), strlen(json_string_value(e))) ||
+			    strlen(json_string_value(e)) != 40))
+			return bad("source.commit", "is not a git commit ID");
+	}
+	if ((err = check_id(run, "series", "series", 0)) < 0)
+		return err;
+	if ((v = json_object_get(run, "logs")) && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return bad("logs", "is not an object");
+		if ((err = check_id(v, "stdout", "logs.stdout", 0)) < 0 ||
+		    (err = check_id(v, "stderr", "logs.stderr", 0)) < 0)
+			return err;
+	}
+	if ((v = json_object_get(run, "params_files")) && !json_is_array(v))
+		return bad("params_files", "is not an array");
+	json_array_foreach(v, i, e) {
+		snprintf(field, sizeof(field), "params_files[%zu]", i);
+		if (!json_is_object(e) || !json_is_string(json_object_get(e, "path")) ||
+		    !safe_relpath(json_string_value(json_object_get(e, "path"))))
+			return bad(field, "has no safe relative path");
+		if ((err = check_id(e, "id", field, 1)) < 0)
+			return err;
+	}
+	for (size_t g = 0; g < 3; g++) {
+		if ((v = json_object_get(run, groups[g])) && !json_is_array(v))
+			return bad(groups[g], "is not an array");
+		json_array_foreach(v, i, e) {
+			const char *kind = json_string_value(json_object_get(e, "kind"));
+			snprintf(field, sizeof(field), "%s[%zu]", groups[g], i);
+			if (!json_is_object(e))
+				return bad(field, "is not an object");
+			if (!kind || (strcmp(kind, "tree") && strcmp(kind, "blob")))
+				return bad(field, "has no kind 'tree' or 'blob'");
+			if (!json_is_string(json_object_get(e, "path")) ||
+			    !safe_relpath(json_string_value(json_object_get(e, "path"))))
+				return bad(field, "has no safe relative path");
+			if (!json_is_string(json_object_get(e, "name")))
+				return bad(field, "has no name");
+			if ((err = check_id(e, "id", field, 1)) < 0)
+				return err;
+		}
+	}
+	if ((v = json_object_get(run, "tags")) && !json_is_array(v))
+		return bad("tags", "is not an array");
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e) || !xtrk_ref_name_valid(json_string_value(e)))
+			return bad("tags", "holds a name that is not a valid tag");
+	return 0;
+}
+
+static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data)
+{
+	xtrk_oid id;
+	int err;
+	if (!hex)
+		return 0;
+	if (xtrk_oid_parse(&id, hex) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "'%s' in a run record is not an object ID", hex);
+	if ((err = xtrk_oidset_add(r->seen, &id)) <= 0)
+		return err;
+	if (is_data && r->skip_data)
+		return 0;
+	return r->visit(&id, type, is_data, r->payload);
+}
+
+static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int depth)
+{
+	xtrk_buf raw = XTRK_BUF_INIT;
+	xtrk_tree *t = NULL;
+	int err;
+
+	if (depth > 256)
+		return xtrk_error_set(XTRK_ECORRUPT, "tree %s is nested more than 256 deep", xtrk_oid_tostr(tid));
+	err = r->read_tree ? r->read_tree(&raw, tid, r->payload)
+			   : xtrk_odb_read(&raw, NULL, r->odb, tid, XTRK_OBJ_TREE);
+	if (err < 0 || (err = xtrk_tree_parse(&t, raw.ptr ? raw.ptr : "", raw.size)) < 0)
+		goto done;
+	for (size_t i = 0; i < t->count && err >= 0; i++) {
+		const xtrk_tree_entry *e = &t->entries[i];
+		if ((err = xtrk_oidset_add(r->seen, &e->id)) <= 0)
+			continue;
+		if (e->kind == XTRK_ENTRY_TREE) {
+			if ((err = r->visit(&e->id, XTRK_OBJ_TREE, 0, r->payload)) >= 0)
+				err = walk_tree(r, &e->id, depth + 1);
+		} else if (!r->skip_data) {
+			err = r->visit(&e->id, XTRK_OBJ_BLOB, 1, r->payload);
+		}
+	}
+done:
+	xtrk_tree_free(t);
+	xtrk_buf_dispose(&raw);
+	return err < 0 ? err : 0;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
+{
+	json_t *e;
+	size_t i;
+	int err;
+
+	if ((err = xtrk_oidset_add(r->seen, run_id)) < 0)
+		return err;
+	if (err && (err = r->visit(run_id, XTRK_OBJ_RUN, 0, r->payload)) < 0)
+		return err;
+	if ((err = visit(r, str(json_object_get(run, "source"), "patch"), XTRK_OBJ_BLOB, 0)) < 0 ||
+	    (err = visit(r, str(run, "series"), XTRK_OBJ_BLOB, 0)) < 0 ||
+	    (err = visit(r, str(json_object_get(run, "logs"), "stdout"), XTRK_OBJ_BLOB, 0)) < 0 ||
+	    (err = visit(r, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, 0)) < 0)
+		return err;
+	json_array_foreach(json_object_get(run, "params_files"), i, e)
+		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
+			return err;
+	for (size_t g = 0; g < 3; g++) {
+		json_array_foreach(json_object_get(run, groups[g]), i, e) {
+			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree");
+			xtrk_oid id;
+			if (!tree) {
+				if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 1)) < 0)
+					return err;
+				continue;
+			}
+			if (!str(e, "id") || xtrk_oid_parse(&id, str(e, "id")) < 0)
+				return xtrk_error_set(XTRK_ECORRUPT, "run %s: a %s entry has no tree ID",
+					xtrk_oid_tostr(run_id), groups[g]);
+			if ((err = xtrk_oidset_add(r->seen, &id)) < 0)
+				return err;
+			if (err && ((err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0 ||
+				       (err = walk_tree(r, &id, 0)) < 0))
+				return err;
+		}
+	}
+	return 0;
+}
