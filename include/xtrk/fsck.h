@@ -20,6 +20,7 @@ typedef struct {
 	size_t runs;
 	size_t problems;
 	size_t temp_files; /* leftovers of interrupted writes; harmless, removed by gc */
+	size_t partial_runs; /* imported without their data files (bundle --no-data); not a problem */
 } xtrk_fsck_result;
 
 /** Check the store; returns 0 when it could check (problems are counted, not errors). */

@@ -4,6 +4,7 @@
  *   refs/experiments/<experiment>/<run id>   one file per run: runs are a set,
  *                                            so concurrent writers never conflict
  *   refs/tags/<name>                         a run ID
+ *   refs/partial/<run id>                    the run's data files were not imported
  *
  * Every ref is written through a lock file (`<ref>.lock`, O_EXCL), fsynced,
  * and renamed into place, after the objects it names are durable.
@@ -43,6 +44,12 @@ int xtrk_refs_tag_lookup(xtrk_oid *out, xtrk_repo *repo, const char *name);
  */
 int xtrk_refs_tags(char ***names, xtrk_oid **targets, size_t *count, xtrk_repo *repo);
 void xtrk_refs_tags_free(char **names, xtrk_oid *targets, size_t count);
+
+/**
+ * 1 when `run` was imported without its data files (bundle --no-data):
+ * marked by `refs/partial/<id>`, removed when a later import completes it.
+ */
+int xtrk_refs_partial(xtrk_repo *repo, const xtrk_oid *run);
 
 /**
  * Write `content` to the ref at `relpath` (under `.xtrk/`) through a lock file.

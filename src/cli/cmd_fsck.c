@@ -64,6 +64,9 @@ int cmd_fsck(int argc, char **argv, struct cli *cli)
 		fprintf(stderr, "checked %zu object%s and %zu run%s%s: %zu problem%s\n", r.objects,
 			r.objects == 1 ? "" : "s", r.runs, r.runs == 1 ? "" : "s",
 			o.read_data ? " (content re-hashed)" : "", r.problems, r.problems == 1 ? "" : "s");
+	if (!quiet && r.partial_runs)
+		fprintf(stderr, "note: %zu run%s imported without data files (bundle --no-data): those files are not "
+			"expected here\n", r.partial_runs, r.partial_runs == 1 ? "" : "s");
 	if (!quiet && r.temp_files)
 		fprintf(stderr, "note: %zu temporary file%s from interrupted writes in .xtrk/objects/tmp (harmless)\n",
 			r.temp_files, r.temp_files == 1 ? "" : "s");

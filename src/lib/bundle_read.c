@@ -31,7 +31,6 @@ struct decl {
 	xtrk_otype type;
 	uint64_t size;
 	int seen;
-	int stored; /* import: in the store before, or written now */
 };
 
 struct mem {
@@ -307,8 +306,10 @@ static int read_object(struct reader *r, const char *name, struct decl *d, la_in
 	int hold = d->type != XTRK_OBJ_BLOB;
 
 	if ((uint64_t)size != d->size) {
+		/* Not even skipped: skipping a compressed giant costs as much as reading it. */
 		problem(r, "%s: %lld bytes in the archive, but the manifest declares %llu", name, (long long)size,
 			(unsigned long long)d->size);
+		r->stopped = 1;
 		return 0;
 	}
 	if (store ? (err = xtrk_txn_writer_open(&w, r->txn, d->type, name)) < 0 : !(h = xtrk_hasher_new()))
@@ -341,7 +342,6 @@ static int read_object(struct reader *r, const char *name, struct decl *d, la_in
 		}
 	}
 	d->seen = 1;
-	d->stored = 1;
 	r->st->objects++;
 	r->st->bytes += d->size;
 	if (hold)
@@ -367,6 +367,7 @@ static int read_pack(struct reader *r, la_int64_t size)
 	if (size != json_integer_value(json_object_get(src, "bytes"))) {
 		problem(r, "source.pack: %lld bytes in the archive, but the manifest declares %lld", (long long)size,
 			json_integer_value(json_object_get(src, "bytes")));
+		r->stopped = 1;
 		return 0;
 	}
 	if ((err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
@@ -589,8 +590,14 @@ static void check_all(struct reader *r)
 	json_t *e, *src = json_object_get(r->manifest, "source");
 	size_t i;
 
+	size_t missing = 0;
+	for (i = 0; i < r->ndecl; i++)
+		missing += !r->decl[i].seen;
+	if (missing)
+		problem(r, "%zu object%s declared in the manifest %s missing or damaged (a truncated bundle?)", missing,
+			missing == 1 ? "" : "s", missing == 1 ? "is" : "are");
 	for (i = 0; i < r->ndecl && !r->stopped; i++)
-		if (!r->decl[i].seen && !r->decl[i].stored)
+		if (!r->decl[i].seen)
 			problem(r, "%s %s is declared in the manifest but not in the bundle (or damaged)",
 				xtrk_otype_name(r->decl[i].type), xtrk_oid_tostr(&r->decl[i].id));
 	qsort(r->mem, r->nmem, sizeof(*r->mem), mem_cmp);
@@ -793,7 +800,7 @@ static int publish_refs(struct reader *r)
 		if (access(rel.ptr, F_OK) != 0)
 			r->st->runs_new++;
 		xtrk_buf_dispose(&rel);
-		if ((r->st->no_data && (err = mark_partial(r->repo, &id, sum)) < 0) ||
+		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = mark_partial(r->repo, &id, sum)) < 0) ||
 		    (err = xtrk_refs_add_run(r->repo, exp, &id)) < 0)
 			return err;
 		json_array_foreach(json_object_get(sum, "tags"), k, t) {

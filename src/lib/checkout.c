@@ -17,6 +17,7 @@
 #include "xtrk/checkout.h"
 #include "gitsrc.h"
 #include "xtrk/errors.h"
+#include "xtrk/refs.h"
 #include "xtrk/tree.h"
 
 struct co {
@@ -351,6 +352,13 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 	c.odb = xtrk_repo_odb(repo);
 	c.r = out;
 	c.in_workspace = !opts->target;
+	if (!opts->no_data && json_is_string(json_object_get(run, "id"))) {
+		xtrk_oid rid;
+		if (xtrk_oid_parse(&rid, json_string_value(json_object_get(run, "id"))) == 0 && xtrk_refs_partial(repo, &rid))
+			return xtrk_error_set(XTRK_ENOTFOUND, "run %s was imported without its data files (a bundle made "
+				"with --no-data); import a full bundle of it or pull it from a remote, or restore only the "
+				"source with --no-data", xtrk_oid_tostr(&rid));
+	}
 	if (!(c.buf = malloc(1 << 20)))
 		return xtrk_error_oom();
 	if (!opts->no_source && (nosrc = plan_source(&plan, repo, run, !opts->target)) < 0) {

@@ -89,7 +89,8 @@ static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *wh
 	return 1;
 }
 
-static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, const xtrk_oid *run)
+/* `partial`: the run was imported without its data files, so blobs may be absent. */
+static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, const xtrk_oid *run, int partial)
 {
 	xtrk_tree *t;
 	if (xtrk_tree_read(&t, xtrk_repo_odb(f->repo), tid) < 0) {
@@ -102,9 +103,11 @@ static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, con
 		const xtrk_tree_entry *e = &t->entries[i];
 		char hex[XTRK_OID_HEXSZ + 1];
 		xtrk_oid_fmt(hex, &e->id);
+		if (partial && e->kind != XTRK_ENTRY_TREE)
+			continue;
 		if (need(f, hex, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, what, run) &&
 		    e->kind == XTRK_ENTRY_TREE)
-			walk_tree(f, &e->id, what, run);
+			walk_tree(f, &e->id, what, run, partial);
 	}
 	xtrk_tree_free(t);
 }
@@ -119,6 +122,7 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 	static const char *const groups[] = { "datasets", "models", "artifacts" };
 	json_t *run, *a, *e;
 	size_t i;
+	int partial;
 
 	f->r->runs++;
 	if (xtrk_run_read(&run, f->repo, &ref->run) < 0) {
@@ -136,6 +140,8 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 	need(f, str(run, "series"), XTRK_OBJ_BLOB, "metric series", &ref->run);
 	need(f, str(json_object_get(run, "logs"), "stdout"), XTRK_OBJ_BLOB, "stdout log", &ref->run);
 	need(f, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, "stderr log", &ref->run);
+	partial = xtrk_refs_partial(f->repo, &ref->run);
+	f->r->partial_runs += partial;
 	json_array_foreach(json_object_get(run, "params_files"), i, e)
 		need(f, str(e, "id"), XTRK_OBJ_BLOB, "params file", &ref->run);
 	for (size_t g = 0; g < 3; g++) {
@@ -146,9 +152,11 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 			xtrk_oid id;
 			snprintf(what, sizeof(what), "%.*s '%.200s'", (int)strlen(groups[g]) - 1, groups[g],
 				str(e, "name") ? str(e, "name") : "?");
+			if (partial && !tree)
+				continue;
 			if (need(f, str(e, "id"), tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, what, &ref->run) && tree &&
 			    xtrk_oid_parse(&id, str(e, "id")) == 0)
-				walk_tree(f, &id, what, &ref->run);
+				walk_tree(f, &id, what, &ref->run, partial);
 		}
 	}
 	json_decref(run);

@@ -316,3 +316,13 @@ void xtrk_refs_tags_free(char **names, xtrk_oid *targets, size_t count)
 	free(names);
 	free(targets);
 }
+
+int xtrk_refs_partial(xtrk_repo *repo, const xtrk_oid *run)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	int partial;
+	xtrk_buf_printf(&p, "%s/refs/partial/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(run));
+	partial = !xtrk_buf_oom(&p) && access(p.ptr, F_OK) == 0;
+	xtrk_buf_dispose(&p);
+	return partial;
+}

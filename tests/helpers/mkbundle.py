@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Write hostile variants of a good xtrk bundle, for the import-refusal tests.
+
+usage: mkbundle.py GOOD.tar CASE OUT.tar [ARG]
+
+GOOD.tar is a bundle made by `xtrk bundle create`; CASE names what to break.
+Objects whose content changes are renamed to their new XXH3-128 ID (computed
+with xxhsum -H2) and the manifest is rewritten to match, so each case breaks
+exactly one rule.
+"""
+import io
+import json
+import subprocess
+import sys
+import tarfile
+
+good, case, out = sys.argv[1], sys.argv[2], sys.argv[3]
+arg = sys.argv[4] if len(sys.argv) > 4 else None
+
+with tarfile.open(good) as t:
+    entries = [(m, t.extractfile(m).read() if m.isfile() else b"") for m in t.getmembers()]
+
+
+def xxh(data):
+    p = subprocess.run(["xxhsum", "-H2", "-"], input=data, capture_output=True, check=True)
+    return p.stdout.split()[0].decode()
+
+
+def reg(name, data):
+    m = tarfile.TarInfo(name)
+    m.size = len(data)
+    m.mode = 0o644
+    return (m, data)
+
+
+def special(name, kind, target=""):
+    m = tarfile.TarInfo(name)
+    m.type = kind
+    m.linkname = target
+    return (m, b"")
+
+
+def find(prefix):
+    return next(i for i, (m, _) in enumerate(entries) if m.name.startswith(prefix))
+
+
+def manifest():
+    i = find("xtrk-bundle.json")
+    return i, json.loads(entries[i][1])
+
+
+def set_manifest(m):
+    i, _ = manifest()
+    entries[i] = reg("xtrk-bundle.json", json.dumps(m).encode())
+
+
+def replace_run_record(mutate):
+    """Change the run record, give it its new ID everywhere, keep everything else consistent."""
+    i = find("objects/") # runs come first among objects
+    old = entries[i][0].name[len("objects/"):-len(".run")]
+    rec = json.loads(entries[i][1])
+    mutate(rec)
+    data = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode()
+    new = xxh(data)
+    entries[i] = reg("objects/%s.run" % new, data)
+    s = find("runs/")
+    summ = dict(rec, id=new, tags=json.loads(entries[s][1]).get("tags", []))
+    entries[s] = reg("runs/%s.json" % new, json.dumps(summ).encode())
+    _, m = manifest()
+    for r in m["runs"]:
+        if r["id"] == old:
+            r["id"] = new
+    for o in m["objects"]:
+        if o[0] == old:
+            o[0], o[2] = new, len(data)
+    m["bytes"] = sum(o[2] for o in m["objects"])
+    set_manifest(m)
+
+
+obj = find("objects/")
+blob = next(i for i, (m, _) in enumerate(entries) if m.name.endswith(".blob"))
+if case == "dotdot":
+    entries.append(reg("objects/../../marker", b"owned\n"))
+elif case == "absolute":
+    entries.append(reg(arg, b"owned\n"))
+elif case == "symlink":
+    entries.insert(obj, special("objects/evil.blob", tarfile.SYMTYPE, arg or "/etc/passwd"))
+elif case == "hardlink":
+    entries.insert(obj, special("runs/evil.json", tarfile.LNKTYPE, "RUNBOOK.md"))
+elif case == "device":
+    m = tarfile.TarInfo("objects/dev.blob")
+    m.type, m.devmajor, m.devminor = tarfile.CHRTYPE, 1, 3
+    entries.insert(obj, (m, b""))
+elif case == "fifo":
+    entries.insert(obj, special("objects/fifo.blob", tarfile.FIFOTYPE))
+elif case == "reserved":
+    entries.insert(obj, reg(arg, b"[core]\n"))
+elif case == "duplicate":
+    entries.append(entries[blob])
+elif case == "badhash":
+    m, data = entries[blob]
+    entries[blob] = (m, bytes([data[0] ^ 1]) + data[1:])
+elif case == "bomb":
+    # one object declared tiny, carried huge: a few hundred KiB compressed
+    m, _ = entries[blob]
+    big = tarfile.TarInfo(m.name)
+    big.size = 256 << 20
+    entries[blob] = (big, None)
+elif case == "truncated":
+    pass
+elif case == "many":
+    for k in range(int(arg)):
+        entries.append(reg("objects/%032x.blob" % k, b""))
+elif case == "longpath":
+    entries.insert(obj, reg("objects/" + "a" * 300, b"x"))
+elif case == "badjson":
+    i, _ = manifest()
+    entries[i] = reg("xtrk-bundle.json", entries[i][1][:-5] + b",,}")
+elif case == "manifest-type":
+    _, m = manifest()
+    m["objects"] = "everything"
+    set_manifest(m)
+elif case == "run-type":
+    replace_run_record(lambda r: r.__setitem__("datasets", "all of them"))
+elif case == "run-path":
+    replace_run_record(lambda r: r["datasets"][0].__setitem__("path", "../../outside"))
+elif case == "no-manifest":
+    del entries[find("xtrk-bundle.json")]
+else:
+    sys.exit("unknown case " + case)
+
+
+class Zeros(io.RawIOBase):
+    def __init__(self, n):
+        self.left = n
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.left)
+        b[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+with tarfile.open(out, "w:gz" if out.endswith(".gz") else "w", format=tarfile.PAX_FORMAT) as t:
+    for m, data in entries:
+        if data is None:
+            t.addfile(m, io.BufferedReader(Zeros(m.size)))
+        else:
+            t.addfile(m, io.BytesIO(data) if m.isfile() else None)
+if case == "truncated":
+    raw = open(out, "rb").read()
+    open(out, "wb").write(raw[: len(raw) * 2 // 3])
