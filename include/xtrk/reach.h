@@ -11,6 +11,7 @@
 #include "xtrk/buf.h"
 #include "xtrk/odb.h"
 #include "xtrk/oidset.h"
+#include "xtrk/repo.h"
 
 typedef struct {
 	/* Read a tree's content; NULL: read it (verified) from `odb`. */
@@ -36,5 +37,12 @@ int xtrk_run_validate(json_t *run);
 
 /** Visit the run object itself and everything it reaches. */
 int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run);
+
+/**
+ * After runs arrive without some data files (bundle --no-data, a push of
+ * such a run): mark the run `refs/partial/<id>` when anything it reaches is
+ * absent from `repo`, so fsck knows; remove the mark when it is complete.
+ */
+int xtrk_reach_mark_partial(xtrk_repo *repo, const xtrk_oid *id, json_t *run);
 
 #endif

@@ -38,6 +38,20 @@ int xtrk_repo_config_string(xtrk_buf *out, xtrk_repo *repo, const char *key);
 /** A config boolean, `dflt` when unset; XTRK_EINVALID when not a boolean. */
 int xtrk_repo_config_bool(int *out, xtrk_repo *repo, const char *key, int dflt);
 
+/** Set (or with a NULL value, remove) a config key in `.xtrk/config`, atomically. */
+int xtrk_repo_config_set(xtrk_repo *repo, const char *key, const char *value);
+/** Call `cb` for each config entry whose name matches the regular expression; a non-zero return stops. */
+int xtrk_repo_config_foreach(xtrk_repo *repo, const char *regexp,
+	int (*cb)(const char *name, const char *value, void *payload), void *payload);
+
+/**
+ * A bare store (no workspace around it), as a remote is: `objects/`,
+ * `refs/` and `config` directly in `path`.  Init is idempotent.
+ */
+int xtrk_store_init(const char *path);
+/** Open a bare store; its "workdir" is the store itself and must not be used for data. */
+int xtrk_store_open(xtrk_repo **out, const char *path);
+
 /**
  * Make `path` (absolute or relative to the current folder) relative to the
  * workspace, resolving symbolic links in its folders.  XTRK_EINVALID when it

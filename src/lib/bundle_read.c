@@ -736,53 +736,6 @@ int xtrk_bundle_verify_memory(xtrk_bundle_stats *out, const void *data, size_t l
 
 /* ---- import: publishing ---- */
 
-struct presence {
-	xtrk_repo *repo;
-	int complete;
-};
-
-static int present(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload)
-{
-	struct presence *p = payload;
-	(void)type;
-	(void)is_data;
-	if (!xtrk_odb_exists(xtrk_repo_odb(p->repo), id))
-		p->complete = 0;
-	return 0;
-}
-
-/*
- * A run imported without its data is marked (refs/partial/<id>), so fsck
- * knows those files are absent on purpose; a later import that completes
- * the run removes the mark.
- */
-static int mark_partial(xtrk_repo *repo, const xtrk_oid *id, json_t *run)
-{
-	struct presence p = { repo, 1 };
-	xtrk_oidset seen = XTRK_OIDSET_INIT;
-	xtrk_reach reach;
-	xtrk_buf rel = XTRK_BUF_INIT;
-	int err;
-
-	memset(&reach, 0, sizeof(reach));
-	reach.visit = present;
-	reach.payload = &p;
-	reach.odb = xtrk_repo_odb(repo);
-	reach.seen = &seen;
-	err = xtrk_reach_run(&reach, id, run);
-	xtrk_oidset_dispose(&seen);
-	xtrk_buf_printf(&rel, "%s/refs/partial/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(id));
-	if (err == 0 && !p.complete) {
-		xtrk_buf_clear(&rel);
-		xtrk_buf_printf(&rel, "refs/partial/%s", xtrk_oid_tostr(id));
-		err = xtrk_ref_write(repo, rel.ptr, "no-data\n", 0);
-	} else if (err == 0 && unlink(rel.ptr) < 0 && errno != ENOENT) {
-		err = xtrk_error_errno("cannot remove '%s'", rel.ptr);
-	}
-	xtrk_buf_dispose(&rel);
-	return err;
-}
-
 static int publish_refs(struct reader *r)
 {
 	json_t *e;
@@ -800,7 +753,7 @@ static int publish_refs(struct reader *r)
 		if (access(rel.ptr, F_OK) != 0)
 			r->st->runs_new++;
 		xtrk_buf_dispose(&rel);
-		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = mark_partial(r->repo, &id, sum)) < 0) ||
+		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = xtrk_reach_mark_partial(r->repo, &id, sum)) < 0) ||
 		    (err = xtrk_refs_add_run(r->repo, exp, &id)) < 0)
 			return err;
 		json_array_foreach(json_object_get(sum, "tags"), k, t) {

@@ -1,6 +1,8 @@
 /* Walking what a run reaches, and checking the shape of run records from untrusted places. */
 #include "config.h"
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xtrk/errors.h"
 #include "xtrk/reach.h"
@@ -197,4 +199,46 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 		}
 	}
 	return 0;
+}
+
+struct presence {
+	xtrk_repo *repo;
+	int complete;
+};
+
+static int present(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload)
+{
+	struct presence *p = payload;
+	(void)type;
+	(void)is_data;
+	if (!xtrk_odb_exists(xtrk_repo_odb(p->repo), id))
+		p->complete = 0;
+	return 0;
+}
+
+int xtrk_reach_mark_partial(xtrk_repo *repo, const xtrk_oid *id, json_t *run)
+{
+	struct presence p = { repo, 1 };
+	xtrk_oidset seen = XTRK_OIDSET_INIT;
+	xtrk_reach reach;
+	xtrk_buf rel = XTRK_BUF_INIT;
+	int err;
+
+	memset(&reach, 0, sizeof(reach));
+	reach.visit = present;
+	reach.payload = &p;
+	reach.odb = xtrk_repo_odb(repo);
+	reach.seen = &seen;
+	err = xtrk_reach_run(&reach, id, run);
+	xtrk_oidset_dispose(&seen);
+	xtrk_buf_printf(&rel, "%s/refs/partial/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(id));
+	if (err == 0 && !p.complete) {
+		xtrk_buf_clear(&rel);
+		xtrk_buf_printf(&rel, "refs/partial/%s", xtrk_oid_tostr(id));
+		err = xtrk_ref_write(repo, rel.ptr, "no-data\n", 0);
+	} else if (err == 0 && unlink(rel.ptr) < 0 && errno != ENOENT) {
+		err = xtrk_error_errno("cannot remove '%s'", rel.ptr);
+	}
+	xtrk_buf_dispose(&rel);
+	return err;
 }

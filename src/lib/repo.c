@@ -25,12 +25,14 @@ static const char default_config[] =
 	"[core]\n"
 	"\tformat = 1\n";
 
+static const char *const store_dirs[] = { "objects", "objects/pack", "objects/tmp",
+	"refs/experiments", "refs/tags", "cache" };
+
 int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
 	struct stat st;
-	static const char *const subdirs[] = { "objects", "objects/pack", "objects/tmp",
-		"refs/experiments", "refs/tags", "cache" };
+	const char *const *subdirs = store_dirs;
 	int err;
 
 	*created = 0;
@@ -46,7 +48,7 @@ int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
 		err = xtrk_error_set(XTRK_EEXISTS, "'%s' exists and is not a folder", p.ptr);
 		goto done;
 	}
-	for (size_t i = 0; i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+	for (size_t i = 0; i < sizeof(store_dirs) / sizeof(*store_dirs); i++) {
 		xtrk_buf_clear(&p);
 		xtrk_buf_printf(&p, "%s/.xtrk/%s", dir, subdirs[i]);
 		if (xtrk_buf_oom(&p) || (err = xtrk_mkdir_p(p.ptr)) < 0)
@@ -178,7 +180,7 @@ xtrk_odb *xtrk_repo_odb(const xtrk_repo *r) { return r->odb; }
 int xtrk_repo_config_string(xtrk_buf *out, xtrk_repo *r, const char *key)
 {
 	git_buf gb = { 0 };
-	int rc = git_config_get_string_buf(&gb, r->cfg, key);
+	int rc = r->cfg ? git_config_get_string_buf(&gb, r->cfg, key) : GIT_ENOTFOUND;
 	if (rc == GIT_ENOTFOUND)
 		return XTRK_ENOTFOUND;
 	if (rc < 0) {
@@ -192,7 +194,7 @@ int xtrk_repo_config_string(xtrk_buf *out, xtrk_repo *r, const char *key)
 
 int xtrk_repo_config_bool(int *out, xtrk_repo *r, const char *key, int dflt)
 {
-	int v, rc = git_config_get_bool(&v, r->cfg, key);
+	int v, rc = r->cfg ? git_config_get_bool(&v, r->cfg, key) : GIT_ENOTFOUND;
 	if (rc == GIT_ENOTFOUND) {
 		*out = dflt;
 		return 0;
@@ -270,4 +272,112 @@ done:
 	free(dir_abs);
 	xtrk_buf_dispose(&tmp);
 	return err;
+}
+
+/* ---- bare stores (remotes) ---- */
+
+static const char bare_config[] =
+	"# an xtrk store without a workspace (a remote); see xtrk-remote(1).\n"
+	"[core]\n"
+	"\tformat = 1\n"
+	"\tbare = true\n";
+
+int xtrk_store_init(const char *path)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	struct stat st;
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(store_dirs) / sizeof(*store_dirs) && !err; i++) {
+		xtrk_buf_clear(&p);
+		xtrk_buf_printf(&p, "%s/%s", path, store_dirs[i]);
+		err = xtrk_buf_oom(&p) ? XTRK_ERROR : xtrk_mkdir_p(p.ptr);
+	}
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/config", path);
+	if (!err && stat(p.ptr, &st) < 0)
+		err = xtrk_write_file_atomic(p.ptr, bare_config, sizeof(bare_config) - 1, 0644, XTRK_WRITE_DURABLE);
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
+int xtrk_store_open(xtrk_repo **out, const char *path)
+{
+	xtrk_repo *r = calloc(1, sizeof(*r));
+	xtrk_buf p = XTRK_BUF_INIT;
+	struct stat st;
+	int err;
+
+	*out = NULL;
+	if (!r)
+		return xtrk_error_oom();
+	git_libgit2_init();
+	if (!(r->dir = realpath(path, NULL))) {
+		err = xtrk_error_errno("cannot open the store '%s'", path);
+		goto fail;
+	}
+	xtrk_buf_printf(&p, "%s/objects", r->dir);
+	if (xtrk_buf_oom(&p) || stat(p.ptr, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		err = xtrk_error_set(XTRK_ENOTFOUND, "'%s' is not an xtrk store", path);
+		goto fail;
+	}
+	if (!(r->workdir = strdup(r->dir))) {
+		err = xtrk_error_oom();
+		goto fail;
+	}
+	if ((err = xtrk_odb_open(&r->odb, p.ptr)) < 0)
+		goto fail;
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/config", r->dir);
+	if (stat(p.ptr, &st) == 0 && git_config_open_ondisk(&r->cfg, p.ptr) < 0) {
+		const git_error *ge = git_error_last();
+		err = xtrk_error_set(XTRK_EINVALID, "cannot read '%s': %s", p.ptr, ge ? ge->message : "unknown error");
+		goto fail;
+	}
+	xtrk_buf_dispose(&p);
+	*out = r;
+	return 0;
+fail:
+	xtrk_buf_dispose(&p);
+	xtrk_repo_free(r);
+	return err;
+}
+
+static int config_error(const char *key)
+{
+	const git_error *ge = git_error_last();
+	return xtrk_error_set(XTRK_ERROR, "cannot change '%s' in .xtrk/config: %s", key, ge ? ge->message : "unknown error");
+}
+
+int xtrk_repo_config_set(xtrk_repo *r, const char *key, const char *value)
+{
+	if (!r->cfg)
+		return xtrk_error_set(XTRK_EINVALID, "this store has no config file");
+	if (value ? git_config_set_string(r->cfg, key, value) < 0 : git_config_delete_entry(r->cfg, key) < 0)
+		return config_error(key);
+	return 0;
+}
+
+struct foreach_ctx {
+	int (*cb)(const char *name, const char *value, void *payload);
+	void *payload;
+};
+
+static int foreach_entry(const git_config_entry *e, void *payload)
+{
+	struct foreach_ctx *c = payload;
+	return c->cb(e->name, e->value, c->payload);
+}
+
+int xtrk_repo_config_foreach(xtrk_repo *r, const char *regexp,
+	int (*cb)(const char *name, const char *value, void *payload), void *payload)
+{
+	struct foreach_ctx c = { cb, payload };
+	int rc;
+	if (!r->cfg)
+		return 0;
+	rc = git_config_foreach_match(r->cfg, regexp, foreach_entry, &c);
+	if (rc < 0 && rc != GIT_EUSER)
+		return config_error(regexp);
+	return rc == GIT_EUSER ? XTRK_ERROR : 0;
 }
