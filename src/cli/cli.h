@@ -64,6 +64,8 @@ int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_checkout(int argc, char **argv, struct cli *cli);
 int cmd_run(int argc, char **argv, struct cli *cli);
 int cmd_bundle(int argc, char **argv, struct cli *cli);
+int cmd_export(int argc, char **argv, struct cli *cli);
+int cmd_lineage(int argc, char **argv, struct cli *cli);
 int cmd_remote(int argc, char **argv, struct cli *cli);
 int cmd_push(int argc, char **argv, struct cli *cli);
 int cmd_pull(int argc, char **argv, struct cli *cli);

@@ -20,6 +20,7 @@
 #include "gitsrc.h"
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
+#include "xtrk/index.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
@@ -372,7 +373,18 @@ static int read_pack(struct reader *r, la_int64_t size)
 	}
 	if ((err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
 		return err;
-	while ((n = archive_read_data(r->a, r->chunk, CHUNK)) > 0) {
+	for (uint64_t seen = 0; (n = archive_read_data(r->a, r->chunk, CHUNK)) > 0; seen += (uint64_t)n) {
+		/*
+		 * The pack header's object count sizes libgit2's tables: a count the
+		 * pack cannot hold (every object takes at least 9 bytes) is refused
+		 * before libgit2 sees it.
+		 */
+		if (seen == 0 && (n < 12 || memcmp(r->chunk, "PACK", 4) ||
+				     ((uint64_t)r->chunk[8] << 24 | (uint64_t)r->chunk[9] << 16 | (uint64_t)r->chunk[10] << 8 |
+					     r->chunk[11]) > (uint64_t)size / 9)) {
+			problem(r, "source.pack: not a git pack, or it declares more objects than it can hold");
+			goto done;
+		}
 		if (xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
 			problem(r, "source.pack: %s", xtrk_error_last());
 			goto done;
@@ -600,7 +612,8 @@ static void check_all(struct reader *r)
 		if (!r->decl[i].seen)
 			problem(r, "%s %s is declared in the manifest but not in the bundle (or damaged)",
 				xtrk_otype_name(r->decl[i].type), xtrk_oid_tostr(&r->decl[i].id));
-	qsort(r->mem, r->nmem, sizeof(*r->mem), mem_cmp);
+	if (r->nmem)
+		qsort(r->mem, r->nmem, sizeof(*r->mem), mem_cmp);
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e) {
 		if (r->stopped)
 			return;
@@ -773,6 +786,20 @@ static int publish_refs(struct reader *r)
 	return 0;
 }
 
+/* The imported runs go into the run index (a cache: a failure only costs time later). */
+static void index_runs(struct reader *r)
+{
+	size_t n = json_array_size(json_object_get(r->manifest, "runs")), i;
+	xtrk_oid *ids = calloc(n + 1, sizeof(*ids));
+	json_t *e;
+	json_array_foreach(json_object_get(r->manifest, "runs"), i, e)
+		if (ids)
+			xtrk_oid_parse(&ids[i], json_string_value(json_object_get(e, "id")));
+	if (!ids || xtrk_index_add(r->repo, ids, n) < 0)
+		xtrk_error_clear();
+	free(ids);
+}
+
 int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path)
 {
 	struct reader r;
@@ -794,6 +821,8 @@ int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		err = xtrk_gitpack_publish(repo, r.pack_path.ptr);
 	if (err == 0)
 		err = publish_refs(&r);
+	if (err == 0)
+		index_runs(&r);
 	xtrk_txn_free(r.txn);
 	reader_close(&r);
 	xtrk_buf_dispose(&tmp);

@@ -297,6 +297,11 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		err = xtrk_error_errno("cannot create '%s'", tmp.ptr ? tmp.ptr : path);
 		goto done;
 	}
+	{
+		mode_t um = umask(0); /* mkstemp makes 0600; a bundle is meant to be shared */
+		umask(um);
+		fchmod(fd, 0666 & ~um);
+	}
 	if (!(w.a = archive_write_new())) {
 		err = xtrk_error_oom();
 		goto done;

@@ -274,6 +274,20 @@ static int packs_find(xtrk_odb *odb, const xtrk_oid *oid, size_t *pi, uint64_t *
 }
 
 /* Read a pack entry header at `off` of `fd` into a location. */
+/*
+ * deflate cannot expand data more than about 1032 times, so a compressed
+ * object that declares more than that is damaged or hostile: refused before
+ * anything is allocated for it.
+ */
+static int loc_check_ratio(struct loc *l, const xtrk_oid *oid)
+{
+	if (l->comp == COMP_ZLIB && l->size / 1032 > l->stored + 64)
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: object %s declares %llu bytes, more than its %llu compressed "
+			"bytes can hold", l->where, oid ? xtrk_oid_tostr(oid) : "?", (unsigned long long)l->size,
+			(unsigned long long)l->stored);
+	return 0;
+}
+
 static int loc_from_pack(struct loc *l, int fd, uint64_t off, const xtrk_oid *oid, const char *where)
 {
 	unsigned char h[PACK_HDR_SIZE];
@@ -297,7 +311,7 @@ static int loc_from_pack(struct loc *l, int fd, uint64_t off, const xtrk_oid *oi
 	if (l->comp == COMP_RAW && l->stored != l->size)
 		return xtrk_error_set(XTRK_ECORRUPT, "%s: object %s has the wrong size",
 			l->where, xtrk_oid_tostr(oid));
-	return 0;
+	return loc_check_ratio(l, oid);
 }
 
 static int loose_path(xtrk_buf *out, const char *dir, const xtrk_oid *oid)
@@ -332,6 +346,8 @@ static int loc_from_file(struct loc *l, const char *path, const xtrk_oid *oid)
 			oid ? xtrk_oid_tostr(oid) : "?", path);
 		goto fail;
 	}
+	if ((err = loc_check_ratio(l, oid)) < 0)
+		goto fail;
 	return 0;
 fail:
 	close(l->fd);

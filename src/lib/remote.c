@@ -9,6 +9,7 @@
 
 #include "fileutil.h"
 #include "xtrk/errors.h"
+#include "xtrk/index.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/remote.h"
@@ -256,7 +257,8 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		    (err = xtrk_refs_add_run(to, exp, &ids[i])) < 0)
 			goto done;
 	}
-	err = copy_tags(&s, ids, n);
+	if ((err = copy_tags(&s, ids, n)) == 0 && xtrk_index_add(to, ids, n) < 0)
+		xtrk_error_clear(); /* the index is a cache */
 done:
 	for (size_t i = 0; runs && i < n; i++)
 		json_decref(runs[i]);

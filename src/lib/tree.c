@@ -34,6 +34,8 @@ static int parse_u64(const char **p, uint64_t *out, char stop, unsigned base)
 	char max = (char)('0' + base - 1);
 	if (*s < '0' || *s > max)
 		return -1;
+	if (base == 10 && s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return -1; /* one spelling per number: a tree's text, and so its ID, is canonical */
 	for (; *s >= '0' && *s <= max; s++) {
 		if (v > (UINT64_MAX - 9) / base)
 			return -1;
@@ -75,7 +77,7 @@ int xtrk_tree_parse(xtrk_tree **out, const char *data, size_t len)
 		uint64_t mode;
 		const char *q = p;
 		*nl = '\0';
-		if (parse_u64(&q, &mode, ' ', 8) < 0 || strlen(q) < 5 + XTRK_OID_HEXSZ + 1)
+		if (parse_u64(&q, &mode, ' ', 8) < 0 || q - p != 7 || strlen(q) < 5 + XTRK_OID_HEXSZ + 1)
 			goto bad;
 		memcpy(kind, q, 4);
 		kind[4] = '\0';
@@ -84,7 +86,7 @@ int xtrk_tree_parse(xtrk_tree **out, const char *data, size_t len)
 		q += 5;
 		memcpy(hex, q, XTRK_OID_HEXSZ);
 		hex[XTRK_OID_HEXSZ] = '\0';
-		if (q[XTRK_OID_HEXSZ] != ' ' || xtrk_oid_parse(&e->id, hex) < 0)
+		if (q[XTRK_OID_HEXSZ] != ' ' || xtrk_oid_parse(&e->id, hex) < 0 || strpbrk(hex, "ABCDEF"))
 			goto bad;
 		q += XTRK_OID_HEXSZ + 1;
 		if (parse_u64(&q, &e->bytes, ' ', 10) < 0 || parse_u64(&q, &e->files, '\t', 10) < 0)

@@ -1,0 +1,84 @@
+/*
+ * The run index: a cache under `.xtrk/index/` that `log`, `export` and
+ * `lineage` read instead of opening every run object.
+ *
+ * Each run's record is flattened into (key, value) pairs, "params.lr" ->
+ * 0.01, "datasets.train.id" -> "ab12...", "tags.0" -> "baseline"; the
+ * environment, which most runs share, is stored once per distinct value.
+ * The index is a set of immutable segment files (`seg-*.idx`, mmap'd, each
+ * checked by its XXH3-128): commit-run, bundle import and pull add one for
+ * the new runs, and opening merges them into one when there are many, under
+ * a lock.  The refs stay the truth: a run the segments lack is read from its
+ * object (and indexed), one they hold that no ref names is ignored.  So
+ * concurrent writers never conflict, and deleting the folder loses nothing.
+ */
+#ifndef XTRK_INDEX_H
+#define XTRK_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "xtrk/oid.h"
+#include "xtrk/repo.h"
+
+typedef struct xtrk_index xtrk_index;
+
+typedef enum {
+	XTRK_VAL_NONE = 0, /* the run lacks the field */
+	XTRK_VAL_NULL,
+	XTRK_VAL_BOOL,
+	XTRK_VAL_NUM,
+	XTRK_VAL_STR
+} xtrk_val_type;
+
+typedef struct {
+	xtrk_val_type type;
+	double num;      /* NUM, and BOOL as 0 or 1 */
+	const char *str; /* STR: not NUL-terminated */
+	size_t len;
+} xtrk_value;
+
+/** A key resolved once per query (per segment), then looked up per run cheaply. */
+typedef struct xtrk_index_key xtrk_index_key;
+
+/**
+ * Open the index of the runs the refs name (of one experiment, or all with
+ * NULL), bringing it up to date: runs missing from it are read from their
+ * objects and indexed.  Runs are ordered newest first.
+ */
+int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment);
+void xtrk_index_free(xtrk_index *ix);
+
+size_t xtrk_index_count(const xtrk_index *ix);
+const xtrk_oid *xtrk_index_run(const xtrk_index *ix, size_t i);
+const char *xtrk_index_experiment(const xtrk_index *ix, size_t i);
+
+/** Resolve a key ("params.lr"); a key no run has is valid and always missing. */
+int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *key);
+void xtrk_index_key_free(xtrk_index_key *k);
+/** The value of a key for run `i`; returns 1 when present. */
+int xtrk_index_get(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_index_key *k);
+/**
+ * Call `cb` for each field of run `i` whose key starts with the key's name
+ * followed by '.' (the elements of an array or object); non-zero stops.
+ */
+int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *k,
+	int (*cb)(const char *key, size_t klen, const xtrk_value *v, void *payload), void *payload);
+/** Every field of run `i` (environment included), in key order. */
+int xtrk_index_each(const xtrk_index *ix, size_t i,
+	int (*cb)(const char *key, size_t klen, const xtrk_value *v, void *payload), void *payload);
+
+/** Add runs just written (commit-run, import, pull) as a new segment; errors are only worth a warning. */
+int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, size_t n);
+/** Throw the index away and build it again from the run objects (fsck --rebuild-index). */
+int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out);
+
+/** Figures for benchmarks: segments, runs, bytes on disk. */
+int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *bytes);
+
+/** Flatten a run record into (key, JSON leaf) pairs, as the index stores it. */
+json_t *xtrk_run_flatten(json_t *run);
+
+#endif

@@ -1,0 +1,156 @@
+/* xtrk lineage: from raw data through the runs that transformed it to the final model, as text, dot or JSON. */
+#include "config.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "xtrk/errors.h"
+#include "xtrk/index.h"
+#include "xtrk/lineage.h"
+
+static const char usage[] =
+	"usage: xtrk lineage [--up|--down] [--format text|dot|json] TARGET\n"
+	"\n"
+	"TARGET is a run (any revision), a data or model ID (or a prefix of at least 4\n"
+	"digits), or a path in the workspace (hashed as it is now). A run's datasets\n"
+	"are its inputs, its models and artifacts its outputs; an output with the same\n"
+	"ID as another run's dataset joins the two runs.\n"
+	"\n"
+	"      --up           only what TARGET came from\n"
+	"      --down         only what came from TARGET\n"
+	"      --format FMT   text (default), dot (Graphviz: | dot -Tsvg) or json\n"
+	"  -h, --help         show this help\n";
+
+enum { OPT_UP = 256, OPT_DOWN, OPT_FORMAT };
+
+static const char *label(json_t *nodes, const char *id)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(nodes, i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "id")), id))
+			return json_string_value(json_object_get(n, "label"));
+	return id;
+}
+
+static void dot_quote(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_dot(json_t *g)
+{
+	size_t i;
+	json_t *n, *e;
+	const char *target = json_string_value(json_object_get(json_object_get(g, "target"), "id"));
+	printf("digraph lineage {\n\trankdir=LR;\n\tnode [fontname=\"Helvetica\"];\n");
+	json_array_foreach(json_object_get(g, "nodes"), i, n) {
+		const char *id = json_string_value(json_object_get(n, "id"));
+		int run = !strcmp(json_string_value(json_object_get(n, "kind")), "run");
+		printf("\t");
+		dot_quote(id);
+		printf(" [shape=%s, label=", run ? "box" : "ellipse");
+		dot_quote(json_string_value(json_object_get(n, "label")));
+		printf("%s];\n", !strcmp(id, target) ? ", style=bold, color=blue" : "");
+	}
+	json_array_foreach(json_object_get(g, "edges"), i, e) {
+		printf("\t");
+		dot_quote(json_string_value(json_object_get(e, "from")));
+		printf(" -> ");
+		dot_quote(json_string_value(json_object_get(e, "to")));
+		printf(" [label=");
+		dot_quote(json_string_value(json_object_get(e, "name")));
+		printf("];\n");
+	}
+	printf("}\n");
+}
+
+/* Text: a tree from each root (a node nothing in the graph leads to); a node met again says so. */
+static void print_from(json_t *g, const char *id, int depth, json_t *shown)
+{
+	size_t i;
+	json_t *e;
+	const char *target = json_string_value(json_object_get(json_object_get(g, "target"), "id"));
+	printf("%*s%s%s%s\n", depth * 4, "", depth ? "└─ " : "", label(json_object_get(g, "nodes"), id),
+		!strcmp(id, target) ? "   <== target" : json_object_get(shown, id) ? "   (shown above)" : "");
+	if (json_object_get(shown, id))
+		return;
+	json_object_set_new(shown, id, json_true());
+	json_array_foreach(json_object_get(g, "edges"), i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "from")), id))
+			continue;
+		print_from(g, json_string_value(json_object_get(e, "to")), depth + 1, shown);
+	}
+}
+
+static void print_text(json_t *g)
+{
+	json_t *shown = json_object(), *n, *e;
+	size_t i, j;
+	json_array_foreach(json_object_get(g, "nodes"), i, n) {
+		const char *id = json_string_value(json_object_get(n, "id"));
+		int root = 1;
+		json_array_foreach(json_object_get(g, "edges"), j, e)
+			root &= strcmp(json_string_value(json_object_get(e, "to")), id) != 0;
+		if (root)
+			print_from(g, id, 0, shown);
+	}
+	json_decref(shown);
+}
+
+int cmd_lineage(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "up", no_argument, NULL, OPT_UP },
+		{ "down", no_argument, NULL, OPT_DOWN },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *format = "text";
+	int dirs = 0, c, err, status;
+	xtrk_repo *repo = NULL;
+	xtrk_index *ix = NULL;
+	json_t *g = NULL;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_UP: dirs |= XTRK_LINEAGE_UP; break;
+		case OPT_DOWN: dirs |= XTRK_LINEAGE_DOWN; break;
+		case OPT_FORMAT: format = optarg; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return cli_usage_error(usage, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(usage, "name one TARGET");
+	if (strcmp(format, "text") && strcmp(format, "dot") && strcmp(format, "json"))
+		return cli_usage_error(usage, "--format must be text, dot or json, not '%s'", format);
+	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
+		return status;
+	if ((err = xtrk_index_open(&ix, repo, NULL)) < 0 ||
+	    (err = xtrk_lineage(&g, repo, ix, argv[optind], dirs ? dirs : XTRK_LINEAGE_UP | XTRK_LINEAGE_DOWN)) < 0) {
+		status = cli_fail(err);
+		goto done;
+	}
+	if (!strcmp(format, "json"))
+		cli_print_json(g);
+	else if (!strcmp(format, "dot"))
+		print_dot(g);
+	else
+		print_text(g);
+done:
+	json_decref(g);
+	xtrk_index_free(ix);
+	xtrk_repo_free(repo);
+	return status;
+}

@@ -1,0 +1,368 @@
+/* Run listings read from the index: select with the query language, sort, print. */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "runfmt.h"
+#include "runlist.h"
+#include "xtrk/errors.h"
+#include "xtrk/query.h"
+#include "xtrk/run.h"
+
+int runlist_check_where(const char *where)
+{
+	xtrk_query *q = NULL;
+	size_t col = 0;
+	if (!where)
+		return EXIT_OK;
+	if (xtrk_query_parse(&q, where, &col) < 0) {
+		fprintf(stderr, "xtrk: error: --where: %s\n  %s\n  %*s^\n", xtrk_error_last(), where, (int)(col ? col - 1 : 0), "");
+		return EXIT_USAGE;
+	}
+	xtrk_query_free(q);
+	return EXIT_OK;
+}
+
+/* A value as text for a cell: numbers without needless digits, strings as they are. */
+static void value_text(xtrk_buf *out, const xtrk_value *v)
+{
+	switch (v->type) {
+	case XTRK_VAL_STR: xtrk_buf_put(out, v->str, v->len); break;
+	case XTRK_VAL_BOOL: xtrk_buf_puts(out, v->num ? "true" : "false"); break;
+	case XTRK_VAL_NUM:
+		if (v->num == (double)(long long)v->num && v->num < 1e15 && v->num > -1e15)
+			xtrk_buf_printf(out, "%lld", (long long)v->num);
+		else
+			xtrk_buf_printf(out, "%.6g", v->num);
+		break;
+	default: break;
+	}
+}
+
+struct sorter {
+	const xtrk_index *ix;
+	xtrk_value *vals;
+	int *has;
+	int desc;
+};
+
+static struct sorter *sort_ctx;
+
+static int by_key(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const struct sorter *s = sort_ctx;
+	int c;
+	if (s->has[x] != s->has[y])
+		return s->has[x] ? -1 : 1; /* runs without the field go last, either way */
+	c = s->has[x] ? xtrk_value_cmp(&s->vals[x], &s->vals[y]) : 0;
+	if (s->desc)
+		c = -c;
+	return c ? c : (x > y) - (x < y); /* ties keep newest first */
+}
+
+static int sort_runs(size_t *sel, size_t n, xtrk_index *ix, const char *spec)
+{
+	struct sorter s = { ix, NULL, NULL, spec[0] == '-' };
+	xtrk_index_key *k = NULL;
+	size_t count = xtrk_index_count(ix);
+	int err;
+
+	if ((err = xtrk_index_key_new(&k, ix, spec + (spec[0] == '-' || spec[0] == '+'))) < 0)
+		return err;
+	if (!(s.vals = calloc(count + 1, sizeof(*s.vals))) || !(s.has = calloc(count + 1, sizeof(*s.has)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		s.has[sel[i]] = xtrk_index_get(&s.vals[sel[i]], ix, sel[i], k);
+	sort_ctx = &s;
+	qsort(sel, n, sizeof(*sel), by_key);
+done:
+	free(s.vals);
+	free(s.has);
+	xtrk_index_key_free(k);
+	return err;
+}
+
+/* ---- columns ---- */
+
+struct colset {
+	char **names;
+	size_t n;
+	json_t *seen;
+};
+
+static void col_add(struct colset *c, const char *name, size_t len)
+{
+	char *s = strndup(name, len);
+	char **nn;
+	if (!s || json_object_get(c->seen, s) || !(nn = realloc(c->names, (c->n + 1) * sizeof(*nn)))) {
+		free(s);
+		return;
+	}
+	json_object_set_new(c->seen, s, json_true());
+	c->names = nn;
+	c->names[c->n++] = s;
+}
+
+static int col_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	(void)v;
+	col_add(payload, key, klen);
+	return 0;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void split_columns(struct colset *c, const char *list)
+{
+	const char *p = list;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n)
+			col_add(c, p, n);
+		p += n + (comma ? 1 : 0);
+	}
+}
+
+/* The default CSV columns: fixed fields, then every param and metric (or every field) the runs have. */
+static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel, size_t n, int all)
+{
+	static const char *const fixed[] = { "id", "experiment", "started", "ended", "duration_s", "status",
+		"exit_code", "message", "author", "source.commit", "source.branch", "source.dirty", "seed", NULL };
+	struct colset extra = { NULL, 0, json_object() };
+	xtrk_index_key *params = NULL, *metrics = NULL;
+
+	for (const char *const *f = fixed; *f; f++)
+		col_add(c, *f, strlen(*f));
+	xtrk_index_key_new(&params, ix, "params");
+	xtrk_index_key_new(&metrics, ix, "metrics");
+	for (size_t i = 0; i < n && params && metrics; i++) {
+		if (all) {
+			xtrk_index_each(ix, sel[i], col_cb, &extra);
+		} else {
+			xtrk_index_each_below(ix, sel[i], params, col_cb, &extra);
+			xtrk_index_each_below(ix, sel[i], metrics, col_cb, &extra);
+		}
+	}
+	if (extra.n)
+		qsort(extra.names, extra.n, sizeof(*extra.names), cmp_cstr);
+	for (size_t i = 0; i < extra.n; i++) {
+		col_add(c, extra.names[i], strlen(extra.names[i]));
+		free(extra.names[i]);
+	}
+	free(extra.names);
+	json_decref(extra.seen);
+	xtrk_index_key_free(params);
+	xtrk_index_key_free(metrics);
+}
+
+static void cell(xtrk_buf *out, xtrk_index *ix, size_t i, const char *col, xtrk_index_key *k, int short_id)
+{
+	xtrk_value v;
+	if (!strcmp(col, "id")) {
+		xtrk_buf_printf(out, "%.*s", short_id ? 12 : 32, xtrk_oid_tostr(xtrk_index_run(ix, i)));
+		return;
+	}
+	if (!strcmp(col, "experiment")) {
+		xtrk_buf_puts(out, xtrk_index_experiment(ix, i));
+		return;
+	}
+	if (xtrk_index_get(&v, ix, i, k))
+		value_text(out, &v);
+}
+
+static int print_csv(xtrk_index *ix, const size_t *sel, size_t n, struct colset *cols)
+{
+	xtrk_buf line = XTRK_BUF_INIT, val = XTRK_BUF_INIT;
+	xtrk_index_key **keys = calloc(cols->n + 1, sizeof(*keys));
+	if (!keys)
+		return xtrk_error_oom();
+	for (size_t c = 0; c < cols->n; c++) {
+		xtrk_index_key_new(&keys[c], ix, cols->names[c]);
+		if (c)
+			xtrk_buf_putc(&line, ',');
+		runfmt_csv_field(&line, cols->names[c]);
+	}
+	printf("%s\n", line.ptr ? line.ptr : "");
+	for (size_t r = 0; r < n; r++) {
+		xtrk_buf_clear(&line);
+		for (size_t c = 0; c < cols->n; c++) {
+			xtrk_buf_clear(&val);
+			if (keys[c])
+				cell(&val, ix, sel[r], cols->names[c], keys[c], 0);
+			if (c)
+				xtrk_buf_putc(&line, ',');
+			runfmt_csv_field(&line, val.ptr ? val.ptr : "");
+		}
+		printf("%s\n", line.ptr ? line.ptr : "");
+	}
+	for (size_t c = 0; c < cols->n; c++)
+		xtrk_index_key_free(keys[c]);
+	free(keys);
+	xtrk_buf_dispose(&line);
+	xtrk_buf_dispose(&val);
+	return 0;
+}
+
+static int metric_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	xtrk_buf *out = payload;
+	if (out->size)
+		xtrk_buf_putc(out, ' ');
+	xtrk_buf_printf(out, "%.*s=", (int)(klen - 8), key + 8); /* after "metrics." */
+	value_text(out, v);
+	return 0;
+}
+
+static void print_default_table(xtrk_index *ix, const size_t *sel, size_t n)
+{
+	xtrk_index_key *metrics = NULL, *started = NULL, *status = NULL, *message = NULL;
+	xtrk_buf m = XTRK_BUF_INIT, st = XTRK_BUF_INIT, stat = XTRK_BUF_INIT, msg = XTRK_BUF_INIT;
+	xtrk_index_key_new(&metrics, ix, "metrics");
+	xtrk_index_key_new(&started, ix, "started");
+	xtrk_index_key_new(&status, ix, "status");
+	xtrk_index_key_new(&message, ix, "message");
+	printf("%-12s  %-16s  %-19s  %-9s  %s\n", "RUN", "EXPERIMENT", "STARTED", "STATUS", "METRICS / MESSAGE");
+	for (size_t r = 0; r < n && metrics && started && status && message; r++) {
+		size_t i = sel[r];
+		xtrk_buf_clear(&m);
+		xtrk_buf_clear(&st);
+		xtrk_buf_clear(&stat);
+		xtrk_buf_clear(&msg);
+		xtrk_index_each_below(ix, i, metrics, metric_cb, &m);
+		cell(&st, ix, i, "started", started, 0);
+		cell(&stat, ix, i, "status", status, 0);
+		cell(&msg, ix, i, "message", message, 0);
+		if (msg.size)
+			xtrk_buf_printf(&m, "%s%s", m.size ? "  " : "", msg.ptr);
+		printf("%.12s  %-16s  %.10s %.8s  %-9s  %s\n", xtrk_oid_tostr(xtrk_index_run(ix, i)),
+			xtrk_index_experiment(ix, i), st.size >= 19 ? st.ptr : "", st.size >= 19 ? st.ptr + 11 : "",
+			stat.ptr ? stat.ptr : "", m.ptr ? m.ptr : "");
+	}
+	xtrk_index_key_free(metrics);
+	xtrk_index_key_free(started);
+	xtrk_index_key_free(status);
+	xtrk_index_key_free(message);
+	xtrk_buf_dispose(&m);
+	xtrk_buf_dispose(&st);
+	xtrk_buf_dispose(&stat);
+	xtrk_buf_dispose(&msg);
+}
+
+static void print_table(xtrk_index *ix, const size_t *sel, size_t n, struct colset *cols)
+{
+	size_t *width = calloc(cols->n + 1, sizeof(*width));
+	char **cells = calloc((n + 1) * cols->n + 1, sizeof(*cells));
+	xtrk_buf b = XTRK_BUF_INIT;
+	if (!width || !cells)
+		goto done;
+	for (size_t c = 0; c < cols->n; c++) {
+		xtrk_index_key *k = NULL;
+		xtrk_index_key_new(&k, ix, cols->names[c]);
+		for (size_t r = 0; r <= n; r++) {
+			xtrk_buf_clear(&b);
+			if (r == 0)
+				xtrk_buf_puts(&b, cols->names[c]);
+			else if (k)
+				cell(&b, ix, sel[r - 1], cols->names[c], k, 1);
+			cells[r * cols->n + c] = b.ptr ? xtrk_buf_detach(&b) : strdup("");
+			if (cells[r * cols->n + c] && strlen(cells[r * cols->n + c]) > width[c])
+				width[c] = strlen(cells[r * cols->n + c]);
+		}
+		xtrk_index_key_free(k);
+	}
+	for (size_t r = 0; r <= n; r++) {
+		for (size_t c = 0; c < cols->n; c++) {
+			const char *s = cells[r * cols->n + c];
+			printf(c + 1 < cols->n ? "%-*s  " : "%-*s", c + 1 < cols->n ? (int)width[c] : 0, s ? s : "");
+		}
+		putchar('\n');
+	}
+done:
+	for (size_t i = 0; cells && i < (n + 1) * cols->n; i++)
+		free(cells[i]);
+	free(cells);
+	free(width);
+	xtrk_buf_dispose(&b);
+}
+
+/* JSON: the full records (SPEC 7), read and verified from the store for the runs shown. */
+static int print_json(xtrk_repo *repo, xtrk_index *ix, const size_t *sel, size_t n)
+{
+	json_t *arr = json_array();
+	int err = 0;
+	for (size_t r = 0; r < n && err == 0; r++) {
+		json_t *run;
+		if ((err = xtrk_run_read(&run, repo, xtrk_index_run(ix, sel[r]))) == 0)
+			json_array_append_new(arr, run);
+	}
+	if (err == 0)
+		cli_print_json(arr);
+	json_decref(arr);
+	return err;
+}
+
+int runlist_run(const struct runlist *o, struct cli *cli)
+{
+	xtrk_repo *repo = NULL;
+	xtrk_index *ix = NULL;
+	xtrk_query *q = NULL;
+	struct colset cols = { NULL, 0, json_object() };
+	size_t *sel = NULL, n = 0;
+	int err = 0, status;
+
+	if ((status = runlist_check_where(o->where)) != EXIT_OK)
+		goto out;
+	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
+		goto out;
+	if ((err = xtrk_index_open(&ix, repo, o->experiment)) < 0)
+		goto done;
+	if (o->where && ((err = xtrk_query_parse(&q, o->where, NULL)) < 0 || (err = xtrk_query_bind(q, ix)) < 0))
+		goto done;
+	if (!(sel = calloc(xtrk_index_count(ix) + 1, sizeof(*sel)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < xtrk_index_count(ix); i++)
+		if (!q || xtrk_query_match(q, ix, i))
+			sel[n++] = i;
+	if (o->experiment && !xtrk_index_count(ix))
+		fprintf(stderr, "xtrk: no runs in experiment '%s'\n", o->experiment);
+	if (o->sort && (err = sort_runs(sel, n, ix, o->sort)) < 0)
+		goto done;
+	if (o->max >= 0 && (size_t)o->max < n)
+		n = (size_t)o->max;
+	if (o->columns)
+		split_columns(&cols, o->columns);
+	if (!strcmp(o->format, "json")) {
+		err = print_json(repo, ix, sel, n);
+	} else if (!strcmp(o->format, "csv")) {
+		if (!o->columns)
+			default_columns(&cols, ix, sel, n, o->all_columns);
+		err = print_csv(ix, sel, n, &cols);
+	} else if (o->columns) {
+		print_table(ix, sel, n, &cols);
+	} else {
+		print_default_table(ix, sel, n);
+	}
+done:
+	status = err < 0 ? cli_fail(err) : EXIT_OK;
+out:
+	for (size_t i = 0; i < cols.n; i++)
+		free(cols.names[i]);
+	free(cols.names);
+	json_decref(cols.seen);
+	free(sel);
+	xtrk_query_free(q);
+	xtrk_index_free(ix);
+	xtrk_repo_free(repo);
+	return status;
+}

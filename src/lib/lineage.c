@@ -1,0 +1,332 @@
+/* Lineage: runs and data joined by IDs, walked up and down from a target. */
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "xtrk/errors.h"
+#include "xtrk/lineage.h"
+#include "xtrk/run.h"
+#include "xtrk/tree.h"
+
+static const char *const groups[] = { "datasets", "models", "artifacts" };
+
+/* One use of a data object by a run. */
+struct use {
+	size_t run;        /* index in the index */
+	int output;        /* 0: a dataset (input), 1: a model or artifact (output) */
+	char *group, *name, *path;
+	char id[33];
+};
+
+struct graph {
+	xtrk_index *ix;
+	struct use *uses;
+	size_t n, a;
+	json_t *nodes;   /* id -> node */
+	json_t *edges;   /* array */
+	json_t *edgeset; /* "from>to>name" -> true */
+	json_t *seen;    /* "up:id" / "down:id" -> true */
+};
+
+struct collect {
+	struct graph *g;
+	size_t run;
+	int group;
+	json_t *byname; /* name -> {id, path} */
+};
+
+static int collect_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	struct collect *c = payload;
+	size_t glen = strlen(groups[c->group]) + 1;
+	const char *dot = key + klen;
+	char name[512], field[64];
+	json_t *e;
+
+	while (dot > key + glen && *dot != '.')
+		dot--;
+	if (dot <= key + glen || v->type != XTRK_VAL_STR)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", (int)(dot - key - glen), key + glen);
+	snprintf(field, sizeof(field), "%.*s", (int)(key + klen - dot - 1), dot + 1);
+	if (strcmp(field, "id") && strcmp(field, "path"))
+		return 0;
+	if (!(e = json_object_get(c->byname, name)))
+		json_object_set_new(c->byname, name, e = json_object());
+	json_object_set_new(e, field, json_stringn(v->str, v->len));
+	return 0;
+}
+
+static int add_use(struct graph *g, size_t run, int gi, const char *name, json_t *e)
+{
+	const char *id = json_string_value(json_object_get(e, "id"));
+	const char *path = json_string_value(json_object_get(e, "path"));
+	struct use *u;
+	if (!id || strlen(id) != 32)
+		return 0;
+	if (g->n == g->a) {
+		size_t na = g->a ? g->a * 2 : 256;
+		struct use *nu = realloc(g->uses, na * sizeof(*nu));
+		if (!nu)
+			return xtrk_error_oom();
+		g->uses = nu;
+		g->a = na;
+	}
+	u = &g->uses[g->n];
+	memset(u, 0, sizeof(*u));
+	u->run = run;
+	u->output = gi > 0;
+	u->group = strdup(groups[gi]);
+	u->name = strdup(name);
+	u->path = strdup(path ? path : "");
+	memcpy(u->id, id, 33);
+	g->n++;
+	return u->group && u->name && u->path ? 0 : xtrk_error_oom();
+}
+
+static int collect_uses(struct graph *g)
+{
+	xtrk_index_key *keys[3] = { NULL, NULL, NULL };
+	int err = 0;
+	for (int gi = 0; gi < 3 && err == 0; gi++)
+		err = xtrk_index_key_new(&keys[gi], g->ix, groups[gi]);
+	for (size_t i = 0; i < xtrk_index_count(g->ix) && err == 0; i++) {
+		for (int gi = 0; gi < 3 && err == 0; gi++) {
+			struct collect c = { g, i, gi, json_object() };
+			const char *name;
+			json_t *e;
+			xtrk_index_each_below(g->ix, i, keys[gi], collect_cb, &c);
+			json_object_foreach(c.byname, name, e)
+				if ((err = add_use(g, i, gi, name, e)) < 0)
+					break;
+			json_decref(c.byname);
+		}
+	}
+	for (int gi = 0; gi < 3; gi++)
+		xtrk_index_key_free(keys[gi]);
+	return err;
+}
+
+static const char *run_hex(struct graph *g, size_t run)
+{
+	return xtrk_oid_tostr(xtrk_index_run(g->ix, run));
+}
+
+static void node_run(struct graph *g, size_t run)
+{
+	const char *id = run_hex(g, run);
+	xtrk_index_key *k = NULL;
+	xtrk_value v;
+	json_t *n;
+	if (json_object_get(g->nodes, id))
+		return;
+	n = json_pack("{s:s, s:s, s:s}", "id", id, "kind", "run", "experiment", xtrk_index_experiment(g->ix, run));
+	if (xtrk_index_key_new(&k, g->ix, "message") == 0 && xtrk_index_get(&v, g->ix, run, k) && v.type == XTRK_VAL_STR)
+		json_object_set_new(n, "message", json_stringn(v.str, v.len));
+	xtrk_index_key_free(k);
+	json_object_set_new(n, "label", json_sprintf("run %.12s (%s)", id, xtrk_index_experiment(g->ix, run)));
+	json_object_set_new(g->nodes, id, n);
+}
+
+static void node_data(struct graph *g, const struct use *u)
+{
+	json_t *n;
+	if (json_object_get(g->nodes, u->id))
+		return;
+	n = json_pack("{s:s, s:s, s:s, s:s}", "id", u->id, "kind", "data", "path", u->path, "name", u->name);
+	json_object_set_new(n, "label", json_sprintf("%s %.12s", *u->path ? u->path : u->name, u->id));
+	json_object_set_new(g->nodes, u->id, n);
+}
+
+static void edge(struct graph *g, const struct use *u)
+{
+	const char *run = run_hex(g, u->run);
+	const char *from = u->output ? run : u->id, *to = u->output ? u->id : run;
+	char key[200];
+	snprintf(key, sizeof(key), "%s>%s>%.100s", from, to, u->name);
+	if (json_object_get(g->edgeset, key))
+		return;
+	json_object_set_new(g->edgeset, key, json_true());
+	node_run(g, u->run);
+	node_data(g, u);
+	json_array_append_new(g->edges, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "from", from, "to", to, "role",
+		u->output ? "output" : "input", "group", u->group, "name", u->name, "path", u->path));
+}
+
+static int first_time(struct graph *g, const char *dir, const char *id)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "%s:%s", dir, id);
+	if (json_object_get(g->seen, key))
+		return 0;
+	json_object_set_new(g->seen, key, json_true());
+	return 1;
+}
+
+static void up_data(struct graph *g, const char *id);
+static void down_data(struct graph *g, const char *id);
+
+/* Upstream of a run: its inputs, and what made them. */
+static void up_run(struct graph *g, size_t run)
+{
+	if (!first_time(g, "up", run_hex(g, run)))
+		return;
+	node_run(g, run);
+	for (size_t i = 0; i < g->n; i++)
+		if (g->uses[i].run == run && !g->uses[i].output) {
+			edge(g, &g->uses[i]);
+			up_data(g, g->uses[i].id);
+		}
+}
+
+static void up_data(struct graph *g, const char *id)
+{
+	if (!first_time(g, "up", id))
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->uses[i].output && !strcmp(g->uses[i].id, id)) {
+			edge(g, &g->uses[i]);
+			up_run(g, g->uses[i].run);
+		}
+}
+
+/* Downstream of a run: its outputs, and what used them. */
+static void down_run(struct graph *g, size_t run)
+{
+	if (!first_time(g, "down", run_hex(g, run)))
+		return;
+	node_run(g, run);
+	for (size_t i = 0; i < g->n; i++)
+		if (g->uses[i].run == run && g->uses[i].output) {
+			edge(g, &g->uses[i]);
+			down_data(g, g->uses[i].id);
+		}
+}
+
+static void down_data(struct graph *g, const char *id)
+{
+	if (!first_time(g, "down", id))
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->uses[i].output && !strcmp(g->uses[i].id, id)) {
+			edge(g, &g->uses[i]);
+			down_run(g, g->uses[i].run);
+		}
+}
+
+/* A data ID, or a unique prefix of one, among the uses. */
+static int find_data(struct graph *g, const char *hex, char out[33])
+{
+	size_t len = strlen(hex);
+	const char *found = NULL;
+	if (len < 4 || !xtrk_oid_is_hex(hex, len) || len > 32)
+		return 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if (strncasecmp(g->uses[i].id, hex, len))
+			continue;
+		if (found && strcmp(found, g->uses[i].id))
+			return xtrk_error_set(XTRK_EAMBIGUOUS, "'%s' is the start of more than one data ID (%s, %s)", hex, found,
+				g->uses[i].id);
+		found = g->uses[i].id;
+	}
+	if (!found)
+		return 0;
+	memcpy(out, found, 33);
+	return 1;
+}
+
+/* A path in the workspace, hashed as it is now (nothing is written). */
+static int hash_path(xtrk_repo *repo, const char *path, char out[33])
+{
+	xtrk_buf rel = XTRK_BUF_INIT;
+	xtrk_txn *dry = NULL;
+	xtrk_snapshot snap;
+	xtrk_snapshot_options so = XTRK_SNAPSHOT_OPTIONS_INIT;
+	int err;
+	if ((err = xtrk_repo_relpath(&rel, repo, path)) == 0 && (err = xtrk_txn_new_dry(&dry, xtrk_repo_odb(repo))) == 0 &&
+	    (err = xtrk_snapshot_path(&snap, repo, dry, rel.ptr, &so)) == 0)
+		xtrk_oid_fmt(out, &snap.id);
+	xtrk_txn_free(dry);
+	xtrk_buf_dispose(&rel);
+	return err;
+}
+
+int xtrk_lineage(json_t **out, xtrk_repo *repo, xtrk_index *ix, const char *target, int dirs)
+{
+	struct graph g;
+	xtrk_oid rid;
+	char data[33];
+	int err, found;
+	size_t run = (size_t)-1;
+	json_t *nodes;
+	const char *k;
+	json_t *v;
+
+	memset(&g, 0, sizeof(g));
+	g.ix = ix;
+	g.nodes = json_object();
+	g.edges = json_array();
+	g.edgeset = json_object();
+	g.seen = json_object();
+	*out = NULL;
+	if ((err = collect_uses(&g)) < 0)
+		goto done;
+	/* A run first, then a data ID, then a path. */
+	if (xtrk_run_resolve(&rid, repo, target) == 0) {
+		for (size_t i = 0; i < xtrk_index_count(ix); i++)
+			if (!xtrk_oid_cmp(xtrk_index_run(ix, i), &rid))
+				run = i;
+	}
+	xtrk_error_clear();
+	if (run != (size_t)-1) {
+		if (dirs & XTRK_LINEAGE_UP)
+			up_run(&g, run);
+		if (dirs & XTRK_LINEAGE_DOWN)
+			down_run(&g, run);
+		node_run(&g, run);
+		xtrk_oid_fmt(data, &rid);
+		*out = json_pack("{s:{s:s, s:s}}", "target", "kind", "run", "id", data);
+	} else {
+		if ((found = find_data(&g, target, data)) < 0) {
+			err = found;
+			goto done;
+		}
+		if (!found && access(target, F_OK) == 0) {
+			if ((err = hash_path(repo, target, data)) < 0)
+				goto done;
+			found = 1;
+		}
+		if (!found) {
+			err = xtrk_error_set(XTRK_ENOTFOUND, "'%s' is not a run, a data or model ID that a run records, or a "
+				"path in the workspace", target);
+			goto done;
+		}
+		if (dirs & XTRK_LINEAGE_UP)
+			up_data(&g, data);
+		if (dirs & XTRK_LINEAGE_DOWN)
+			down_data(&g, data);
+		if (!json_object_get(g.nodes, data))
+			json_object_set_new(g.nodes, data, json_pack("{s:s, s:s, s:s}", "id", data, "kind", "data", "label",
+				target));
+		*out = json_pack("{s:{s:s, s:s}}", "target", "kind", "data", "id", data);
+	}
+	nodes = json_array();
+	json_object_foreach(g.nodes, k, v)
+		json_array_append(nodes, v);
+	json_object_set_new(*out, "nodes", nodes);
+	json_object_set(*out, "edges", g.edges);
+done:
+	for (size_t i = 0; i < g.n; i++) {
+		free(g.uses[i].group);
+		free(g.uses[i].name);
+		free(g.uses[i].path);
+	}
+	free(g.uses);
+	json_decref(g.nodes);
+	json_decref(g.edges);
+	json_decref(g.edgeset);
+	json_decref(g.seen);
+	return err;
+}
