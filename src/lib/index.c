@@ -75,6 +75,7 @@ struct entry {
 	int seg;      /* index into segs, or -1 for mem */
 	uint32_t idx; /* run index in the segment, or in mems */
 	json_t *tags; /* array of names, from the refs */
+	char hex[XTRK_OID_HEXSZ + 1];
 };
 
 struct xtrk_index {
@@ -92,6 +93,7 @@ struct xtrk_index_key {
 	char *name;
 	size_t len;
 	int is_tags;
+	int is_id;
 	int64_t *kid;      /* per segment: the key's ID, or -1 */
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
 };
@@ -965,8 +967,10 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 			json_object_set_new(ix->tags, k, arr = json_array());
 		json_array_append_new(arr, json_string(tnames[i]));
 	}
-	for (size_t i = 0; i < ix->n; i++)
+	for (size_t i = 0; i < ix->n; i++) {
 		ix->entries[i].tags = json_object_get(ix->tags, xtrk_oid_tostr(&ix->entries[i].id));
+		xtrk_oid_fmt(ix->entries[i].hex, &ix->entries[i].id);
+	}
 	xtrk_refs_tags_free(tnames, ttargets, ntags);
 	free(missing);
 	*out = ix;
@@ -1012,6 +1016,7 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	}
 	k->len = strlen(name);
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
+	k->is_id = !strcmp(name, "id");
 	for (size_t s = 0; s < ix->nsegs; s++) {
 		const struct seg *sg = &ix->segs[s];
 		char *below;
@@ -1046,6 +1051,12 @@ int xtrk_index_get(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_i
 {
 	const struct entry *e = &ix->entries[i];
 	memset(out, 0, sizeof(*out));
+	if (k->is_id) {
+		out->type = XTRK_VAL_STR;
+		out->str = e->hex;
+		out->len = XTRK_OID_HEXSZ;
+		return 1;
+	}
 	if (k->is_tags) {
 		char *end;
 		unsigned long at;
