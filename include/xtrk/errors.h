@@ -29,6 +29,17 @@ int xtrk_error_set(int code, const char *fmt, ...)
 /** Set the last error from errno: "<what>: <strerror>"; returns XTRK_ENOSPACE for ENOSPC. */
 int xtrk_error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/**
+ * Allocation failures anywhere in the process (xtrk's own, jansson's, a
+ * libgit2 or libc call that failed with ENOMEM) are noted in one sticky
+ * flag, because some of them can only surface as a value quietly missing
+ * from a JSON document.  A command that records something resets it first
+ * and refuses to write when it is set.
+ */
+void xtrk_oom_note(void);
+int xtrk_oom_seen(void);
+void xtrk_oom_reset(void);
+
 /** Set the last error to an allocation failure and return XTRK_ERROR. */
 int xtrk_error_oom(void);
 

@@ -77,6 +77,9 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 /** Read a run object (verified) as JSON, with "id" and "tags" added. */
 int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
 
+/** The run's record alone, with "id" but without "tags" (which means reading every tag). */
+int xtrk_run_read_record(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
+
 /**
  * Resolve a revision: a full ID, a unique prefix of at least 4 hex digits, a
  * tag, an experiment name (its newest run), or NAME~N.  An ambiguous prefix

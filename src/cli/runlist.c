@@ -301,8 +301,11 @@ static int print_json(xtrk_repo *repo, xtrk_index *ix, const size_t *sel, size_t
 	int err = 0;
 	for (size_t r = 0; r < n && err == 0; r++) {
 		json_t *run;
-		if ((err = xtrk_run_read(&run, repo, xtrk_index_run(ix, sel[r]))) == 0)
+		/* The record from the store (verified); the tags the index read from the refs. */
+		if ((err = xtrk_run_read_record(&run, repo, xtrk_index_run(ix, sel[r]))) == 0) {
+			json_object_set_new(run, "tags", xtrk_index_tags(ix, sel[r]));
 			json_array_append_new(arr, run);
+		}
 	}
 	if (err == 0)
 		cli_print_json(arr);

@@ -16,6 +16,7 @@
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/reach.h"
+#include "xtrk/refs.h"
 #include "xtrk/run.h"
 
 #define CHUNK (1024 * 1024)
@@ -228,6 +229,9 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	json_t **runs = NULL, *commits = json_array(), *m = NULL;
 	xtrk_buf tmp = XTRK_BUF_INIT, text = XTRK_BUF_INIT;
 	const char **chex = NULL;
+	char **tnames = NULL;
+	xtrk_oid *ttargets = NULL;
+	size_t ntags = 0;
 	uint64_t pack_size = 0;
 	int fd = -1, pack_fd = -1, err = 0;
 	size_t nr = 0;
@@ -251,9 +255,21 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	reach.odb = xtrk_repo_odb(repo);
 	reach.seen = &seen;
 	reach.skip_data = o->no_data;
-	for (nr = 0; nr < nruns; nr++)
-		if ((err = xtrk_run_read(&runs[nr], repo, &ids[nr])) < 0 || (err = xtrk_reach_run(&reach, &ids[nr], runs[nr])) < 0)
+	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0)
+		goto done;
+	for (nr = 0; nr < nruns; nr++) {
+		json_t *tags = json_array();
+		if ((err = xtrk_run_read_record(&runs[nr], repo, &ids[nr])) < 0 ||
+		    (err = xtrk_reach_run(&reach, &ids[nr], runs[nr])) < 0) {
+			json_decref(tags);
 			goto done;
+		}
+		/* Tags are read once for all runs, not once per run. */
+		for (size_t t = 0; t < ntags; t++)
+			if (!xtrk_oid_cmp(&ttargets[t], &ids[nr]))
+				json_array_append_new(tags, json_string(tnames[t]));
+		json_object_set_new(runs[nr], "tags", tags);
+	}
 	/* The newest run's end is the archive's time: the same runs give the same bundle. */
 	for (size_t i = 0; i < nruns; i++) {
 		struct tm tm;
@@ -361,6 +377,7 @@ done:
 		json_decref(runs[i]);
 	free(runs);
 	free(chex);
+	xtrk_refs_tags_free(tnames, ttargets, ntags);
 	json_decref(commits);
 	json_decref(m);
 	free(w.objs);

@@ -1,5 +1,6 @@
 /* Environment capture: OS, host, CPU, memory, GPUs and CUDA, Python, container, variables. */
 #include "config.h"
+#include <errno.h>
 #include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -27,10 +28,13 @@ void xtrk_login_name(char *out, size_t len)
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
-	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name)
+	int rc = getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res);
+	if (rc == 0 && res && res->pw_name)
 		snprintf(out, len, "%s", res->pw_name);
 	else
 		snprintf(out, len, "unknown");
+	if (rc == ENOMEM || (rc != 0 && errno == ENOMEM))
+		xtrk_oom_note();
 }
 
 static const char *const var_prefixes[] = {

@@ -183,9 +183,14 @@ int xtrk_capture_author(xtrk_buf *out, const char *workdir)
 		git_repository_config(&cfg, repo);
 	else
 		git_config_open_default(&cfg);
+	xtrk_git_note_oom();
 	if (cfg && git_config_snapshot(&snap, cfg) == 0) {
-		git_config_get_string(&name, snap, "user.name");
-		git_config_get_string(&email, snap, "user.email");
+		if (git_config_get_string(&name, snap, "user.name") < 0)
+			xtrk_git_note_oom();
+		if (git_config_get_string(&email, snap, "user.email") < 0)
+			xtrk_git_note_oom();
+	} else {
+		xtrk_git_note_oom();
 	}
 	gethostname(host, sizeof(host) - 1);
 	xtrk_login_name(login, sizeof(login));

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "xtrk/errors.h"
 
 #define XTRK_ERRMSG_MAX 1024
@@ -14,6 +16,36 @@
 static _Thread_local char last_error[XTRK_ERRMSG_MAX];
 static _Thread_local char *warnings[XTRK_WARN_MAX];
 static _Thread_local int nwarnings;
+static int oom_seen; /* process-wide and sticky: see xtrk_oom_seen() */
+
+void xtrk_oom_note(void)
+{
+	__atomic_store_n(&oom_seen, 1, __ATOMIC_RELAXED);
+}
+
+int xtrk_oom_seen(void)
+{
+	return __atomic_load_n(&oom_seen, __ATOMIC_RELAXED);
+}
+
+void xtrk_oom_reset(void)
+{
+	__atomic_store_n(&oom_seen, 0, __ATOMIC_RELAXED);
+}
+
+/* jansson reports a failed allocation only as a NULL that set-functions swallow: note it here. */
+static void *json_alloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		xtrk_oom_note();
+	return p;
+}
+
+__attribute__((constructor)) static void install_json_alloc(void)
+{
+	json_set_alloc_funcs(json_alloc, free);
+}
 
 int xtrk_error_set(int code, const char *fmt, ...)
 {
@@ -35,6 +67,8 @@ int xtrk_error_errno(const char *fmt, ...)
 	va_end(ap);
 	snprintf(last_error, sizeof(last_error), "%s: %s", what, strerror(saved));
 	errno = saved;
+	if (saved == ENOMEM)
+		xtrk_oom_note();
 	if (saved == ENOSPC || saved == EDQUOT)
 		return XTRK_ENOSPACE;
 	if (saved == ENOENT)
@@ -44,6 +78,7 @@ int xtrk_error_errno(const char *fmt, ...)
 
 int xtrk_error_oom(void)
 {
+	xtrk_oom_note();
 	snprintf(last_error, sizeof(last_error), "out of memory");
 	return XTRK_ERROR;
 }

@@ -13,9 +13,17 @@
 #include "gitsrc.h"
 #include "xtrk/errors.h"
 
+void xtrk_git_note_oom(void)
+{
+	const git_error *e = git_error_last();
+	if (e && e->klass == GIT_ERROR_NOMEMORY)
+		xtrk_oom_note();
+}
+
 int xtrk_git_error(const char *what)
 {
 	const git_error *e = git_error_last();
+	xtrk_git_note_oom();
 	return xtrk_error_set(XTRK_ERROR, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 

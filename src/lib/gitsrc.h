@@ -14,6 +14,9 @@
 #include "xtrk/buf.h"
 #include "xtrk/repo.h"
 
+/** Note an allocation failure when libgit2's last error was one (see xtrk_oom_note). */
+void xtrk_git_note_oom(void);
+
 /** An XTRK_* error from libgit2's last error, prefixed with `what`. */
 int xtrk_git_error(const char *what);
 

@@ -879,9 +879,44 @@ done:
 	xtrk_buf_dispose(&out);
 }
 
+#define READ_CHUNK 2000 /* runs read and indexed at a time: memory stays bounded */
+
+/* Point the chunk's entries at a segment just written and loaded; 0, or -1 when it cannot be used. */
+static int adopt_segment(xtrk_index *ix, const char *path, size_t *chunk, size_t n)
+{
+	struct seg *ns = realloc(ix->segs, (ix->nsegs + 1) * sizeof(*ns));
+	if (!ns)
+		return -1;
+	ix->segs = ns;
+	if (seg_load(&ix->segs[ix->nsegs], path) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &ix->entries[chunk[i]];
+		const struct seg_run *r = seg_find_run(&ix->segs[ix->nsegs], &e->id, &e->idx);
+		if (!r) {
+			seg_close(&ix->segs[ix->nsegs]);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &ix->entries[chunk[i]];
+		const struct seg_run *r = seg_find_run(&ix->segs[ix->nsegs], &e->id, &e->idx);
+		e->seg = (int)ix->nsegs;
+		e->started = ix->segs[ix->nsegs].str + r->started_off;
+		e->started_len = r->started_len;
+	}
+	ix->nsegs++;
+	return 0;
+}
+
+/*
+ * Runs the segments lack are read from their objects and indexed, a chunk at
+ * a time; where the index cannot be written (a read-only store) they are kept
+ * in memory instead.
+ */
 static int read_missing(xtrk_index *ix, xtrk_repo *repo, size_t *missing, size_t nmissing)
 {
-	struct src *srcs = calloc(nmissing + 1, sizeof(*srcs));
+	struct src *srcs = calloc(READ_CHUNK, sizeof(*srcs));
 	xtrk_buf path = XTRK_BUF_INIT;
 	int err = 0;
 
@@ -889,26 +924,36 @@ static int read_missing(xtrk_index *ix, xtrk_repo *repo, size_t *missing, size_t
 		free(srcs);
 		return xtrk_error_oom();
 	}
-	for (size_t i = 0; i < nmissing; i++) {
-		struct entry *e = &ix->entries[missing[i]];
-		json_t *run;
-		if ((err = xtrk_run_read(&run, repo, &e->id)) < 0)
-			break;
-		ix->mems[ix->nmems].flat = xtrk_run_flatten(run);
-		json_decref(run);
-		e->seg = -1;
-		e->idx = (uint32_t)ix->nmems;
-		e->started = json_string_value(json_object_get(ix->mems[ix->nmems].flat, "started"));
-		e->started = e->started ? e->started : "";
-		e->started_len = strlen(e->started);
-		srcs[i].id = e->id;
-		srcs[i].exp = e->exp;
-		srcs[i].flat = ix->mems[ix->nmems].flat;
-		ix->nmems++;
+	for (size_t start = 0; start < nmissing && err == 0; start += READ_CHUNK) {
+		size_t n = nmissing - start < READ_CHUNK ? nmissing - start : READ_CHUNK, got = 0;
+		for (; got < n; got++) {
+			struct entry *e = &ix->entries[missing[start + got]];
+			json_t *run;
+			if ((err = xtrk_run_read_record(&run, repo, &e->id)) < 0)
+				break;
+			srcs[got].id = e->id;
+			srcs[got].exp = e->exp;
+			srcs[got].flat = xtrk_run_flatten(run);
+			json_decref(run);
+		}
+		if (err == 0 && seg_write(&path, repo, srcs, n) == 0 && adopt_segment(ix, path.ptr, missing + start, n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				json_decref(srcs[i].flat);
+			continue;
+		}
+		if (err == 0)
+			xtrk_error_clear(); /* the index could not be written: answer from memory */
+		for (size_t i = 0; i < got; i++) {
+			struct entry *e = &ix->entries[missing[start + i]];
+			ix->mems[ix->nmems].flat = srcs[i].flat;
+			e->seg = -1;
+			e->idx = (uint32_t)ix->nmems;
+			e->started = json_string_value(json_object_get(srcs[i].flat, "started"));
+			e->started = e->started ? e->started : "";
+			e->started_len = strlen(e->started);
+			ix->nmems++;
+		}
 	}
-	/* Index them for next time; a store we cannot write to still answers. */
-	if (err == 0 && seg_write(&path, repo, srcs, nmissing) < 0)
-		xtrk_error_clear();
 	free(srcs);
 	xtrk_buf_dispose(&path);
 	return err;
@@ -1001,6 +1046,11 @@ void xtrk_index_free(xtrk_index *ix)
 size_t xtrk_index_count(const xtrk_index *ix) { return ix->n; }
 const xtrk_oid *xtrk_index_run(const xtrk_index *ix, size_t i) { return &ix->entries[i].id; }
 const char *xtrk_index_experiment(const xtrk_index *ix, size_t i) { return ix->entries[i].exp; }
+
+json_t *xtrk_index_tags(const xtrk_index *ix, size_t i)
+{
+	return ix->entries[i].tags ? json_incref(ix->entries[i].tags) : json_array();
+}
 
 /* ---- lookups ---- */
 
@@ -1182,7 +1232,7 @@ int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, size_t n)
 	}
 	for (size_t i = 0; i < n && err == 0; i++) {
 		json_t *run;
-		if ((err = xtrk_run_read(&run, repo, &runs[i])) < 0)
+		if ((err = xtrk_run_read_record(&run, repo, &runs[i])) < 0)
 			break;
 		recs[got] = run;
 		srcs[got].id = runs[i];

@@ -230,7 +230,7 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 	reach.odb = xtrk_repo_odb(from);
 	reach.seen = &seen;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = xtrk_run_read(&runs[i], from, &ids[i])) < 0)
+		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0)
 			goto done;
 		if (untrusted && (err = xtrk_run_validate(runs[i])) < 0) {
 			char why[512];

@@ -560,7 +560,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	xtrk_txn *txn = NULL;
 	xtrk_statcache *cache = NULL;
 	xtrk_buf author = XTRK_BUF_INIT;
-	json_t *run = NULL, *pfiles = json_array();
+	json_t *run = NULL, *pfiles = NULL;
 	xtrk_oid series_id, log_ids[2];
 	const xtrk_oid *logs[2] = { NULL, NULL };
 	double started = o->started > 0 ? o->started : now_s();
@@ -573,6 +573,11 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	s.o = o;
 	if (run_out)
 		*run_out = NULL;
+	xtrk_oom_reset();
+	if (!(pfiles = json_array())) {
+		err = xtrk_error_oom();
+		goto done;
+	}
 	if ((err = commit_state_prepare(&s)) < 0)
 		goto done;
 
@@ -643,6 +648,11 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		s.series_path ? &series_id : NULL, pfiles, logs);
 	if (!(dump = json_dumps(run, JSON_STORE_FLAGS))) {
 		err = xtrk_error_oom();
+		goto done;
+	}
+	/* A value lost to a failed allocation would make a quietly different run: refuse instead. */
+	if (xtrk_oom_seen()) {
+		err = xtrk_error_set(XTRK_ERROR, "out of memory while recording the run; nothing was written");
 		goto done;
 	}
 	{
@@ -742,14 +752,14 @@ static int parse_run(json_t **out, const xtrk_buf *b, const xtrk_oid *id)
 	return 0;
 }
 
-int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id)
+static int run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id, int tags)
 {
 	xtrk_buf b = XTRK_BUF_INIT;
 	int err;
 
 	*out = NULL;
 	if ((err = xtrk_odb_read(&b, NULL, xtrk_repo_odb(repo), id, XTRK_OBJ_RUN)) == 0 &&
-	    (err = parse_run(out, &b, id)) == 0 && (err = attach_tags(*out, repo, id)) < 0) {
+	    (err = parse_run(out, &b, id)) == 0 && tags && (err = attach_tags(*out, repo, id)) < 0) {
 		json_decref(*out);
 		*out = NULL;
 	}
@@ -758,6 +768,16 @@ int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id)
 			xtrk_oid_tostr(id));
 	xtrk_buf_dispose(&b);
 	return err;
+}
+
+int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id)
+{
+	return run_read(out, repo, id, 1);
+}
+
+int xtrk_run_read_record(json_t **out, xtrk_repo *repo, const xtrk_oid *id)
+{
+	return run_read(out, repo, id, 0);
 }
 
 static int cmp_items(const void *a, const void *b)
