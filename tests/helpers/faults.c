@@ -12,6 +12,8 @@
  *                              just before it), where KIND is write, fsync,
  *                              rename or kill (kill counts writes, fsyncs
  *                              and renames together);
+ *   XTRK_TEST_FAULT_ERRNO=E    the error a failing call gets: ENOSPC or EIO
+ *                              (default: ENOSPC for writes, EIO otherwise);
  *   XTRK_TEST_COUNT=FILE       append each counted call's kind to FILE, so a
  *                              test knows how many points there are to hit.
  */
@@ -103,9 +105,10 @@ static int fault_due(const char *kind, int err)
 		if (i != 3 && strcmp(kinds[i], kind))
 			return 0;
 		if (++counts[i] == atoi(spec + kl + 1)) {
+			const char *e = getenv("XTRK_TEST_FAULT_ERRNO");
 			if (i == 3)
 				raise(SIGKILL);
-			errno = err;
+			errno = e && !strcmp(e, "EIO") ? EIO : e && !strcmp(e, "ENOSPC") ? ENOSPC : err;
 			return 1;
 		}
 	}

@@ -42,7 +42,6 @@ while [ $n -le $total ]; do
 	set +e
 	XTRK_TEST_MALLOC_FAIL=$n XTRK_TEST_MALLOC_SKIP=${XTRK_STRESS_SKIP-libgit2} commit >"$TRASH/out" 2>"$TRASH/err"
 	rc=$?
-	set -e
 	tried=$((tried + 1))
 	case $rc in
 	0)
