@@ -26,7 +26,8 @@ git config -f .xtrk/config capture.python false
 head -c $((SIZE << 20)) /dev/urandom > model.bin
 run=$("$XTRK" commit-run -e b --model model.bin 2>/dev/null)
 cd "$WORK"
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+# Each timing starts with nothing dirty in the page cache, so no command pays for another's writeback.
+ms() { local s e; sync; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for r in $(seq "$ROUNDS"); do
 	rm -f b.tar t.tar; rm -rf dst tx; mkdir tx

@@ -3,6 +3,8 @@
 #
 #   contrib/quickstart.sh demo    a short tour of the main job in a temporary workspace
 #   contrib/quickstart.sh check   the whole test suite (what CI runs)
+#   contrib/quickstart.sh check-asan   the suite again, built with AddressSanitizer, UBSan and
+#                                      allocation-failure injection, in a copy under $TMPDIR (CI runs it too)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +68,23 @@ check() {
 	return $rc
 }
 
+# The committed sources, built in a scratch copy with sanitizers: the whole suite, with the allocation
+# sweep checking every failure path for leaks.
+check_asan() {
+	local dir
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-asan.XXXXXX")
+	trap 'rm -rf "$dir"' EXIT
+	say "copying the sources to $dir"
+	git ls-files -z | xargs -0 tar cf - | tar xf - -C "$dir"
+	cd "$dir"
+	say "autoreconf + configure --enable-asan --enable-fault-injection"
+	./autogen.sh >/dev/null 2>&1
+	./configure -q --enable-asan --enable-fault-injection
+	say "make (ASan + UBSan)"
+	make -s -j"$(nproc)" >/dev/null
+	check
+}
+
 demo() {
 	local X="$here/xtrk"
 	demo_ws=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-demo.XXXXXX")
@@ -127,5 +146,6 @@ demo() {
 case "${1:-}" in
 demo) install_deps; build; demo ;;
 check) install_deps; build; check ;;
-*) echo "usage: $0 demo|check" >&2; exit 2 ;;
+check-asan) install_deps; check_asan ;;
+*) echo "usage: $0 demo|check|check-asan" >&2; exit 2 ;;
 esac

@@ -324,7 +324,10 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	}
 	if ((err = set_filter(w.a, path)) < 0)
 		goto done;
-	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK || archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+	/* 1 MiB blocks: a 1 GiB model is a thousand writes, not a hundred thousand. */
+	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w.a, 1 << 20) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK || archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
 		err = archive_fail(w.a, "cannot start the bundle");
 		goto done;
 	}

@@ -104,7 +104,7 @@ elif case == "bomb":
     # one object declared tiny, carried huge: a few hundred KiB compressed
     m, _ = entries[blob]
     big = tarfile.TarInfo(m.name)
-    big.size = 256 << 20
+    big.size = 64 << 20
     entries[blob] = (big, None)
 elif case == "truncated":
     pass

@@ -4,7 +4,7 @@
 # fsck-clean after each. With the fault-injection build under ASan (--enable-asan
 # --enable-fault-injection) LeakSanitizer also proves that no failure path leaks.
 #
-#   XTRK_STRESS=quick|full   quick tries ~40 points spread over the commit, full tries every one
+#   XTRK_STRESS=quick|full   quick tries ~20 points spread over the commit, full tries every one
 . "$(dirname "$0")/../cli/lib.sh"
 
 STRESS=${XTRK_STRESS:-quick}
@@ -33,7 +33,7 @@ total=$(cat "$TRASH/count")
 norm > "$TRASH/want.json"
 rm -f .xtrk/refs/experiments/a/*
 step=1
-[ "$STRESS" = full ] || step=$(( total / 40 + 1 ))
+[ "$STRESS" = full ] || step=$(( total / 20 + 1 ))
 echo "# mode $mode: a commit makes $total allocations; trying every ${step}th"
 
 tried=0 errors=0 same=0 crashes=0 upstream=0 leaks=0 bad=0

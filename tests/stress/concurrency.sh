@@ -15,7 +15,7 @@ mkdir data && echo shared > data/common
 
 # A reader: log (JSON, parsed) and show of the experiment's newest run, until told to stop.
 reader() {
-	while [ ! -f "$TRASH/stop" ]; do
+	while [ ! -f "$TRASH/stop" ] && [ -d "$TRASH" ] && kill -0 $$ 2>/dev/null; do
 		if out=$("$XTRK_BIN" log -e c --format json 2>/dev/null); then
 			echo "$out" | python3 -c 'import json,sys; [r["id"] and r["params"]["w"] for r in json.load(sys.stdin)]' \
 				2>>"$TRASH/bad" || echo "log: partial record" >> "$TRASH/bad"

@@ -3,11 +3,11 @@
 # operation of an import and a push (through the fault shim). After every kill: fsck clean, every
 # run reported as committed present, no half-written file under its final name.
 #
-#   XTRK_STRESS=quick|full   rounds per command (6 or 60) and kill points (a sample, or all)
+#   XTRK_STRESS=quick|full   rounds per command (4 or 60) and kill points (a sample, or all)
 . "$(dirname "$0")/../cli/lib.sh"
 
 STRESS=${XTRK_STRESS:-quick}
-ROUNDS=6
+ROUNDS=4
 [ "$STRESS" = full ] && ROUNDS=60
 export XTRK_LOCK_TIMEOUT_MS=200   # a kill can leave a ref's .lock behind, as git leaves index.lock
 pause() { sleep "0.$(printf '%03d' $(( $(od -An -N2 -tu2 /dev/urandom) % ${1:-300} )))"; }
@@ -97,7 +97,7 @@ if [ -f "$SHIM" ]; then
 	cd "$TRASH/dst" && rm -rf .xtrk && new_ws
 	XTRK_TEST_COUNT=$TRASH/ipoints LD_PRELOAD=$SHIM xtrk bundle import "$TRASH/b.tar" >/dev/null 2>&1
 	ni=$(wc -l < "$TRASH/ipoints")
-	step=1; [ "$STRESS" = full ] || step=$(( ni / 15 + 1 ))
+	step=1; [ "$STRESS" = full ] || step=$(( ni / 8 + 1 ))
 	n=1
 	while [ $n -le $ni ]; do
 		rm -rf .xtrk && new_ws
@@ -108,7 +108,7 @@ if [ -f "$SHIM" ]; then
 	cd "$TRASH/src" && rm -rf "$TRASH/shared/.xtrk" && xtrk remote remove r && xtrk remote add r "$TRASH/shared/.xtrk" 2>/dev/null
 	XTRK_TEST_COUNT=$TRASH/ppoints LD_PRELOAD=$SHIM xtrk push r >/dev/null 2>&1
 	np=$(wc -l < "$TRASH/ppoints")
-	step=1; [ "$STRESS" = full ] || step=$(( np / 15 + 1 ))
+	step=1; [ "$STRESS" = full ] || step=$(( np / 8 + 1 ))
 	n=1
 	while [ $n -le $np ]; do
 		rm -rf "$TRASH/shared/.xtrk" && xtrk remote remove r && xtrk remote add r "$TRASH/shared/.xtrk" 2>/dev/null

@@ -34,7 +34,7 @@ sweep() {
 	XTRK_TEST_COUNT=$TRASH/points.$name LD_PRELOAD=$SHIM sh -c "$cmd" >/dev/null 2>&1
 	for kind in write fsync rename; do
 		count=$(grep -c "^$kind\$" "$TRASH/points.$name" || true)
-		step=1; [ "$STRESS" = full ] || step=$(( count / 8 + 1 ))
+		step=1; [ "$STRESS" = full ] || step=$(( count / 4 + 1 ))
 		n=1
 		while [ $n -le $count ]; do
 			for errno in ENOSPC EIO; do
