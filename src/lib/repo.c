@@ -121,6 +121,27 @@ int xtrk_repo_discover(xtrk_buf *out, const char *start)
 		"not an xtrk workspace (or any parent folder): run 'xtrk init' first, or use -C DIR");
 }
 
+/* The store's parts, once r->dir is known: its objects, and its config (optional for a bare store). */
+static int open_store_parts(xtrk_repo *r, int config_required)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	struct stat st;
+	int err = 0;
+
+	xtrk_buf_printf(&p, "%s/objects", r->dir);
+	if (xtrk_buf_oom(&p) || (err = xtrk_odb_open(&r->odb, p.ptr)) < 0)
+		goto done;
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/config", r->dir);
+	if ((config_required || stat(p.ptr, &st) == 0) && git_config_open_ondisk(&r->cfg, p.ptr) < 0) {
+		const git_error *ge = git_error_last();
+		err = xtrk_error_set(XTRK_EINVALID, "cannot read '%s': %s", p.ptr, ge ? ge->message : "unknown error");
+	}
+done:
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
 int xtrk_repo_open(xtrk_repo **out, const char *dir)
 {
 	xtrk_repo *r = calloc(1, sizeof(*r));
@@ -142,17 +163,8 @@ int xtrk_repo_open(xtrk_repo **out, const char *dir)
 	if ((err = xtrk_buf_joinpath(&p, r->workdir, ".xtrk")) < 0)
 		goto fail;
 	r->dir = xtrk_buf_detach(&p);
-	xtrk_buf_printf(&p, "%s/objects", r->dir);
-	if (xtrk_buf_oom(&p) || (err = xtrk_odb_open(&r->odb, p.ptr)) < 0)
+	if ((err = open_store_parts(r, 1)) < 0)
 		goto fail;
-	xtrk_buf_clear(&p);
-	xtrk_buf_printf(&p, "%s/config", r->dir);
-	if (git_config_open_ondisk(&r->cfg, p.ptr) < 0) {
-		const git_error *ge = git_error_last();
-		err = xtrk_error_set(XTRK_EINVALID, "cannot read '%s': %s", p.ptr, ge ? ge->message : "unknown error");
-		goto fail;
-	}
-	xtrk_buf_dispose(&p);
 	*out = r;
 	return 0;
 fail:
@@ -325,15 +337,8 @@ int xtrk_store_open(xtrk_repo **out, const char *path)
 		err = xtrk_error_oom();
 		goto fail;
 	}
-	if ((err = xtrk_odb_open(&r->odb, p.ptr)) < 0)
+	if ((err = open_store_parts(r, 0)) < 0)
 		goto fail;
-	xtrk_buf_clear(&p);
-	xtrk_buf_printf(&p, "%s/config", r->dir);
-	if (stat(p.ptr, &st) == 0 && git_config_open_ondisk(&r->cfg, p.ptr) < 0) {
-		const git_error *ge = git_error_last();
-		err = xtrk_error_set(XTRK_EINVALID, "cannot read '%s': %s", p.ptr, ge ? ge->message : "unknown error");
-		goto fail;
-	}
 	xtrk_buf_dispose(&p);
 	*out = r;
 	return 0;

@@ -37,6 +37,7 @@ round=0
 while [ $round -lt $ROUNDS ]; do
 	round=$((round + 1))
 	w=0
+	pids=
 	while [ $w -lt $WRITERS ]; do
 		w=$((w + 1))
 		( k=0; while [ $k -lt $EACH ]; do k=$((k + 1))
@@ -44,10 +45,10 @@ while [ $round -lt $ROUNDS ]; do
 			"$XTRK_BIN" commit-run -e c -p w=$w -p k=$k -p round=$round --model "$TRASH/m.$w" -d data \
 				>> "$TRASH/ids.$w" 2>>"$TRASH/werr.$w" || echo "writer $w failed" >> "$TRASH/wfail"
 		done ) &
+		pids="$pids $!"
 		attempted=$((attempted + EACH))
 	done
-	wait_writers=$(jobs -p | grep -v -e "^$r1\$" -e "^$r2\$" || true)
-	for p in $wait_writers; do wait $p; done
+	for p in $pids; do wait $p; done
 done
 # Readers keep going a little after the last write, so that some reads see the final state too.
 while [ "$(wc -l < "$TRASH/reads" 2>/dev/null || echo 0)" -lt 6 ]; do sleep 0.1; done
