@@ -5,6 +5,7 @@
 # --enable-fault-injection) LeakSanitizer also proves that no failure path leaks.
 #
 #   XTRK_STRESS=quick|full   quick tries ~20 points spread over the commit, full tries every one
+#   XTRK_STRESS_STEP=N       full mode: every Nth point instead (tests/stress/run.sh sets it)
 . "$(dirname "$0")/../cli/lib.sh"
 
 STRESS=${XTRK_STRESS:-quick}
@@ -32,7 +33,7 @@ XTRK_TEST_MALLOC_COUNT=$TRASH/count commit >/dev/null 2>&1
 total=$(cat "$TRASH/count")
 norm > "$TRASH/want.json"
 rm -f .xtrk/refs/experiments/a/*
-step=1
+step=${XTRK_STRESS_STEP:-1}
 [ "$STRESS" = full ] || step=$(( total / 20 + 1 ))
 echo "# mode $mode: a commit makes $total allocations; trying every ${step}th"
 
