@@ -71,12 +71,11 @@ check() {
 # The committed sources, built in a scratch copy with sanitizers: the whole suite, with the allocation
 # sweep checking every failure path for leaks.
 check_asan() {
-	local dir
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-asan.XXXXXX")
-	trap 'rm -rf "$dir"' EXIT
-	say "copying the sources to $dir"
-	git ls-files -z | xargs -0 tar cf - | tar xf - -C "$dir"
-	cd "$dir"
+	asan_dir=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-asan.XXXXXX")
+	trap 'rm -rf "${asan_dir:-}"' EXIT
+	say "copying the sources to $asan_dir"
+	git ls-files -z | xargs -0 tar cf - | tar xf - -C "$asan_dir"
+	cd "$asan_dir"
 	say "autoreconf + configure --enable-asan --enable-fault-injection"
 	./autogen.sh >/dev/null 2>&1
 	./configure -q --enable-asan --enable-fault-injection

@@ -1453,7 +1453,7 @@ int xtrk_txn_commit(xtrk_txn *t)
 	}
 	if (t->npacks_done) {
 		xtrk_buf_printf(&dir, "%s/pack", t->odb->dir);
-		if (xtrk_buf_oom(&dir) || (err = xtrk_mkdir_p(dir.ptr)) < 0)
+		if ((err = xtrk_buf_oom(&dir) ? xtrk_error_oom() : xtrk_mkdir_p(dir.ptr)) < 0)
 			goto done;
 	}
 	for (size_t i = 0; i < t->npacks_done; i += 2) {
@@ -1486,7 +1486,7 @@ int xtrk_txn_commit(xtrk_txn *t)
 			continue;
 		xtrk_buf_clear(&final);
 		xtrk_buf_printf(&final, "%s/%02x", t->odb->dir, i);
-		if (xtrk_buf_oom(&final) || (err = xtrk_fsync_dir(final.ptr)) < 0)
+		if ((err = xtrk_buf_oom(&final) ? xtrk_error_oom() : xtrk_fsync_dir(final.ptr)) < 0)
 			goto done;
 	}
 	if (t->npacks_done && (err = xtrk_fsync_dir(dir.ptr)) < 0)

@@ -52,7 +52,7 @@ int xtrk_ref_write(xtrk_repo *repo, const char *relpath, const char *content, in
 	xtrk_buf_printf(&path, "%s/%s", xtrk_repo_dir(repo), relpath);
 	xtrk_buf_printf(&lock, "%s.lock", path.ptr);
 	if (xtrk_buf_oom(&path) || xtrk_buf_oom(&lock)) {
-		err = XTRK_ERROR;
+		err = xtrk_error_oom();
 		goto done;
 	}
 	slash = strrchr(path.ptr, '/');
@@ -113,7 +113,7 @@ int xtrk_refs_add_run(xtrk_repo *repo, const char *experiment, const xtrk_oid *r
 			"'%s' is not a valid experiment name (letters, digits, '.', '_' and '-')", experiment);
 	xtrk_buf_printf(&rel, "refs/experiments/%s/%s", experiment, xtrk_oid_tostr(run));
 	xtrk_buf_printf(&content, "%s\n", xtrk_oid_tostr(run));
-	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? XTRK_ERROR : xtrk_ref_write(repo, rel.ptr, content.ptr, 0);
+	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? xtrk_error_oom() : xtrk_ref_write(repo, rel.ptr, content.ptr, 0);
 	xtrk_buf_dispose(&rel);
 	xtrk_buf_dispose(&content);
 	return err;
@@ -233,7 +233,7 @@ int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run,
 	xtrk_error_clear();
 	xtrk_buf_printf(&rel, "refs/tags/%s", name);
 	xtrk_buf_printf(&content, "%s\n", xtrk_oid_tostr(run));
-	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? XTRK_ERROR
+	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? xtrk_error_oom()
 		: xtrk_ref_write(repo, rel.ptr, content.ptr, !force);
 	if (err == XTRK_EEXISTS)
 		err = xtrk_error_set(XTRK_EEXISTS, "tag '%s' was just created by another process", name);

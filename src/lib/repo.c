@@ -51,7 +51,7 @@ int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
 	for (size_t i = 0; i < sizeof(store_dirs) / sizeof(*store_dirs); i++) {
 		xtrk_buf_clear(&p);
 		xtrk_buf_printf(&p, "%s/.xtrk/%s", dir, subdirs[i]);
-		if (xtrk_buf_oom(&p) || (err = xtrk_mkdir_p(p.ptr)) < 0)
+		if ((err = xtrk_buf_oom(&p) ? xtrk_error_oom() : xtrk_mkdir_p(p.ptr)) < 0)
 			goto done;
 	}
 	/* Keep the store out of the user's git status. */
@@ -129,7 +129,7 @@ static int open_store_parts(xtrk_repo *r, int config_required)
 	int err = 0;
 
 	xtrk_buf_printf(&p, "%s/objects", r->dir);
-	if (xtrk_buf_oom(&p) || (err = xtrk_odb_open(&r->odb, p.ptr)) < 0)
+	if ((err = xtrk_buf_oom(&p) ? xtrk_error_oom() : xtrk_odb_open(&r->odb, p.ptr)) < 0)
 		goto done;
 	xtrk_buf_clear(&p);
 	xtrk_buf_printf(&p, "%s/config", r->dir);
@@ -258,7 +258,7 @@ int xtrk_repo_relpath(xtrk_buf *out, xtrk_repo *r, const char *path)
 		xtrk_buf_printf(out, "%s%s%s", dir_abs, strcmp(dir_abs, "/") ? "/" : "", base);
 	}
 	if (xtrk_buf_oom(out)) {
-		err = XTRK_ERROR;
+		err = xtrk_error_oom();
 		goto done;
 	}
 	if (strncmp(out->ptr, r->workdir, wl) || (out->ptr[wl] != '/' && out->ptr[wl] != '\0')) {

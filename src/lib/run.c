@@ -186,8 +186,10 @@ static int gather_params(struct commit_state *s)
 		json_decref(doc);
 		if (err < 0)
 			return err;
-		if ((err = xtrk_repo_relpath(&rel, s->repo, o->param_files[i])) < 0)
+		if ((err = xtrk_repo_relpath(&rel, s->repo, o->param_files[i])) < 0) {
+			xtrk_buf_dispose(&rel);
 			return err;
+		}
 		json_array_append_new(s->params_files, json_pack("{s:s, s:s}", "path", rel.ptr, "given", o->param_files[i]));
 		xtrk_buf_dispose(&rel);
 	}

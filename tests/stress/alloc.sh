@@ -51,7 +51,10 @@ while [ $n -le $total ]; do
 	1)
 		if grep -q "xtrk: error:" "$TRASH/err"; then errors=$((errors + 1))
 		else bad=$((bad + 1)); echo "# $n: exit 1 without a clear error: $(head -c 200 "$TRASH/err")"; fi ;;
-	23) leaks=$((leaks + 1)); echo "# $n: leak"; grep -A6 "ERROR: LeakSanitizer" "$TRASH/err" | sed 's/^/#   /' | head -12 ;;
+	23)
+		if grep -q "ERROR: LeakSanitizer" "$TRASH/err"; then leaks=$((leaks + 1)); echo "# $n: leak"
+		else crashes=$((crashes + 1)); echo "# $n: sanitizer error"; fi
+		grep -A30 "ERROR: [A-Za-z]*Sanitizer\|runtime error" "$TRASH/err" | sed 's/^/#   /' | head -40 ;;
 	*)
 		if grep -q "allocfail: crash in libgit2" "$TRASH/err" ||
 		   { grep -q "allocfail: crash in libc" "$TRASH/err" && sed -n 2p "$TRASH/err" | grep -q "from libc" &&

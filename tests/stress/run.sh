@@ -4,7 +4,8 @@
 # `make check-stress` calls this; `make check` runs the same scripts quick.
 #
 #   tests/stress/run.sh [--asan-build DIR] [NAME...]
-#       NAME...   only these scripts (crash concurrency faults alloc); the others' last logs are kept
+#       NAME...   only these scripts (crash concurrency faults alloc alloc-asan); the others' last
+#                 logs are kept
 #       DIR       a tree built with --enable-asan --enable-fault-injection, whose xtrk runs the
 #                 allocation sweep again with LeakSanitizer (log alloc-asan)
 #   XTRK_STRESS_ALLOC_STEP=N   try every Nth allocation point (default 1; 5 under ASan)
@@ -28,9 +29,10 @@ run() { # NAME BIN BUILDDIR SCRIPT
 	echo "$1: $(grep -c '^ok' "$logs/$1.log") ok, $(grep -c '^not ok' "$logs/$1.log") not ok, $(( $(date +%s) - start )) s" >&2
 }
 for t in $names; do
+	[ "$t" = alloc-asan ] && continue
 	XTRK_STRESS_STEP=${XTRK_STRESS_ALLOC_STEP:-} run "$t" "${XTRK_BIN:-$build/xtrk}" "$build" "$t"
 done
-if [ -n "$asan" ]; then
+if [ -n "$asan" ] && { [ $# -eq 0 ] || echo " $names " | grep -q " alloc-asan "; }; then
 	XTRK_STRESS_STEP=${XTRK_STRESS_ALLOC_STEP:-5} run alloc-asan "$asan/xtrk" "$asan" alloc
 fi
 {
