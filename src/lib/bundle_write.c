@@ -154,18 +154,22 @@ static int name_ends(const char *path, const char *suffix)
 	return n >= k && !strcmp(path + n - k, suffix);
 }
 
+enum filter { FILTER_BAD, FILTER_NONE, FILTER_GZIP, FILTER_ZSTD };
+
 /* The compression follows the file name, as tar -a does. */
-static int set_filter(struct archive *a, const char *path)
+static enum filter filter_for(const char *path)
 {
-	int rc;
 	if (name_ends(path, ".tar.gz") || name_ends(path, ".tgz"))
-		rc = archive_write_add_filter_gzip(a);
-	else if (name_ends(path, ".tar.zst") || name_ends(path, ".tzst"))
-		rc = archive_write_add_filter_zstd(a);
-	else if (name_ends(path, ".tar"))
-		rc = archive_write_add_filter_none(a);
-	else
-		return xtrk_error_set(XTRK_EINVALID, "'%s': a bundle's name must end in .tar, .tar.gz or .tar.zst", path);
+		return FILTER_GZIP;
+	if (name_ends(path, ".tar.zst") || name_ends(path, ".tzst"))
+		return FILTER_ZSTD;
+	return name_ends(path, ".tar") ? FILTER_NONE : FILTER_BAD;
+}
+
+static int set_filter(struct archive *a, enum filter f)
+{
+	int rc = f == FILTER_GZIP ? archive_write_add_filter_gzip(a)
+		: f == FILTER_ZSTD ? archive_write_add_filter_zstd(a) : archive_write_add_filter_none(a);
 	return rc == ARCHIVE_OK ? 0 : archive_fail(a, "cannot set up compression");
 }
 
@@ -238,8 +242,8 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 
 	memset(&w, 0, sizeof(w));
 	memset(out, 0, sizeof(*out));
-	if (!name_ends(path, ".tar") && !name_ends(path, ".tar.gz") && !name_ends(path, ".tgz") &&
-	    !name_ends(path, ".tar.zst") && !name_ends(path, ".tzst")) {
+	/* Checked before any work: a bad name must not cost a pack build and a read of every object. */
+	if (filter_for(path) == FILTER_BAD) {
 		json_decref(commits);
 		return xtrk_error_set(XTRK_EINVALID, "'%s': a bundle's name must end in .tar, .tar.gz or .tar.zst", path);
 	}
@@ -322,7 +326,7 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		err = xtrk_error_oom();
 		goto done;
 	}
-	if ((err = set_filter(w.a, path)) < 0)
+	if ((err = set_filter(w.a, filter_for(path))) < 0)
 		goto done;
 	/* 1 MiB blocks: a 1 GiB model is a thousand writes, not a hundred thousand. */
 	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||

@@ -31,8 +31,6 @@ struct graph {
 };
 
 struct collect {
-	struct graph *g;
-	size_t run;
 	int group;
 	json_t *byname; /* name -> {id, path} */
 };
@@ -94,7 +92,7 @@ static int collect_uses(struct graph *g)
 		err = xtrk_index_key_new(&keys[gi], g->ix, groups[gi]);
 	for (size_t i = 0; i < xtrk_index_count(g->ix) && err == 0; i++) {
 		for (int gi = 0; gi < 3 && err == 0; gi++) {
-			struct collect c = { g, i, gi, json_object() };
+			struct collect c = { gi, json_object() };
 			const char *name;
 			json_t *e;
 			xtrk_index_each_below(g->ix, i, keys[gi], collect_cb, &c);

@@ -132,6 +132,12 @@ check "bad names and unknown runs are clear errors" '
 	expect_exit 1 xtrk -C origin bundle verify missing.tar 2>err
 	test ! -e x.tar && test ! -e x.zip
 '
+check "a bundle that cannot be written is an error and leaves no temp file behind" '
+	expect_exit 1 xtrk -C origin bundle create -o "$TRASH/nowhere/b.tar" $run1 2>err
+	expect_contains "$(cat err)" "nowhere"
+	test ! -e "$TRASH/nowhere"
+	expect_eq "$(ls origin/.xtrk/objects/tmp)" ""
+'
 check "bundle -e EXP takes every run of an experiment" '
 	xtrk -C origin bundle create -o all.tar -e mnist 2>err
 	expect_contains "$(cat err)" "2 runs"
