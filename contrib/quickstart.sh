@@ -51,20 +51,22 @@ check() {
 			[ -f "$f" ] && grep -qE "^(not ok|FAIL|\[----\].*FAIL)|Failing: [1-9]|Crashing: [1-9]" "$f" && { echo "--- $f"; tail -40 "$f"; }
 		done
 	fi
-	local passed=0 failed=0 n
-	for f in tests/cli/*.log; do
+	local passed=0 failed=0 skipped=0 n
+	for f in tests/cli/*.log tests/stress/*.log; do
 		[ -f "$f" ] || continue
+		n=$(grep -c "^ok [0-9]* # skip" "$f" || true); skipped=$((skipped + n))
 		n=$(grep -c "^ok " "$f" || true); passed=$((passed + n))
 		n=$(grep -c "^not ok " "$f" || true); failed=$((failed + n))
 	done
+	passed=$((passed - skipped))
 	for f in tests/unit/*.log; do
 		[ -f "$f" ] || continue
-		n=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' "$f" | tail -1); passed=$((passed + ${n:-0}))
+		n=$(sed -n 's/.*Tested: \([0-9]*\) | Passing: \([0-9]*\).*/\2/p' "$f" | tail -1); passed=$((passed + ${n:-0}))
 		n=$(sed -n 's/.*Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1 \2/p' "$f" | tail -1)
 		for x in $n; do failed=$((failed + x)); done
 	done
 	[ $rc -ne 0 ] && [ $failed -eq 0 ] && failed=1
-	echo "$passed passed, $failed failed"
+	echo "$passed passed, $failed failed, $skipped skipped"
 	return $rc
 }
 

@@ -1,5 +1,7 @@
 # Shared setup for the shell tests: a temporary folder, assertions, TAP-style output.
 # Each test file sources this, runs `check "description" 'commands'` blocks, then `finish`.
+# The blocks run under bash (for pipefail), whichever shell started the file.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 
 XTRK_BIN=${XTRK_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/xtrk}
@@ -25,11 +27,21 @@ xtrk() { "$XTRK_BIN" "$@"; }
 
 ntests=0
 nfailed=0
+nskipped=0
 
-# check DESCRIPTION SCRIPT: run SCRIPT in a subshell with -e; report ok / not ok.
+# check DESCRIPTION SCRIPT: run SCRIPT in a subshell with -e and pipefail, so that any command of
+# the block that fails fails the block; report ok / not ok.  The subshell is run as a plain command
+# and its status tested afterwards: inside an `if` (or `&&`, `||`, `!`) condition -e has no effect.
+# A block that calls `skip REASON` is reported as skipped.
 check() {
 	ntests=$((ntests + 1))
-	if (set -e; eval "$2") >"$TRASH/.out" 2>&1; then
+	rm -f "$TRASH/.skip"
+	(set -eo pipefail; eval "$2") >"$TRASH/.out" 2>&1
+	local rc=$?
+	if [ -f "$TRASH/.skip" ]; then
+		nskipped=$((nskipped + 1))
+		echo "ok $ntests # skip $1 ($(cat "$TRASH/.skip"))"
+	elif [ $rc -eq 0 ]; then
 		echo "ok $ntests - $1"
 	else
 		nfailed=$((nfailed + 1))
@@ -38,10 +50,25 @@ check() {
 	fi
 }
 
+# skip REASON: inside a check block, end the block and count it as skipped.
+skip() { printf '%s\n' "$*" >"$TRASH/.skip"; exit 0; }
+
+# finish: the closing lines.  A file whose blocks all skipped exits 77 (counted as a skip, not a
+# pass); one with a failed block exits 1.
 finish() {
 	echo "1..$ntests"
-	echo "$((ntests - nfailed)) passed, $nfailed failed"
-	[ "$nfailed" -eq 0 ]
+	echo "$((ntests - nfailed - nskipped)) passed, $nfailed failed, $nskipped skipped"
+	[ "$nfailed" -eq 0 ] || exit 1
+	[ "$ntests" -gt 0 ] && [ "$nskipped" -eq "$ntests" ] && exit 77
+	exit 0
+}
+
+# skip_all REASON: skip the whole file (before any check), counted as one skipped test.
+skip_all() {
+	echo "ok 1 # skip $*"
+	echo "1..1"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 77
 }
 
 # The fault-injection shim (tests/helpers/faults.c), built by make check.
@@ -49,11 +76,7 @@ SHIM=$XTRK_TEST_BUILDDIR/tests/helpers/faults.so
 
 # need_shim: skip the whole file, with a TAP skip line, when the shim was not built.
 need_shim() {
-	if [ ! -f "$SHIM" ]; then
-		echo "ok 1 # skip the fault shim was not built"
-		echo "1..1"
-		exit 0
-	fi
+	[ -f "$SHIM" ] || skip_all "the fault shim was not built"
 }
 
 # A fresh workspace in the current folder, with Python capture off to keep tests fast.

@@ -6,11 +6,7 @@ PY=""
 for p in python3 /usr/bin/python3; do
 	if "$p" -c "import torch, sklearn" 2>/dev/null; then PY=$p; break; fi
 done
-if [ -z "$PY" ]; then
-	echo "ok 1 # skip torch and sklearn are not installed (apt-get install python3-torch python3-sklearn)"
-	echo "1..1"
-	exit 0
-fi
+[ -n "$PY" ] || skip_all "torch and sklearn are not installed (apt-get install python3-torch python3-sklearn)"
 
 new_git_repo
 xtrk init -q   # Python capture on: the torch version must be recorded
