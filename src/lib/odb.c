@@ -1359,11 +1359,13 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, co
 	xtrk_txn_writer *w = NULL;
 	struct stat st;
 	unsigned char *chunk = NULL;
+	char what[4200];
 	ssize_t n;
 	int err;
 
 	if (fstat(fd, &st) < 0)
 		return xtrk_error_errno("cannot stat '%s'", path);
+	snprintf(what, sizeof(what), "'%s'", path);
 	if ((err = xtrk_txn_writer_open(&w, t, XTRK_OBJ_BLOB, path)) < 0)
 		return err;
 	if (!(chunk = malloc(st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK))) {
@@ -1371,7 +1373,7 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, co
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while ((n = xtrk_read_full(fd, chunk, st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK, path)) > 0)
+	while ((n = xtrk_read_full(fd, chunk, st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK, what)) > 0)
 		if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
 			goto done;
 	if (n < 0) {

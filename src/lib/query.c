@@ -227,7 +227,7 @@ static int parse_operand(struct lexer *lx, struct node **out)
 static int parse_primary(struct lexer *lx, struct node **out)
 {
 	struct node *left = NULL, *right = NULL, *n;
-	const char *op_at;
+	const char *op_at, *right_at = NULL;
 	enum op op;
 	int err;
 
@@ -265,6 +265,7 @@ static int parse_primary(struct lexer *lx, struct node **out)
 		int oplen = (int)(lx->p - lx->start);
 		if ((err = next(lx)) == 0 && (lx->t < T_FIELD || lx->t > T_NULL))
 			err = fail(lx, lx->start, "expected a value after '%.*s', found %s", oplen, op_at, tok_text(lx));
+		right_at = lx->start;
 	}
 	if (err < 0 || (err = parse_operand(lx, &right)) < 0) {
 		node_free(left);
@@ -288,7 +289,7 @@ static int parse_primary(struct lexer *lx, struct node **out)
 			char why[200];
 			regerror(rc, &n->re, why, sizeof(why));
 			node_free(n);
-			return fail(lx, op_at + 1, "bad regular expression: %s", why);
+			return fail(lx, right_at, "bad regular expression: %s", why);
 		}
 		n->has_re = 1;
 	}

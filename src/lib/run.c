@@ -744,10 +744,12 @@ static int parse_run(json_t **out, const xtrk_buf *b, const xtrk_oid *id)
 {
 	json_error_t je;
 	json_t *run = json_loadb(b->ptr, b->size, JSON_REJECT_DUPLICATES, &je);
-	if (!run || !json_is_object(run) || !json_is_string(json_object_get(run, "experiment")) ||
-	    !json_is_string(json_object_get(run, "started"))) {
+	const char *why = !run ? je.text : !json_is_object(run) ? "not a JSON object"
+		: !json_is_string(json_object_get(run, "experiment")) ? "'experiment' is missing or not a string"
+		: !json_is_string(json_object_get(run, "started")) ? "'started' is missing or not a string" : NULL;
+	if (why) {
 		json_decref(run);
-		return xtrk_error_set(XTRK_ECORRUPT, "run %s is not a valid run record", xtrk_oid_tostr(id));
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s is not a valid run record: %s", xtrk_oid_tostr(id), why);
 	}
 	json_object_set_new(run, "id", json_string(xtrk_oid_tostr(id)));
 	*out = run;

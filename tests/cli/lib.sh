@@ -32,7 +32,9 @@ nskipped=0
 # check DESCRIPTION SCRIPT: run SCRIPT in a subshell with -e and pipefail, so that any command of
 # the block that fails fails the block; report ok / not ok.  The subshell is run as a plain command
 # and its status tested afterwards: inside an `if` (or `&&`, `||`, `!`) condition -e has no effect.
-# A block that calls `skip REASON` is reported as skipped.
+# A block that calls `skip REASON` is reported as skipped.  Under pipefail a pipe must not end in a
+# reader that quits early (`grep -q`, `head`): the writer's SIGPIPE would fail the block at random;
+# use `grep PATTERN >/dev/null`.
 check() {
 	ntests=$((ntests + 1))
 	rm -f "$TRASH/.skip"

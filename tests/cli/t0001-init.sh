@@ -48,7 +48,7 @@ check "usage errors exit 2" '
 '
 check "--help works for every command" '
 	for c in init commit-run log show fsck hash-object cat-object; do
-		xtrk $c --help | grep -q "usage: xtrk $c"
+		xtrk $c --help | grep "usage: xtrk $c" >/dev/null
 	done
 '
 finish

@@ -87,12 +87,12 @@ check "SIGTERM to xtrk is forwarded to the command, and the run is still recorde
 check "gigabytes of output stream through with bounded memory" '
 	# A 400 MB address-space limit proves xtrk never holds the output; AddressSanitizer
 	# reserves terabytes of address space, so under it only the streaming is checked.
-	if ldd "$XTRK_BIN" | grep -q libasan; then lim=unlimited; else lim=400000; fi
+	if ldd "$XTRK_BIN" | grep libasan >/dev/null; then lim=unlimited; else lim=400000; fi
 	( ulimit -v $lim; xtrk run -e chatty -- sh -c "head -c 300000000 /dev/zero" > /dev/null 2>&1 )
 	expect_eq "$(xtrk cat-object -s $(xtrk show --json chatty | json_get logs.stdout))" 300000000
 '
 check "the command keeps its own options; PYTHONHASHSEED becomes the seed" '
-	PYTHONHASHSEED=11 xtrk run -e opts -- sh -c "echo \$0 \$1" -x > out 2>/dev/null
+	PYTHONHASHSEED=11 xtrk run -e opts -- sh -c "echo \$0 \$1" sh -x > out 2>/dev/null
 	expect_eq "$(cat out)" "sh -x"
 	expect_eq "$(xtrk show --json opts | json_get seed)" 11
 '

@@ -14,7 +14,7 @@ xtrk bundle create -o ../good.tar exp 2>/dev/null
 cd "$TRASH"
 echo "original" > marker
 mkdir victim && cd victim && new_ws && cd "$TRASH"
-xtrk -C victim bundle import ../good.tar 2>/dev/null # a store that already holds something
+xtrk -C victim bundle import good.tar 2>/dev/null # a store that already holds something
 before=$(store_listing victim)
 
 # refused CASE MESSAGE [ARG]: verify exits 3 (or 1) naming MESSAGE; import exits 1; nothing changed.
@@ -25,7 +25,7 @@ refused() {
 	mk "$case_name" "$out" $arg
 	set +e
 	xtrk bundle verify "$out" > verify.out 2>&1; vrc=$?
-	xtrk -C victim bundle import "../$out" > import.out 2>&1; irc=$?
+	xtrk -C victim bundle import "$out" > import.out 2>&1; irc=$?
 	set -e
 	[ $vrc -eq 3 ] || [ $vrc -eq 1 ] || { echo "verify exit $vrc"; cat verify.out; return 1; }
 	expect_contains "$(cat verify.out)" "$msg"

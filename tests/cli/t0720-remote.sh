@@ -46,8 +46,8 @@ check "pull of one run by revision, then of all; everything verified and complet
 	expect_eq "$(xtrk -C bob log --format json | json_get 0.id)" "$a1"
 	xtrk -C bob pull shared 2>/dev/null
 	xtrk -C bob fsck --read-data
-	xtrk -C bob checkout $a2 -C "$TRASH/out" --no-source 2>/dev/null
-	expect_eq "$(xxhsum -H2 out/model.bin | cut -d" " -f1)" "$want_model"
+	xtrk -C bob checkout $a2 -C "$TRASH/bob-out" --no-source 2>/dev/null
+	expect_eq "$(xxhsum -H2 bob-out/model.bin | cut -d" " -f1)" "$want_model"
 	expect_eq "$(xtrk -C bob show first --json | json_get id)" "$a1"
 '
 check "unknown remotes and runs are clear errors that change nothing" '
@@ -99,7 +99,7 @@ check "a remote with a damaged object: pull refuses it and adds nothing" '
 check "a remote whose run record has a field of the wrong type is refused" '
 	mkdir er2 && cp -r er/. er2/ && chmod -R u+w er2
 	# a record that hashes right, filed as a run there, but whose datasets field is a string
-	printf "{\"experiment\":\"ev\",\"datasets\":\"x\"}" > rec
+	printf "{\"experiment\":\"ev\",\"started\":\"2026-01-01T00:00:00.000000Z\",\"datasets\":\"x\"}" > rec
 	rid=$(xxhsum -H2 rec | cut -d" " -f1)
 	xtrk -C er2 hash-object -w rec >/dev/null
 	rm -f er2/refs/experiments/ev/* && echo $rid > er2/refs/experiments/ev/$rid

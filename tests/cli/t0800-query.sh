@@ -91,7 +91,8 @@ check "--sort orders by a field (runs without it last), -n limits" '
 expect_error() {
 	set +e; xtrk log --where "$1" >out 2>err; rc=$?; set -e
 	[ $rc -eq 2 ] || { echo "--where '$1': expected exit 2, got $rc"; return 1; }
-	expect_contains "$(cat err)" "column $2: $3"
+	expect_contains "$(sed -n 1p err)" "xtrk: error: --where: column $2: "
+	expect_contains "$(sed -n 1p err)" "$3"
 	caret=$(sed -n 3p err)
 	[ "${#caret}" -eq $(( $2 + 2 )) ] || { echo "caret at ${#caret}, want column $2: $(cat err)"; return 1; }
 	expect_eq "$(cat out)" ""
@@ -99,11 +100,11 @@ expect_error() {
 check "a malformed expression exits 2 pointing at the column" '
 	expect_error "params.lr <" 12 "expected a value after"
 	expect_error "params.lr < 0.1 and" 20 "expected a field"
-	expect_error "params.lr = 0.1" 11 "compare with"
+	expect_error "params.lr = 0.1" 11 "'"'"'='"'"' is not an operator; compare with '"'"'=='"'"'"
 	expect_error "(seed == 1 or seed == 2" 24 "expected '"'"')'"'"'"
 	expect_error "seed == 1 seed == 2" 11 "expected '"'"'and'"'"', '"'"'or'"'"' or the end"
 	expect_error "params.opt == \"sgd" 15 "no closing"
-	expect_error "params.opt ~ \"(\"" 12 "bad regular expression"
+	expect_error "params.opt ~ \"(\"" 14 "bad regular expression"
 	expect_error "0.1 < " 7 "expected a value after"
 	expect_error "" 1 "empty"
 	expect_error "seed == 1x" 9 "not a number"
