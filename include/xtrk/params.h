@@ -34,6 +34,15 @@ int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const cha
 /** Merge `src` into `dst` deeply; a leaf present in both is XTRK_EINVALID. */
 int xtrk_json_merge_strict(json_t *dst, json_t *src, const char *origin);
 
+/**
+ * Lay `layer` over `dst`: each leaf of `layer` (a.b.c) replaces what `dst`
+ * holds at that path.  `origins` maps each flattened key of `dst` to where its
+ * value came from and is kept up to date (the new values come from `by`);
+ * each value replaced by a different one is recorded in `overridden` as
+ * key -> {"was": old value, "from": its origin or null, "by": by}.
+ */
+int xtrk_json_overlay(json_t *dst, json_t *layer, const char *by, json_t *origins, json_t *overridden);
+
 /** Flatten nested objects into one level with dotted keys (new reference). */
 json_t *xtrk_json_flatten(json_t *nested);
 

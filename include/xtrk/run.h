@@ -58,6 +58,9 @@ typedef struct {
 	json_t *source;                /* captured at the command's start (its patch already stored), or NULL */
 	json_t *env;                   /* captured at the command's start, or NULL */
 	int lenient_series;            /* keep the valid lines of a malformed series, with a warning */
+	int salvage;                   /* the command has run: record it whatever its inputs (see below) */
+	double outputs_after;          /* > 0: attach models, artifacts and metrics files only if written
+	                                  at or after this time (CLOCK_REALTIME_COARSE, as file times) */
 
 	int threads;                   /* hashing threads; 0: automatic */
 	void (*progress)(const char *what, unsigned long long bytes, unsigned long long files, void *payload);
@@ -66,13 +69,33 @@ typedef struct {
 
 #define XTRK_COMMIT_OPTIONS_INIT { 0 }
 
+/** xtrk_run_commit recorded the run, as failed: some inputs were left out (salvage mode). */
+#define XTRK_RUN_RECORDED_FAILED 1
+
 /**
  * Record a run: validate every input and the config's [require] rules before
  * anything is written, snapshot data and outputs, capture source and
  * environment, write all objects durably, then add the refs.  On any failure
  * the store is unchanged.  `*run_out` (optional) gets the run's JSON with "id".
+ *
+ * With `salvage` (a command has run, and its run must not be lost), a problem
+ * with an input (a missing or unreadable output, a malformed metrics file, a
+ * rule, a taken tag) leaves that input out instead: the run is recorded with
+ * status "failed" and an "error" naming every problem (each also a warning),
+ * and the result is XTRK_RUN_RECORDED_FAILED.  Params overridden by -p or by
+ * the program are listed in "params_overridden"; outputs older than
+ * `outputs_after` in "outputs_not_attached".
  */
 int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk_commit_options *opts);
+
+/**
+ * Before a command runs: check what can be decided before it starts (experiment
+ * and tag names, the parent, -p values, -P files, datasets, the rules
+ * experiment-name and, with `source`, clean-source).  Outputs, metrics files and
+ * the rules that the program's own logging may satisfy are checked when the run is
+ * recorded.  Nothing is written.
+ */
+int xtrk_run_check_inputs(xtrk_repo *repo, const xtrk_commit_options *opts);
 
 /** Read a run object (verified) as JSON, with "id" and "tags" added. */
 int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commit_opts.h"
@@ -143,6 +144,14 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 		a.o.has_seed = 1;
 		a.o.seed = ll;
 	}
+	/* Whatever can be refused before the command starts is refused now: the command is then not run. */
+	commit_args_finish(&a);
+	a.o.source = source;
+	if ((err = xtrk_run_check_inputs(repo, &a.o)) < 0) {
+		status = cli_fail(err);
+		fprintf(stderr, "xtrk: the command was not run\n");
+		goto done;
+	}
 	/* From here until the child runs, a signal is held, then passed on to it. */
 	block_signals(1);
 	handle_signals(1);
@@ -172,6 +181,12 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	eo.extra_env = extra_env;
 	eo.started = on_started;
 	fflush(stdout);
+	/* Outputs older than this were not written by the command (file times use the coarse clock). */
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		a.o.outputs_after = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 	err = xtrk_exec_command(&r, &eo);
 	block_signals(0);
 	handle_signals(0);
@@ -222,16 +237,24 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	a.o.stderr_path = keep_stdout ? r.stderr_path : NULL;
 	a.o.source = source;
 	a.o.env = env;
+	/* The command has run: its run is recorded whatever is wrong with the inputs and outputs. */
+	a.o.salvage = 1;
 	if ((err = xtrk_run_commit(&id, a.json ? &run : NULL, repo, &a.o)) < 0)
 		goto fail;
 	if (a.progress_shown)
 		fputc('\n', stderr);
 	cli_warnings();
-	fprintf(stderr, "xtrk: recorded run %s (%s, exit %d)\n", xtrk_oid_tostr(&id), a.o.failed ? "failed" : "succeeded",
-		r.exit_code);
+	fprintf(stderr, "xtrk: recorded run %s (%s, exit %d)\n", xtrk_oid_tostr(&id),
+		a.o.failed || err == XTRK_RUN_RECORDED_FAILED ? "failed" : "succeeded", r.exit_code);
 	if (a.json)
 		cli_print_json(run);
 	status = r.exit_code;
+	if (err == XTRK_RUN_RECORDED_FAILED) {
+		fprintf(stderr, "xtrk: error: the run was recorded as failed: what is wrong is named above and in its "
+			"'error' field\n");
+		if (!status)
+			status = EXIT_ERROR;
+	}
 	goto done;
 fail:
 	block_signals(0);

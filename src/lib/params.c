@@ -425,3 +425,84 @@ int xtrk_series_load(json_t **finals, size_t *points, size_t *bad_lines, const c
 	*finals = fin;
 	return 0;
 }
+
+/* Where the value at `key` (or, for a subtree, the first value under it) came from; those entries are dropped. */
+static json_t *take_origin(json_t *origins, const char *key)
+{
+	json_t *from = json_object_get(origins, key), *found = NULL;
+	size_t n = strlen(key);
+	const char *k;
+	void *tmp;
+	json_t *v;
+
+	if (from) {
+		found = json_incref(from);
+		json_object_del(origins, key);
+		return found;
+	}
+	json_object_foreach_safe(origins, tmp, k, v) {
+		if (!strncmp(k, key, n) && k[n] == '.') {
+			if (!found)
+				found = json_incref(v);
+			json_object_del(origins, k);
+		}
+	}
+	return found ? found : json_null();
+}
+
+static void note_override(json_t *overridden, json_t *origins, const char *key, json_t *was, const char *by)
+{
+	json_object_set_new(overridden, key, json_pack("{s:O, s:o, s:s}", "was", was, "from", take_origin(origins, key),
+		"by", by));
+}
+
+int xtrk_json_overlay(json_t *dst, json_t *layer, const char *by, json_t *origins, json_t *overridden)
+{
+	json_t *flat = xtrk_json_flatten(layer), *v;
+	xtrk_buf path = XTRK_BUF_INIT;
+	const char *k;
+	int err = 0;
+
+	if (!flat)
+		return xtrk_error_oom();
+	json_object_foreach(flat, k, v) {
+		json_t *cur = dst, *old;
+		const char *p = k, *dot;
+		xtrk_buf_clear(&path);
+		while ((dot = strchr(p, '.'))) {
+			json_t *next;
+			xtrk_buf_clear(&path);
+			xtrk_buf_put(&path, p, (size_t)(dot - p));
+			next = json_object_get(cur, path.ptr);
+			if (!next || !json_is_object(next)) {
+				json_t *fresh = json_object();
+				if (next) {
+					xtrk_buf prefix = XTRK_BUF_INIT;
+					xtrk_buf_put(&prefix, k, (size_t)(dot - k));
+					note_override(overridden, origins, prefix.ptr, next, by);
+					xtrk_buf_dispose(&prefix);
+				}
+				if (!fresh || json_object_set_new(cur, path.ptr, fresh) < 0) {
+					err = xtrk_error_oom();
+					goto done;
+				}
+				next = fresh;
+			}
+			cur = next;
+			p = dot + 1;
+		}
+		old = json_object_get(cur, p);
+		if (old && !json_equal(old, v))
+			note_override(overridden, origins, k, old, by);
+		else if (old)
+			json_decref(take_origin(origins, k));
+		if (json_object_set(cur, p, v) < 0 || json_object_set_new(origins, k, json_string(by)) < 0) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+	}
+done:
+	xtrk_buf_dispose(&path);
+	json_decref(flat);
+	return err;
+}

@@ -1,6 +1,7 @@
 /* Runs: validating and recording them, reading them back, listing and resolving revisions. */
 #include "config.h"
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
@@ -93,6 +94,7 @@ struct data_input {
 	char *source;
 	const char *role;
 	xtrk_snapshot snap;
+	int left_out;        /* it could not be read once the command had run: named in the error instead */
 };
 
 struct commit_state {
@@ -110,6 +112,11 @@ struct commit_state {
 	int has_parent;
 	int has_seed;
 	long long seed;
+	json_t *param_origins;  /* flattened key -> where its value came from */
+	json_t *overridden;     /* flattened key -> {"was", "from", "by"} */
+	json_t *problems;       /* salvage mode: what was left out, and why */
+	json_t *stale;          /* outputs older than the command, not attached */
+	int precheck;           /* before the command: inputs only, outputs do not exist yet */
 };
 
 static int add_data(struct commit_state *s, const char *spec, const char *role, int allow_source)
@@ -168,63 +175,115 @@ fail:
 	return err;
 }
 
+/*
+ * A problem with one input once the command has run (salvage mode): the input is left out, the
+ * problem named in the record's error and in a warning, and the run recorded as failed.  Errors of
+ * the store itself (space, allocation, I/O) still stop the commit.  Returns 0 when salvaged.
+ */
+static int problem(struct commit_state *s, int err)
+{
+	if (!s->o->salvage || (err != XTRK_EINVALID && err != XTRK_ENOTFOUND && err != XTRK_EEXISTS &&
+	    err != XTRK_ERULE && err != XTRK_EAMBIGUOUS))
+		return err;
+	json_array_append_new(s->problems, json_string(xtrk_error_last()));
+	xtrk_error_clear();
+	return 0;
+}
+
+/* Each leaf of `doc` came from `origin`. */
+static void set_origins(json_t *origins, json_t *doc, const char *origin)
+{
+	json_t *flat = xtrk_json_flatten(doc), *v;
+	const char *k;
+	json_object_foreach(flat, k, v)
+		json_object_set_new(origins, k, json_string(origin));
+	json_decref(flat);
+}
+
+/*
+ * Params in three layers: -P files (a key in two of them is an error), then -p (overrides a
+ * key from a file; a key given twice is an error), then the values the program logged (override
+ * both).  Each override is kept for the record.
+ */
 static int gather_params(struct commit_state *s)
 {
 	const xtrk_commit_options *o = s->o;
-	int err;
+	json_t *given = NULL, *logged = NULL;
+	int err = 0;
 
 	s->params = json_object();
 	s->params_files = json_array();
+	s->param_origins = json_object();
+	s->overridden = json_object();
 	for (size_t i = 0; i < o->nparam_files; i++) {
 		json_t *doc;
 		xtrk_buf rel = XTRK_BUF_INIT;
 		char origin[600];
-		if ((err = xtrk_doc_load(&doc, o->param_files[i])) < 0)
-			return err;
+		if ((err = xtrk_doc_load(&doc, o->param_files[i])) < 0) {
+			if ((err = problem(s, err)) < 0)
+				return err;
+			continue;
+		}
 		snprintf(origin, sizeof(origin), "in %s", o->param_files[i]);
 		err = xtrk_json_merge_strict(s->params, doc, origin);
-		json_decref(doc);
-		if (err < 0)
-			return err;
-		if ((err = xtrk_repo_relpath(&rel, s->repo, o->param_files[i])) < 0) {
-			xtrk_buf_dispose(&rel);
-			return err;
+		if (err == 0 && (err = xtrk_repo_relpath(&rel, s->repo, o->param_files[i])) == 0) {
+			set_origins(s->param_origins, doc, rel.ptr);
+			json_array_append_new(s->params_files, json_pack("{s:s, s:s}", "path", rel.ptr,
+				"given", o->param_files[i]));
 		}
-		json_array_append_new(s->params_files, json_pack("{s:s, s:s}", "path", rel.ptr, "given", o->param_files[i]));
-		xtrk_buf_dispose(&rel);
-	}
-	for (size_t i = 0; i < o->nextra_param_files; i++) {
-		json_t *doc;
-		char origin[600];
-		if ((err = xtrk_doc_load(&doc, o->extra_param_files[i])) < 0)
-			return err;
-		snprintf(origin, sizeof(origin), "in %s", o->extra_param_files[i]);
-		err = xtrk_json_merge_strict(s->params, doc, origin);
 		json_decref(doc);
+		xtrk_buf_dispose(&rel);
 		if (err < 0)
 			return err;
 	}
-	for (size_t i = 0; i < o->nparams; i++) {
+	given = json_object();
+	for (size_t i = 0; i < o->nparams && err == 0; i++) {
 		const char *eq = strchr(o->params[i], '=');
 		char *key;
-		if (!eq || eq == o->params[i])
-			return xtrk_error_set(XTRK_EINVALID, "-p '%s': expected KEY=VALUE", o->params[i]);
-		if (!(key = strndup(o->params[i], (size_t)(eq - o->params[i]))))
-			return xtrk_error_oom();
-		err = xtrk_json_set_path(s->params, key, xtrk_value_parse(eq + 1), "with -p");
+		if (!eq || eq == o->params[i]) {
+			err = xtrk_error_set(XTRK_EINVALID, "-p '%s': expected KEY=VALUE", o->params[i]);
+			break;
+		}
+		if (!(key = strndup(o->params[i], (size_t)(eq - o->params[i])))) {
+			err = xtrk_error_oom();
+			break;
+		}
+		err = xtrk_json_set_path(given, key, xtrk_value_parse(eq + 1), "with -p");
 		free(key);
-		if (err < 0)
-			return err;
 	}
+	if (err == 0)
+		err = xtrk_json_overlay(s->params, given, "-p", s->param_origins, s->overridden);
+	logged = json_object();
+	for (size_t i = 0; i < o->nextra_param_files && err == 0; i++) {
+		json_t *doc;
+		char origin[600];
+		if ((err = xtrk_doc_load(&doc, o->extra_param_files[i])) < 0) {
+			err = problem(s, err);
+			continue;
+		}
+		snprintf(origin, sizeof(origin), "in %s", o->extra_param_files[i]);
+		if ((err = xtrk_json_merge_strict(logged, doc, origin)) < 0)
+			err = problem(s, err);
+		json_decref(doc);
+	}
+	if (err == 0)
+		err = xtrk_json_overlay(s->params, logged, "the program", s->param_origins, s->overridden);
+	json_decref(given);
+	json_decref(logged);
+	if (err < 0)
+		return err;
 	/* The seed: --seed, else the params key "seed"; both must agree. */
 	json_t *ps = json_object_get(s->params, "seed");
-	if (ps && !json_is_integer(ps) && !json_is_null(ps))
-		return xtrk_error_set(XTRK_EINVALID, "param 'seed' must be an integer");
+	if (ps && !json_is_integer(ps) && !json_is_null(ps)) {
+		if ((err = problem(s, xtrk_error_set(XTRK_EINVALID, "param 'seed' must be an integer"))) < 0)
+			return err;
+		ps = NULL;
+	}
 	s->has_seed = o->has_seed || json_is_integer(ps);
 	s->seed = o->has_seed ? o->seed : json_is_integer(ps) ? json_integer_value(ps) : 0;
 	if (o->has_seed && json_is_integer(ps) && json_integer_value(ps) != o->seed)
-		return xtrk_error_set(XTRK_EINVALID, "--seed %lld disagrees with param seed=%lld",
-			o->seed, (long long)json_integer_value(ps));
+		return problem(s, xtrk_error_set(XTRK_EINVALID, "--seed %lld disagrees with param seed=%lld",
+			o->seed, (long long)json_integer_value(ps)));
 	return 0;
 }
 
@@ -248,6 +307,73 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
+/* The newest modification time of a file, or of anything in a folder (links not followed). */
+static double newest_mtime(const char *path)
+{
+	struct stat st;
+	double t;
+	DIR *d;
+	struct dirent *e;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	t = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+	if (!S_ISDIR(st.st_mode) || !(d = opendir(path)))
+		return t;
+	while ((e = readdir(d))) {
+		xtrk_buf child = XTRK_BUF_INIT;
+		double c;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		xtrk_buf_printf(&child, "%s/%s", path, e->d_name);
+		if (!xtrk_buf_oom(&child) && (c = newest_mtime(child.ptr)) > t)
+			t = c;
+		xtrk_buf_dispose(&child);
+	}
+	closedir(d);
+	return t;
+}
+
+/*
+ * Once a command has run, an output is attached only if it was written after the command started:
+ * an older one is named in a warning and in the record (1), not attached.  0: fresh (or not
+ * checked); < 0: it does not exist.
+ */
+static int check_fresh(struct commit_state *s, const char *path, const char *what)
+{
+	struct stat st;
+	if (s->o->outputs_after <= 0)
+		return 0;
+	if (lstat(path, &st) < 0)
+		return xtrk_error_set(XTRK_ENOTFOUND, "%s '%s' does not exist", what, path);
+	if (newest_mtime(path) >= s->o->outputs_after)
+		return 0;
+	xtrk_buf rel = XTRK_BUF_INIT;
+	xtrk_warning_add("%s '%s' was not written by the command (last modified before it started): not attached",
+		what, path);
+	if (xtrk_repo_relpath(&rel, s->repo, path) < 0)
+		xtrk_error_clear();
+	json_array_append_new(s->stale, json_string(rel.size ? rel.ptr : path));
+	xtrk_buf_dispose(&rel);
+	return 1;
+}
+
+/* check_fresh for an output given as [NAME=]PATH: 1 when stale (left out), < 0 when it is missing. */
+static int output_fresh(struct commit_state *s, const char *spec, const char *role)
+{
+	char *name, *path, *source;
+	int err;
+	if (s->o->outputs_after <= 0)
+		return 0;
+	if ((err = xtrk_data_spec_parse(&name, &path, &source, spec, 0)) < 0)
+		return err;
+	err = check_fresh(s, path, role);
+	free(name);
+	free(path);
+	free(source);
+	return err;
+}
+
 static int gather_metrics(struct commit_state *s)
 {
 	const xtrk_commit_options *o = s->o;
@@ -267,37 +393,60 @@ static int gather_metrics(struct commit_state *s)
 		if (err < 0)
 			return err;
 	}
-	for (size_t i = 0; i < o->nmetric_files; i++) {
+	for (size_t i = 0; i < o->nmetric_files && !s->precheck; i++) {
 		const char *f = o->metric_files[i];
 		char origin[600];
 		snprintf(origin, sizeof(origin), "in %s", f);
+		if ((err = check_fresh(s, f, "metrics file")) != 0) {
+			if (err < 0 && (err = problem(s, err)) < 0)
+				return err;
+			continue;
+		}
 		if (ends_with(f, ".jsonl")) {
 			size_t points, bad;
+			json_t *got = NULL;
 			if (s->series_path)
-				return xtrk_error_set(XTRK_EINVALID, "only one step series (.jsonl) per run: '%s' and '%s'",
+				err = xtrk_error_set(XTRK_EINVALID, "only one step series (.jsonl) per run: '%s' and '%s'",
 					s->series_path, f);
-			if ((err = xtrk_series_load(&finals, &points, &bad, f, o->lenient_series)) < 0)
-				return err;
+			else
+				err = xtrk_series_load(&got, &points, &bad, f, o->lenient_series);
+			if (err < 0) {
+				if ((err = problem(s, err)) < 0)
+					return err;
+				continue;
+			}
+			finals = got;
 			if (bad)
 				xtrk_warning_add("%s (%zu malformed line%s skipped)", xtrk_error_last(), bad, bad == 1 ? "" : "s");
 			if (!(s->series_path = strdup(f)))
 				return xtrk_error_oom();
 			continue;
 		}
-		json_t *doc, *flat;
+		json_t *doc, *flat, *staged;
 		const char *k;
 		json_t *v;
-		if ((err = xtrk_doc_load(&doc, f)) < 0)
-			return err;
+		if ((err = xtrk_doc_load(&doc, f)) < 0) {
+			if ((err = problem(s, err)) < 0)
+				return err;
+			continue;
+		}
 		flat = xtrk_json_flatten(doc);
 		json_decref(doc);
+		/* All of a file's metrics, or (once the command has run) none of them. */
+		staged = json_deep_copy(s->metrics);
 		json_object_foreach(flat, k, v) {
-			if ((err = set_metric(s->metrics, k, json_incref(v), origin)) < 0)
+			if ((err = set_metric(staged, k, json_incref(v), origin)) < 0)
 				break;
 		}
 		json_decref(flat);
-		if (err < 0)
-			return err;
+		if (err == 0) {
+			json_decref(s->metrics);
+			s->metrics = staged;
+		} else {
+			json_decref(staged);
+			if ((err = problem(s, err)) < 0)
+				return err;
+		}
 	}
 	/* A series' last value of each key is a final metric unless one was given. */
 	if (finals) {
@@ -323,7 +472,8 @@ static int check_rules_inputs(struct commit_state *s)
 	xtrk_buf v = XTRK_BUF_INIT;
 	int err = 0, need;
 
-	if (xtrk_repo_config_string(&v, s->repo, "require.params") == 0) {
+	/* Before the command, params and datasets may still come from the program: checked after it. */
+	if (!s->precheck && xtrk_repo_config_string(&v, s->repo, "require.params") == 0) {
 		json_t *flat = xtrk_json_flatten(s->params);
 		char *save = v.ptr;
 		while (save && *save && !err) {
@@ -344,7 +494,7 @@ static int check_rules_inputs(struct commit_state *s)
 	}
 	if (!err)
 		xtrk_error_clear();
-	if (!err && (err = xtrk_repo_config_bool(&need, s->repo, "require.datasets", 0)) == 0 && need) {
+	if (!err && !s->precheck && (err = xtrk_repo_config_bool(&need, s->repo, "require.datasets", 0)) == 0 && need) {
 		int have = 0;
 		for (size_t i = 0; i < s->ndata; i++)
 			have |= !strcmp(s->data[i].role, "dataset");
@@ -453,6 +603,8 @@ static int commit_state_prepare(struct commit_state *s)
 	xtrk_buf v = XTRK_BUF_INIT;
 	int err;
 
+	if (!(s->problems = json_array()) || !(s->stale = json_array()))
+		return xtrk_error_oom();
 	if (o->experiment)
 		snprintf(s->experiment, sizeof(s->experiment), "%s", o->experiment);
 	else if (xtrk_repo_config_string(&v, s->repo, "core.experiment") == 0)
@@ -461,35 +613,48 @@ static int commit_state_prepare(struct commit_state *s)
 		snprintf(s->experiment, sizeof(s->experiment), "default");
 	xtrk_error_clear();
 	xtrk_buf_dispose(&v);
-	if (!xtrk_ref_name_valid(s->experiment))
-		return xtrk_error_set(XTRK_EINVALID,
+	if (!xtrk_ref_name_valid(s->experiment)) {
+		err = xtrk_error_set(XTRK_EINVALID,
 			"'%s' is not a valid experiment name (letters, digits, '.', '_' and '-')", s->experiment);
+		if ((err = problem(s, err)) < 0)
+			return err;
+		snprintf(s->experiment, sizeof(s->experiment), "default");
+	}
 	for (size_t i = 0; i < o->ntags; i++) {
 		xtrk_oid old;
 		if (!xtrk_ref_name_valid(o->tags[i]))
-			return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid tag name", o->tags[i]);
-		if (xtrk_refs_tag_lookup(&old, s->repo, o->tags[i]) == 0)
-			return xtrk_error_set(XTRK_EEXISTS, "tag '%s' already names run %s; choose another name",
+			err = xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid tag name", o->tags[i]);
+		else if (xtrk_refs_tag_lookup(&old, s->repo, o->tags[i]) == 0)
+			err = xtrk_error_set(XTRK_EEXISTS, "tag '%s' already names run %s; choose another name",
 				o->tags[i], xtrk_oid_tostr(&old));
-		xtrk_error_clear();
+		else
+			err = 0, xtrk_error_clear();
+		if (err < 0 && (err = problem(s, err)) < 0)
+			return err;
 	}
 	if (o->parent) {
-		if ((err = xtrk_run_resolve(&s->parent, s->repo, o->parent)) < 0)
+		if ((err = xtrk_run_resolve(&s->parent, s->repo, o->parent)) == 0)
+			s->has_parent = 1;
+		else if ((err = problem(s, err)) < 0)
 			return err;
-		s->has_parent = 1;
 	}
 	if ((err = gather_params(s)) < 0 || (err = gather_metrics(s)) < 0)
 		return err;
 	for (size_t i = 0; i < o->ndatasets; i++)
-		if ((err = add_data(s, o->datasets[i], "dataset", 1)) < 0)
+		if ((err = add_data(s, o->datasets[i], "dataset", 1)) < 0 && (err = problem(s, err)) < 0)
 			return err;
-	for (size_t i = 0; i < o->nmodels; i++)
-		if ((err = add_data(s, o->models[i], "model", 0)) < 0)
+	/* Outputs: not there yet before the command; once it has run, only what it wrote. */
+	for (size_t i = 0; i < o->nmodels + o->nartifacts && !s->precheck; i++) {
+		int model = i < o->nmodels;
+		const char *spec = model ? o->models[i] : o->artifacts[i - o->nmodels];
+		if ((err = output_fresh(s, spec, model ? "model" : "artifact")) == 0)
+			err = add_data(s, spec, model ? "model" : "artifact", 0);
+		if (err < 0 && (err = problem(s, err)) < 0)
 			return err;
-	for (size_t i = 0; i < o->nartifacts; i++)
-		if ((err = add_data(s, o->artifacts[i], "artifact", 0)) < 0)
-			return err;
-	return check_rules_inputs(s);
+	}
+	if ((err = check_rules_inputs(s)) < 0 && (err = problem(s, err)) < 0)
+		return err;
+	return 0;
 }
 
 static void commit_state_free(struct commit_state *s)
@@ -497,6 +662,10 @@ static void commit_state_free(struct commit_state *s)
 	json_decref(s->params);
 	json_decref(s->metrics);
 	json_decref(s->params_files);
+	json_decref(s->param_origins);
+	json_decref(s->overridden);
+	json_decref(s->problems);
+	json_decref(s->stale);
 	json_decref(s->source);
 	free(s->series_path);
 	for (size_t i = 0; i < s->ndata; i++) {
@@ -524,7 +693,7 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 	xtrk_format_time(ts, ended);
 	json_object_set_new(run, "ended", json_string(ts));
 	json_object_set_new(run, "duration_s", json_real((double)(long long)((ended - started) * 1000 + 0.5) / 1000));
-	json_object_set_new(run, "status", json_string(o->failed ? "failed" : "succeeded"));
+	json_object_set_new(run, "status", json_string(o->failed || json_array_size(s->problems) ? "failed" : "succeeded"));
 	json_object_set_new(run, "exit_code", o->has_exit_code ? json_integer(o->exit_code) : json_null());
 	json_object_set(run, "command", o->command ? o->command : json_null());
 	json_object_set(run, "source", s->source);
@@ -535,6 +704,8 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 	json_object_set_new(run, "seed", s->has_seed ? json_integer(s->seed) : json_null());
 	for (size_t i = 0; i < s->ndata; i++) {
 		const char *r = s->data[i].role;
+		if (s->data[i].left_out)
+			continue;
 		json_array_append_new(!strcmp(r, "dataset") ? ds : !strcmp(r, "model") ? ms : as, data_json(&s->data[i]));
 	}
 	json_object_set_new(run, "datasets", ds);
@@ -544,13 +715,48 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 	json_object_set_new(run, "logs", json_pack("{s:o, s:o}",
 		"stdout", logs[0] ? json_string(xtrk_oid_tostr(logs[0])) : json_null(),
 		"stderr", logs[1] ? json_string(xtrk_oid_tostr(logs[1])) : json_null()));
-	if (o->error)
+	if (json_array_size(s->problems)) {
+		/* Every problem in one text, after the command's own error. */
+		xtrk_buf e = XTRK_BUF_INIT;
+		size_t i;
+		json_t *p;
+		if (o->error)
+			xtrk_buf_printf(&e, "%s; ", o->error);
+		json_array_foreach(s->problems, i, p)
+			xtrk_buf_printf(&e, "%s%s", i ? "; " : "", json_string_value(p));
+		json_object_set_new(run, "error", json_string(e.ptr ? e.ptr : ""));
+		xtrk_buf_dispose(&e);
+	} else if (o->error) {
 		json_object_set_new(run, "error", json_string(o->error));
+	}
+	if (json_object_size(s->overridden))
+		json_object_set(run, "params_overridden", s->overridden);
+	if (json_array_size(s->stale))
+		json_object_set(run, "outputs_not_attached", s->stale);
 	json_object_set(run, "resources", o->resources ? o->resources : json_null());
 	for (size_t i = 0; i < o->nnotes; i++)
 		json_array_append_new(notes, json_string(o->notes[i]));
 	json_object_set_new(run, "notes", notes);
 	return run;
+}
+
+int xtrk_run_check_inputs(xtrk_repo *repo, const xtrk_commit_options *o)
+{
+	struct commit_state s;
+	int err;
+
+	memset(&s, 0, sizeof(s));
+	s.repo = repo;
+	s.o = o;
+	s.precheck = 1;
+	if (o->salvage)
+		err = xtrk_error_set(XTRK_EINVALID, "internal error: inputs are checked before the command, not in salvage mode");
+	else if ((err = commit_state_prepare(&s)) == 0 && o->source) {
+		s.source = json_incref(o->source);
+		err = check_rule_clean(&s);
+	}
+	commit_state_free(&s);
+	return err;
 }
 
 int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk_commit_options *o)
@@ -600,7 +806,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		s.source = json_incref(o->source);
 	else if ((err = xtrk_capture_source(&s.source, txn, xtrk_repo_workdir(repo))) < 0)
 		goto done;
-	if ((err = check_rule_clean(&s)) < 0)
+	if ((err = check_rule_clean(&s)) < 0 && (err = problem(&s, err)) < 0)
 		goto done;
 	if ((err = xtrk_capture_author(&author, xtrk_repo_workdir(repo))) < 0)
 		goto done;
@@ -614,8 +820,11 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 			so.progress = progress_bridge;
 			so.payload = pp;
 		}
-		if ((err = xtrk_snapshot_path(&s.data[i].snap, repo, txn, s.data[i].relpath, &so)) < 0)
-			goto done;
+		if ((err = xtrk_snapshot_path(&s.data[i].snap, repo, txn, s.data[i].relpath, &so)) < 0) {
+			if ((err = problem(&s, err)) < 0)
+				goto done;
+			s.data[i].left_out = 1;
+		}
 	}
 	for (size_t i = 0; i < json_array_size(s.params_files); i++) {
 		json_t *pf = json_array_get(s.params_files, i);
@@ -699,6 +908,13 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 			json_array_append_new(tags, json_string(o->tags[i]));
 		json_object_set_new(run, "tags", tags);
 		*run_out = json_incref(run);
+	}
+	if (json_array_size(s.problems)) {
+		size_t i;
+		json_t *p;
+		json_array_foreach(s.problems, i, p)
+			xtrk_warning_add("%s", json_string_value(p));
+		err = XTRK_RUN_RECORDED_FAILED;
 	}
 done:
 	if (env_started)
