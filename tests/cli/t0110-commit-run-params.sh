@@ -57,8 +57,8 @@ check "malformed JSON: error names file and line" '
 check "a key given twice is an error" '
 	err=$(xtrk commit-run -p lr=1 -p lr=2 2>&1 || true)
 	expect_contains "$err" "key '"'"'lr'"'"' given twice"
-	err=$(xtrk commit-run -P params.yaml -p optimizer.lr=3 2>&1 || true)
-	expect_contains "$err" "given twice"
+	id=$(xtrk commit-run -P params.yaml -p optimizer.lr=3)
+	expect_eq "$(xtrk show --json $id | json_get params.optimizer.lr)" 3
 	printf "a: 1\na: 2\n" > dup.yaml
 	err=$(xtrk commit-run -P dup.yaml 2>&1 || true)
 	expect_contains "$err" "dup.yaml:2: key '"'"'a'"'"' given twice"
