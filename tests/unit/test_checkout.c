@@ -22,6 +22,11 @@ static void setup(void)
 	xtrk_oid id;
 	tmpdir_enter();
 	setenv("GIT_CEILING_DIRECTORIES", "/tmp", 1);
+	/* Neither git nor libgit2 may see the user's own configuration (core.autocrlf and the like). */
+	setenv("HOME", test_dir, 1);
+	setenv("XDG_CONFIG_HOME", test_dir, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
 	repo = new_repo();
 	mkdir("data", 0777);
 	mkdir("data/sub", 0777);
@@ -297,8 +302,6 @@ static json_t *run_with_source(void)
 	xtrk_commit_options o = XTRK_COMMIT_OPTIONS_INIT;
 	xtrk_oid id;
 	json_t *r;
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
 	cr_assert_eq(system("git init -q . && git config user.email t@example.org && git config user.name T && "
 		"git config commit.gpgsign false && printf 'v1\\n' > code.py && printf 'keep\\n' > lib.py && "
 		"git add code.py lib.py && git commit -qm one && printf 'v2\\n' > code.py"), 0);
