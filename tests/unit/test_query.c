@@ -279,7 +279,7 @@ Test(query, parse_errors_name_their_column)
 	parse_fails("params. == 1", 7, "cannot end with '.'");
 	parse_fails("params.n == 'abc", 13, "no closing '");
 	parse_fails("params.n ~ 3", 10, "'~' takes a regular expression");
-	parse_fails("params.n ~ '('", 11, "bad regular expression");
+	parse_fails("params.n ~ '('", 12, "bad regular expression");
 	parse_fails("12ab == 1", 1, "is not a number");
 	parse_fails("5", 2, "expected an operator");
 	parse_fails("params.n == 1 and", 18, "expected a field");
