@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Commit benchmarks, side by side in one run (SPEC 6): xtrk against cp, git lfs and restic
+# Commit benchmarks, side by side in one run: xtrk against cp, git lfs and restic
 # for a large incompressible model, and against git add + commit for a 100,000-file dataset.
 #
 #   bench/bench-commit.sh [--model-mib N] [--files N] [--rounds R] [--work DIR]

@@ -5,7 +5,7 @@
  *   RUNBOOK.md            for people: what ran, on what, and how to rebuild it
  *   xtrk-bundle.json      the manifest: format, runs, every object (ID, type,
  *                         size), and the source commits when the pack is there
- *   runs/<id>.json        each run's summary (SPEC 7)
+ *   runs/<id>.json        each run's summary (show --json's shape)
  *   objects/<id>.<type>   each object's content (blob, tree or run)
  *   source.pack           with --with-source: a git pack of the commits and history
  *

@@ -14,7 +14,7 @@
 /**
  * Capture the git state of the repository that contains `workdir`:
  * {"commit", "branch", "dirty", "patch", "untracked", "remotes"} as in
- * SPEC 7.  The patch of all uncommitted changes to tracked files (staged and
+ * xtrk-format(5).  The patch of all uncommitted changes to tracked files (staged and
  * unstaged, binary included) is stored as a blob through `txn`.  Outside a
  * git repository every field is null or empty and a warning is added.
  */
@@ -40,7 +40,7 @@ typedef struct {
 
 #define XTRK_ENV_OPTIONS_INIT { 1, NULL, 15000, NULL }
 
-/** Capture the environment as the "env" object of SPEC 7. */
+/** Capture the environment as the run record's "env" object (xtrk-format(5)). */
 int xtrk_capture_env(json_t **out, const xtrk_env_options *opts);
 
 /**

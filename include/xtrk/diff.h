@@ -1,7 +1,7 @@
 /*
  * Comparing runs: params, metrics, data (by walking two trees and skipping
  * identical sub-trees by ID), environment and source.  The result has the
- * JSON shape of SPEC 7, so the program prints it and tools parse it.
+ * JSON shape documented in xtrk-diff(1), so the program prints it and tools parse it.
  */
 #ifndef XTRK_DIFF_H
 #define XTRK_DIFF_H
@@ -43,7 +43,7 @@ typedef struct {
 	xtrk_txn *dry; /* trees of the workspace side, when `b` is the workspace */
 } xtrk_diff_options;
 
-/** Compare two runs (B may be from xtrk_workspace_run) into SPEC 7's diff JSON. */
+/** Compare two runs (B may be from xtrk_workspace_run) into the diff JSON of xtrk-diff(1). */
 int xtrk_diff_runs(json_t **out, xtrk_repo *repo, json_t *a, json_t *b, const xtrk_diff_options *opts);
 
 /** Compare two environments flattened ("gpus.0.cuda"): {"changed", "added", "removed"}. */

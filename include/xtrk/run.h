@@ -1,5 +1,5 @@
 /*
- * Runs: the commit-like record of one execution (SPEC 3 and 7).
+ * Runs: the commit-like record of one execution (xtrk-format(5)).
  *
  * A run object is the run's JSON (sorted keys, compact) without its "id";
  * its ID is the XXH3-128 of those bytes.  Tags live in refs, not in the

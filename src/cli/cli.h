@@ -8,7 +8,7 @@
 
 #include "xtrk/repo.h"
 
-/* Exit statuses (SPEC 2). */
+/* Exit statuses, the same for every command (xtrk(1)). */
 #define EXIT_OK 0
 #define EXIT_ERROR 1
 #define EXIT_USAGE 2

@@ -1,4 +1,4 @@
-/* xtrk export: machine-readable summaries of runs (SPEC 7 JSON, or CSV with flattened columns). */
+/* xtrk export: machine-readable summaries of runs (show --json's records, or CSV with flattened columns). */
 #include "config.h"
 #include <getopt.h>
 #include <stdio.h>

@@ -294,7 +294,7 @@ done:
 	xtrk_buf_dispose(&b);
 }
 
-/* JSON: the full records (SPEC 7), read and verified from the store for the runs shown. */
+/* JSON: the full records (show --json's shape), read and verified from the store for the runs shown. */
 static int print_json(xtrk_repo *repo, xtrk_index *ix, const size_t *sel, size_t n)
 {
 	json_t *arr = json_array();

@@ -13,7 +13,7 @@ check "commit-run prints one 32-hex ID" '
 	echo "$id" | grep -Eqx "[0-9a-f]{32}"
 	echo "$id" > ../first-id 2>/dev/null || echo "$id" > "$TRASH/first"
 '
-check "show --json has every SPEC 7 field" '
+check "show --json has every documented field" '
 	j=$(xtrk show --json exp1)
 	for k in id experiment message parent author started ended duration_s status exit_code command \
 		source params metrics series seed datasets models artifacts env logs resources tags notes; do

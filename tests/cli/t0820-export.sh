@@ -1,5 +1,5 @@
 #!/bin/sh
-# xtrk export: SPEC 7 JSON for every matching run, CSV with one column per flattened field.
+# xtrk export: show --json's records for every matching run, CSV with one column per flattened field.
 . "$(dirname "$0")/lib.sh"
 
 new_git_repo
