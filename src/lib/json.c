@@ -186,9 +186,10 @@ int xtrk_json_dump_buf(xtrk_buf *out, const json_t *v, size_t flags)
 		return xtrk_error_set(XTRK_ERROR, "no JSON value to write");
 	if (!(flags & JSON_ENCODE_ANY) && !json_is_object(v) && !json_is_array(v))
 		return xtrk_error_set(XTRK_ERROR, "a JSON document must be an object or an array");
-	if ((err = dump(out, v, flags, 0)) < 0)
-		return err;
-	return xtrk_buf_oom(out) ? xtrk_error_oom() : 0;
+	err = dump(out, v, flags, 0);
+	if (xtrk_buf_oom(out))
+		return xtrk_error_oom(); /* the buffer's own failures set no message */
+	return err < 0 ? err : 0;
 }
 
 char *xtrk_json_dumps(const json_t *v, size_t flags)
