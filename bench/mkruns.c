@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/odb.h"
 #include "xtrk/repo.h"
 #include "xtrk/run.h"
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
 			json_object_set_new(json_object_get(r, "env"), "gpus",
 				json_pack("[{s:s, s:s, s:s}]", "name", "NVIDIA H100", "driver", "580.1", "cuda", cudas[i % 3]));
 		(void)gpus;
-		dump = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+		dump = xtrk_json_dumps(r, XTRK_JSON_STORE); /* as commit-run writes runs */
 		if (!dump || xtrk_txn_write(&id, txn, XTRK_OBJ_RUN, dump, strlen(dump)) < 0) {
 			fprintf(stderr, "mkruns: %s\n", xtrk_error_last());
 			return 1;

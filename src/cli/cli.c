@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 
 void strlist_push(struct strlist *l, const char *s)
 {
@@ -109,8 +110,14 @@ int cli_open_repo(xtrk_repo **out, struct cli *cli)
 
 void cli_print_json(json_t *v)
 {
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	char *text = xtrk_json_dumps(v, XTRK_JSON_PRETTY);
+	if (!text) {
+		fprintf(stderr, "xtrk: error: %s\n", xtrk_error_last());
+		return;
+	}
+	fputs(text, stdout);
 	fputc('\n', stdout);
+	free(text);
 }
 
 int cli_isatty(int fd)

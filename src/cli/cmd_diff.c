@@ -10,6 +10,7 @@
 #include "runfmt.h"
 #include "xtrk/diff.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/run.h"
 
 static const char usage[] =
@@ -84,8 +85,11 @@ static void print_metrics(json_t *m, int stat)
 		print_value(json_object_get(v, "a"));
 		fputs(" -> ", stdout);
 		print_value(json_object_get(v, "b"));
-		if (json_is_number(d))
-			printf(" (%s%+.6g%s)", json_number_value(d) >= 0 ? c_add : c_del, json_number_value(d), c_off);
+		if (json_is_number(d)) {
+			char delta[XTRK_DOUBLE_BUFSZ];
+			xtrk_double_format(delta, json_number_value(d));
+			printf(" (%s%s%s%s)", json_number_value(d) >= 0 ? c_add : c_del, delta[0] == '-' ? "" : "+", delta, c_off);
+		}
 		putchar('\n');
 	}
 }

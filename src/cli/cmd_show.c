@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "runfmt.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/params.h"
 #include "xtrk/run.h"
 
@@ -77,13 +78,15 @@ static void print_human(json_t *r)
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env"), *a, *v;
 	size_t i;
+	char num[XTRK_DOUBLE_BUFSZ];
 
 	printf("run %s\n", s(r, "id"));
 	printf("experiment: %s\n", s(r, "experiment"));
 	if (*s(r, "message"))
 		printf("message:    %s\n", s(r, "message"));
 	printf("author:     %s\n", s(r, "author"));
-	printf("started:    %s  (%.3f s)\n", s(r, "started"), json_number_value(json_object_get(r, "duration_s")));
+	xtrk_double_format(num, json_number_value(json_object_get(r, "duration_s")));
+	printf("started:    %s  (%s s)\n", s(r, "started"), num);
 	printf("status:     %s", s(r, "status"));
 	if (json_is_integer(json_object_get(r, "exit_code")))
 		printf(" (exit %lld)", (long long)json_integer_value(json_object_get(r, "exit_code")));

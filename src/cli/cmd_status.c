@@ -2,6 +2,7 @@
 #include "config.h"
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,17 +11,58 @@
 #include "xtrk/run.h"
 
 static const char usage[] =
-	"usage: xtrk status [--json] [RUN]\n"
+	"usage: xtrk status [--json] [--all] [RUN]\n"
 	"\n"
-	"Compare the workspace with the newest run (or RUN): datasets, models and\n"
-	"artifacts that drifted or are missing, params files that changed, and\n"
+	"Compare the workspace with RUN, or with the newest run that recorded\n"
+	"datasets or models: datasets, models and artifacts that drifted or are\n"
+	"missing (with the files changed in each), params files that changed, and\n"
 	"whether the source moved or has other uncommitted changes.\n"
 	"Exit status 3 when anything differs.\n"
 	"\n"
+	"      --all     list every changed file (default: the first 20 of each entry)\n"
 	"      --json    one JSON document\n"
 	"  -h, --help    show this help\n";
 
-enum { OPT_JSON = 256 };
+enum { OPT_JSON = 256, OPT_ALL };
+
+/* Changed files listed per entry unless --all. */
+#define LIST_LIMIT 20
+
+struct change {
+	const char *label, *path;
+};
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct change *)a)->path, ((const struct change *)b)->path);
+}
+
+/* The changed files of one modified entry, sorted by path, labelled as git status labels them. */
+static void print_changes(json_t *e, int all)
+{
+	static const char *const lists[][2] = { { "modified", "modified:" }, { "added", "new file:" },
+		{ "removed", "deleted:" } };
+	size_t n = 0, k = 0, shown;
+	struct change *ch;
+	for (int l = 0; l < 3; l++)
+		n += json_array_size(json_object_get(e, lists[l][0]));
+	if (!n || !(ch = calloc(n, sizeof(*ch))))
+		return;
+	for (int l = 0; l < 3; l++) {
+		json_t *p;
+		size_t i;
+		json_array_foreach(json_object_get(e, lists[l][0]), i, p)
+			if (json_string_value(p) && k < n)
+				ch[k++] = (struct change){ lists[l][1], json_string_value(p) };
+	}
+	qsort(ch, k, sizeof(*ch), by_path);
+	shown = all || k <= LIST_LIMIT ? k : LIST_LIMIT;
+	for (size_t i = 0; i < shown; i++)
+		printf("      %-11s %s\n", ch[i].label, ch[i].path);
+	if (shown < k)
+		printf("      ... and %zu more (--all lists every one)\n", k - shown);
+	free(ch);
+}
 
 /* Each recorded entry of one section with its state: unchanged, modified or missing. */
 static json_t *section_state(json_t *run, json_t *diff, json_t *missing, const char *name, int *dirty)
@@ -56,6 +98,7 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -65,12 +108,13 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 	xtrk_oid id;
 	json_t *run = NULL, *ws = NULL, *d = NULL, *out = NULL;
 	xtrk_diff_options dopts = { NULL };
-	int c, json = 0, err, status = EXIT_OK, dirty = 0;
+	int c, json = 0, all = 0, err, status = EXIT_OK, dirty = 0;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON: json = 1; break;
+		case OPT_ALL: all = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
 		}
@@ -79,19 +123,10 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 		return cli_usage_error(usage, "give at most one RUN");
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		return status;
-	if (optind < argc) {
+	if (optind < argc)
 		err = xtrk_run_resolve(&id, repo, argv[optind]);
-	} else {
-		xtrk_run_item *items;
-		size_t n;
-		if ((err = xtrk_runs_list(&items, &n, repo, NULL)) == 0) {
-			if (!n)
-				err = xtrk_error_set(XTRK_ENOTFOUND, "no runs yet: record one with 'xtrk commit-run'");
-			else
-				id = items[0].id;
-			xtrk_runs_free(items, n);
-		}
-	}
+	else
+		err = xtrk_workspace_base_run(&id, repo, NULL);
 	if (err < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0)
 		goto fail;
 	if ((err = xtrk_txn_new_dry(&dry, xtrk_repo_odb(repo))) < 0 || (err = xtrk_workspace_run(&ws, repo, run, dry)) < 0)
@@ -100,7 +135,8 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 	if ((err = xtrk_diff_runs(&d, repo, run, ws, &dopts)) < 0)
 		goto fail;
 	cli_warnings();
-	out = json_pack("{s:s}", "run", xtrk_oid_tostr(&id));
+	out = json_pack("{s:s, s:O}", "run", xtrk_oid_tostr(&id), "message",
+		json_object_get(run, "message") ? json_object_get(run, "message") : json_null());
 	for (int i = 0; i < 3; i++)
 		json_object_set_new(out, data[i], section_state(run, d, json_object_get(ws, "missing"), data[i], &dirty));
 	json_object_set(out, "params", json_object_get(d, "params"));
@@ -118,7 +154,10 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 		cli_print_json(out);
 	} else {
 		json_t *s = json_object_get(out, "source"), *pc = json_object_get(json_object_get(out, "params"), "changed");
-		printf("on run %.12s (%s, %s)\n", xtrk_oid_tostr(&id), json_string_value(json_object_get(run, "experiment")),
+		const char *msg = json_string_value(json_object_get(run, "message"));
+		int mlen = msg ? (int)strcspn(msg, "\n") : 0; /* its first line, as git log --oneline shows */
+		printf("on run %.12s%s%.*s%s (%s, %s)\n", xtrk_oid_tostr(&id), mlen ? " \"" : "", mlen, mlen ? msg : "",
+			mlen ? "\"" : "", json_string_value(json_object_get(run, "experiment")),
 			json_string_value(json_object_get(run, "started")));
 		for (int i = 0; i < 3; i++) {
 			json_t *e;
@@ -131,6 +170,8 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 					printf(" (%zu modified, %zu added, %zu removed)", json_array_size(json_object_get(e, "modified")),
 						json_array_size(json_object_get(e, "added")), json_array_size(json_object_get(e, "removed")));
 				putchar('\n');
+				if (!strcmp(state, "modified"))
+					print_changes(e, all);
 			}
 		}
 		if (json_object_size(pc) || json_object_size(json_object_get(json_object_get(out, "params"), "added")) ||

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "runfmt.h"
+#include "xtrk/json.h"
 
 json_t *runfmt_lookup(json_t *v, const char *path)
 {
@@ -39,10 +40,10 @@ void runfmt_cell(xtrk_buf *out, json_t *v)
 		return;
 	}
 	if (json_is_real(v)) {
-		xtrk_buf_printf(out, "%.6g", json_real_value(v));
+		xtrk_buf_put_double(out, json_real_value(v));
 		return;
 	}
-	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS))) {
+	if ((s = xtrk_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS))) {
 		xtrk_buf_puts(out, s);
 		free(s);
 	}

@@ -8,6 +8,7 @@
 #include "runfmt.h"
 #include "runlist.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/query.h"
 #include "xtrk/run.h"
 
@@ -25,18 +26,13 @@ int runlist_check_where(const char *where)
 	return EXIT_OK;
 }
 
-/* A value as text for a cell: numbers without needless digits, strings as they are. */
+/* A value as text for a cell: numbers as the shortest text that reads back exactly, strings as they are. */
 static void value_text(xtrk_buf *out, const xtrk_value *v)
 {
 	switch (v->type) {
 	case XTRK_VAL_STR: xtrk_buf_put(out, v->str, v->len); break;
 	case XTRK_VAL_BOOL: xtrk_buf_puts(out, v->num ? "true" : "false"); break;
-	case XTRK_VAL_NUM:
-		if (v->num == (double)(long long)v->num && v->num < 1e15 && v->num > -1e15)
-			xtrk_buf_printf(out, "%lld", (long long)v->num);
-		else
-			xtrk_buf_printf(out, "%.6g", v->num);
-		break;
+	case XTRK_VAL_NUM: xtrk_buf_put_double(out, v->num); break;
 	default: break;
 	}
 }

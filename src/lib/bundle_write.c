@@ -15,6 +15,7 @@
 #include "gitsrc.h"
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
@@ -78,7 +79,7 @@ static int add_memory(struct writer *w, const char *name, const void *data, size
 
 static int add_json(struct writer *w, const char *name, json_t *j, int pretty)
 {
-	char *text = json_dumps(j, JSON_SORT_KEYS | (pretty ? JSON_INDENT(2) : JSON_COMPACT));
+	char *text = xtrk_json_dumps(j, pretty ? XTRK_JSON_PRETTY : XTRK_JSON_STORE);
 	int err;
 	if (!text)
 		return xtrk_error_oom();

@@ -20,6 +20,7 @@
 #include "fileutil.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 
 extern char **environ;
 
@@ -326,7 +327,7 @@ static void python_remember(const xtrk_env_options *opts, const char *exe, json_
 		return;
 	c = json_pack("{s:o, s:O}", "key", python_key(exe, json_object_get(py, "paths")), "result", py);
 	/* A cache: a failure to write it only costs time next run. */
-	if ((text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS))) {
+	if ((text = xtrk_json_dumps(c, XTRK_JSON_STORE))) {
 		if (xtrk_write_file_atomic(opts->python_cache, text, strlen(text), 0644, 0) < 0)
 			xtrk_error_clear();
 		free(text);

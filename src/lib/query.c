@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/query.h"
 
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_RE, OP_CONTAINS };
@@ -470,10 +471,10 @@ static int holds_cb(const char *key, size_t klen, const xtrk_value *v, void *pay
 
 static int match_re(const struct node *n, const xtrk_value *v)
 {
-	char num[64], *s;
+	char num[XTRK_DOUBLE_BUFSZ], *s;
 	int ok;
 	if (v->type == XTRK_VAL_NUM) {
-		snprintf(num, sizeof(num), "%.15g", v->num);
+		xtrk_double_format(num, v->num); /* the text log and show print */
 		return regexec(&n->re, num, 0, NULL, 0) == 0;
 	}
 	if (v->type != XTRK_VAL_STR || !(s = strndup(v->str, v->len)))

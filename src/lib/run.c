@@ -15,13 +15,12 @@
 
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 #include "xtrk/index.h"
 #include "xtrk/params.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
-
-#define JSON_STORE_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
 
 void xtrk_format_time(char out[40], double t)
 {
@@ -857,7 +856,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	}
 	run = build_run(&s, ej.env, author.ptr, started, o->ended > 0 ? o->ended : now_s(),
 		s.series_path ? &series_id : NULL, pfiles, logs);
-	if (!(dump = json_dumps(run, JSON_STORE_FLAGS))) {
+	if (!(dump = xtrk_json_dumps(run, XTRK_JSON_STORE))) {
 		err = xtrk_error_oom();
 		goto done;
 	}

@@ -5,6 +5,7 @@
 
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
+#include "xtrk/json.h"
 
 static const char *str(json_t *o, const char *k)
 {
@@ -14,7 +15,7 @@ static const char *str(json_t *o, const char *k)
 
 static void json_block(xtrk_buf *b, json_t *j)
 {
-	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2));
+	char *text = xtrk_json_dumps(j, XTRK_JSON_PRETTY);
 	xtrk_buf_printf(b, "```json\n%s\n```\n\n", text ? text : "null");
 	free(text);
 }

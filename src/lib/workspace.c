@@ -9,6 +9,7 @@
 #include "xtrk/diff.h"
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
+#include "xtrk/run.h"
 #include "xtrk/tree.h"
 
 /*
@@ -58,6 +59,30 @@ static json_t *workspace_params(xtrk_repo *repo, json_t *like)
 	xtrk_buf_dispose(&text);
 	xtrk_buf_dispose(&abs);
 	return nested;
+}
+
+int xtrk_workspace_base_run(xtrk_oid *out, xtrk_repo *repo, const char *experiment)
+{
+	xtrk_run_item *items;
+	size_t n, i;
+	int err;
+
+	if ((err = xtrk_runs_list(&items, &n, repo, experiment)) < 0)
+		return err;
+	for (i = 0; i < n; i++)
+		if (json_array_size(json_object_get(items[i].run, "datasets")) ||
+		    json_array_size(json_object_get(items[i].run, "models")))
+			break;
+	if (i < n)
+		*out = items[i].id;
+	else if (!n)
+		err = xtrk_error_set(XTRK_ENOTFOUND, "no runs yet: record one with 'xtrk commit-run'");
+	else
+		err = xtrk_error_set(XTRK_ENOTFOUND, "%s%zu run%s recorded no datasets or models, so there is no data "
+			"to compare the workspace with; name a run to compare its params and source: 'xtrk status RUN'",
+			n == 1 ? "the " : "all ", n, n == 1 ? "" : "s");
+	xtrk_runs_free(items, n);
+	return err;
 }
 
 int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dry)
