@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "commit_opts.h"
+#include "xtrk/capture.h"
 #include "xtrk/errors.h"
 
 static const char usage[] =
@@ -18,7 +19,7 @@ int cmd_commit_run(int argc, char **argv, struct cli *cli)
 	struct commit_args a = { 0 };
 	xtrk_repo *repo = NULL;
 	xtrk_oid id;
-	json_t *run = NULL;
+	json_t *run = NULL, *env = NULL;
 	int err, status;
 
 	if ((status = commit_args_parse(&a, argc, argv, COMMIT_SHORT_OPTS "h", usage)) >= 0)
@@ -30,16 +31,21 @@ int cmd_commit_run(int argc, char **argv, struct cli *cli)
 	}
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		goto done;
+	if (a.python && (err = xtrk_capture_env_repo(&env, repo, a.python)) < 0)
+		goto fail;
 	commit_args_finish(&a);
-	if ((err = xtrk_run_commit(&id, a.json ? &run : NULL, repo, &a.o)) < 0) {
-		if (a.progress_shown)
-			fputc('\n', stderr);
-		status = cli_fail(err);
-		goto done;
-	}
+	a.o.env = env;
+	if ((err = xtrk_run_commit(&id, a.json ? &run : NULL, repo, &a.o)) < 0)
+		goto fail;
 	commit_args_report(&a, &id, run);
+	goto done;
+fail:
+	if (a.progress_shown)
+		fputc('\n', stderr);
+	status = cli_fail(err);
 done:
 	json_decref(run);
+	json_decref(env);
 	xtrk_repo_free(repo);
 	commit_args_free(&a);
 	return status;

@@ -137,7 +137,8 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 		goto fail;
 	base = strrchr(argv[optind], '/');
 	base = base ? base + 1 : argv[optind];
-	if ((err = xtrk_capture_env_repo(&env, repo, !strncmp(base, "python", 6) ? argv[optind] : NULL)) < 0)
+	if ((err = xtrk_capture_env_repo(&env, repo,
+			a.python ? a.python : !strncmp(base, "python", 6) ? argv[optind] : NULL)) < 0)
 		goto fail;
 	if (!a.o.has_seed && seed && cli_parse_ll(seed, &ll) == 0) {
 		a.o.has_seed = 1;

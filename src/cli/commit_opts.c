@@ -4,10 +4,11 @@
 #include <stdlib.h>
 
 #include "commit_opts.h"
+#include "xtrk/capture.h"
 #include "xtrk/errors.h"
 
 enum { OPT_METRIC = 256, OPT_MODEL, OPT_ARTIFACT, OPT_SEED, OPT_NOTE, OPT_TAG, OPT_PARENT, OPT_JSON, OPT_THREADS,
-	OPT_FAILED };
+	OPT_FAILED, OPT_PYTHON };
 
 const struct option commit_long_opts[] = {
 	{ "experiment", required_argument, NULL, 'e' },
@@ -26,6 +27,7 @@ const struct option commit_long_opts[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "failed", no_argument, NULL, OPT_FAILED },
+	{ "python", required_argument, NULL, OPT_PYTHON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -53,6 +55,14 @@ int commit_args_take(struct commit_args *a, int c, const char *arg, const char *
 	case OPT_JSON: a->json = 1; return 1;
 	case OPT_FAILED: a->o.failed = 1; return 1;
 	case 'q': a->quiet = 1; return 1;
+	case OPT_PYTHON: {
+		char *found = xtrk_find_program(arg);
+		if (!found)
+			return -cli_usage_error(usage, "--python '%s': no such program", arg);
+		free(found);
+		a->python = arg;
+		return 1;
+	}
 	case OPT_SEED:
 		if (cli_parse_ll(arg, &ll) < 0)
 			return -cli_usage_error(usage, "--seed '%s' is not a whole number", arg);

@@ -28,6 +28,7 @@
 	"      --threads N           hashing threads (default: one per core, up to 8)\n" \
 	"      --json                print the run's JSON instead of its ID\n" \
 	"      --failed              record the run as failed\n" \
+	"      --python PATH         the Python whose version and packages to record\n" \
 	"  -q, --quiet               no progress or warnings on stderr\n"
 
 struct commit_args {
@@ -36,6 +37,7 @@ struct commit_args {
 	int json, quiet;
 	time_t start;
 	int progress_shown;
+	const char *python;             /* --python: the interpreter to ask, checked to exist */
 };
 
 /* The long options of both commands, ending with --help; a command may not add its own. */

@@ -78,6 +78,57 @@ class BindingTest(unittest.TestCase):
             run.commit()
         self.assertIn("not a valid experiment name", str(ctx.exception))
 
+    def write_script(self, name, body):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write("import sys\n"
+                    f"sys.path.insert(0, {os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')!r})\n"
+                    "import xtrk\n" + body)
+        return path
+
+    def test_the_interpreter_running_the_script_is_recorded(self):
+        # A second interpreter with its own packages (a venv holding one made-up
+        # distribution), and the script run by each while the other is python3 on PATH.
+        sh("git", "config", "-f", ".xtrk/config", "capture.python", "true")
+        venv = os.path.join(self.dir, "venv")
+        try:
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True,
+                           capture_output=True)
+        except (subprocess.CalledProcessError, OSError):
+            self.skipTest("cannot create a venv here")
+        vpy = os.path.join(venv, "bin", "python3")
+        site = subprocess.run([vpy, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        dist = os.path.join(site, "xtrkfake-1.2.3.dist-info")
+        os.makedirs(dist)
+        with open(os.path.join(dist, "METADATA"), "w") as f:
+            f.write("Metadata-Version: 2.1\nName: xtrkfake\nVersion: 1.2.3\n")
+        script = self.write_script("which.py",
+                                   "import json, platform\n"
+                                   "from importlib import metadata\n"
+                                   "pk = {}\n"
+                                   "for d in metadata.distributions():\n"
+                                   "    pk.setdefault(d.metadata['Name'], d.version)\n"
+                                   "run = xtrk.start(experiment='which')\n"
+                                   "print(json.dumps({'id': run.commit(), 'executable': sys.executable,\n"
+                                   "                  'version': platform.python_version(), 'packages': pk}))\n")
+        plain = os.environ["PATH"]
+        fake_path = os.path.join(self.dir, "shadow")
+        os.makedirs(fake_path)
+        os.symlink(sys.executable, os.path.join(fake_path, "python3"))
+        for python, path, has_fake in ((vpy, plain, True),
+                                       (sys.executable, os.path.join(venv, "bin") + os.pathsep + plain, False),
+                                       (vpy, fake_path + os.pathsep + plain, True)):
+            done = subprocess.run([python, script], capture_output=True, text=True,
+                                  env=dict(os.environ, PATH=path))
+            self.assertEqual(done.returncode, 0, done.stderr)
+            me = json.loads(done.stdout)
+            recorded = self.show(me["id"])["env"]["python"]
+            self.assertEqual(recorded["executable"], me["executable"])
+            self.assertEqual(recorded["version"], me["version"])
+            self.assertEqual(recorded["packages"], me["packages"])
+            self.assertEqual("xtrkfake" in recorded["packages"], has_fake)
+
     def test_inside_xtrk_run_everything_goes_to_the_run_dir(self):
         script = os.path.join(self.dir, "train.py")
         with open(script, "w") as f:
@@ -101,7 +152,6 @@ class BindingTest(unittest.TestCase):
         self.assertEqual(r["models"][0]["path"], "m.bin")
         series = sh(XTRK, "cat-object", r["series"]).splitlines()
         self.assertEqual(len(series), 4)
-
 
 if __name__ == "__main__":
     unittest.main()

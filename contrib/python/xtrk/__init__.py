@@ -11,13 +11,15 @@
 Inside `xtrk run -- python train.py` everything goes to $XTRK_RUN_DIR and the
 run is recorded when the command ends (`run.id` stays None).  Outside, the
 run is recorded by calling the `xtrk` program (`XTRK` names it; default
-`xtrk` on PATH) when `commit()` is called or the `with` block ends; a run
-whose block raised is recorded with status "failed".
+`xtrk` on PATH) when `commit()` is called or the `with` block ends, with this
+interpreter's version and packages; a run whose block raised is recorded
+with status "failed".
 """
 
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 __all__ = ["start", "Run", "XtrkError"]
@@ -99,6 +101,8 @@ class Run:
             args += ["--seed", str(self.seed)]
         if failed:
             args.append("--failed")
+        if sys.executable and os.access(sys.executable, os.X_OK):
+            args += ["--python", sys.executable]
         with tempfile.TemporaryDirectory(prefix="xtrk-py-") as tmp:
             for key, value in self.params.items():
                 args += ["--param", f"{key}={json.dumps(value)}"]
