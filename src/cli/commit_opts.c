@@ -8,7 +8,7 @@
 #include "xtrk/errors.h"
 
 enum { OPT_METRIC = 256, OPT_MODEL, OPT_ARTIFACT, OPT_SEED, OPT_NOTE, OPT_TAG, OPT_PARENT, OPT_JSON, OPT_THREADS,
-	OPT_FAILED, OPT_PYTHON };
+	OPT_FAILED, OPT_PYTHON, OPT_ERROR };
 
 const struct option commit_long_opts[] = {
 	{ "experiment", required_argument, NULL, 'e' },
@@ -28,6 +28,7 @@ const struct option commit_long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "failed", no_argument, NULL, OPT_FAILED },
 	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ "error", required_argument, NULL, OPT_ERROR },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -55,6 +56,7 @@ int commit_args_take(struct commit_args *a, int c, const char *arg, const char *
 	case OPT_JSON: a->json = 1; return 1;
 	case OPT_FAILED: a->o.failed = 1; return 1;
 	case 'q': a->quiet = 1; return 1;
+	case OPT_ERROR: if (!a->commit_run) return 0; a->error = arg; return 1;
 	case OPT_PYTHON: {
 		char *found = xtrk_find_program(arg);
 		if (!found)

@@ -38,9 +38,12 @@ struct commit_args {
 	time_t start;
 	int progress_shown;
 	const char *python;             /* --python: the interpreter to ask, checked to exist */
+	/* Options of commit-run alone: taken only when `commit_run` is set before parsing (else unknown). */
+	int commit_run;
+	const char *error;
 };
 
-/* The long options of both commands, ending with --help; a command may not add its own. */
+/* The long options of both commands, ending with --help; commit-run's own are here too (see commit_run). */
 extern const struct option commit_long_opts[];
 
 /**

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What a program that records its own runs (the Python binding) tells commit-run and `xtrk run`:
-# --python.
+# --python, --error.
 . "$(dirname "$0")/lib.sh"
 
 new_ws
@@ -41,10 +41,27 @@ check "xtrk run --python records that interpreter" '
 	xtrk run -q -e runpy --python ./given -- true
 	expect_eq "$(xtrk show --json runpy | json_get env.python.version)" given
 '
-check "the help of both commands lists --python" '
+check "--error with --failed is recorded as the run's error" '
+	id=$(xtrk commit-run -q --failed --error "ZeroDivisionError: division by zero")
+	expect_eq "$(xtrk show --json $id | json_get status)" failed
+	expect_eq "$(xtrk show --json $id | json_get error)" "ZeroDivisionError: division by zero"
+'
+check "--error without --failed is a usage error" '
+	before=$(store_listing)
+	err=$(expect_exit 2 xtrk commit-run --error boom 2>&1)
+	expect_contains "$err" "--failed"
+	expect_eq "$(store_listing)" "$before"
+'
+check "xtrk run refuses the options of commit-run alone" '
+	before=$(store_listing)
+	expect_exit 2 xtrk run --failed --error boom -- true 2>/dev/null
+	expect_eq "$(store_listing)" "$before"
+'
+check "the help lists the new options, and run's only --python" '
 	h=$(xtrk commit-run --help)
-	for o in --python; do expect_contains "$h" "$o"; done
+	for o in --python --error; do expect_contains "$h" "$o"; done
 	h=$(xtrk run --help)
 	expect_contains "$h" --python
+	expect_not_contains "$h" --error
 '
 finish

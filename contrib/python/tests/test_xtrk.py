@@ -78,6 +78,14 @@ class BindingTest(unittest.TestCase):
             run.commit()
         self.assertIn("not a valid experiment name", str(ctx.exception))
 
+    def test_a_failed_with_block_records_the_exception(self):
+        with self.assertRaises(ZeroDivisionError):
+            with xtrk.start(experiment="bad") as failing:
+                1 / 0
+        r = self.show(failing.id)
+        self.assertEqual(r["status"], "failed")
+        self.assertEqual(r["error"], "ZeroDivisionError: division by zero")
+
     def write_script(self, name, body):
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:

@@ -13,7 +13,7 @@ run is recorded when the command ends (`run.id` stays None).  Outside, the
 run is recorded by calling the `xtrk` program (`XTRK` names it; default
 `xtrk` on PATH) when `commit()` is called or the `with` block ends, with this
 interpreter's version and packages; a run whose block raised is recorded
-with status "failed".
+with status "failed" and the exception in its `error` field.
 """
 
 import json
@@ -31,6 +31,15 @@ class XtrkError(RuntimeError):
 
 def _program():
     return os.environ.get("XTRK", "xtrk")
+
+
+def _describe(exc_type, exc):
+    """'ValueError: message', as the last line of a traceback names an exception."""
+    name = exc_type.__qualname__
+    if exc_type.__module__ not in ("builtins", "__main__"):
+        name = f"{exc_type.__module__}.{name}"
+    text = str(exc) if exc is not None else ""
+    return f"{name}: {text}" if text else name
 
 
 class Run:
@@ -85,11 +94,15 @@ class Run:
         self._write_json("data.json", self.data)
 
     # -- recording ------------------------------------------------------
-    def commit(self, message=None, failed=False):
-        """Record the run; returns its ID (None inside `xtrk run`, which records it at the end)."""
+    def commit(self, message=None, failed=False, error=None):
+        """Record the run; returns its ID (None inside `xtrk run`, which records it at the end).
+
+        `error` (the reason it failed) implies `failed`.
+        """
         if self._committed:
             return self.id
         self._committed = True
+        failed = failed or error is not None
         if self.run_dir:
             return None
         args = [_program(), "commit-run", "--json", "-q"]
@@ -101,6 +114,8 @@ class Run:
             args += ["--seed", str(self.seed)]
         if failed:
             args.append("--failed")
+        if error is not None:
+            args += ["--error", str(error)]
         if sys.executable and os.access(sys.executable, os.X_OK):
             args += ["--python", sys.executable]
         with tempfile.TemporaryDirectory(prefix="xtrk-py-") as tmp:
@@ -130,7 +145,7 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.commit(failed=exc_type is not None)
+        self.commit(error=_describe(exc_type, exc) if exc_type is not None else None)
         return False
 
     # -- inside `xtrk run` ------------------------------------------------
