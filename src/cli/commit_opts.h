@@ -40,7 +40,7 @@ struct commit_args {
 	const char *python;             /* --python: the interpreter to ask, checked to exist */
 	/* Options of commit-run alone: taken only when `commit_run` is set before parsing (else unknown). */
 	int commit_run;
-	const char *error;
+	const char *error, *command_json;
 };
 
 /* The long options of both commands, ending with --help; commit-run's own are here too (see commit_run). */

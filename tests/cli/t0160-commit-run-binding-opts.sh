@@ -1,6 +1,6 @@
 #!/bin/sh
 # What a program that records its own runs (the Python binding) tells commit-run and `xtrk run`:
-# --python, --error.
+# --python, --error, --command-json.
 . "$(dirname "$0")/lib.sh"
 
 new_ws
@@ -52,16 +52,36 @@ check "--error without --failed is a usage error" '
 	expect_contains "$err" "--failed"
 	expect_eq "$(store_listing)" "$before"
 '
+check "--command-json is recorded, its folder relative to the workspace" '
+	id=$(xtrk commit-run -q --command-json "{\"argv\": [\"/usr/bin/python3\", \"train.py\", \"--lr\", \"0.1\"], \"cwd\": \"$PWD/sub\"}")
+	j=$(xtrk show --json $id)
+	expect_eq "$(echo "$j" | json_get command.argv)" "[\"/usr/bin/python3\", \"train.py\", \"--lr\", \"0.1\"]"
+	expect_eq "$(echo "$j" | json_get command.cwd)" sub
+	expect_eq "$(echo "$j" | json_get exit_code)" null
+'
+check "--command-json without cwd: the current folder; outside the workspace: kept absolute" '
+	expect_eq "$(xtrk show --json $(cd sub && xtrk commit-run -q --command-json "{\"argv\": [\"x\"]}") | json_get command.cwd)" sub
+	expect_eq "$(xtrk show --json $(xtrk commit-run -q --command-json "{\"argv\": [\"x\"], \"cwd\": \"/\"}") | json_get command.cwd)" /
+'
+check "a malformed --command-json is a usage error; nothing is written" '
+	before=$(store_listing)
+	for bad in "{" "[]" "{}" "{\"argv\": []}" "{\"argv\": [1]}" "{\"argv\": \"x\"}" \
+	    "{\"argv\": [\"x\"], \"cwd\": 3}" "{\"argv\": [\"x\"], \"env\": {}}"; do
+		expect_exit 2 xtrk commit-run --command-json "$bad" 2>/dev/null
+	done
+	expect_eq "$(store_listing)" "$before"
+'
 check "xtrk run refuses the options of commit-run alone" '
 	before=$(store_listing)
 	expect_exit 2 xtrk run --failed --error boom -- true 2>/dev/null
+	expect_exit 2 xtrk run --command-json "{\"argv\": [\"x\"]}" -- true 2>/dev/null
 	expect_eq "$(store_listing)" "$before"
 '
 check "the help lists the new options, and run's only --python" '
 	h=$(xtrk commit-run --help)
-	for o in --python --error; do expect_contains "$h" "$o"; done
+	for o in --python --error --command-json; do expect_contains "$h" "$o"; done
 	h=$(xtrk run --help)
 	expect_contains "$h" --python
-	expect_not_contains "$h" --error
+	expect_not_contains "$h" --command-json
 '
 finish

@@ -94,6 +94,19 @@ class BindingTest(unittest.TestCase):
                     "import xtrk\n" + body)
         return path
 
+    def test_outside_xtrk_run_the_command_line_is_recorded(self):
+        script = self.write_script("cmd.py",
+                                   "run = xtrk.start(experiment='cmd')\n"
+                                   "print(run.commit())\n")
+        os.makedirs("sub/dir")
+        done = subprocess.run([sys.executable, script, "--lr", "0.1", "a b"], cwd="sub/dir",
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        r = self.show(done.stdout.strip())
+        self.assertEqual(r["command"], {"argv": [sys.executable, script, "--lr", "0.1", "a b"],
+                                        "cwd": "sub/dir"})
+        self.assertIsNone(r["exit_code"])
+
     def test_the_interpreter_running_the_script_is_recorded(self):
         # A second interpreter with its own packages (a venv holding one made-up
         # distribution), and the script run by each while the other is python3 on PATH.

@@ -12,8 +12,9 @@ Inside `xtrk run -- python train.py` everything goes to $XTRK_RUN_DIR and the
 run is recorded when the command ends (`run.id` stays None).  Outside, the
 run is recorded by calling the `xtrk` program (`XTRK` names it; default
 `xtrk` on PATH) when `commit()` is called or the `with` block ends, with this
-interpreter's version and packages; a run whose block raised is recorded
-with status "failed" and the exception in its `error` field.
+interpreter's version and packages and this script's command line; a run
+whose block raised is recorded with status "failed" and the exception in its
+`error` field.
 """
 
 import json
@@ -54,6 +55,9 @@ class Run:
         self.id = None
         self.run_dir = os.environ.get("XTRK_RUN_DIR")
         self._committed = False
+        self._cwd = os.getcwd()
+        argv = list(sys.argv) if sys.argv != [""] else []
+        self._argv = [sys.executable or "python3"] + argv
         if params:
             self.log_params(params)
 
@@ -118,6 +122,7 @@ class Run:
             args += ["--error", str(error)]
         if sys.executable and os.access(sys.executable, os.X_OK):
             args += ["--python", sys.executable]
+        args += ["--command-json", json.dumps({"argv": self._argv, "cwd": self._cwd})]
         with tempfile.TemporaryDirectory(prefix="xtrk-py-") as tmp:
             for key, value in self.params.items():
                 args += ["--param", f"{key}={json.dumps(value)}"]
