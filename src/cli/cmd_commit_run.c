@@ -8,6 +8,7 @@
 #include "commit_opts.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
+#include "xtrk/refs.h"
 
 static const char usage[] =
 	"usage: xtrk commit-run [OPTIONS]\n"
@@ -17,6 +18,7 @@ static const char usage[] =
 	COMMIT_OPTIONS_HELP
 	"      --error TEXT          why the run failed (with --failed)\n"
 	"      --command-json JSON   the command line, {\"argv\": [...], \"cwd\": \"folder\"}\n"
+	"      --check               only check that a run can be recorded here; record nothing\n"
 	"  -h, --help                show this help\n";
 
 /* --command-json: an object with "argv", a non-empty list of strings, and optionally "cwd", a string. */
@@ -92,6 +94,12 @@ int cmd_commit_run(int argc, char **argv, struct cli *cli)
 		goto done;
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		goto done;
+	if (a.check) {
+		if (a.o.experiment && !xtrk_ref_name_valid(a.o.experiment))
+			status = cli_fail(xtrk_error_set(XTRK_EINVALID,
+				"'%s' is not a valid experiment name (letters, digits, '.', '_' and '-')", a.o.experiment));
+		goto done;
+	}
 	if (command && (err = command_cwd(command, repo)) < 0)
 		goto fail;
 	if (a.python && (err = xtrk_capture_env_repo(&env, repo, a.python)) < 0)

@@ -8,7 +8,7 @@
 #include "xtrk/errors.h"
 
 enum { OPT_METRIC = 256, OPT_MODEL, OPT_ARTIFACT, OPT_SEED, OPT_NOTE, OPT_TAG, OPT_PARENT, OPT_JSON, OPT_THREADS,
-	OPT_FAILED, OPT_PYTHON, OPT_ERROR, OPT_COMMAND_JSON };
+	OPT_FAILED, OPT_PYTHON, OPT_ERROR, OPT_COMMAND_JSON, OPT_CHECK };
 
 const struct option commit_long_opts[] = {
 	{ "experiment", required_argument, NULL, 'e' },
@@ -30,6 +30,7 @@ const struct option commit_long_opts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
 	{ "error", required_argument, NULL, OPT_ERROR },
 	{ "command-json", required_argument, NULL, OPT_COMMAND_JSON },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -59,6 +60,7 @@ int commit_args_take(struct commit_args *a, int c, const char *arg, const char *
 	case 'q': a->quiet = 1; return 1;
 	case OPT_ERROR: if (!a->commit_run) return 0; a->error = arg; return 1;
 	case OPT_COMMAND_JSON: if (!a->commit_run) return 0; a->command_json = arg; return 1;
+	case OPT_CHECK: if (!a->commit_run) return 0; a->check = 1; return 1;
 	case OPT_PYTHON: {
 		char *found = xtrk_find_program(arg);
 		if (!found)

@@ -39,7 +39,7 @@ struct commit_args {
 	int progress_shown;
 	const char *python;             /* --python: the interpreter to ask, checked to exist */
 	/* Options of commit-run alone: taken only when `commit_run` is set before parsing (else unknown). */
-	int commit_run;
+	int commit_run, check;
 	const char *error, *command_json;
 };
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What a program that records its own runs (the Python binding) tells commit-run and `xtrk run`:
-# --python, --error, --command-json.
+# --python, --error, --command-json, --check.
 . "$(dirname "$0")/lib.sh"
 
 new_ws
@@ -71,15 +71,27 @@ check "a malformed --command-json is a usage error; nothing is written" '
 	done
 	expect_eq "$(store_listing)" "$before"
 '
+check "--check: 0 in a workspace and nothing written; 1 outside one or for a bad experiment name" '
+	before=$(store_listing)
+	expect_eq "$(xtrk commit-run --check -e fine)" ""
+	expect_eq "$(store_listing)" "$before"
+	elsewhere=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-nostore.XXXXXX")
+	err=$(cd "$elsewhere" && expect_exit 1 xtrk commit-run --check 2>&1) || { rmdir "$elsewhere"; exit 1; }
+	rmdir "$elsewhere"
+	expect_contains "$err" "xtrk init"
+	err=$(expect_exit 1 xtrk commit-run --check -e "../bad name" 2>&1)
+	expect_contains "$err" "not a valid experiment name"
+'
 check "xtrk run refuses the options of commit-run alone" '
 	before=$(store_listing)
 	expect_exit 2 xtrk run --failed --error boom -- true 2>/dev/null
 	expect_exit 2 xtrk run --command-json "{\"argv\": [\"x\"]}" -- true 2>/dev/null
+	expect_exit 2 xtrk run --check -- true 2>/dev/null
 	expect_eq "$(store_listing)" "$before"
 '
 check "the help lists the new options, and run's only --python" '
 	h=$(xtrk commit-run --help)
-	for o in --python --error --command-json; do expect_contains "$h" "$o"; done
+	for o in --python --error --command-json --check; do expect_contains "$h" "$o"; done
 	h=$(xtrk run --help)
 	expect_contains "$h" --python
 	expect_not_contains "$h" --command-json

@@ -73,10 +73,42 @@ class BindingTest(unittest.TestCase):
             run.log_param("lr", 2)
 
     def test_refusals_become_exceptions(self):
-        run = xtrk.start(experiment="../bad name")
+        run = xtrk.start()
+        run.log_dataset("no-such-folder")
         with self.assertRaises(xtrk.XtrkError) as ctx:
             run.commit()
+        self.assertIn("no-such-folder", str(ctx.exception))
+
+    def test_a_bad_experiment_name_fails_at_start(self):
+        with self.assertRaises(xtrk.XtrkError) as ctx:
+            xtrk.start(experiment="../bad name")
         self.assertIn("not a valid experiment name", str(ctx.exception))
+
+    def test_no_program_fails_at_start(self):
+        for prog in (os.path.join(self.dir, "no-such-xtrk"), "no-such-xtrk-on-path"):
+            os.environ["XTRK"] = prog
+            try:
+                with self.assertRaises(xtrk.XtrkError) as ctx:
+                    xtrk.start(experiment="early")
+            finally:
+                os.environ["XTRK"] = XTRK
+            self.assertIn(prog, str(ctx.exception))
+            self.assertIn("XTRK", str(ctx.exception))
+        with open("not-runnable", "w") as f:
+            f.write("#!/bin/sh\n")
+        os.environ["XTRK"] = os.path.abspath("not-runnable")
+        try:
+            with self.assertRaises(xtrk.XtrkError):
+                xtrk.start()
+        finally:
+            os.environ["XTRK"] = XTRK
+
+    def test_no_store_fails_at_start(self):
+        with tempfile.TemporaryDirectory(prefix="xtrk-nostore-") as elsewhere:
+            os.chdir(elsewhere)
+            with self.assertRaises(xtrk.XtrkError) as ctx:
+                xtrk.start(experiment="early")
+        self.assertIn("xtrk init", str(ctx.exception))
 
     def test_a_failed_with_block_records_the_exception(self):
         with self.assertRaises(ZeroDivisionError):

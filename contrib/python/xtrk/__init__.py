@@ -12,13 +12,16 @@ Inside `xtrk run -- python train.py` everything goes to $XTRK_RUN_DIR and the
 run is recorded when the command ends (`run.id` stays None).  Outside, the
 run is recorded by calling the `xtrk` program (`XTRK` names it; default
 `xtrk` on PATH) when `commit()` is called or the `with` block ends, with this
-interpreter's version and packages and this script's command line; a run
-whose block raised is recorded with status "failed" and the exception in its
-`error` field.
+interpreter's version and packages and this script's command line; `start()`
+checks first that the program runs and finds a store from the current
+folder, so that a run that cannot be recorded fails before training, not
+after.  A run whose block raised is recorded with status "failed" and the
+exception in its `error` field.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,11 +30,19 @@ __all__ = ["start", "Run", "XtrkError"]
 
 
 class XtrkError(RuntimeError):
-    """The xtrk program refused or failed to record the run."""
+    """The run cannot be recorded: no xtrk program, no store, or xtrk refused it."""
 
 
 def _program():
     return os.environ.get("XTRK", "xtrk")
+
+
+# xtrk's rule for experiment names, checked here where no xtrk program is asked (inside `xtrk run`).
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}\Z")
+
+
+def _valid_name(name):
+    return bool(_NAME.match(name)) and ".." not in name and not (len(name) > 5 and name.endswith(".lock"))
 
 
 def _describe(exc_type, exc):
@@ -41,6 +52,19 @@ def _describe(exc_type, exc):
         name = f"{exc_type.__module__}.{name}"
     text = str(exc) if exc is not None else ""
     return f"{name}: {text}" if text else name
+
+
+def _xtrk(args):
+    """Run the xtrk program; XtrkError when it cannot be started or fails."""
+    prog = _program()
+    try:
+        done = subprocess.run([prog] + args, capture_output=True, text=True)
+    except OSError as e:
+        raise XtrkError(f"cannot run the xtrk program {prog!r} ({e.strerror or e}); "
+                        "install xtrk or set XTRK to its path") from None
+    if done.returncode != 0:
+        raise XtrkError(done.stderr.strip() or f"xtrk exited with {done.returncode}")
+    return done.stdout
 
 
 class Run:
@@ -58,6 +82,14 @@ class Run:
         self._cwd = os.getcwd()
         argv = list(sys.argv) if sys.argv != [""] else []
         self._argv = [sys.executable or "python3"] + argv
+        if self.run_dir:
+            if not os.path.isdir(self.run_dir):
+                raise XtrkError(f"XTRK_RUN_DIR {self.run_dir!r} is not a folder; run this under "
+                                "`xtrk run`, or without XTRK_RUN_DIR set")
+            if experiment and not _valid_name(experiment):
+                raise XtrkError(f"{experiment!r} is not a valid experiment name (letters, digits, '.', '_' and '-')")
+        else:
+            _xtrk(["commit-run", "--check"] + (["-e", experiment] if experiment else []))
         if params:
             self.log_params(params)
 
@@ -109,7 +141,7 @@ class Run:
         failed = failed or error is not None
         if self.run_dir:
             return None
-        args = [_program(), "commit-run", "--json", "-q"]
+        args = ["commit-run", "--json", "-q"]
         if self.experiment:
             args += ["-e", self.experiment]
         if message or self.message:
@@ -140,10 +172,8 @@ class Run:
                 args += ["--model", spec]
             for spec in self.data["artifacts"]:
                 args += ["--artifact", spec]
-            done = subprocess.run(args, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise XtrkError(done.stderr.strip() or f"xtrk exited with {done.returncode}")
-        self.id = json.loads(done.stdout)["id"]
+            out = _xtrk(args)
+        self.id = json.loads(out)["id"]
         return self.id
 
     def __enter__(self):
@@ -167,5 +197,10 @@ class Run:
 
 
 def start(experiment=None, params=None, message=None, seed=None):
-    """Begin a run: log to it, then `commit()` it (or use it in a `with` block)."""
+    """Begin a run: log to it, then `commit()` it (or use it in a `with` block).
+
+    Raises XtrkError at once when the run could not be recorded: outside
+    `xtrk run`, no xtrk program (see XTRK) or no store from the current folder;
+    an invalid experiment name.
+    """
     return Run(experiment=experiment, params=params, message=message, seed=seed)
