@@ -1,6 +1,6 @@
 #!/bin/sh
 # What a program that records its own runs (the Python binding) tells commit-run and `xtrk run`:
-# --python, --error, --command-json, --check.
+# --python, --error, --command-json and --check, and $XTRK_RUN_DIR/run.json.
 . "$(dirname "$0")/lib.sh"
 
 new_ws
@@ -95,5 +95,33 @@ check "the help lists the new options, and run's only --python" '
 	h=$(xtrk run --help)
 	expect_contains "$h" --python
 	expect_not_contains "$h" --command-json
+'
+cat > declare.sh <<'EOS'
+#!/bin/sh
+printf '%s\n' "$1" > "$XTRK_RUN_DIR/run.json"
+EOS
+chmod +x declare.sh
+check "xtrk run: experiment, message and seed from run.json, unless options gave them" '
+	xtrk run -q -- ./declare.sh "{\"experiment\": \"declared\", \"message\": \"from the script\", \"seed\": 5}"
+	j=$(xtrk show --json declared)
+	expect_eq "$(echo "$j" | json_get message)" "from the script"
+	expect_eq "$(echo "$j" | json_get seed)" 5
+	xtrk run -q -e given-e -m given-m --seed 1 -- ./declare.sh "{\"experiment\": \"declared\", \"message\": \"x\", \"seed\": 5}"
+	j=$(xtrk show --json given-e)
+	expect_eq "$(echo "$j" | json_get message)" given-m
+	expect_eq "$(echo "$j" | json_get seed)" 1
+	expect_eq "$(xtrk log -e declared --format csv --columns id | tail -n +2 | wc -l)" 1
+'
+check "xtrk run: a failure declared in run.json fails the run, with its error" '
+	xtrk run -q -e declared-fail -- ./declare.sh "{\"failed\": true, \"error\": \"ValueError: boom\"}"
+	j=$(xtrk show --json declared-fail)
+	expect_eq "$(echo "$j" | json_get status)" failed
+	expect_eq "$(echo "$j" | json_get exit_code)" 0
+	expect_eq "$(echo "$j" | json_get error)" "ValueError: boom"
+'
+check "xtrk run: an invalid experiment in run.json is ignored with a warning; the run is kept" '
+	err=$(xtrk run -- ./declare.sh "{\"experiment\": \"../bad name\"}" 2>&1)
+	expect_contains "$err" "ignoring the experiment"
+	expect_contains "$err" "recorded run"
 '
 finish

@@ -206,5 +206,42 @@ class BindingTest(unittest.TestCase):
         series = sh(XTRK, "cat-object", r["series"]).splitlines()
         self.assertEqual(len(series), 4)
 
+    def test_inside_xtrk_run_the_binding_names_the_run_unless_options_do(self):
+        script = self.write_script("named.py",
+                                   "with xtrk.start(experiment='from-code', message='from code', seed=7):\n"
+                                   "    pass\n")
+        done = subprocess.run([XTRK, "run", "--", sys.executable, script], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        r = json.loads(sh(XTRK, "show", "--json", "from-code"))
+        self.assertEqual((r["message"], r["seed"]), ("from code", 7))
+        done = subprocess.run([XTRK, "run", "-e", "from-cli", "-m", "cli", "--seed", "1", "--",
+                               sys.executable, script], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        r = json.loads(sh(XTRK, "show", "--json", "from-cli"))
+        self.assertEqual((r["message"], r["seed"]), ("cli", 1))
+        self.assertEqual(len(json.loads(sh(XTRK, "log", "-e", "from-code", "--json"))), 1)
+
+    def test_inside_xtrk_run_a_failed_with_block_records_the_exception(self):
+        script = self.write_script("fails.py",
+                                   "try:\n"
+                                   "    with xtrk.start(experiment='inside-bad'):\n"
+                                   "        raise ValueError('boom')\n"
+                                   "except ValueError:\n"
+                                   "    pass\n")
+        done = subprocess.run([XTRK, "run", "--", sys.executable, script], capture_output=True, text=True)
+        r = json.loads(sh(XTRK, "show", "--json", "inside-bad"))
+        self.assertEqual(r["status"], "failed")
+        self.assertEqual(r["error"], "ValueError: boom")
+        self.assertEqual(r["exit_code"], 0)
+        self.assertEqual(done.returncode, 0, done.stderr)
+
+    def test_inside_xtrk_run_start_needs_no_program(self):
+        script = self.write_script("noprog.py", "xtrk.start(experiment='noprog').commit()\n")
+        done = subprocess.run([XTRK, "run", "--", sys.executable, script], capture_output=True, text=True,
+                              env=dict(os.environ, XTRK=os.path.join(self.dir, "no-such-xtrk")))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(len(json.loads(sh(XTRK, "log", "-e", "noprog", "--json"))), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

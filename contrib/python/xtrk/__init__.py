@@ -9,14 +9,15 @@
     print(run.id)
 
 Inside `xtrk run -- python train.py` everything goes to $XTRK_RUN_DIR and the
-run is recorded when the command ends (`run.id` stays None).  Outside, the
-run is recorded by calling the `xtrk` program (`XTRK` names it; default
-`xtrk` on PATH) when `commit()` is called or the `with` block ends, with this
-interpreter's version and packages and this script's command line; `start()`
-checks first that the program runs and finds a store from the current
-folder, so that a run that cannot be recorded fails before training, not
-after.  A run whose block raised is recorded with status "failed" and the
-exception in its `error` field.
+run is recorded when the command ends (`run.id` stays None); the experiment,
+message and seed given to `start()` are used where `xtrk run` was not given
+them.  Outside, the run is recorded by calling the `xtrk` program (`XTRK`
+names it; default `xtrk` on PATH) when `commit()` is called or the `with`
+block ends, with this interpreter's version and packages and this script's
+command line; `start()` checks first that the program runs and finds a store
+from the current folder, so that a run that cannot be recorded fails before
+training, not after.  A run whose block raised is recorded with status
+"failed" and the exception in its `error` field.
 """
 
 import json
@@ -71,7 +72,10 @@ class Run:
     def __init__(self, experiment=None, params=None, message=None, seed=None):
         self.experiment = experiment
         self.message = message
-        self.seed = seed
+        try:
+            self.seed = None if seed is None else int(str(seed))
+        except ValueError:
+            raise ValueError(f"seed {seed!r} is not a whole number") from None
         self.params = {}
         self.metrics = {}
         self.series = []
@@ -88,6 +92,7 @@ class Run:
                                 "`xtrk run`, or without XTRK_RUN_DIR set")
             if experiment and not _valid_name(experiment):
                 raise XtrkError(f"{experiment!r} is not a valid experiment name (letters, digits, '.', '_' and '-')")
+            self._write_run()
         else:
             _xtrk(["commit-run", "--check"] + (["-e", experiment] if experiment else []))
         if params:
@@ -138,14 +143,17 @@ class Run:
         if self._committed:
             return self.id
         self._committed = True
+        if message:
+            self.message = message
         failed = failed or error is not None
         if self.run_dir:
+            self._write_run(failed=failed, error=error)
             return None
         args = ["commit-run", "--json", "-q"]
         if self.experiment:
             args += ["-e", self.experiment]
-        if message or self.message:
-            args += ["-m", message or self.message]
+        if self.message:
+            args += ["-m", self.message]
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
         if failed:
@@ -186,6 +194,12 @@ class Run:
     # -- inside `xtrk run` ------------------------------------------------
     def _flush_params(self):
         self._write_json("params.json", self.params)
+
+    def _write_run(self, failed=False, error=None):
+        """What `xtrk run` takes from run.json: names where its options gave none, and a failure."""
+        run = {"experiment": self.experiment, "message": self.message, "seed": self.seed,
+               "failed": failed or None, "error": error}
+        self._write_json("run.json", {k: v for k, v in run.items() if v is not None})
 
     def _write_json(self, name, value):
         if not self.run_dir:
