@@ -13,6 +13,7 @@
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
+#include "xtrk/refs.h"
 #include "xtrk/runner.h"
 
 static const char usage[] =
@@ -102,6 +103,42 @@ static void declared_data(struct commit_args *a, const char *dir, json_t **keep)
 	xtrk_buf_dispose(&path);
 }
 
+/*
+ * What the Python binding declared in $XTRK_RUN_DIR/run.json: the experiment, message and seed,
+ * each used only where no option gave one, and whether its run failed, and why.
+ */
+static void declared_run(struct commit_args *a, const char *dir, int seed_given, json_t **keep)
+{
+	xtrk_buf path = XTRK_BUF_INIT;
+	json_t *doc, *v;
+	if (!collected(dir, "run.json", 1, &path) || xtrk_doc_load(&doc, path.ptr) < 0) {
+		xtrk_error_clear();
+		xtrk_buf_dispose(&path);
+		return;
+	}
+	v = json_object_get(doc, "experiment");
+	if (!a->o.experiment && json_is_string(v) && !xtrk_ref_name_valid(json_string_value(v)))
+		xtrk_warning_add("ignoring the experiment '%s' in $XTRK_RUN_DIR/run.json: not a valid name",
+			json_string_value(v));
+	else if (!a->o.experiment && json_is_string(v))
+		a->o.experiment = json_string_value(v);
+	if (!a->o.message && json_is_string(v = json_object_get(doc, "message")))
+		a->o.message = json_string_value(v);
+	if (!seed_given && json_is_integer(v = json_object_get(doc, "seed"))) {
+		a->o.has_seed = 1;
+		a->o.seed = json_integer_value(v);
+	}
+	if (json_is_true(json_object_get(doc, "failed")))
+		a->o.failed = 1;
+	if (json_is_string(v = json_object_get(doc, "error"))) {
+		a->o.failed = 1;
+		if (!a->o.error)
+			a->o.error = json_string_value(v);
+	}
+	*keep = doc;
+	xtrk_buf_dispose(&path);
+}
+
 int cmd_run(int argc, char **argv, struct cli *cli)
 {
 	struct commit_args a = { 0 };
@@ -111,20 +148,22 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	xtrk_txn *txn = NULL;
 	xtrk_buf run_dir = XTRK_BUF_INIT, env_var = XTRK_BUF_INIT, mj = XTRK_BUF_INIT, ms = XTRK_BUF_INIT,
 		pj = XTRK_BUF_INIT, rel = XTRK_BUF_INIT;
-	json_t *source = NULL, *env = NULL, *command = NULL, *argv_json, *resources = NULL, *run = NULL, *data = NULL;
+	json_t *source = NULL, *env = NULL, *command = NULL, *argv_json, *resources = NULL, *run = NULL, *data = NULL,
+		*declared = NULL;
 	char *extra_env[2] = { NULL, NULL }, *cwd = NULL;
 	const char *extra_params[1];
 	int keep_stdout = 1;
 	const char *seed = getenv("PYTHONHASHSEED"), *base;
 	xtrk_oid id;
 	long long ll;
-	int err, status, ran = 0;
+	int err, status, ran = 0, seed_given;
 
 	memset(&r, 0, sizeof(r));
 	/* '+': stop at the command, so its own options are left alone. */
 	if ((status = commit_args_parse(&a, argc, argv, "+" COMMIT_SHORT_OPTS "h", usage)) >= 0)
 		goto done;
 	status = EXIT_OK;
+	seed_given = a.o.has_seed;
 	if (optind >= argc) {
 		status = cli_usage_error(usage, "which command? give it after --");
 		goto done;
@@ -138,7 +177,8 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 		goto fail;
 	base = strrchr(argv[optind], '/');
 	base = base ? base + 1 : argv[optind];
-	if ((err = xtrk_capture_env_repo(&env, repo, !strncmp(base, "python", 6) ? argv[optind] : NULL)) < 0)
+	if ((err = xtrk_capture_env_repo(&env, repo,
+			a.python ? a.python : !strncmp(base, "python", 6) ? argv[optind] : NULL)) < 0)
 		goto fail;
 	if (!a.o.has_seed && seed && cli_parse_ll(seed, &ll) == 0) {
 		a.o.has_seed = 1;
@@ -231,6 +271,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	a.o.exit_code = r.exit_code;
 	a.o.failed = a.o.failed || r.exit_code != 0;
 	a.o.error = *r.error ? r.error : NULL;
+	declared_run(&a, run_dir.ptr, seed_given, &declared);
 	a.o.started = r.started;
 	a.o.ended = r.ended;
 	a.o.stdout_path = keep_stdout ? r.stdout_path : NULL;
@@ -274,6 +315,7 @@ done:
 	json_decref(resources);
 	json_decref(run);
 	json_decref(data);
+	json_decref(declared);
 	xtrk_txn_free(txn);
 	xtrk_repo_free(repo);
 	xtrk_buf_dispose(&run_dir);

@@ -4,10 +4,11 @@
 #include <stdlib.h>
 
 #include "commit_opts.h"
+#include "xtrk/capture.h"
 #include "xtrk/errors.h"
 
 enum { OPT_METRIC = 256, OPT_MODEL, OPT_ARTIFACT, OPT_SEED, OPT_NOTE, OPT_TAG, OPT_PARENT, OPT_JSON, OPT_THREADS,
-	OPT_FAILED };
+	OPT_FAILED, OPT_PYTHON, OPT_ERROR, OPT_COMMAND_JSON, OPT_CHECK };
 
 const struct option commit_long_opts[] = {
 	{ "experiment", required_argument, NULL, 'e' },
@@ -26,6 +27,10 @@ const struct option commit_long_opts[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "failed", no_argument, NULL, OPT_FAILED },
+	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ "error", required_argument, NULL, OPT_ERROR },
+	{ "command-json", required_argument, NULL, OPT_COMMAND_JSON },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -53,6 +58,17 @@ int commit_args_take(struct commit_args *a, int c, const char *arg, const char *
 	case OPT_JSON: a->json = 1; return 1;
 	case OPT_FAILED: a->o.failed = 1; return 1;
 	case 'q': a->quiet = 1; return 1;
+	case OPT_ERROR: if (!a->commit_run) return 0; a->error = arg; return 1;
+	case OPT_COMMAND_JSON: if (!a->commit_run) return 0; a->command_json = arg; return 1;
+	case OPT_CHECK: if (!a->commit_run) return 0; a->check = 1; return 1;
+	case OPT_PYTHON: {
+		char *found = xtrk_find_program(arg);
+		if (!found)
+			return -cli_usage_error(usage, "--python '%s': no such program", arg);
+		free(found);
+		a->python = arg;
+		return 1;
+	}
 	case OPT_SEED:
 		if (cli_parse_ll(arg, &ll) < 0)
 			return -cli_usage_error(usage, "--seed '%s' is not a whole number", arg);

@@ -28,6 +28,7 @@
 	"      --threads N           hashing threads (default: one per core, up to 8)\n" \
 	"      --json                print the run's JSON instead of its ID\n" \
 	"      --failed              record the run as failed\n" \
+	"      --python PATH         the Python whose version and packages to record\n" \
 	"  -q, --quiet               no progress or warnings on stderr\n"
 
 struct commit_args {
@@ -36,9 +37,13 @@ struct commit_args {
 	int json, quiet;
 	time_t start;
 	int progress_shown;
+	const char *python;             /* --python: the interpreter to ask, checked to exist */
+	/* Options of commit-run alone: taken only when `commit_run` is set before parsing (else unknown). */
+	int commit_run, check;
+	const char *error, *command_json;
 };
 
-/* The long options of both commands, ending with --help; a command may not add its own. */
+/* The long options of both commands, ending with --help; commit-run's own are here too (see commit_run). */
 extern const struct option commit_long_opts[];
 
 /**

@@ -287,14 +287,50 @@ static long long mtime_ns(const char *path)
 	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
+/*
+ * The absolute path `prog` is started by, found as execvp would but with symbolic links kept: a
+ * venv's python is a link to its base interpreter, and only this path tells the two apart.
+ */
+static char *started_path(const char *prog)
+{
+	const char *path = getenv("PATH"), *p;
+	xtrk_buf b = XTRK_BUF_INIT;
+	char *cwd = NULL, *res = NULL;
+
+	if (strchr(prog, '/')) {
+		xtrk_buf_sets(&b, prog);
+	} else {
+		for (p = path ? path : "/usr/bin:/bin"; *p;) {
+			const char *colon = strchr(p, ':');
+			size_t n = colon ? (size_t)(colon - p) : strlen(p);
+			xtrk_buf_clear(&b);
+			xtrk_buf_printf(&b, "%.*s/%s", (int)n, n ? p : ".", prog);
+			if (!xtrk_buf_oom(&b) && access(b.ptr, X_OK) == 0)
+				break;
+			xtrk_buf_clear(&b);
+			p += n + (colon ? 1 : 0);
+		}
+	}
+	if (b.size && !xtrk_buf_oom(&b)) {
+		if (b.ptr[0] == '/')
+			res = strdup(b.ptr);
+		else if ((cwd = getcwd(NULL, 0)) && (res = malloc(strlen(cwd) + b.size + 2)))
+			sprintf(res, "%s/%s", cwd, b.ptr);
+	}
+	free(cwd);
+	xtrk_buf_dispose(&b);
+	return res;
+}
+
 /* The key that must match for a cached answer: interpreter, PYTHONPATH, sys.path folders' mtimes. */
-static json_t *python_key(const char *exe, json_t *paths)
+static json_t *python_key(const char *exe, const char *started, json_t *paths)
 {
 	json_t *key = json_object(), *m = json_object(), *v;
 	const char *pp = getenv("PYTHONPATH");
 	size_t i;
 
 	json_object_set_new(key, "exe", json_string(exe));
+	json_object_set_new(key, "started", started ? json_string(started) : json_null());
 	json_object_set_new(key, "exe_mtime", json_integer(mtime_ns(exe)));
 	json_object_set_new(key, "pythonpath", json_string(pp ? pp : ""));
 	json_array_foreach(paths, i, v)
@@ -304,14 +340,14 @@ static json_t *python_key(const char *exe, json_t *paths)
 	return key;
 }
 
-static json_t *python_cached(const xtrk_env_options *opts, const char *exe)
+static json_t *python_cached(const xtrk_env_options *opts, const char *exe, const char *started)
 {
 	json_error_t je;
 	json_t *c, *key, *res = NULL;
 
 	if (!opts->python_cache || !exe || !(c = json_load_file(opts->python_cache, 0, &je)))
 		return NULL;
-	key = python_key(exe, json_object_get(json_object_get(c, "result"), "paths"));
+	key = python_key(exe, started, json_object_get(json_object_get(c, "result"), "paths"));
 	if (json_equal(key, json_object_get(c, "key")))
 		res = json_incref(json_object_get(c, "result"));
 	json_decref(key);
@@ -319,13 +355,13 @@ static json_t *python_cached(const xtrk_env_options *opts, const char *exe)
 	return res;
 }
 
-static void python_remember(const xtrk_env_options *opts, const char *exe, json_t *py)
+static void python_remember(const xtrk_env_options *opts, const char *exe, const char *started, json_t *py)
 {
 	json_t *c;
 	char *text;
 	if (!opts->python_cache || !exe)
 		return;
-	c = json_pack("{s:o, s:O}", "key", python_key(exe, json_object_get(py, "paths")), "result", py);
+	c = json_pack("{s:o, s:O}", "key", python_key(exe, started, json_object_get(py, "paths")), "result", py);
 	/* A cache: a failure to write it only costs time next run. */
 	if ((text = xtrk_json_dumps(c, XTRK_JSON_STORE))) {
 		if (xtrk_write_file_atomic(opts->python_cache, text, strlen(text), 0644, 0) < 0)
@@ -342,11 +378,12 @@ static json_t *capture_python(const xtrk_env_options *opts)
 	xtrk_buf out = XTRK_BUF_INIT;
 	json_error_t je;
 	json_t *py = NULL;
-	char *exe = xtrk_find_program(argv[0]);
+	char *exe = xtrk_find_program(argv[0]), *started = exe ? started_path(argv[0]) : NULL;
 	int status, err;
 
-	if ((py = python_cached(opts, exe))) {
+	if ((py = python_cached(opts, exe, started))) {
 		free(exe);
+		free(started);
 		return py;
 	}
 	err = xtrk_exec_capture(&out, argv, opts->python_timeout_ms, 16 << 20, &status);
@@ -361,10 +398,11 @@ static json_t *capture_python(const xtrk_env_options *opts)
 		py = NULL;
 	}
 	if (py)
-		python_remember(opts, exe, py);
+		python_remember(opts, exe, started, py);
 	xtrk_error_clear();
 done:
 	free(exe);
+	free(started);
 	xtrk_buf_dispose(&out);
 	return py ? py : json_null();
 }
