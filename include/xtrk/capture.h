@@ -5,20 +5,60 @@
 #ifndef XTRK_CAPTURE_H
 #define XTRK_CAPTURE_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 #include "xtrk/buf.h"
 #include "xtrk/odb.h"
 #include "xtrk/repo.h"
+#include "xtrk/run.h"
+
+/** What source capture takes beyond the git state itself. */
+typedef struct {
+	int untracked;                /* store the content of untracked, non-ignored files */
+	uint64_t untracked_max_file;  /* a larger file is skipped (named in a warning and the record) */
+	uint64_t untracked_max_total; /* files that would take the total past this are skipped */
+	int warn;                     /* add a warning for each skipped untracked file */
+	/*
+	 * Files or folders (relative to the capture's `workdir`) whose untracked
+	 * files are left out silently: the run records them as data or params
+	 * files, which checkout restores anyway.
+	 */
+	const char *const *exclude;
+	size_t nexclude;
+} xtrk_source_options;
+
+#define XTRK_SOURCE_OPTIONS_INIT { 1, (uint64_t)1 << 20, (uint64_t)16 << 20, 1, NULL, 0 }
+
+/**
+ * The source options of the workspace at `workdir` from its `.xtrk/config`
+ * (capture.untracked, capture.untracked-max-file, capture.untracked-max-total;
+ * sizes take k, m and g suffixes), the defaults where unset or when there is
+ * no config.  XTRK_EINVALID names a value that cannot be read.
+ */
+int xtrk_source_options_read(xtrk_source_options *opts, const char *workdir);
 
 /**
  * Capture the git state of the repository that contains `workdir`:
- * {"commit", "branch", "dirty", "patch", "untracked", "remotes"} as in
- * xtrk-format(5).  The patch of all uncommitted changes to tracked files (staged and
- * unstaged, binary included) is stored as a blob through `txn`.  Outside a
- * git repository every field is null or empty and a warning is added.
+ * {"commit", "branch", "dirty", "patch", "untracked", "untracked_content",
+ * "remotes"} (xtrk-format(5)).  The patch of all uncommitted changes to tracked files (staged
+ * and unstaged, binary included) is stored as a blob through `txn`; so are the
+ * untracked, non-ignored files (never anything in `.git` or `.xtrk`), as a
+ * tree whose ID, counts and skipped files "untracked_content" records (null
+ * when there are none or `opts->untracked` is off).  Outside a git repository
+ * every field is null or empty and a warning is added.
  */
+int xtrk_capture_source_opts(json_t **out, xtrk_txn *txn, const char *workdir, const xtrk_source_options *opts);
+
+/** xtrk_capture_source_opts with the options of the workspace at `workdir` (xtrk_source_options_read). */
 int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir);
+
+/**
+ * The source of a run about to be recorded with `opts` in the workspace:
+ * xtrk_capture_source, leaving out of the untracked files those below the
+ * run's datasets, models, artifacts and params files.
+ */
+int xtrk_capture_source_commit(json_t **out, xtrk_txn *txn, xtrk_repo *repo, const xtrk_commit_options *opts);
 
 /** Remove "user:password@" (or "token@") from an http(s) URL; other forms are kept. */
 char *xtrk_url_strip_credentials(const char *url);

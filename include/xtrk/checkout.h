@@ -1,6 +1,6 @@
 /*
  * Restoring a run: its source (the recorded commit with the uncommitted
- * patch applied), its datasets, models and artifacts at their recorded
+ * patch applied, then the untracked files it stored), its datasets, models and artifacts at their recorded
  * paths, and its params files byte for byte.  Every file is verified against
  * its ID while it is written and renamed into place only when whole, so a
  * corrupt object never lands and an interrupted checkout leaves no half file.
@@ -28,6 +28,9 @@ typedef struct {
 	size_t files_unchanged; /* already there with the right content */
 	uint64_t bytes_written;
 	int source;             /* 1: source restored, 0: already matched, -1: no source recorded */
+	size_t untracked_written;   /* untracked files of the source written */
+	size_t untracked_unchanged; /* ... already there with the right content */
+	uint64_t untracked_bytes;
 } xtrk_checkout_result;
 
 /**

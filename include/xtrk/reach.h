@@ -1,6 +1,7 @@
 /*
  * Reachability: every object a run needs, found by walking its record and
- * the trees of its datasets, models and artifacts.  Bundles, push, pull and
+ * the trees of its datasets, models and artifacts and of its untracked
+ * source files (source.untracked_content, never left out as data).  Bundles, push, pull and
  * fsck use it to know what to carry and what must be present.
  */
 #ifndef XTRK_REACH_H

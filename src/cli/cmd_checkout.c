@@ -15,14 +15,15 @@
 static const char usage[] =
 	"usage: xtrk checkout [-C DIR] [--force] [--no-source] [--no-data] RUN\n"
 	"\n"
-	"Restore a run: its source (the recorded commit with its uncommitted patch),\n"
-	"datasets, models and artifacts at their recorded paths, verified against\n"
-	"their IDs, and its params files; then list how this machine's environment\n"
-	"differs from the run's.\n"
+	"Restore a run: its source (the recorded commit with its uncommitted patch,\n"
+	"then the untracked files it stored), datasets, models and artifacts at their\n"
+	"recorded paths, verified against their IDs, and its params files; then list\n"
+	"how this machine's environment differs from the run's.\n"
 	"\n"
 	"  -C DIR        restore into DIR (a fresh folder becomes a complete copy);\n"
 	"                default: the workspace, refusing to overwrite uncommitted work\n"
 	"      --force   in the workspace, overwrite uncommitted source changes\n"
+	"                and untracked files that differ from the run's\n"
 	"      --no-source   leave the source alone\n"
 	"      --no-data     leave data, models, artifacts and params files alone\n"
 	"  -h, --help    show this help\n";
@@ -73,6 +74,12 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 			json_is_string(runfmt_lookup(run, "source.patch")) ? " with its uncommitted patch" : "");
 	else if (!o.no_source)
 		fprintf(stderr, "  source: none recorded\n");
+	if (r.source >= 0 && json_is_string(runfmt_lookup(run, "source.untracked_content.id"))) {
+		char ub[32];
+		cli_human_bytes(ub, sizeof(ub), r.untracked_bytes);
+		fprintf(stderr, "  untracked: %zu file%s written (%s), %zu already in place\n", r.untracked_written,
+			r.untracked_written == 1 ? "" : "s", ub, r.untracked_unchanged);
+	}
 	if (!o.no_data)
 		fprintf(stderr, "  data: %zu file%s written (%s), %zu already in place\n", r.files_written,
 			r.files_written == 1 ? "" : "s", hb, r.files_unchanged);

@@ -133,8 +133,11 @@ static void print_source(json_t *s, int stat)
 	json_t *a = json_object_get(s, "a"), *b = json_object_get(s, "b"), *between = json_object_get(s, "commits_between");
 	size_t i;
 	json_t *c;
+	json_t *u = json_object_get(s, "untracked");
+	size_t nu = json_array_size(json_object_get(u, "added")) + json_array_size(json_object_get(u, "removed")) +
+		json_array_size(json_object_get(u, "modified"));
 	int moved = !json_equal(a, b), patch = json_is_true(json_object_get(s, "patch_changed"));
-	if (!moved && !patch)
+	if (!moved && !patch && !nu)
 		return;
 	printf("%ssource:%s", c_head, c_off);
 	if (moved) {
@@ -147,9 +150,15 @@ static void print_source(json_t *s, int stat)
 	}
 	if (patch)
 		printf("%suncommitted changes differ", moved ? "; " : " ");
+	if (nu)
+		printf("%s%zu untracked file%s differ%s", moved || patch ? "; " : " ", nu, nu == 1 ? "" : "s",
+			nu == 1 ? "s" : "");
 	putchar('\n');
 	if (stat)
 		return;
+	print_paths(json_object_get(u, "modified"), "M", c_mod);
+	print_paths(json_object_get(u, "added"), "A", c_add);
+	print_paths(json_object_get(u, "removed"), "D", c_del);
 	json_array_foreach(json_object_get(s, "commits"), i, c)
 		printf("    %.12s %s\n", json_string_value(json_object_get(c, "id")),
 			json_string_value(json_object_get(c, "subject")));

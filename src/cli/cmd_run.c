@@ -171,9 +171,10 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		goto done;
 
-	/* The source and environment as they are when the command starts. */
+	/* The source and environment as they are when the command starts (less the data named so far). */
+	commit_args_finish(&a);
 	if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0 ||
-	    (err = xtrk_capture_source(&source, txn, xtrk_repo_workdir(repo))) < 0 || (err = xtrk_txn_commit(txn)) < 0)
+	    (err = xtrk_capture_source_commit(&source, txn, repo, &a.o)) < 0 || (err = xtrk_txn_commit(txn)) < 0)
 		goto fail;
 	base = strrchr(argv[optind], '/');
 	base = base ? base + 1 : argv[optind];

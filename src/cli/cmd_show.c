@@ -112,6 +112,16 @@ static void print_human(json_t *r)
 	if (json_array_size(json_object_get(src, "untracked")))
 		printf("            %zu untracked path%s\n", json_array_size(json_object_get(src, "untracked")),
 			json_array_size(json_object_get(src, "untracked")) == 1 ? "" : "s");
+	if (json_is_object(json_object_get(src, "untracked_content"))) {
+		json_t *u = json_object_get(src, "untracked_content");
+		long long files = json_integer_value(json_object_get(u, "files"));
+		long long skipped = json_integer_value(json_object_get(u, "skipped_files"));
+		printf("            %lld untracked file%s stored%s%s", files, files == 1 ? "" : "s",
+			*s(u, "id") ? " as tree " : "", s(u, "id"));
+		if (skipped)
+			printf("; %lld not captured", skipped);
+		putchar('\n');
+	}
 	print_kv_section("params", json_object_get(r, "params"));
 	print_kv_section("metrics", json_object_get(r, "metrics"));
 	if (*s(r, "series"))

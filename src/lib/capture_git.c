@@ -9,6 +9,7 @@
 
 #include "xtrk/capture.h"
 #include "gitsrc.h"
+#include "untracked.h"
 #include "xtrk/errors.h"
 
 char *xtrk_url_strip_credentials(const char *url)
@@ -55,6 +56,59 @@ static int capture_remotes(json_t *out, git_repository *repo)
 
 int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 {
+	xtrk_source_options o;
+	int err;
+	*out = NULL;
+	if ((err = xtrk_source_options_read(&o, workdir)) < 0)
+		return err;
+	return xtrk_capture_source_opts(out, txn, workdir, &o);
+}
+
+int xtrk_capture_source_commit(json_t **out, xtrk_txn *txn, xtrk_repo *repo, const xtrk_commit_options *o)
+{
+	const char *const *lists[] = { o->datasets, o->models, o->artifacts, o->param_files };
+	size_t counts[] = { o->ndatasets, o->nmodels, o->nartifacts, o->nparam_files }, n = 0;
+	xtrk_source_options so;
+	char **paths = NULL;
+	int err;
+
+	*out = NULL;
+	if ((err = xtrk_source_options_read(&so, xtrk_repo_workdir(repo))) < 0)
+		return err;
+	for (size_t l = 0; l < 4; l++)
+		n += counts[l];
+	if (n && !(paths = calloc(n, sizeof(*paths))))
+		return xtrk_error_oom();
+	n = 0;
+	for (size_t l = 0; l < 4; l++)
+		for (size_t i = 0; i < counts[l]; i++) {
+			char *name = NULL, *path = NULL, *source = NULL;
+			xtrk_buf rel = XTRK_BUF_INIT;
+			/* A spec that does not parse or resolve is refused later, by the commit itself. */
+			if (l == 3 ? (path = strdup(lists[l][i])) != NULL
+				   : xtrk_data_spec_parse(&name, &path, &source, lists[l][i], l == 0) == 0) {
+				char *r = xtrk_repo_relpath(&rel, repo, path) == 0 ? xtrk_buf_detach(&rel) : NULL;
+				if (r)
+					paths[n++] = r;
+			}
+			xtrk_buf_dispose(&rel);
+			free(name);
+			free(path);
+			free(source);
+		}
+	xtrk_error_clear();
+	so.exclude = (const char *const *)paths;
+	so.nexclude = n;
+	err = xtrk_capture_source_opts(out, txn, xtrk_repo_workdir(repo), &so);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return err;
+}
+
+int xtrk_capture_source_opts(json_t **out, xtrk_txn *txn, const char *workdir, const xtrk_source_options *opts)
+{
+	static const xtrk_source_options defaults = XTRK_SOURCE_OPTIONS_INIT;
 	git_repository *repo = NULL;
 	git_reference *head = NULL;
 	git_commit *commit = NULL;
@@ -68,11 +122,14 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 	int rc, err = 0, dirty = 0;
 
 	*out = NULL;
+	if (!opts)
+		opts = &defaults;
 	json_object_set_new(src, "commit", json_null());
 	json_object_set_new(src, "branch", json_null());
 	json_object_set_new(src, "dirty", json_false());
 	json_object_set_new(src, "patch", json_null());
 	json_object_set(src, "untracked", untracked);
+	json_object_set_new(src, "untracked_content", json_null());
 	json_object_set(src, "remotes", remotes);
 	rc = git_repository_open_ext(&repo, workdir, 0, NULL);
 	if (rc == GIT_ENOTFOUND) {
@@ -139,6 +196,12 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir)
 		}
 	}
 	json_object_set_new(src, "dirty", json_boolean(dirty));
+	if (opts->untracked && json_array_size(untracked)) {
+		json_t *content;
+		if ((err = xtrk_untracked_capture(&content, repo, txn, workdir, opts)) < 0)
+			goto done;
+		json_object_set_new(src, "untracked_content", content ? content : json_null());
+	}
 	if (dirty) {
 		xtrk_oid pid;
 		dopts.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INCLUDE_TYPECHANGE;

@@ -26,6 +26,7 @@ struct co {
 	xtrk_checkout_result *r;
 	xtrk_statcache *cache; /* only when restoring into the workspace */
 	int in_workspace;
+	int keep_same;         /* leave a file that already has the recorded content as it is */
 	unsigned tmp_counter;
 	char *buf;
 };
@@ -83,6 +84,41 @@ static int open_dirs(int *out, int rootfd, const char *rel, size_t len, const ch
 	return 0;
 }
 
+/* 1 when `name` in `dirfd` is already what `e` records (content, exec bit, link target), else 0. */
+static int same_content(struct co *c, int dirfd, const char *name, const xtrk_tree_entry *e)
+{
+	struct stat st;
+	int same = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_size < 0 || (uint64_t)st.st_size != e->bytes)
+		return 0;
+	if (e->kind == XTRK_ENTRY_LINK && S_ISLNK(st.st_mode)) {
+		char target[4097];
+		xtrk_oid id;
+		ssize_t n = readlinkat(dirfd, name, target, sizeof(target));
+		if (n < 0 || (size_t)n == sizeof(target))
+			return 0;
+		xtrk_oid_hash(&id, target, (size_t)n);
+		return !xtrk_oid_cmp(&id, &e->id);
+	}
+	if (e->kind == XTRK_ENTRY_BLOB && S_ISREG(st.st_mode) && ((st.st_mode & 0111) != 0) == (e->mode == 0100755)) {
+		xtrk_hasher *h = xtrk_hasher_new();
+		int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		ssize_t n = 0;
+		if (h && fd >= 0) {
+			xtrk_oid id;
+			while ((n = read(fd, c->buf, 1 << 20)) > 0)
+				xtrk_hasher_update(h, c->buf, (size_t)n);
+			xtrk_hasher_final(&id, h);
+			same = n == 0 && !xtrk_oid_cmp(&id, &e->id);
+		}
+		if (fd >= 0)
+			close(fd);
+		xtrk_hasher_free(h);
+	}
+	return same;
+}
+
 /* Stream a blob into a temp file in `dirfd`, verified, then rename it over `name`. */
 static int write_blob(struct co *c, int dirfd, const char *name, const char *shown, const xtrk_tree_entry *e)
 {
@@ -104,6 +140,10 @@ static int write_blob(struct co *c, int dirfd, const char *name, const char *sho
 				c->r->files_unchanged++;
 				return 0;
 			}
+		}
+		if (c->keep_same && same_content(c, dirfd, name, e)) {
+			c->r->files_unchanged++;
+			return 0;
 		}
 	}
 	snprintf(tmp, sizeof(tmp), ".xtrk-checkout-%ld-%u", (long)getpid(), c->tmp_counter++);
@@ -229,6 +269,8 @@ struct source_plan {
 	git_commit *commit;
 	git_diff *patch;
 	git_index *patched; /* commit tree + patch, in memory */
+	int has_untracked;  /* the run stored untracked files as the tree `untracked` */
+	xtrk_oid untracked;
 };
 
 static void plan_free(struct source_plan *p)
@@ -302,11 +344,14 @@ static int source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, 
 	json_t *now = NULL;
 	xtrk_txn *dry = NULL;
 	json_t *src = json_object_get(run, "source");
+	xtrk_source_options so = XTRK_SOURCE_OPTIONS_INIT;
 	int err;
 
 	*changed = 0;
+	so.untracked = 0; /* compared file by file, by plan_untracked */
+	so.warn = 0;
 	if ((err = xtrk_txn_new_dry(&dry, xtrk_repo_odb(repo))) < 0 ||
-	    (err = xtrk_capture_source(&now, dry, xtrk_repo_workdir(repo))) < 0)
+	    (err = xtrk_capture_source_opts(&now, dry, xtrk_repo_workdir(repo), &so)) < 0)
 		goto done;
 	if (json_equal(json_object_get(now, "commit"), json_object_get(src, "commit")) &&
 	    json_equal(json_object_get(now, "patch"), json_object_get(src, "patch")))
@@ -330,6 +375,186 @@ static int source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, 
 done:
 	json_decref(now);
 	xtrk_txn_free(dry);
+	return err;
+}
+
+/* ---- untracked files ---- */
+
+struct ucheck {
+	struct co *c;
+	git_repository *g;  /* in place: tells the user's files from clean committed ones */
+	int force;          /* files that differ may be overwritten */
+	xtrk_buf conflicts; /* the first few files that differ, which checkout would overwrite */
+	size_t nconflicts;
+	xtrk_buf in_way;    /* the first few files where the run has a folder, or folders where it has a file */
+	size_t nin_way;
+};
+
+static void note(xtrk_buf *list, size_t *n, const char *path)
+{
+	if ((*n)++ < 5)
+		xtrk_buf_printf(list, "%s'%s'", list->size ? ", " : "", path);
+}
+
+/* A file that git tracks and that matches HEAD is not the user's work: the source checkout replaces it anyway. */
+static int clean_tracked(git_repository *g, const char *path)
+{
+	unsigned flags;
+	int clean = git_status_file(&flags, g, path) == 0 && flags == GIT_STATUS_CURRENT;
+	git_error_clear();
+	return clean;
+}
+
+/*
+ * Before anything is written: every tree of the untracked files well formed
+ * (no name that could leave the target), every file in the store, and with a
+ * `dirfd` (in place) what is in the way and, without --force, every existing
+ * file that differs.  Clean files that git tracks now are not counted: the
+ * source checkout replaces them.
+ */
+static int untracked_check(struct ucheck *u, int dirfd, const xtrk_oid *id, xtrk_buf *shown, int depth)
+{
+	xtrk_tree *t;
+	size_t base = shown->size;
+	int err;
+
+	if (depth > 256)
+		return xtrk_error_set(XTRK_ECORRUPT, "tree %s is nested more than 256 deep", xtrk_oid_tostr(id));
+	if ((err = xtrk_tree_read(&t, u->c->odb, id)) < 0)
+		return err;
+	for (size_t i = 0; i < t->count && !err; i++) {
+		const xtrk_tree_entry *e = &t->entries[i];
+		struct stat st;
+		xtrk_buf_truncate(shown, base);
+		if (xtrk_buf_printf(shown, "%s%s", base ? "/" : "", e->name) < 0) {
+			err = XTRK_ERROR;
+			break;
+		}
+		if (e->kind == XTRK_ENTRY_TREE) {
+			int sub = dirfd < 0 ? -1 : openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dirfd >= 0 && sub < 0 && errno != ENOENT && !clean_tracked(u->g, shown->ptr))
+				note(&u->in_way, &u->nin_way, shown->ptr); /* a file or link where the run has a folder */
+			err = untracked_check(u, sub, &e->id, shown, depth + 1);
+			if (sub >= 0)
+				close(sub);
+			continue;
+		}
+		if (!xtrk_odb_exists(u->c->odb, &e->id)) {
+			err = xtrk_error_set(XTRK_ENOTFOUND, "untracked file '%s' of the run (object %s) is not in the store",
+				shown->ptr, xtrk_oid_tostr(&e->id));
+			break;
+		}
+		if (dirfd < 0 || fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			note(&u->in_way, &u->nin_way, shown->ptr);
+		else if (!u->force && !same_content(u->c, dirfd, e->name, e) && !clean_tracked(u->g, shown->ptr))
+			note(&u->conflicts, &u->nconflicts, shown->ptr);
+	}
+	xtrk_buf_truncate(shown, base);
+	xtrk_tree_free(t);
+	return err;
+}
+
+static int plan_untracked(struct source_plan *p, struct co *c, json_t *run, int in_place, int force)
+{
+	json_t *u = json_object_get(json_object_get(run, "source"), "untracked_content");
+	const char *hex = json_string_value(json_object_get(u, "id"));
+	const char *run_id = json_string_value(json_object_get(run, "id"));
+	struct ucheck k;
+	xtrk_buf shown = XTRK_BUF_INIT;
+	int dirfd = -1, err;
+
+	if (!hex)
+		return 0;
+	if (xtrk_oid_parse(&p->untracked, hex) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s records a bad ID for its untracked files", run_id);
+	p->has_untracked = 1;
+	memset(&k, 0, sizeof(k));
+	k.c = c;
+	k.g = p->g;
+	k.force = force;
+	if (in_place) {
+		const char *wd = git_repository_workdir(p->g);
+		if (!wd)
+			return xtrk_error_set(XTRK_EINVALID, "the git repository has no working tree to restore into");
+		if ((dirfd = open(wd, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return xtrk_error_errno("cannot open '%s'", wd);
+	}
+	if ((err = untracked_check(&k, dirfd, &p->untracked, &shown, 0)) < 0) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last());
+		err = xtrk_error_set(err, "the untracked files of run %s cannot be restored: %s; nothing was changed",
+			run_id, why);
+	} else if (k.nin_way) {
+		err = xtrk_error_set(XTRK_EEXISTS, "%s%s %s in the way of the run's untracked files (a folder where the run "
+			"has a file, or a file or link where it has a folder); move %s away first; nothing was changed",
+			k.in_way.ptr ? k.in_way.ptr : "", k.nin_way > 5 ? " and more" : "", k.nin_way == 1 ? "is" : "are",
+			k.nin_way == 1 ? "it" : "them");
+	} else if (k.nconflicts) {
+		err = xtrk_error_set(XTRK_EEXISTS, "checkout would overwrite untracked file%s that differ%s from the run's: "
+			"%s%s; move %s away, restore into another folder with -C DIR, or use --force",
+			k.nconflicts == 1 ? "" : "s", k.nconflicts == 1 ? "s" : "", k.conflicts.ptr ? k.conflicts.ptr : "",
+			k.nconflicts > 5 ? " and more" : "", k.nconflicts == 1 ? "it" : "them");
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	xtrk_buf_dispose(&k.conflicts);
+	xtrk_buf_dispose(&k.in_way);
+	xtrk_buf_dispose(&shown);
+	return err;
+}
+
+static const char *skip_reason(const char *reason)
+{
+	static const char *const reasons[][2] = {
+		{ "max-file", "larger than capture.untracked-max-file" },
+		{ "max-total", "past capture.untracked-max-total" },
+		{ "special", "a device, FIFO or socket" },
+		{ "unreadable", "unreadable" },
+		{ "repository", "a git repository of its own" },
+		{ "name", "a name with a newline" },
+	};
+	for (size_t i = 0; reason && i < sizeof(reasons) / sizeof(*reasons); i++)
+		if (!strcmp(reason, reasons[i][0]))
+			return reasons[i][1];
+	return "not captured";
+}
+
+/* After the source: the untracked files into `dirfd` (the target, or the git working tree). */
+static int restore_untracked(struct source_plan *p, struct co *c, json_t *run, int dirfd)
+{
+	json_t *u = json_object_get(json_object_get(run, "source"), "untracked_content"), *e;
+	json_int_t nskipped = json_integer_value(json_object_get(u, "skipped_files"));
+	xtrk_checkout_result r;
+	xtrk_buf shown = XTRK_BUF_INIT;
+	struct co uc = *c;
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(json_object_get(u, "skipped"), i, e) {
+		if (i == 10)
+			break;
+		if (json_is_string(json_object_get(e, "path")))
+			xtrk_warning_add("untracked '%s' was not captured when the run was recorded (%s): not restored",
+				json_string_value(json_object_get(e, "path")),
+				skip_reason(json_string_value(json_object_get(e, "reason"))));
+	}
+	if (nskipped > (json_int_t)i)
+		xtrk_warning_add("%lld more untracked files were not captured when the run was recorded: not restored",
+			(long long)(nskipped - (json_int_t)i));
+	if (!p->has_untracked)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	uc.r = &r;
+	uc.cache = NULL; /* the stat cache knows workspace paths, these are the git working tree's */
+	uc.keep_same = 1;
+	err = write_tree(&uc, dirfd, &p->untracked, &shown);
+	c->tmp_counter = uc.tmp_counter;
+	c->r->untracked_written = r.files_written;
+	c->r->untracked_unchanged = r.files_unchanged;
+	c->r->untracked_bytes = r.bytes_written;
+	xtrk_buf_dispose(&shown);
 	return err;
 }
 
@@ -366,6 +591,11 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		goto done;
 	}
 	out->source = opts->no_source || nosrc == 1 ? -1 : 0;
+	if (!opts->no_source && nosrc == 1 &&
+	    json_is_string(json_object_get(json_object_get(json_object_get(run, "source"), "untracked_content"), "id")))
+		xtrk_warning_add("the run stored untracked files but recorded no commit: they are not restored");
+	if (out->source == 0 && (err = plan_untracked(&plan, &c, run, !opts->target, opts->force)) < 0)
+		goto done;
 	if (opts->target && (err = xtrk_mkdir_p(opts->target)) < 0)
 		goto done;
 	if ((rootfd = open(opts->target ? opts->target : xtrk_repo_workdir(repo), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -384,6 +614,21 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		if (err < 0)
 			goto done;
 		out->source = changed;
+		if (opts->target) {
+			err = restore_untracked(&plan, &c, run, rootfd);
+		} else {
+			const char *wd = git_repository_workdir(plan.g);
+			int fd = wd ? open(wd, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+			if (!wd)
+				err = xtrk_error_set(XTRK_EINVALID, "the git repository has no working tree to restore into");
+			else
+				err = fd >= 0 ? restore_untracked(&plan, &c, run, fd)
+					      : xtrk_error_errno("cannot open the git working tree '%s'", wd);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (err < 0)
+			goto done;
 	}
 	if (opts->no_data)
 		goto done;

@@ -283,6 +283,30 @@ static int compare_data(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_t *aa
 	return 0;
 }
 
+/* The untracked files of two sources: {"added", "removed", "modified"} paths, from their trees. */
+static int compare_untracked(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_t *sa, json_t *sb)
+{
+	struct lists l = { json_array(), json_array(), json_array() };
+	xtrk_oid ia, ib;
+	int ha = entry_oid(&ia, json_object_get(sa, "untracked_content"));
+	int hb = entry_oid(&ib, json_object_get(sb, "untracked_content"));
+	int err = 0;
+
+	*out = NULL;
+	if ((ha || hb) && (!ha || !hb || xtrk_oid_cmp(&ia, &ib)))
+		err = xtrk_tree_diff(xtrk_repo_odb(repo), dry, "", ha ? &ia : NULL, 1, hb ? &ib : NULL, 1, collect, &l);
+	if (err < 0) {
+		json_decref(l.added);
+		json_decref(l.removed);
+		json_decref(l.modified);
+		return err;
+	}
+	/* json_pack takes the arrays, even when it fails. */
+	if (!(*out = json_pack("{s:o, s:o, s:o}", "added", l.added, "removed", l.removed, "modified", l.modified)))
+		return xtrk_error_oom();
+	return 0;
+}
+
 /* Source: the two commits, how far apart they are, and the commit subjects between. */
 static json_t *compare_source(xtrk_repo *repo, json_t *sa, json_t *sb)
 {
@@ -365,6 +389,11 @@ int xtrk_diff_runs(json_t **out, xtrk_repo *repo, json_t *a, json_t *b, const xt
 	}
 	json_object_set_new(d, "env", xtrk_env_compare(json_object_get(a, "env"), json_object_get(b, "env")));
 	json_object_set_new(d, "source", compare_source(repo, json_object_get(a, "source"), json_object_get(b, "source")));
+	if (!err) {
+		json_t *u;
+		if ((err = compare_untracked(&u, repo, dry, json_object_get(a, "source"), json_object_get(b, "source"))) == 0)
+			json_object_set_new(json_object_get(d, "source"), "untracked", u);
+	}
 	if (err < 0) {
 		json_decref(d);
 		return err;
@@ -385,8 +414,11 @@ static int section_changed(json_t *diff, const char *name)
 		return json_object_size(s) > 0;
 	if (!strcmp(name, "source")) {
 		json_t *ca = json_object_get(s, "a"), *cb = json_object_get(s, "b");
+		json_t *u = json_object_get(s, "untracked");
 		return !json_equal(ca, cb) || json_is_true(json_object_get(s, "patch_changed")) ||
-			!json_equal(json_object_get(s, "dirty_a"), json_object_get(s, "dirty_b"));
+			!json_equal(json_object_get(s, "dirty_a"), json_object_get(s, "dirty_b")) ||
+			json_array_size(json_object_get(u, "added")) || json_array_size(json_object_get(u, "removed")) ||
+			json_array_size(json_object_get(u, "modified"));
 	}
 	return json_array_size(s) > 0;
 }

@@ -137,6 +137,13 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 		problem(f, &ref->run, "run %s is filed under experiment '%s' but records '%s'",
 			xtrk_oid_tostr(&ref->run), ref->experiment, str(run, "experiment"));
 	need(f, str(json_object_get(run, "source"), "patch"), XTRK_OBJ_BLOB, "source patch", &ref->run);
+	{
+		/* The untracked source files are never left out, not even by a bundle without data. */
+		const char *ut = str(json_object_get(json_object_get(run, "source"), "untracked_content"), "id");
+		xtrk_oid id;
+		if (need(f, ut, XTRK_OBJ_TREE, "untracked source files", &ref->run) && xtrk_oid_parse(&id, ut) == 0)
+			walk_tree(f, &id, "untracked source files", &ref->run, 0);
+	}
 	need(f, str(run, "series"), XTRK_OBJ_BLOB, "metric series", &ref->run);
 	need(f, str(json_object_get(run, "logs"), "stdout"), XTRK_OBJ_BLOB, "stdout log", &ref->run);
 	need(f, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, "stderr log", &ref->run);

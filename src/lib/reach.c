@@ -44,6 +44,31 @@ static int safe_relpath(const char *p)
 	return p[strlen(p) - 1] != '/';
 }
 
+/* source.untracked_content: null, or {id: tree | null, files, bytes, skipped_files, skipped: [{path, ...}]}. */
+static int check_untracked(json_t *src)
+{
+	json_t *u = json_object_get(src, "untracked_content"), *v, *e;
+	static const char *const counts[] = { "files", "bytes", "skipped_files" };
+	size_t i;
+	int err;
+
+	if (!u || json_is_null(u))
+		return 0;
+	if (!json_is_object(u))
+		return bad("source.untracked_content", "is not an object");
+	if ((err = check_id(u, "id", "source.untracked_content.id", 0)) < 0)
+		return err;
+	for (i = 0; i < sizeof(counts) / sizeof(*counts); i++)
+		if ((v = json_object_get(u, counts[i])) && (!json_is_integer(v) || json_integer_value(v) < 0))
+			return bad("source.untracked_content", "holds a count that is not a number");
+	if ((v = json_object_get(u, "skipped")) && !json_is_array(v))
+		return bad("source.untracked_content.skipped", "is not an array");
+	json_array_foreach(v, i, e)
+		if (!json_is_object(e) || !json_is_string(json_object_get(e, "path")))
+			return bad("source.untracked_content.skipped", "holds an entry without a path");
+	return 0;
+}
+
 int xtrk_run_validate(json_t *run)
 {
 	json_t *v, *e;
@@ -59,7 +84,7 @@ int xtrk_run_validate(json_t *run)
 	if ((v = json_object_get(run, "source")) && !json_is_null(v)) {
 		if (!json_is_object(v))
 			return bad("source", "is not an object");
-		if ((err = check_id(v, "patch", "source.patch", 0)) < 0)
+		if ((err = check_id(v, "patch", "source.patch", 0)) < 0 || (err = check_untracked(v)) < 0)
 			return err;
 		if ((e = json_object_get(v, "commit")) && !json_is_null(e) &&
 		    (!json_is_string(e) || !xtrk_oid_is_hex(json_string_value(e), strlen(json_string_value(e))) ||
@@ -120,19 +145,36 @@ static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_d
 		return 0;
 	if (xtrk_oid_parse(&id, hex) < 0)
 		return xtrk_error_set(XTRK_ECORRUPT, "'%s' in a run record is not an object ID", hex);
+	if (is_data && r->skip_data)
+		return 0; /* not marked seen: the same content may be a source file too */
 	if ((err = xtrk_oidset_add(r->seen, &id)) <= 0)
 		return err;
-	if (is_data && r->skip_data)
-		return 0;
 	return r->visit(&id, type, is_data, r->payload);
 }
 
-static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int depth)
+/*
+ * A tree whose blobs were all visited is marked in `seen` by its ID with every
+ * bit flipped (no object will have that ID), apart from the tree itself, which
+ * a walk that left data blobs out also marks seen: the same folder may be data
+ * in one place (its files left out) and source in another (its files needed).
+ */
+static int mark_walked(const xtrk_reach *r, const xtrk_oid *tid)
+{
+	xtrk_oid m;
+	for (size_t i = 0; i < XTRK_OID_RAWSZ; i++)
+		m.id[i] = (unsigned char)~tid->id[i];
+	return xtrk_oidset_add(r->seen, &m);
+}
+
+/* Walk a tree whose own ID was already visited; `is_data`: its files are data. */
+static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int is_data, int depth)
 {
 	xtrk_buf raw = XTRK_BUF_INIT;
 	xtrk_tree *t = NULL;
-	int err;
+	int err, partial = is_data && r->skip_data;
 
+	if (!partial && (err = mark_walked(r, tid)) <= 0)
+		return err; /* walked with all its files already */
 	if (depth > 256)
 		return xtrk_error_set(XTRK_ECORRUPT, "tree %s is nested more than 256 deep", xtrk_oid_tostr(tid));
 	err = r->read_tree ? r->read_tree(&raw, tid, r->payload)
@@ -141,13 +183,19 @@ static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int depth)
 		goto done;
 	for (size_t i = 0; i < t->count && err >= 0; i++) {
 		const xtrk_tree_entry *e = &t->entries[i];
-		if ((err = xtrk_oidset_add(r->seen, &e->id)) <= 0)
+		int fresh;
+		/* A data file left out is not marked seen: the same content may be a source file too. */
+		if (e->kind != XTRK_ENTRY_TREE && partial)
 			continue;
+		if ((fresh = err = xtrk_oidset_add(r->seen, &e->id)) < 0)
+			break;
 		if (e->kind == XTRK_ENTRY_TREE) {
-			if ((err = r->visit(&e->id, XTRK_OBJ_TREE, 0, r->payload)) >= 0)
-				err = walk_tree(r, &e->id, depth + 1);
-		} else if (!r->skip_data) {
-			err = r->visit(&e->id, XTRK_OBJ_BLOB, 1, r->payload);
+			if (fresh && (err = r->visit(&e->id, XTRK_OBJ_TREE, 0, r->payload)) < 0)
+				break;
+			if (fresh || !partial)
+				err = walk_tree(r, &e->id, is_data, depth + 1);
+		} else if (fresh) {
+			err = r->visit(&e->id, XTRK_OBJ_BLOB, is_data, r->payload);
 		}
 	}
 done:
@@ -179,9 +227,19 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 	json_array_foreach(json_object_get(run, "params_files"), i, e)
 		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
 			return err;
+	/* The untracked files are source, not data: carried even without data, and walked first. */
+	if ((e = json_object_get(json_object_get(run, "source"), "untracked_content")) && str(e, "id")) {
+		xtrk_oid id;
+		if (xtrk_oid_parse(&id, str(e, "id")) < 0)
+			return xtrk_error_set(XTRK_ECORRUPT, "run %s: its untracked files have no valid tree ID",
+				xtrk_oid_tostr(run_id));
+		if ((err = xtrk_oidset_add(r->seen, &id)) < 0 ||
+		    (err && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0) || (err = walk_tree(r, &id, 0, 0)) < 0)
+			return err;
+	}
 	for (size_t g = 0; g < 3; g++) {
 		json_array_foreach(json_object_get(run, groups[g]), i, e) {
-			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree");
+			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree"), fresh;
 			xtrk_oid id;
 			if (!tree) {
 				if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 1)) < 0)
@@ -191,10 +249,12 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 			if (!str(e, "id") || xtrk_oid_parse(&id, str(e, "id")) < 0)
 				return xtrk_error_set(XTRK_ECORRUPT, "run %s: a %s entry has no tree ID",
 					xtrk_oid_tostr(run_id), groups[g]);
-			if ((err = xtrk_oidset_add(r->seen, &id)) < 0)
+			if ((fresh = xtrk_oidset_add(r->seen, &id)) < 0)
+				return fresh;
+			if (fresh && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0)
 				return err;
-			if (err && ((err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0 ||
-				       (err = walk_tree(r, &id, 0)) < 0))
+			/* Seen before, it may have been walked without its files, which are wanted now. */
+			if ((fresh || !r->skip_data) && (err = walk_tree(r, &id, 1, 0)) < 0)
 				return err;
 		}
 	}

@@ -803,7 +803,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		goto done;
 	if (o->source)
 		s.source = json_incref(o->source);
-	else if ((err = xtrk_capture_source(&s.source, txn, xtrk_repo_workdir(repo))) < 0)
+	else if ((err = xtrk_capture_source_commit(&s.source, txn, repo, o)) < 0)
 		goto done;
 	if ((err = check_rule_clean(&s)) < 0 && (err = problem(&s, err)) < 0)
 		goto done;

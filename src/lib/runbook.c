@@ -87,6 +87,16 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 			with_source ? " (carried in this bundle as source.pack)" : "");
 		if (json_is_true(json_object_get(src, "dirty")))
 			xtrk_buf_printf(b, "- uncommitted changes recorded as patch `%s`, applied by checkout\n", str(src, "patch"));
+		{
+			json_t *u = json_object_get(src, "untracked_content");
+			if (*str(u, "id"))
+				xtrk_buf_printf(b, "- %lld untracked files stored as tree `%s`, restored by checkout\n",
+					json_integer_value(json_object_get(u, "files")), str(u, "id"));
+			if (json_integer_value(json_object_get(u, "skipped_files")))
+				xtrk_buf_printf(b, "- %lld untracked files not captured (over the size limits, or special "
+					"files); checkout cannot restore them\n",
+					json_integer_value(json_object_get(u, "skipped_files")));
+		}
 		json_t *rem = json_object_get(src, "remotes"), *u;
 		const char *name;
 		json_object_foreach(rem, name, u)

@@ -90,6 +90,8 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 	static const char *const roles[] = { "datasets", "models", "artifacts" };
 	json_t *ws = json_object(), *missing = json_array(), *src = NULL, *env = NULL;
 	xtrk_statcache *cache = NULL;
+	xtrk_source_options so;
+	const char **exclude = NULL;
 	xtrk_buf abs = XTRK_BUF_INIT;
 	int err = 0;
 
@@ -133,7 +135,30 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 	missing = NULL;
 	json_object_set_new(ws, "params", workspace_params(repo, like));
 	json_object_set_new(ws, "metrics", json_object());
-	if ((err = xtrk_capture_source(&src, dry, xtrk_repo_workdir(repo))) < 0)
+	/*
+	 * Untracked files as they are now, to compare, less the run's data and
+	 * params files as when it was recorded; what is skipped was said then.
+	 */
+	if ((err = xtrk_source_options_read(&so, xtrk_repo_workdir(repo))) < 0)
+		goto done;
+	so.warn = 0;
+	{
+		static const char *const owned[] = { "datasets", "models", "artifacts", "params_files" };
+		json_t *e;
+		size_t i, n = 0;
+		for (size_t r = 0; r < 4; r++)
+			n += json_array_size(json_object_get(like, owned[r]));
+		if (n && !(exclude = calloc(n, sizeof(*exclude)))) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		for (size_t r = 0; r < 4; r++)
+			json_array_foreach(json_object_get(like, owned[r]), i, e)
+				if (json_is_string(json_object_get(e, "path")))
+					exclude[so.nexclude++] = json_string_value(json_object_get(e, "path"));
+		so.exclude = exclude;
+	}
+	if ((err = xtrk_capture_source_opts(&src, dry, xtrk_repo_workdir(repo), &so)) < 0)
 		goto done;
 	json_object_set_new(ws, "source", src);
 	if ((err = xtrk_capture_env_repo(&env, repo, NULL)) < 0)
@@ -146,5 +171,6 @@ done:
 	json_decref(missing);
 	xtrk_statcache_free(cache);
 	xtrk_buf_dispose(&abs);
+	free(exclude);
 	return err;
 }

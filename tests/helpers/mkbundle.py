@@ -124,6 +124,9 @@ elif case == "run-type":
     replace_run_record(lambda r: r.__setitem__("datasets", "all of them"))
 elif case == "run-path":
     replace_run_record(lambda r: r["datasets"][0].__setitem__("path", "../../outside"))
+elif case == "run-untracked":
+    replace_run_record(lambda r: r["source"].__setitem__(
+        "untracked_content", {"id": "../../outside", "files": 1, "bytes": 1, "skipped": []}))
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
 else:

@@ -3,6 +3,7 @@
 
 #include "helpers.h"
 #include "xtrk/capture.h"
+#include "xtrk/tree.h"
 
 static void expect_url(const char *in, const char *want)
 {
@@ -118,6 +119,54 @@ Test(capture, source_records_commit_dirty_patch_untracked)
 	cr_assert(strstr(patch.ptr, "+b\n"), "%s", patch.ptr);
 	json_decref(src);
 	xtrk_buf_dispose(&patch);
+	xtrk_txn_free(txn);
+	xtrk_repo_free(repo);
+	tmpdir_leave();
+}
+
+Test(capture, untracked_files_become_a_tree_ordered_level_by_level)
+{
+	json_t *src, *u;
+	xtrk_repo *repo;
+	xtrk_txn *txn;
+	xtrk_tree *root, *sub;
+	xtrk_oid id;
+	xtrk_source_options o = XTRK_SOURCE_OPTIONS_INIT;
+	const char *exclude[] = { "data" };
+	tmpdir_enter();
+	/* The workspace is a folder of the git working tree; "a.txt" sorts before "a/b" as a path, after "a" as a name. */
+	cr_assert_eq(system("git init -q . && git config user.email t@x && git config user.name T && "
+		"echo t > t.txt && git add t.txt && git commit -qm one && mkdir -p ws/a/c ws/data && "
+		"echo 1 > ws/a.txt && echo 2 > ws/a/b && echo 3 > ws/a/c/d && echo 4 > ws/data/x && "
+		"printf big > ws/big && mkdir .gitx && echo 5 > .gitx/y && echo 6 > top.txt"), 0);
+	cr_assert_eq(chdir("ws"), 0);
+	repo = new_repo();
+	xtrk_warning_clear();
+	o.exclude = exclude;
+	o.nexclude = 1;
+	o.untracked_max_file = 2;
+	cr_assert_eq(xtrk_txn_new(&txn, xtrk_repo_odb(repo)), 0);
+	cr_assert_eq(xtrk_capture_source_opts(&src, txn, ".", &o), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_txn_commit(txn), 0);
+	u = json_object_get(src, "untracked_content");
+	cr_assert_eq(json_integer_value(json_object_get(u, "files")), 5, "%s", json_dumps(u, 0));
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(u, "skipped"), 0), "path")),
+		"ws/big");
+	cr_assert_eq(xtrk_warning_count(), 1);
+	cr_assert(strstr(xtrk_warning_get(0), "ws/big"));
+	cr_assert_eq(xtrk_oid_parse(&id, json_string_value(json_object_get(u, "id"))), 0);
+	cr_assert_eq(xtrk_tree_read(&root, xtrk_repo_odb(repo), &id), 0, "%s", xtrk_error_last());
+	cr_assert_eq(root->count, 3); /* .gitx, top.txt, ws */
+	cr_assert_str_eq(root->entries[2].name, "ws");
+	cr_assert_eq(xtrk_tree_read(&sub, xtrk_repo_odb(repo), &root->entries[2].id), 0, "%s", xtrk_error_last());
+	cr_assert_eq(sub->count, 2, "data/ is left out as the run's data");
+	cr_assert_str_eq(sub->entries[0].name, "a");
+	cr_assert_str_eq(sub->entries[1].name, "a.txt");
+	cr_assert_eq(sub->entries[0].files, 2);
+	xtrk_tree_free(sub);
+	xtrk_tree_free(root);
+	xtrk_warning_clear();
+	json_decref(src);
 	xtrk_txn_free(txn);
 	xtrk_repo_free(repo);
 	tmpdir_leave();
