@@ -32,9 +32,10 @@ nskipped=0
 # check DESCRIPTION SCRIPT: run SCRIPT in a subshell with -e and pipefail, so that any command of
 # the block that fails fails the block; report ok / not ok.  The subshell is run as a plain command
 # and its status tested afterwards: inside an `if` (or `&&`, `||`, `!`) condition -e has no effect.
-# A block that calls `skip REASON` is reported as skipped.  Under pipefail a pipe must not end in a
-# reader that quits early (`grep -q`, `head`): the writer's SIGPIPE would fail the block at random;
-# use `grep PATTERN >/dev/null`.
+# A block that calls `skip REASON` is reported as skipped.  With XTRK_TEST_FAIL_FAST=1 the first
+# failed block ends the file (exit 1), as soon as the answer is known.  Under pipefail a pipe must
+# not end in a reader that quits early (`grep -q`, `head`): the writer's SIGPIPE would fail the
+# block at random; use `grep PATTERN >/dev/null`.
 check() {
 	ntests=$((ntests + 1))
 	rm -f "$TRASH/.skip"
@@ -49,6 +50,11 @@ check() {
 		nfailed=$((nfailed + 1))
 		echo "not ok $ntests - $1"
 		sed 's/^/#   /' "$TRASH/.out"
+		# XTRK_TEST_FAIL_FAST=1 (set by the mutation check): the first failed block ends the file.
+		if [ "${XTRK_TEST_FAIL_FAST:-0}" != 0 ]; then
+			echo "# stopping at the first failure (XTRK_TEST_FAIL_FAST)"
+			finish
+		fi
 	fi
 }
 

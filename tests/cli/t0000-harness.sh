@@ -3,11 +3,13 @@
 # skips are counted as skips; the closing line and exit status say so.
 . "$(dirname "$0")/lib.sh"
 
-# A test file that uses lib.sh, run in its own process; its output and status are what we look at.
+# inner SCRIPT [VAR=VALUE...]: a test file that uses lib.sh, run in its own process (with those
+# variables set); its output and status are what we look at.
 inner() {
 	printf '. "%s/tests/cli/lib.sh"\n%s\nfinish\n' "$XTRK_TEST_SRCDIR" "$1" > inner.sh
+	shift
 	set +e
-	XTRK_BIN=$XTRK_BIN sh inner.sh > inner.out 2>&1
+	env XTRK_TEST_FAIL_FAST=0 "$@" XTRK_BIN="$XTRK_BIN" sh inner.sh > inner.out 2>&1
 	echo $? > inner.rc
 	set -e
 }
@@ -67,6 +69,16 @@ check never '\''false'\''"
 	expect_eq "$(cat inner.rc)" 77
 	grep -q "^ok 1 # skip no widget" inner.out
 	! grep -q "never" inner.out
+'
+
+check "XTRK_TEST_FAIL_FAST=1: the first failed block ends the file, exit 1" '
+	inner "check one '\''true'\''
+check two '\''false'\''
+check three '\''true'\''" XTRK_TEST_FAIL_FAST=1
+	expect_eq "$(cat inner.rc)" 1
+	grep -q "^not ok 2 - two" inner.out
+	! grep -q "three" inner.out
+	grep -qx "1 passed, 1 failed, 0 skipped" inner.out
 '
 
 finish

@@ -24,6 +24,23 @@ check "the human view shows the run's parts" '
 check "--json is one JSON document with the ID" '
 	expect_eq "$(xtrk show --json best | json_get id)" "$id"
 '
+check "--json has every field of xtrk-format(5), with the recorded values" '
+	xtrk show --json $id > r.json
+	python3 - r.json <<-PY
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	want = {"id", "tags", "format", "experiment", "message", "parent", "author", "started", "ended",
+	        "duration_s", "status", "exit_code", "command", "source", "params", "params_files", "metrics",
+	        "series", "seed", "datasets", "models", "artifacts", "env", "logs", "resources", "notes"}
+	assert not want - set(r), "missing: %s" % sorted(want - set(r))
+	assert r["format"] == 1 and r["experiment"] == "mnist" and r["message"] == "baseline run", r
+	assert r["started"] <= r["ended"], (r["started"], r["ended"])
+	assert r["params"] == {"lr": 0.1} and r["metrics"] == {"acc": 0.93}, r
+	assert r["tags"] == ["best"] and r["notes"] == ["why not"], r
+	assert [d["name"] for d in r["datasets"]] == ["train"] and r["datasets"][0]["source"] == "hf://ds", r
+	assert [m["name"] for m in r["models"]] == ["m"] and r["artifacts"] == [], r
+	PY
+'
 check "an unknown run is an error with a hint, exit 1" '
 	err=$(xtrk show nosuchrun 2>&1 || true)
 	expect_contains "$err" "xtrk: error: unknown run '"'"'nosuchrun'"'"'"

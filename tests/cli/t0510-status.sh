@@ -101,6 +101,17 @@ check "more than 20 changed files: the first 20, then how many more; --all lists
 	expect_not_contains "$out" "more"
 	rm -r many
 '
+check "a data file rewritten in place, its size and mtime kept, is seen as modified" '
+	touch -d "1 hour ago" data/a data/b model.bin # old enough for the stat cache to trust
+	xtrk commit-run -d data --model model.bin >/dev/null
+	touch -r data/a a.times
+	echo B > data/a
+	touch -r a.times data/a # as cp -p, rsync -t or tar x leave it: only the ctime tells
+	set +e; out=$(xtrk status); rc=$?; set -e
+	echo a > data/a
+	expect_eq $rc 3
+	expect_contains "$out" "modified (1 modified, 0 added, 0 removed)"
+'
 check "a moved source is reported" '
 	echo "# more" >> train.py && git commit -qam more
 	set +e; out=$(xtrk status $run); rc=$?; set -e
