@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
+#include "xtrk/oid.h"
 #include "xtrk/repo.h"
 
 static char test_dir[256];
@@ -47,18 +49,38 @@ static inline void write_text(const char *path, const char *text)
 	write_file(path, text, strlen(text));
 }
 
+/* A workspace in `dir` (made if absent) with Python capture switched off. */
+static inline xtrk_repo *new_repo_at(const char *dir)
+{
+	xtrk_repo *repo;
+	char path[512];
+	int created;
+	FILE *f;
+	mkdir(dir, 0777);
+	cr_assert_eq(xtrk_repo_init(&repo, dir, &created), 0, "%s", xtrk_error_last());
+	xtrk_repo_free(repo);
+	snprintf(path, sizeof(path), "%s/.xtrk/config", dir);
+	cr_assert_not_null(f = fopen(path, "a"));
+	fputs("[capture]\n\tpython = false\n", f);
+	fclose(f);
+	cr_assert_eq(xtrk_repo_open(&repo, dir), 0, "%s", xtrk_error_last());
+	return repo;
+}
+
 /* A workspace in the current folder with Python capture switched off. */
 static inline xtrk_repo *new_repo(void)
 {
-	xtrk_repo *repo;
-	int created;
-	cr_assert_eq(xtrk_repo_init(&repo, ".", &created), 0, "%s", xtrk_error_last());
-	xtrk_repo_free(repo);
-	FILE *f = fopen(".xtrk/config", "a");
-	fputs("[capture]\n\tpython = false\n", f);
-	fclose(f);
-	cr_assert_eq(xtrk_repo_open(&repo, "."), 0, "%s", xtrk_error_last());
-	return repo;
+	return new_repo_at(".");
+}
+
+/* The ID of some bytes as hex (a static buffer). */
+static inline const char *hex_of(const void *data, size_t len)
+{
+	static char hex[XTRK_OID_HEXSZ + 1];
+	xtrk_oid id;
+	xtrk_oid_hash(&id, data, len);
+	xtrk_oid_fmt(hex, &id);
+	return hex;
 }
 
 static inline char *random_bytes(size_t n, unsigned seed)

@@ -31,23 +31,6 @@ static int problem_with(const char *a, const char *b)
 	return 0;
 }
 
-static xtrk_repo *open_store(const char *dir)
-{
-	xtrk_repo *r;
-	char path[256];
-	int created;
-	FILE *f;
-	mkdir(dir, 0777);
-	cr_assert_eq(xtrk_repo_init(&r, dir, &created), 0, "%s", xtrk_error_last());
-	xtrk_repo_free(r);
-	snprintf(path, sizeof(path), "%s/.xtrk/config", dir);
-	f = fopen(path, "a");
-	fputs("[capture]\n\tpython = false\n", f);
-	fclose(f);
-	cr_assert_eq(xtrk_repo_open(&r, dir), 0, "%s", xtrk_error_last());
-	return r;
-}
-
 static char *model;       /* the model file's bytes */
 #define MODEL_SIZE 700000 /* stored loose */
 
@@ -130,11 +113,7 @@ static char *slurp(const char *path, size_t *len)
 
 static const char *model_hex(void)
 {
-	static char hex[33];
-	xtrk_oid id;
-	xtrk_oid_hash(&id, model, MODEL_SIZE);
-	xtrk_oid_fmt(hex, &id);
-	return hex;
+	return hex_of(model, MODEL_SIZE);
 }
 
 static int count_cb(const xtrk_odb_entry *e, void *payload)
@@ -227,7 +206,7 @@ Test(bundle, import_into_another_store_gives_identical_objects)
 	c = create("two.tar", ids, 2, 0);
 	/* The data and model are shared: each object is carried once. */
 	cr_assert_eq(c.objects, 7);
-	other = open_store("other");
+	other = new_repo_at("other");
 	cr_assert_eq(xtrk_bundle_import(&im, other, "two.tar"), 0, "%s", xtrk_error_last());
 	cr_assert_eq(im.runs, 2);
 	cr_assert_eq(im.runs_new, 2);
@@ -289,7 +268,7 @@ Test(bundle, a_flipped_byte_is_named_and_nothing_is_imported)
 	snprintf(name, sizeof(name), "objects/%s.blob", model_hex());
 	cr_assert(problem_with(name, "does not match") || problem_with(name, "hashes to"), "%s", problems[0]);
 	cr_assert(problem_with(model_hex(), "not in the bundle"), "the run's reference to it is reported too");
-	other = open_store("other");
+	other = new_repo_at("other");
 	cr_assert_eq(xtrk_bundle_import(&st, other, "bad.tar"), XTRK_EINVALID);
 	cr_assert(strstr(xtrk_error_last(), "nothing was imported"), "%s", xtrk_error_last());
 	cr_assert(strstr(xtrk_error_last(), model_hex()), "%s", xtrk_error_last());
@@ -312,7 +291,7 @@ Test(bundle, no_data_leaves_the_files_out)
 	v = verify("meta.tar");
 	cr_assert_eq(v.problems, 0, "%s", problems[0]);
 	cr_assert_eq(v.no_data, 1);
-	other = open_store("other");
+	other = new_repo_at("other");
 	cr_assert_eq(xtrk_bundle_import(&im, other, "meta.tar"), 0, "%s", xtrk_error_last());
 	cr_assert_eq(im.runs_new, 1);
 	cr_assert_eq(xtrk_refs_partial(other, &id), 1, "the run is marked as lacking its files");
@@ -397,7 +376,7 @@ Test(bundle, a_missing_object_is_named)
 	cr_assert_geq(st.problems, 1);
 	cr_assert(problem_with(model_hex(), "declared in the manifest but not in the bundle"), "%s", problems[0]);
 	cr_assert(problem_with(xtrk_oid_tostr(&id), model_hex()), "the run that needs it is named");
-	other = open_store("other");
+	other = new_repo_at("other");
 	cr_assert_eq(xtrk_bundle_import(&st, other, "short.tar"), XTRK_EINVALID);
 	cr_assert_eq(count_objects(other), 0);
 	xtrk_repo_free(other);
@@ -424,7 +403,7 @@ Test(bundle, hostile_entries_are_refused)
 		cr_assert_eq(st.problems, 1, "%s: %s", cases[i].x.name, problems[0]);
 		cr_assert(strstr(problems[0], cases[i].why), "%s: %s", cases[i].x.name, problems[0]);
 		snprintf(dir, sizeof(dir), "other%zu", i);
-		other = open_store(dir);
+		other = new_repo_at(dir);
 		cr_assert_eq(xtrk_bundle_import(&st, other, "evil.tar"), XTRK_EINVALID, "%s", cases[i].x.name);
 		cr_assert_eq(count_objects(other), 0);
 		xtrk_repo_free(other);

@@ -15,11 +15,23 @@ static char *model, *blob;
 #define BLOB_SIZE 700000
 #define PARAMS_TEXT "# learning setup\nlr: 0.5   # tuned\nopt:\n  name: adam\n"
 
-static void setup(void)
+/* Record a run of the data folder, the model and the params file. */
+static void record(json_t **out)
 {
 	xtrk_commit_options o = XTRK_COMMIT_OPTIONS_INIT;
 	const char *data[] = { "train=data" }, *models[] = { "m.bin" }, *pfiles[] = { "params.yaml" };
 	xtrk_oid id;
+	o.datasets = data;
+	o.ndatasets = 1;
+	o.models = models;
+	o.nmodels = 1;
+	o.param_files = pfiles;
+	o.nparam_files = 1;
+	cr_assert_eq(xtrk_run_commit(&id, out, repo, &o), 0, "%s", xtrk_error_last());
+}
+
+static void setup(void)
+{
 	tmpdir_enter();
 	setenv("GIT_CEILING_DIRECTORIES", "/tmp", 1);
 	/* Neither git nor libgit2 may see the user's own configuration (core.autocrlf and the like). */
@@ -39,13 +51,7 @@ static void setup(void)
 	model = random_bytes(MODEL_SIZE, 5);
 	write_file("m.bin", model, MODEL_SIZE);
 	write_text("params.yaml", PARAMS_TEXT);
-	o.datasets = data;
-	o.ndatasets = 1;
-	o.models = models;
-	o.nmodels = 1;
-	o.param_files = pfiles;
-	o.nparam_files = 1;
-	cr_assert_eq(xtrk_run_commit(&id, &run, repo, &o), 0, "%s", xtrk_error_last());
+	record(&run);
 	xtrk_warning_clear();
 }
 static void teardown(void)
@@ -103,11 +109,7 @@ static int into(xtrk_checkout_result *r, const char *target, json_t *which)
 
 static const char *model_hex(void)
 {
-	static char hex[33];
-	xtrk_oid id;
-	xtrk_oid_hash(&id, model, MODEL_SIZE);
-	xtrk_oid_fmt(hex, &id);
-	return hex;
+	return hex_of(model, MODEL_SIZE);
 }
 
 Test(checkout, restores_every_file_into_a_folder_byte_for_byte)
@@ -151,23 +153,14 @@ static void age(const char *path)
 
 Test(checkout, restores_the_workspace_and_leaves_unchanged_files_alone)
 {
-	xtrk_commit_options o = XTRK_COMMIT_OPTIONS_INIT;
-	const char *data[] = { "train=data" }, *models[] = { "m.bin" }, *pfiles[] = { "params.yaml" };
 	xtrk_checkout_result r;
-	xtrk_oid id;
 	json_t *again;
 	/* Files older than the last commit are trusted by their stat (newer ones may be racy), so age them and commit again. */
 	age("data/a.txt");
 	age("data/sub/b.bin");
 	age("data/run.sh");
 	age("m.bin");
-	o.datasets = data;
-	o.ndatasets = 1;
-	o.models = models;
-	o.nmodels = 1;
-	o.param_files = pfiles;
-	o.nparam_files = 1;
-	cr_assert_eq(xtrk_run_commit(&id, &again, repo, &o), 0, "%s", xtrk_error_last());
+	record(&again);
 	write_text("data/a.txt", "changed\n");
 	cr_assert_eq(unlink("m.bin"), 0);
 	cr_assert_eq(unlink("params.yaml"), 0);

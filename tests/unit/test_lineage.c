@@ -95,13 +95,20 @@ static json_t *node(json_t *g, const char *id)
 }
 
 static size_t nedges(json_t *g) { return json_array_size(json_object_get(g, "edges")); }
+/* The graph's target has this kind and ID. */
+static void target_is(json_t *g, const char *kind, const char *id)
+{
+	json_t *t = json_object_get(g, "target");
+	cr_assert_str_eq(json_string_value(json_object_get(t, "kind")), kind);
+	cr_assert_str_eq(json_string_value(json_object_get(t, "id")), id);
+}
+
 static size_t nnodes(json_t *g) { return json_array_size(json_object_get(g, "nodes")); }
 
 Test(lineage, downstream_of_a_run_follows_its_outputs_to_their_users)
 {
 	json_t *g = graph(prep, XTRK_LINEAGE_DOWN);
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "target"), "kind")), "run");
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "target"), "id")), prep);
+	target_is(g, "run", prep);
 	cr_assert_not_null(edge(g, prep, feat));
 	cr_assert_not_null(edge(g, feat, train));
 	cr_assert_not_null(edge(g, train, model));
@@ -152,8 +159,7 @@ Test(lineage, any_run_revision_is_a_target)
 	json_decref(g);
 	snprintf(prefix, sizeof(prefix), "%.8s", train);
 	g = graph(prefix, XTRK_LINEAGE_DOWN);
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "target"), "kind")), "run");
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "target"), "id")), train);
+	target_is(g, "run", train);
 	cr_assert_not_null(edge(g, train, model));
 	cr_assert_eq(nedges(g), 1);
 	json_decref(g);
@@ -163,8 +169,7 @@ Test(lineage, a_data_id_or_its_prefix_is_a_target)
 {
 	char prefix[8];
 	json_t *g = graph(raw, XTRK_LINEAGE_DOWN);
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "target"), "kind")), "data");
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(g, "target"), "id")), raw);
+	target_is(g, "data", raw);
 	/* Both runs that read the raw data, and everything after them. */
 	cr_assert_not_null(edge(g, raw, prep));
 	cr_assert_not_null(edge(g, raw, other));

@@ -14,23 +14,6 @@ static xtrk_repo *repo;
 static char *model;
 #define MODEL_SIZE 600000
 
-static xtrk_repo *open_store(const char *dir)
-{
-	xtrk_repo *r;
-	char path[256];
-	int created;
-	FILE *f;
-	mkdir(dir, 0777);
-	cr_assert_eq(xtrk_repo_init(&r, dir, &created), 0, "%s", xtrk_error_last());
-	xtrk_repo_free(r);
-	snprintf(path, sizeof(path), "%s/.xtrk/config", dir);
-	f = fopen(path, "a");
-	fputs("[capture]\n\tpython = false\n", f);
-	fclose(f);
-	cr_assert_eq(xtrk_repo_open(&r, dir), 0, "%s", xtrk_error_last());
-	return r;
-}
-
 static void setup(void)
 {
 	tmpdir_enter();
@@ -102,11 +85,7 @@ static xtrk_repo *open_remote_store(void)
 
 static const char *model_hex(void)
 {
-	static char hex[33];
-	xtrk_oid id;
-	xtrk_oid_hash(&id, model, MODEL_SIZE);
-	xtrk_oid_fmt(hex, &id);
-	return hex;
+	return hex_of(model, MODEL_SIZE);
 }
 
 Test(remote, add_list_path_and_remove)
@@ -176,7 +155,7 @@ Test(remote, push_then_pull_into_a_fresh_store_gives_the_same_runs)
 	cr_assert_eq(st.objects_new, 0);
 	cr_assert_eq(st.bytes_new, 0);
 
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0, "%s", xtrk_error_last());
 	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 2);
@@ -224,7 +203,7 @@ Test(remote, only_the_runs_named_travel)
 	cr_assert_eq(st.runs, 2);
 	cr_assert_eq(st.runs_new, 1);
 	cr_assert_eq(st.objects_new, 1, "only the second run's record: its data is there already");
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
 	snprintf(prefix, sizeof(prefix), "%.8s", xtrk_oid_tostr(&two));
 	revs[0] = prefix;
@@ -244,7 +223,7 @@ Test(remote, pushes_from_two_people_to_one_experiment_both_count)
 	xtrk_sync_stats st;
 	xtrk_repo *b, *rem;
 	xtrk_oid mine = commit_in(repo, "shared", "who=a", NULL), theirs;
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	theirs = commit_in(b, "shared", "who=b", NULL);
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
@@ -268,7 +247,7 @@ Test(remote, a_tag_taken_on_the_receiving_side_is_left_alone)
 	xtrk_sync_stats st;
 	xtrk_repo *b;
 	xtrk_oid mine = commit_in(repo, "e", "who=a", "best"), theirs, got;
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	theirs = commit_in(b, "e", "who=b", "best");
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
@@ -302,7 +281,7 @@ Test(remote, a_corrupt_object_on_the_remote_is_refused_whole)
 	fseek(f, -10, SEEK_END);
 	fputc(~model[MODEL_SIZE - 10], f);
 	fclose(f);
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
 	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), XTRK_ECORRUPT, "%s", xtrk_error_last());
 	cr_assert(strstr(xtrk_error_last(), hex), "%s", xtrk_error_last());
@@ -335,7 +314,7 @@ Test(remote, an_invalid_run_record_on_the_remote_is_refused)
 	xtrk_repo_free(rem);
 	free(text);
 	json_decref(run);
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
 	cr_assert_lt(xtrk_pull(&st, b, "origin", NULL, 0), 0);
 	cr_assert(strstr(xtrk_error_last(), xtrk_oid_tostr(&bad)), "%s", xtrk_error_last());
@@ -355,7 +334,7 @@ Test(remote, a_run_without_its_files_travels_without_them_until_completed)
 	cr_assert_eq(xtrk_oid_parse(&mid, model_hex()), 0);
 	/* b gets the run from a bundle made with --no-data, and pushes it on. */
 	cr_assert_eq(xtrk_bundle_create(&bs, repo, "../meta.tar", &id, 1, &bo), 0, "%s", xtrk_error_last());
-	b = open_store("../b");
+	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_bundle_import(&bs, b, "../meta.tar"), 0, "%s", xtrk_error_last());
 	cr_assert_eq(xtrk_refs_partial(b, &id), 1);
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
