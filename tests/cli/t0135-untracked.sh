@@ -157,7 +157,7 @@ no differences"
 	expect_not_contains "$tree" "data"
 	expect_not_contains "$tree" "params.yaml"
 	expect_contains "$tree" "sweep.py"
-	xtrk run -e owned-run --model big.bin -- true >/dev/null 2>"$S/err7"
+	xtrk run -e owned-run --model big.bin -- touch big.bin >/dev/null 2>"$S/err7"
 	expect_not_contains "$(cat "$S/err7")" "big.bin"
 	rm params.yaml
 '
