@@ -1,8 +1,10 @@
 /* Source capture through libgit2: commit, branch, remotes, dirty state, the uncommitted patch. */
 #include "config.h"
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -106,6 +108,40 @@ int xtrk_capture_source_commit(json_t **out, xtrk_txn *txn, xtrk_repo *repo, con
 	return err;
 }
 
+/* Whether `dir` or a folder above it (below any GIT_CEILING_DIRECTORIES) holds a .git entry. */
+static int git_marker_above(const char *dir)
+{
+	const char *ceil = getenv("GIT_CEILING_DIRECTORIES");
+	char path[4096], *slash;
+	struct stat st;
+	size_t n;
+	int first = 1;
+
+	if (!realpath(dir, path))
+		return 0;
+	for (;; first = 0) {
+		n = strlen(path);
+		if (!first && ceil && *ceil) {
+			const char *c = ceil;
+			while (*c) {
+				size_t len = strcspn(c, ":");
+				if (len == n && !strncmp(c, path, n))
+					return 0;
+				c += len + (c[len] == ':');
+			}
+		}
+		if (n + 6 >= sizeof(path))
+			return 0;
+		strcpy(path + n, n == 1 ? ".git" : "/.git");
+		if (lstat(path, &st) == 0)
+			return 1;
+		path[n] = '\0';
+		if (n == 1 || !(slash = strrchr(path, '/')))
+			return 0;
+		*(slash == path ? slash + 1 : slash) = '\0';
+	}
+}
+
 int xtrk_capture_source_opts(json_t **out, xtrk_txn *txn, const char *workdir, const xtrk_source_options *opts)
 {
 	static const xtrk_source_options defaults = XTRK_SOURCE_OPTIONS_INIT;
@@ -132,6 +168,12 @@ int xtrk_capture_source_opts(json_t **out, xtrk_txn *txn, const char *workdir, c
 	json_object_set_new(src, "untracked_content", json_null());
 	json_object_set(src, "remotes", remotes);
 	rc = git_repository_open_ext(&repo, workdir, 0, NULL);
+	if (rc == GIT_ENOTFOUND && git_marker_above(workdir)) {
+		/* libgit2 says "no repository" for some failures of its own (memory, a path it could not resolve):
+		 * a run must never be recorded without its source because of one. */
+		err = xtrk_git_error("cannot open the git repository that holds the workspace");
+		goto done;
+	}
 	if (rc == GIT_ENOTFOUND) {
 		json_object_set_new(src, "repository", json_null());
 		xtrk_warning_add("'%s' is not in a git repository: the run records no source", workdir);

@@ -71,4 +71,13 @@ check "the author comes from git config" '
 	j=$(xtrk show --json $(xtrk commit-run))
 	expect_eq "$(echo "$j" | json_get author)" "Test User <test@example.com>"
 '
+check "a repository that git cannot open is an error, never a run without source" '
+	mkdir "$TRASH/broken" && cd "$TRASH/broken" && new_ws
+	echo "gitdir: $TRASH/nowhere" > .git
+	before=$(store_listing)
+	expect_exit 1 xtrk commit-run 2>err
+	expect_contains "$(cat err)" "cannot open the git repository"
+	expect_not_contains "$(cat err)" "records no source"
+	expect_eq "$(store_listing)" "$before"
+'
 finish
