@@ -306,31 +306,30 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
-/* The newest modification time of a file, or of anything in a folder (links not followed). */
-static double newest_mtime(const char *path)
+/* Whether a file, or anything in a folder, was modified at or after `t` (links not followed). */
+static int modified_since(const char *path, double t)
 {
 	struct stat st;
-	double t;
-	DIR *d;
 	struct dirent *e;
+	int found = 0;
+	DIR *d;
 
 	if (lstat(path, &st) < 0)
 		return 0;
-	t = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+	if ((double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9 >= t)
+		return 1;
 	if (!S_ISDIR(st.st_mode) || !(d = opendir(path)))
-		return t;
-	while ((e = readdir(d))) {
+		return 0;
+	while (!found && (e = readdir(d))) {
 		xtrk_buf child = XTRK_BUF_INIT;
-		double c;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		xtrk_buf_printf(&child, "%s/%s", path, e->d_name);
-		if (!xtrk_buf_oom(&child) && (c = newest_mtime(child.ptr)) > t)
-			t = c;
+		found = !xtrk_buf_oom(&child) && modified_since(child.ptr, t);
 		xtrk_buf_dispose(&child);
 	}
 	closedir(d);
-	return t;
+	return found;
 }
 
 /*
@@ -345,7 +344,7 @@ static int check_fresh(struct commit_state *s, const char *path, const char *wha
 		return 0;
 	if (lstat(path, &st) < 0)
 		return xtrk_error_set(XTRK_ENOTFOUND, "%s '%s' does not exist", what, path);
-	if (newest_mtime(path) >= s->o->outputs_after)
+	if (modified_since(path, s->o->outputs_after))
 		return 0;
 	xtrk_buf rel = XTRK_BUF_INIT;
 	xtrk_warning_add("%s '%s' was not written by the command (last modified before it started): not attached",
