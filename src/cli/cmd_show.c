@@ -77,6 +77,7 @@ static void print_data(const char *title, json_t *arr)
 static void print_human(json_t *r)
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env"), *a, *v;
+	const char *k;
 	size_t i;
 	char num[XTRK_DOUBLE_BUFSZ];
 
@@ -91,6 +92,8 @@ static void print_human(json_t *r)
 	if (json_is_integer(json_object_get(r, "exit_code")))
 		printf(" (exit %lld)", (long long)json_integer_value(json_object_get(r, "exit_code")));
 	putchar('\n');
+	if (*s(r, "error"))
+		printf("error:      %s\n", s(r, "error"));
 	if (*s(r, "parent"))
 		printf("parent:     %s\n", s(r, "parent"));
 	if (json_is_integer(json_object_get(r, "seed")))
@@ -123,12 +126,25 @@ static void print_human(json_t *r)
 		putchar('\n');
 	}
 	print_kv_section("params", json_object_get(r, "params"));
+	json_object_foreach(json_object_get(r, "params_overridden"), k, v) {
+		char *was = xtrk_json_dumps(json_object_get(v, "was"), XTRK_JSON_STORE | JSON_ENCODE_ANY);
+		printf("  (%s overrides %s from %s, by %s)\n", k, was ? was : "?",
+			*s(v, "from") ? s(v, "from") : "?", s(v, "by"));
+		free(was);
+	}
 	print_kv_section("metrics", json_object_get(r, "metrics"));
 	if (*s(r, "series"))
 		printf("  (step series %s)\n", s(r, "series"));
 	print_data("datasets", json_object_get(r, "datasets"));
 	print_data("models", json_object_get(r, "models"));
 	print_data("artifacts", json_object_get(r, "artifacts"));
+	a = json_object_get(r, "outputs_not_attached");
+	if (json_array_size(a)) {
+		printf("not attached (older than the command):");
+		json_array_foreach(a, i, v)
+			printf(" %s", json_string_value(v));
+		putchar('\n');
+	}
 	printf("environment:\n");
 	printf("  os           %s %s, %s\n", s(env, "os.name"), s(env, "os.kernel"), s(env, "os.distro"));
 	printf("  host         %s (user %s)%s%s\n", s(env, "host"), s(env, "user"),

@@ -53,6 +53,7 @@ check "-p overrides a key read from -P; the record names each override" '
 	expect_eq "$(echo "$j" | json_get params_overridden.lr.by)" -p
 	expect_eq "$(echo "$j" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"params_overridden\"][\"opt.name\"][\"was\"])")" sgd
 	expect_eq "$(echo "$j" | json_get status)" succeeded
+	expect_contains "$(xtrk show ov)" "(lr overrides 0.1 from cfg.yaml, by -p)"
 '
 
 check "commit-run takes -P with -p overrides too; an equal value is no override" '
@@ -91,6 +92,7 @@ check "a missing output after the command ran: the run is recorded as failed, wi
 	expect_eq "$(echo "$j" | json_get metrics.acc)" 0.9
 	expect_eq "$(xtrk cat-object $(echo "$j" | json_get logs.stdout))" trained
 	expect_eq "$(echo "$j" | json_get models)" "[]"
+	expect_contains "$(xtrk show lost)" "error:      model '"'"'nothere.pt'"'"' does not exist"
 '
 
 check "every problem is named, and a failing command keeps its own exit status" '
@@ -130,6 +132,7 @@ check "outputs older than the command are not attached: named in a warning and i
 	expect_eq "$(echo "$j" | json_get artifacts)" "[]"
 	expect_eq "$(echo "$j" | json_get metrics)" "{}"
 	expect_eq "$(echo "$j" | json_get outputs_not_attached | tr -d " \n")" "[\"metrics.json\",\"model.pt\",\"plots\"]"
+	expect_contains "$(xtrk show stale)" "not attached (older than the command): metrics.json model.pt plots"
 '
 
 check "outputs the command wrote are attached (a folder counts as written when a file in it is)" '
