@@ -86,22 +86,26 @@ int xtrk_capture_source_commit(json_t **out, xtrk_txn *txn, xtrk_repo *repo, con
 		for (size_t i = 0; i < counts[l]; i++) {
 			char *name = NULL, *path = NULL, *source = NULL;
 			xtrk_buf rel = XTRK_BUF_INIT;
-			/* A spec that does not parse or resolve is refused later, by the commit itself. */
-			if (l == 3 ? (path = strdup(lists[l][i])) != NULL
-				   : xtrk_data_spec_parse(&name, &path, &source, lists[l][i], l == 0) == 0) {
-				char *r = xtrk_repo_relpath(&rel, repo, path) == 0 ? xtrk_buf_detach(&rel) : NULL;
-				if (r)
-					paths[n++] = r;
-			}
+			/* A spec that does not parse or resolve is refused later, by the commit itself; but one lost
+			 * to a failed allocation would quietly capture the run's own files as source. */
+			int e = l == 3 ? ((path = strdup(lists[l][i])) ? 0 : xtrk_error_oom())
+				       : xtrk_data_spec_parse(&name, &path, &source, lists[l][i], l == 0);
+			if (e == 0 && (e = xtrk_repo_relpath(&rel, repo, path)) == 0 && !(paths[n++] = xtrk_buf_detach(&rel)))
+				e = xtrk_error_oom();
 			xtrk_buf_dispose(&rel);
 			free(name);
 			free(path);
 			free(source);
+			if (e < 0 && e != XTRK_EINVALID && e != XTRK_ENOTFOUND) {
+				err = e;
+				goto done;
+			}
 		}
 	xtrk_error_clear();
 	so.exclude = (const char *const *)paths;
 	so.nexclude = n;
 	err = xtrk_capture_source_opts(out, txn, xtrk_repo_workdir(repo), &so);
+done:
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
@@ -181,6 +185,12 @@ int xtrk_capture_source_opts(json_t **out, xtrk_txn *txn, const char *workdir, c
 	}
 	if (rc < 0) {
 		err = xtrk_git_error("cannot open the git repository");
+		goto done;
+	}
+	if (git_repository_is_bare(repo) && git_marker_above(workdir)) {
+		/* A working tree with a .git, read as bare: libgit2 could not read its config (memory, I/O). */
+		err = xtrk_error_set(XTRK_ERROR, "cannot read the configuration of the git repository that holds '%s'",
+			workdir);
 		goto done;
 	}
 	if (git_repository_is_bare(repo)) {

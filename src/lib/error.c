@@ -71,7 +71,7 @@ int xtrk_error_errno(const char *fmt, ...)
 		xtrk_oom_note();
 	if (saved == ENOSPC || saved == EDQUOT)
 		return XTRK_ENOSPACE;
-	if (saved == ENOENT)
+	if (saved == ENOENT || saved == ENOTDIR)
 		return XTRK_ENOTFOUND;
 	return XTRK_ERROR;
 }
