@@ -31,6 +31,8 @@ typedef struct {
 	size_t untracked_written;   /* untracked files of the source written */
 	size_t untracked_unchanged; /* ... already there with the right content */
 	uint64_t untracked_bytes;
+	size_t scripts_written;     /* scripts run from outside the repository, written into the target */
+	size_t scripts_unchanged;
 } xtrk_checkout_result;
 
 /**

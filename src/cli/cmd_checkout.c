@@ -80,6 +80,9 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 		fprintf(stderr, "  untracked: %zu file%s written (%s), %zu already in place\n", r.untracked_written,
 			r.untracked_written == 1 ? "" : "s", ub, r.untracked_unchanged);
 	}
+	if (r.scripts_written || r.scripts_unchanged)
+		fprintf(stderr, "  scripts from outside the repository: %zu written, %zu already in place\n",
+			r.scripts_written, r.scripts_unchanged);
 	if (!o.no_data)
 		fprintf(stderr, "  data: %zu file%s written (%s), %zu already in place\n", r.files_written,
 			r.files_written == 1 ? "" : "s", hb, r.files_unchanged);

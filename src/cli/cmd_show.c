@@ -125,6 +125,8 @@ static void print_human(json_t *r)
 			printf("; %lld not captured", skipped);
 		putchar('\n');
 	}
+	json_array_foreach(json_object_get(src, "scripts"), i, v)
+		printf("            script from outside the repository: %s (%s)\n", s(v, "path"), s(v, "id"));
 	print_kv_section("params", json_object_get(r, "params"));
 	json_object_foreach(json_object_get(r, "params_overridden"), k, v) {
 		char *was = xtrk_json_dumps(json_object_get(v, "was"), XTRK_JSON_STORE | JSON_ENCODE_ANY);

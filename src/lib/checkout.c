@@ -558,6 +558,71 @@ static int restore_untracked(struct source_plan *p, struct co *c, json_t *run, i
 	return err;
 }
 
+/*
+ * Scripts the run ran from outside its repository (source.scripts).  Into a target folder: each by
+ * its name at the top of the folder, never over a different file.  In place nothing is written
+ * outside the workspace: a script no longer at its path with the same content is named in a warning.
+ */
+static int restore_scripts(struct co *c, json_t *run, int rootfd, int in_place)
+{
+	json_t *e;
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e) {
+		const char *path = json_string_value(json_object_get(e, "path"));
+		const char *hex = json_string_value(json_object_get(e, "id"));
+		const char *base = path ? strrchr(path, '/') : NULL;
+		xtrk_tree_entry te;
+		struct stat st;
+		int dirfd = rootfd, same;
+
+		if (!base || !path_ok(base + 1) || xtrk_oid_parse(&te.id, hex ? hex : "") < 0)
+			return xtrk_error_set(XTRK_ECORRUPT, "the run records a script without a valid path or ID");
+		base++;
+		te.kind = XTRK_ENTRY_BLOB;
+		te.bytes = (uint64_t)json_integer_value(json_object_get(e, "bytes"));
+		te.name = base;
+		if (in_place) {
+			char *dir = strndup(path, (size_t)(base - path));
+			dirfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+			free(dir);
+		}
+		te.mode = dirfd >= 0 && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & 0100)
+			? 0100755 : 0100644;
+		same = dirfd >= 0 && same_content(c, dirfd, base, &te);
+		if (in_place) {
+			if (dirfd >= 0)
+				close(dirfd);
+			if (!same)
+				xtrk_warning_add("the run ran '%s' from outside the repository and it is no longer there as it "
+					"was: not restored in place (checkout -C DIR writes it into DIR; or xtrk cat-object %s)",
+					path, hex);
+			continue;
+		}
+		if (same) {
+			c->r->scripts_unchanged++;
+			continue;
+		}
+		if (fstatat(rootfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			xtrk_warning_add("the run ran '%s' from outside the repository: not restored, '%s' already exists "
+				"in the target (xtrk cat-object %s)", path, base, hex);
+			continue;
+		}
+		{
+			/* Counted as a script, not as data. */
+			size_t files = c->r->files_written;
+			uint64_t bytes = c->r->bytes_written;
+			if ((err = write_blob(c, rootfd, base, base, &te)) < 0)
+				return err;
+			c->r->files_written = files;
+			c->r->bytes_written = bytes;
+		}
+		c->r->scripts_written++;
+	}
+	return 0;
+}
+
 int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const xtrk_checkout_options *opts)
 {
 	static const char *const roles[] = { "datasets", "models", "artifacts" };
@@ -630,6 +695,8 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		if (err < 0)
 			goto done;
 	}
+	if (!opts->no_source && (err = restore_scripts(&c, run, rootfd, !opts->target)) < 0)
+		goto done;
 	if (opts->no_data)
 		goto done;
 	if (c.in_workspace)

@@ -151,6 +151,8 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 	f->r->partial_runs += partial;
 	json_array_foreach(json_object_get(run, "params_files"), i, e)
 		need(f, str(e, "id"), XTRK_OBJ_BLOB, "params file", &ref->run);
+	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e)
+		need(f, str(e, "id"), XTRK_OBJ_BLOB, "script from outside the repository", &ref->run);
 	for (size_t g = 0; g < 3; g++) {
 		a = json_object_get(run, groups[g]);
 		json_array_foreach(a, i, e) {

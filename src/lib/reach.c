@@ -69,6 +69,30 @@ static int check_untracked(json_t *src)
 	return 0;
 }
 
+/* source.scripts: absent, or [{path: absolute, id, bytes}]: scripts run from outside the repository. */
+static int check_scripts(json_t *src)
+{
+	json_t *a = json_object_get(src, "scripts"), *e;
+	size_t i;
+	int err;
+
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return bad("source.scripts", "is not an array");
+	json_array_foreach(a, i, e) {
+		const char *p = json_string_value(json_object_get(e, "path"));
+		if (!json_is_object(e) || !p || *p != '/' || strlen(p) > 4096)
+			return bad("source.scripts", "holds an entry without an absolute path");
+		for (const char *c = p; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return bad("source.scripts", "holds a path with a control character");
+		if ((err = check_id(e, "id", "source.scripts.id", 1)) < 0)
+			return err;
+	}
+	return 0;
+}
+
 int xtrk_run_validate(json_t *run)
 {
 	json_t *v, *e;
@@ -84,7 +108,8 @@ int xtrk_run_validate(json_t *run)
 	if ((v = json_object_get(run, "source")) && !json_is_null(v)) {
 		if (!json_is_object(v))
 			return bad("source", "is not an object");
-		if ((err = check_id(v, "patch", "source.patch", 0)) < 0 || (err = check_untracked(v)) < 0)
+		if ((err = check_id(v, "patch", "source.patch", 0)) < 0 || (err = check_untracked(v)) < 0 ||
+		    (err = check_scripts(v)) < 0)
 			return err;
 		if ((e = json_object_get(v, "commit")) && !json_is_null(e) &&
 		    (!json_is_string(e) || !xtrk_oid_is_hex(json_string_value(e), strlen(json_string_value(e))) ||
@@ -225,6 +250,9 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 	    (err = visit(r, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, 0)) < 0)
 		return err;
 	json_array_foreach(json_object_get(run, "params_files"), i, e)
+		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
+			return err;
+	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e)
 		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
 			return err;
 	/* The untracked files are source, not data: carried even without data, and walked first. */

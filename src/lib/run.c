@@ -587,6 +587,96 @@ static int store_file_blob(xtrk_oid *out, xtrk_txn *txn, const char *path)
 	return err;
 }
 
+/* ---- a script the command ran from outside the repository ---- */
+
+/* Interpreters whose first operand is the program they run. */
+static const char *const interpreters[] = { "python", "sh", "bash", "dash", "zsh", "ksh", "Rscript", "julia",
+	"node", "perl", "ruby", NULL };
+
+static int is_interpreter(const char *prog)
+{
+	const char *base = strrchr(prog, '/');
+	base = base ? base + 1 : prog;
+	for (int i = 0; interpreters[i]; i++) {
+		size_t n = strlen(interpreters[i]);
+		if (!strncmp(base, interpreters[i], n) && (!base[n] || base[n] == '.' || (base[n] >= '0' && base[n] <= '9')))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The script file a command runs: its program when given as a path, or an interpreter's first
+ * operand that is a regular file (none after -c, -m or -e: code given inline or a module).
+ */
+static const char *command_script(json_t *argv)
+{
+	const char *prog = json_string_value(json_array_get(argv, 0));
+	struct stat st;
+
+	if (!prog)
+		return NULL;
+	if (!is_interpreter(prog))
+		return strchr(prog, '/') && stat(prog, &st) == 0 && S_ISREG(st.st_mode) ? prog : NULL;
+	for (size_t i = 1; i < json_array_size(argv); i++) {
+		const char *a = json_string_value(json_array_get(argv, i));
+		if (!a || !strcmp(a, "-c") || !strcmp(a, "-m") || !strcmp(a, "-e"))
+			return NULL;
+		if (*a != '-' && stat(a, &st) == 0 && S_ISREG(st.st_mode))
+			return a;
+	}
+	return NULL;
+}
+
+static int below(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n && !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+/*
+ * A script run from outside the git working tree and the workspace is not part of the source that
+ * git or the untracked capture records: store it (within capture.untracked-max-file) and list it
+ * in source.scripts as {path, id, bytes}.
+ */
+static int capture_script(struct commit_state *s, xtrk_txn *txn)
+{
+	const char *script = command_script(json_object_get(s->o->command, "argv"));
+	const char *repo_dir = json_string_value(json_object_get(s->source, "repository"));
+	xtrk_source_options so;
+	char *abs;
+	struct stat st;
+	xtrk_oid id;
+	int err = 0;
+
+	if (!script || !json_is_object(s->source))
+		return 0;
+	if (!(abs = realpath(script, NULL)))
+		return xtrk_error_set(XTRK_ENOTFOUND, "cannot resolve the script '%s': %s", script, strerror(errno));
+	if (below(abs, xtrk_repo_workdir(s->repo)) || below(abs, repo_dir))
+		goto done;
+	if ((err = xtrk_source_options_read(&so, xtrk_repo_workdir(s->repo))) < 0)
+		goto done;
+	if (stat(abs, &st) < 0) {
+		err = xtrk_error_set(XTRK_ENOTFOUND, "cannot read the script '%s': %s", abs, strerror(errno));
+		goto done;
+	}
+	if ((uint64_t)st.st_size > so.untracked_max_file) {
+		xtrk_warning_add("the script '%s' is outside the repository and larger than capture.untracked-max-file: "
+			"not stored", abs);
+		goto done;
+	}
+	if ((err = store_file_blob(&id, txn, abs)) < 0)
+		goto done;
+	json_object_set_new(s->source, "scripts", json_pack("[{s:s, s:s, s:I}]", "path", abs, "id", xtrk_oid_tostr(&id),
+		"bytes", (json_int_t)st.st_size));
+done:
+	free(abs);
+	return err;
+}
+
 static json_t *data_json(const struct data_input *d)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name", d->name, "path", d->relpath,
@@ -805,6 +895,8 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	else if ((err = xtrk_capture_source_commit(&s.source, txn, repo, o)) < 0)
 		goto done;
 	if ((err = check_rule_clean(&s)) < 0 && (err = problem(&s, err)) < 0)
+		goto done;
+	if ((err = capture_script(&s, txn)) < 0 && (err = problem(&s, err)) < 0)
 		goto done;
 	if ((err = xtrk_capture_author(&author, xtrk_repo_workdir(repo))) < 0)
 		goto done;

@@ -153,5 +153,35 @@ check "commit-run still refuses bad input and writes nothing" '
 	expect_eq "$(store_listing)" "$before"
 '
 
+check "a script run from outside the repository is stored, and checkout -C writes it back" '
+	out_dir=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-outside.XXXXXX")
+	printf "import sys\nprint(\"outside\")\n" > "$out_dir/sweep.py"
+	xtrk run -e outside -- python3 "$out_dir/sweep.py" > out 2>err
+	expect_eq "$(cat out)" outside
+	j=$(xtrk show --json outside)
+	expect_eq "$(echo "$j" | json_get source.scripts.0.path)" "$(realpath "$out_dir")/sweep.py"
+	expect_eq "$(echo "$j" | json_get source.scripts.0.id)" "$(xxhsum -H2 "$out_dir/sweep.py" | cut -d" " -f1)"
+	expect_contains "$(xtrk show outside)" "script from outside the repository: $(realpath "$out_dir")/sweep.py"
+	cp "$out_dir/sweep.py" want-sweep.py
+	rm -r "$out_dir"
+	xtrk fsck --read-data -q
+	xtrk checkout outside -C "$TRASH/restored-outside" 2>err
+	cmp "$TRASH/restored-outside/sweep.py" want-sweep.py
+	expect_contains "$(cat err)" "scripts from outside the repository: 1 written"
+	xtrk bundle create -o outside.tar outside 2>/dev/null
+	mkdir "$TRASH/colleague" && (cd "$TRASH/colleague" && new_ws && xtrk bundle import ../outside.tar 2>/dev/null &&
+		xtrk checkout outside -C got --no-data 2>/dev/null && cmp got/sweep.py ../want-sweep.py)
+	xtrk checkout --force outside 2>err
+	expect_contains "$(cat err)" "no longer there as it was"
+	rm want-sweep.py
+'
+
+check "a script inside the repository, inline code and a program on PATH store no script" '
+	xtrk run -e inside -- python3 train.py >/dev/null 2>&1
+	xtrk run -e inline -- python3 -c "print(1)" >/dev/null 2>&1
+	xtrk run -e onpath -- true >/dev/null 2>&1
+	for e in inside inline onpath; do expect_not_contains "$(xtrk show --json $e)" "\"scripts\""; done
+'
+
 xtrk fsck -q
 finish
