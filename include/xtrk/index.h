@@ -68,7 +68,7 @@ int xtrk_index_get(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_i
  */
 int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *k,
 	int (*cb)(const char *key, size_t klen, const xtrk_value *v, void *payload), void *payload);
-/** Every field of run `i` (environment included), in key order. */
+/** Every field of run `i` (environment and tags included), in no set order: sort if order matters. */
 int xtrk_index_each(const xtrk_index *ix, size_t i,
 	int (*cb)(const char *key, size_t klen, const xtrk_value *v, void *payload), void *payload);
 

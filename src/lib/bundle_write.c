@@ -225,6 +225,27 @@ static int order_objects(const void *a, const void *b)
 	return xtrk_oid_cmp(&x->id, &y->id);
 }
 
+static int cmp_oid(const void *a, const void *b)
+{
+	return xtrk_oid_cmp(a, b);
+}
+
+/* A run named twice would be two entries of the same name in the archive. */
+static int check_distinct(const xtrk_oid *ids, size_t n)
+{
+	xtrk_oid *sorted = malloc(n * sizeof(*sorted));
+	int err = 0;
+	if (!sorted)
+		return xtrk_error_oom();
+	memcpy(sorted, ids, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_oid);
+	for (size_t i = 1; i < n && !err; i++)
+		if (!xtrk_oid_cmp(&sorted[i - 1], &sorted[i]))
+			err = xtrk_error_set(XTRK_EINVALID, "run %s is named twice", xtrk_oid_tostr(&sorted[i]));
+	free(sorted);
+	return err;
+}
+
 int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path,
 	const xtrk_oid *ids, size_t nruns, const xtrk_bundle_options *o)
 {
@@ -247,6 +268,14 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	if (filter_for(path) == FILTER_BAD) {
 		json_decref(commits);
 		return xtrk_error_set(XTRK_EINVALID, "'%s': a bundle's name must end in .tar, .tar.gz or .tar.zst", path);
+	}
+	if (nruns == 0) {
+		json_decref(commits);
+		return xtrk_error_set(XTRK_EINVALID, "a bundle needs at least one run");
+	}
+	if ((err = check_distinct(ids, nruns)) < 0) {
+		json_decref(commits);
+		return err;
 	}
 	w.repo = repo;
 	w.mtime = 0;

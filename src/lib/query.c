@@ -413,9 +413,9 @@ static int all_hex(const char *s, size_t n)
 static int str_eq(const xtrk_value *a, const xtrk_value *b)
 {
 	const xtrk_value *full = a->len >= b->len ? a : b, *part = a->len >= b->len ? b : a;
-	if (a->len == b->len)
-		return !memcmp(a->str, b->str, a->len);
-	/* An object or commit ID matches a prefix of at least 4 hex digits. */
+	if (a->len == b->len && !memcmp(a->str, b->str, a->len))
+		return 1;
+	/* An object or commit ID matches a prefix of at least 4 hex digits, in either case. */
 	return (full->len == 32 || full->len == 40) && part->len >= 4 && all_hex(full->str, full->len) &&
 		all_hex(part->str, part->len) && !strncasecmp(full->str, part->str, part->len);
 }

@@ -467,6 +467,23 @@ Test(bundle, create_refuses_a_run_whose_object_is_gone)
 	cr_assert_eq(system("test -z \"$(ls | grep gone.tar)\""), 0, "no temporary file is left");
 }
 
+Test(bundle, create_refuses_no_runs_and_a_run_named_twice)
+{
+	xtrk_oid ids[3];
+	xtrk_bundle_options o = { 0, 0 };
+	xtrk_bundle_stats st;
+	ids[0] = commit("lr=0.1", NULL);
+	ids[1] = commit("lr=0.2", NULL);
+	ids[2] = ids[0];
+	cr_assert_eq(xtrk_bundle_create(&st, repo, "none.tar", ids, 0, &o), XTRK_EINVALID);
+	cr_assert_eq(xtrk_bundle_create(&st, repo, "twice.tar", ids, 3, &o), XTRK_EINVALID);
+	cr_assert(strstr(xtrk_error_last(), xtrk_oid_tostr(&ids[0])), "%s", xtrk_error_last());
+	cr_assert_eq(access("none.tar", F_OK), -1);
+	cr_assert_eq(access("twice.tar", F_OK), -1);
+	cr_assert_eq(xtrk_bundle_create(&st, repo, "two.tar", ids, 2, &o), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 2);
+}
+
 Test(bundle, runbook_says_what_ran_and_how_to_rebuild_it)
 {
 	json_error_t je;

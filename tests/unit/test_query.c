@@ -229,6 +229,8 @@ Test(query, ids_match_by_prefix_of_four_hex_digits)
 		*c = (char)toupper((unsigned char)*c);
 	snprintf(q, sizeof(q), "id == '%.8s'", id);
 	expect(q, "9");
+	snprintf(q, sizeof(q), "id == '%s'", id);
+	expect(q, "9");
 	snprintf(q, sizeof(q), "id == '%.3s'", id);
 	expect(q, "");
 	snprintf(q, sizeof(q), "id == '%.7sz'", id);
