@@ -105,7 +105,7 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 		size_t i;
 		json_array_foreach(json_object_get(like, roles[r]), i, e) {
 			const char *path = json_string_value(json_object_get(e, "path"));
-			xtrk_snapshot_options so = XTRK_SNAPSHOT_OPTIONS_INIT;
+			xtrk_snapshot_options sopt = XTRK_SNAPSHOT_OPTIONS_INIT;
 			xtrk_snapshot snap;
 			struct stat st;
 			if (!path)
@@ -117,8 +117,8 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 					"name", json_object_get(e, "name"), "path", path));
 				continue;
 			}
-			so.cache = cache;
-			if ((err = xtrk_snapshot_path(&snap, repo, dry, path, &so)) < 0)
+			sopt.cache = cache;
+			if ((err = xtrk_snapshot_path(&snap, repo, dry, path, &sopt)) < 0)
 				break;
 			json_array_append_new(arr, json_pack("{s:O, s:s, s:s, s:s, s:I, s:I, s:O}", "name",
 				json_object_get(e, "name"), "path", path, "kind", snap.is_tree ? "tree" : "blob",
