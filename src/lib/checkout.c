@@ -34,18 +34,7 @@ struct co {
 /* A recorded path is relative, without '.', '..' or the store in it; anything else is refused. */
 static int path_ok(const char *path)
 {
-	const char *p = path;
-	if (!*path || *path == '/')
-		return 0;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		if (!n || (n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)) ||
-		    (n == 5 && !strncasecmp(p, ".xtrk", 5)) || (n == 4 && !strncasecmp(p, ".git", 4)))
-			return 0;
-		p += n + (slash ? 1 : 0);
-	}
-	return 1;
+	return !xtrk_path_unsafe(path);
 }
 
 /* Open (creating as needed) each folder of `rel` below `rootfd`, never following a link. */

@@ -30,18 +30,7 @@ static int check_id(json_t *o, const char *key, const char *field, int required)
 
 static int safe_relpath(const char *p)
 {
-	const char *c = p;
-	if (!*p || *p == '/' || strlen(p) > 4096)
-		return 0;
-	while (*c) {
-		size_t n = strcspn(c, "/");
-		if ((n == 2 && !strncmp(c, "..", 2)) || n == 0)
-			return 0;
-		c += n;
-		if (*c == '/')
-			c++;
-	}
-	return p[strlen(p) - 1] != '/';
+	return !xtrk_path_unsafe(p);
 }
 
 /* source.untracked_content: null, or {id: tree | null, files, bytes, skipped_files, skipped: [{path, ...}]}. */
@@ -87,6 +76,9 @@ static int check_scripts(json_t *src)
 		for (const char *c = p; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return bad("source.scripts", "holds a path with a control character");
+		/* Checkout -C writes it by its last name at the top of the target. */
+		if (xtrk_path_unsafe(strrchr(p, '/') + 1))
+			return bad("source.scripts", "holds a path whose last name cannot be written into a folder");
 		if ((err = check_id(e, "id", "source.scripts.id", 1)) < 0)
 			return err;
 	}
