@@ -294,13 +294,21 @@ static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run, int 
 	memset(p, 0, sizeof(*p));
 	if (!hex)
 		return 1; /* no source recorded */
-	if ((err = xtrk_gitsrc_open(&p->g, repo, hex, in_place)) < 0) {
-		char why[1024];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		return xtrk_error_set(err, "run %s: %s", run_id, why);
+	if (patch_id) {
+		/* The patch's paths first: before the commit may be copied into the workspace's repository. */
+		if (xtrk_oid_parse(&pid, patch_id) < 0)
+			return xtrk_error_set(XTRK_ECORRUPT, "run %s records a bad patch ID", run_id);
+		if ((err = xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB)) < 0)
+			goto done;
+		if ((err = xtrk_gitsrc_check_patch(patch.ptr ? patch.ptr : "", patch.size)) < 0)
+			goto refused;
 	}
-	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&p->commit, p->g, &oid) < 0)
-		return xtrk_git_error("cannot read the recorded commit");
+	if ((err = xtrk_gitsrc_open(&p->g, repo, hex, in_place)) < 0)
+		goto refused;
+	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&p->commit, p->g, &oid) < 0) {
+		err = xtrk_git_error("cannot read the recorded commit");
+		goto done;
+	}
 	/* Every path the source would write, checked before anything is written. */
 	if ((err = xtrk_gitsrc_check_commit(p->g, &oid)) < 0)
 		goto refused;
@@ -310,10 +318,6 @@ static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run, int 
 			err = xtrk_git_error("cannot read the recorded commit's tree");
 		goto done;
 	}
-	if (xtrk_oid_parse(&pid, patch_id) < 0)
-		return xtrk_error_set(XTRK_ECORRUPT, "run %s records a bad patch ID", run_id);
-	if ((err = xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB)) < 0)
-		goto done;
 	if (git_diff_from_buffer(&p->patch, patch.ptr, patch.size) < 0) {
 		err = xtrk_git_error("the recorded patch cannot be read");
 		goto done;
@@ -639,6 +643,10 @@ static int untracked_check(struct ucheck *u, int dirfd, const xtrk_oid *id, xtrk
 		xtrk_buf_truncate(shown, base);
 		if (xtrk_buf_printf(shown, "%s%s", base ? "/" : "", e->name) < 0) {
 			err = XTRK_ERROR;
+			break;
+		}
+		if (xtrk_path_unsafe(shown->ptr)) {
+			err = xtrk_error_set(XTRK_EINVALID, "it names '%.300s', %s", shown->ptr, xtrk_path_unsafe(shown->ptr));
 			break;
 		}
 		if (e->kind == XTRK_ENTRY_TREE) {

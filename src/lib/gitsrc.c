@@ -284,7 +284,8 @@ int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int
 		err = xtrk_git_error("cannot read the bundled source");
 		goto done;
 	}
-	if (in_place && (err = copy_into(ws, &oid)) < 0)
+	/* Nothing goes into the workspace's repository from a source that checkout would refuse. */
+	if (in_place && ((err = xtrk_gitsrc_check_commit(store, &oid)) < 0 || (err = copy_into(ws, &oid)) < 0))
 		goto done;
 	*out = ws;
 	ws = NULL;
