@@ -732,7 +732,7 @@ static const char *skip_reason(const char *reason)
 		{ "special", "a device, FIFO or socket" },
 		{ "unreadable", "unreadable" },
 		{ "repository", "a git repository of its own" },
-		{ "name", "a name with a newline" },
+		{ "name", "a name with a newline or another control character" },
 	};
 	for (size_t i = 0; reason && i < sizeof(reasons) / sizeof(*reasons); i++)
 		if (!strcmp(reason, reasons[i][0]))
