@@ -53,6 +53,9 @@ int xtrk_tree_parse(xtrk_tree **out, const char *data, size_t len);
  * .xtrk or .git in any case (also "GIT~1" and with trailing dots or spaces).
  */
 const char *xtrk_path_unsafe(const char *path);
+
+/** `path` made fit for a message into `out`: control characters and '\\' as \xNN, cut to `size`. */
+const char *xtrk_path_shown(char *out, size_t size, const char *path);
 /** Read and parse a tree object (content verified against its ID). */
 int xtrk_tree_read(xtrk_tree **out, xtrk_odb *odb, const xtrk_oid *oid);
 void xtrk_tree_free(xtrk_tree *tree);

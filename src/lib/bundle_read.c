@@ -551,36 +551,21 @@ static int ref_visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *pay
 	return 0;
 }
 
-/* The untracked files' tree: every path it would write, whole (the tree parser checks each name). */
-static int untracked_paths(struct ref_check *c, const xtrk_oid *id, xtrk_buf *path, int depth)
+/* Objects for the source check: held ones from the bundle, others from the store. */
+static int source_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload)
 {
-	xtrk_buf text = XTRK_BUF_INIT;
-	xtrk_tree *t = NULL;
-	size_t base = path->size;
-	int err;
-
-	if (depth > 256)
-		return xtrk_error_set(XTRK_EINVALID, "its untracked files are nested more than 256 deep");
-	if ((err = tree_from_bundle(&text, id, c)) < 0 || (err = xtrk_tree_parse(&t, text.ptr ? text.ptr : "", text.size)) < 0) {
-		err = 0; /* a missing or damaged tree is named by the reference check */
-		xtrk_error_clear();
-		goto done;
-	}
-	for (size_t i = 0; i < t->count && !err; i++) {
-		const char *why;
-		xtrk_buf_truncate(path, base);
-		if ((err = xtrk_buf_printf(path, "%s%s", base ? "/" : "", t->entries[i].name)) < 0)
-			break;
-		if ((why = xtrk_path_unsafe(path->ptr)))
-			err = xtrk_error_set(XTRK_EINVALID, "its untracked files name '%.300s', %s", path->ptr, why);
-		else if (t->entries[i].kind == XTRK_ENTRY_TREE)
-			err = untracked_paths(c, &t->entries[i].id, path, depth + 1);
-	}
-done:
-	xtrk_buf_truncate(path, base);
-	xtrk_tree_free(t);
-	xtrk_buf_dispose(&text);
-	return err;
+	struct reader *r = payload;
+	struct mem *m = mem_find(r, id);
+	struct decl *d = decl_find(r, id);
+	xtrk_buf_clear(out);
+	if (m)
+		return xtrk_buf_put(out, m->data, m->len);
+	if (d && d->seen && type == XTRK_OBJ_BLOB)
+		return xtrk_error_set(XTRK_EINVALID, "its patch comes before its runs/ID.json entry in the bundle, so the "
+			"paths it writes cannot be checked");
+	if (r->repo && xtrk_odb_exists(xtrk_repo_odb(r->repo), id))
+		return xtrk_odb_read(out, NULL, xtrk_repo_odb(r->repo), id, type);
+	return xtrk_error_set(XTRK_ENOTFOUND, "%s %s is not in the bundle", xtrk_otype_name(type), xtrk_oid_tostr(id));
 }
 
 /*
@@ -589,35 +574,8 @@ done:
  */
 static void check_source_paths(struct reader *r, const char *hex, json_t *rec)
 {
-	json_t *src = json_object_get(rec, "source");
-	const char *patch = json_string_value(json_object_get(src, "patch"));
-	const char *untracked = json_string_value(json_object_get(json_object_get(src, "untracked_content"), "id"));
-	struct ref_check c = { r, hex };
-	xtrk_oid id;
-
-	if (patch && xtrk_oid_parse(&id, patch) == 0) {
-		struct mem *m = mem_find(r, &id);
-		struct decl *d = decl_find(r, &id);
-		xtrk_buf b = XTRK_BUF_INIT;
-		if (m) {
-			if (xtrk_gitsrc_check_patch(m->data, m->len) < 0)
-				problem(r, "run %s: %s", hex, xtrk_error_last());
-		} else if (d && d->seen) {
-			problem(r, "run %s: its patch comes before runs/%s.json in the bundle, so the paths it writes "
-				"cannot be checked", hex, hex);
-		} else if (r->repo && xtrk_odb_exists(xtrk_repo_odb(r->repo), &id)) {
-			if (xtrk_odb_read(&b, NULL, xtrk_repo_odb(r->repo), &id, XTRK_OBJ_BLOB) < 0 ||
-			    xtrk_gitsrc_check_patch(b.ptr ? b.ptr : "", b.size) < 0)
-				problem(r, "run %s: %s", hex, xtrk_error_last());
-		}
-		xtrk_buf_dispose(&b);
-	}
-	if (untracked && xtrk_oid_parse(&id, untracked) == 0) {
-		xtrk_buf path = XTRK_BUF_INIT;
-		if (untracked_paths(&c, &id, &path, 0) < 0)
-			problem(r, "run %s: %s", hex, xtrk_error_last());
-		xtrk_buf_dispose(&path);
-	}
+	if (xtrk_run_check_source(rec, source_object, r) < 0)
+		problem(r, "run %s: %s", hex, xtrk_error_last());
 }
 
 static void check_run(struct reader *r, json_t *entry)

@@ -646,7 +646,9 @@ static int untracked_check(struct ucheck *u, int dirfd, const xtrk_oid *id, xtrk
 			break;
 		}
 		if (xtrk_path_unsafe(shown->ptr)) {
-			err = xtrk_error_set(XTRK_EINVALID, "it names '%.300s', %s", shown->ptr, xtrk_path_unsafe(shown->ptr));
+			char text[320];
+			err = xtrk_error_set(XTRK_EINVALID, "it names '%s', %s", xtrk_path_shown(text, sizeof(text), shown->ptr),
+				xtrk_path_unsafe(shown->ptr));
 			break;
 		}
 		if (e->kind == XTRK_ENTRY_TREE) {

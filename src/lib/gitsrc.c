@@ -301,7 +301,9 @@ done:
 
 static int path_refused(const char *what, const char *path, const char *why)
 {
-	return xtrk_error_set(XTRK_EINVALID, "%s names '%.300s', %s: refused, nothing is written from it", what, path, why);
+	char shown[320];
+	return xtrk_error_set(XTRK_EINVALID, "%s names '%s', %s: refused, nothing is written from it", what,
+		xtrk_path_shown(shown, sizeof(shown), path), why);
 }
 
 static int walk_paths(git_repository *g, const git_oid *tree_id, xtrk_buf *path, size_t depth)

@@ -61,6 +61,25 @@ const char *xtrk_path_unsafe(const char *path)
 	}
 }
 
+const char *xtrk_path_shown(char *out, size_t size, const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)(path ? path : ""); *p && o + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	if (size)
+		out[o < size ? o : size - 1] = '\0';
+	return out;
+}
+
 /* Names that could escape a folder or shadow the store are never valid in a tree. */
 static int name_ok(const char *name)
 {

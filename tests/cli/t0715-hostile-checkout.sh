@@ -178,6 +178,29 @@ check "checkout refuses a planted run whose untracked files have a control chara
 	test ! -e ../evil-out2
 '
 
+check "pull from a remote refuses a run whose patch or untracked files write into .xtrk; nothing arrives" '
+	mkdir evilws && (cd evilws && new_git_repo && new_ws && echo "# t" >> train.py && xtrk commit-run -e e -p a=1 >/dev/null)
+	good=$(ls evilws/.xtrk/refs/experiments/e)
+	newfile_patch a/.xtrk/refs/tags/x b/.xtrk/refs/tags/x > p.diff
+	pid=$(put evilws blob p.diff)
+	put evilws derive $good bad "{\"patch\": \"$pid\"}" >/dev/null
+	echo owned > owned && b=$(xtrk -C evilws hash-object -w "$TRASH/owned")
+	printf "100644 blob %s 6 1\tx\033]52;c;eA==\007\n" $b > t.tree
+	t=$(put evilws tree t.tree)
+	put evilws derive $good bad2 "{\"untracked_content\": {\"id\": \"$t\", \"files\": 1, \"bytes\": 6, \"skipped\": []}}" >/dev/null
+	xtrk -C victim remote add evil "$TRASH/evilws/.xtrk" 2>/dev/null
+	st=$(store_listing victim)
+	for e in bad bad2; do
+		set +e; xtrk -C victim pull evil "$(ls evilws/.xtrk/refs/experiments/$e)" >pull.out 2>&1; rc=$?; set -e
+		expect_eq $rc 1
+		expect_contains "$(cat pull.out)" " name" || { echo "for $e"; return 1; }
+		expect_eq "$(store_listing victim)" "$st"
+	done
+	expect_contains "$(cat pull.out)" "control character"
+	expect_contains "$(cat pull.out)" "x\\x1b]52;c;eA==\\x07"
+	expect_not_contains "$(cat pull.out)" "$(printf "\033")"
+'
+
 check "checkout -C never writes through a link in the target (folder or file)" '
 	mkdir -p outside && echo precious > outside/victim && echo keep > outside/model.py
 	mkdir t1 && ln -s ../outside t1/src
