@@ -260,7 +260,6 @@ static void note(xtrk_buf *list, size_t *n, const char *path)
 		xtrk_buf_printf(list, "%s'%s'", list->size ? ", " : "", path);
 }
 
-
 struct source_plan {
 	git_repository *g;
 	git_commit *commit;
