@@ -273,4 +273,16 @@ check "checkout -C naming the workspace (., ./, absolute, a link to it) is check
 	git checkout -q train.py
 '
 
+check "an untracked file whose name checkout would refuse is not captured, and the run stays restorable" '
+	mkdir capws && cd capws && new_git_repo && new_ws
+	echo hi > "$(printf "esc\033[2Jx")" && echo ok > plain.txt
+	r=$(xtrk commit-run -e cap -p a=1 2>../cap.err)
+	expect_contains "$(cat ../cap.err)" "cannot be written back"
+	expect_eq "$(xtrk show $r --json | json_get source.untracked_content.skipped_files)" 1
+	xtrk bundle create --with-source -o ../cap.tar cap 2>/dev/null
+	xtrk bundle verify ../cap.tar >/dev/null 2>&1
+	xtrk checkout $r -C ../cap-out 2>/dev/null
+	cmp ../cap-out/plain.txt plain.txt
+'
+
 finish
