@@ -8,7 +8,7 @@ logs=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-valgrind.XXXXXX")
 TESTS=${XTRK_VALGRIND_TESTS:-"t0001-init t0010-hash-object t0100-commit-run t0110-commit-run-params
 	t0120-commit-run-data t0130-commit-run-source t0150-commit-run-rules t0200-log t0210-show
 	t0220-revisions t0300-fsck t0310-cat-object t0500-diff t0510-status t0520-checkout t0600-run
-	t0700-bundle t0710-bundle-hostile t0720-remote t0800-query t0810-index t0820-export t0830-lineage"}
+	t0700-bundle t0710-bundle-hostile t0715-hostile-checkout t0720-remote t0800-query t0810-index t0820-export t0830-lineage"}
 export XTRK_REAL_BIN=$build/xtrk XTRK_BIN=$src/tests/helpers/valgrind-xtrk.sh XTRK_VALGRIND_LOGS=$logs
 export XTRK_TEST_SRCDIR=$src XTRK_TEST_BUILDDIR=$build
 failed=0

@@ -16,7 +16,8 @@
 
 typedef struct {
 	const char *target; /* folder to restore into; NULL: the workspace itself */
-	int force;          /* in the workspace: overwrite uncommitted source changes */
+	int force;          /* in the workspace: overwrite uncommitted source changes and untracked files in the way;
+			       into `target`: write the source into a folder that is not empty */
 	int no_source;      /* leave the source alone */
 	int no_data;        /* leave data, models, artifacts and params files alone */
 } xtrk_checkout_options;

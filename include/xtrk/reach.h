@@ -36,6 +36,18 @@ typedef struct {
  */
 int xtrk_run_validate(json_t *run);
 
+/** Read object `id` of `type` into `out`; XTRK_ENOTFOUND when absent (what is missing is reported elsewhere). */
+typedef int (*xtrk_reach_read_fn)(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload);
+
+/**
+ * Check the paths a run's source would write at checkout, with the check of
+ * xtrk_path_unsafe: both paths of every file its recorded patch touches and
+ * every path of its untracked files.  For runs from untrusted places (bundles,
+ * remotes); objects that `read` cannot find are skipped.  XTRK_EINVALID naming
+ * the first refused path.
+ */
+int xtrk_run_check_source(json_t *run, xtrk_reach_read_fn read, void *payload);
+
 /** Visit the run object itself and everything it reaches. */
 int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run);
 

@@ -41,6 +41,21 @@ typedef struct {
 
 /** Parse raw tree text; rejects bad names ('/', '.', '..', '.xtrk', '.git'), bad order, bad lines. */
 int xtrk_tree_parse(xtrk_tree **out, const char *data, size_t len);
+
+#define XTRK_PATH_MAX 4096
+
+/**
+ * Why `path` (relative, '/'-separated) may not be written below a folder, or
+ * NULL when it may: the one check for every recorded path that checkout writes
+ * (data, params files, the source tree, its patch, its untracked files and
+ * scripts).  Refused: empty, longer than XTRK_PATH_MAX, absolute, control
+ * characters, empty, '.' or '..' components, and any component that names
+ * .xtrk or .git in any case (also "GIT~1" and with trailing dots or spaces).
+ */
+const char *xtrk_path_unsafe(const char *path);
+
+/** `path` made fit for a message into `out`: control characters and '\\' as \xNN, cut to `size`. */
+const char *xtrk_path_shown(char *out, size_t size, const char *path);
 /** Read and parse a tree object (content verified against its ID). */
 int xtrk_tree_read(xtrk_tree **out, xtrk_odb *odb, const xtrk_oid *oid);
 void xtrk_tree_free(xtrk_tree *tree);

@@ -20,10 +20,11 @@ static const char usage[] =
 	"recorded paths, verified against their IDs, and its params files; then list\n"
 	"how this machine's environment differs from the run's.\n"
 	"\n"
-	"  -C DIR        restore into DIR (a fresh folder becomes a complete copy);\n"
+	"  -C DIR        restore into DIR, new or empty (it becomes a complete copy);\n"
 	"                default: the workspace, refusing to overwrite uncommitted work\n"
 	"      --force   in the workspace, overwrite uncommitted source changes\n"
-	"                and untracked files that differ from the run's\n"
+	"                and untracked files that differ from the run's; with -C,\n"
+	"                write the run's source into a folder that is not empty\n"
 	"      --no-source   leave the source alone\n"
 	"      --no-data     leave data, models, artifacts and params files alone\n"
 	"  -h, --help    show this help\n";

@@ -21,9 +21,11 @@
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
+#include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
+#include "xtrk/tree.h"
 
 #define CHUNK (256 * 1024)
 
@@ -55,6 +57,7 @@ struct reader {
 	size_t ndecl;
 	uint64_t declared_bytes;
 	json_t *summaries; /* id -> summary */
+	xtrk_oidset patches; /* the source patches the summaries name: held to check the paths they write */
 	struct mem *mem;
 	size_t nmem, amem;
 	uint64_t mem_bytes;
@@ -304,7 +307,7 @@ static int read_object(struct reader *r, const char *name, struct decl *d, la_in
 	xtrk_oid got;
 	la_ssize_t n;
 	int err = 0, store = r->repo && !xtrk_odb_exists(xtrk_repo_odb(r->repo), &d->id);
-	int hold = d->type != XTRK_OBJ_BLOB;
+	int hold = d->type != XTRK_OBJ_BLOB || xtrk_oidset_has(&r->patches, &d->id);
 
 	if ((uint64_t)size != d->size) {
 		/* Not even skipped: skipping a compressed giant costs as much as reading it. */
@@ -482,6 +485,13 @@ static int read_entry(struct reader *r, struct archive_entry *e)
 		if ((err = read_small(r, &b, size)) < 0 || !(j = parse_json(r, name, &b)))
 			goto done;
 		json_object_set_new(r->summaries, xtrk_oid_tostr(&id), j);
+		{
+			xtrk_oid pid;
+			const char *p = json_string_value(json_object_get(json_object_get(j, "source"), "patch"));
+			if (p && xtrk_oid_parse(&pid, p) == 0 && (err = xtrk_oidset_add(&r->patches, &pid)) < 0)
+				goto done;
+			err = 0;
+		}
 		goto done;
 	}
 	if (id_name(&id, name, "objects/", &suffix) && *suffix == '.') {
@@ -541,6 +551,33 @@ static int ref_visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *pay
 	return 0;
 }
 
+/* Objects for the source check: held ones from the bundle, others from the store. */
+static int source_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload)
+{
+	struct reader *r = payload;
+	struct mem *m = mem_find(r, id);
+	struct decl *d = decl_find(r, id);
+	xtrk_buf_clear(out);
+	if (m)
+		return xtrk_buf_put(out, m->data, m->len);
+	if (d && d->seen && type == XTRK_OBJ_BLOB)
+		return xtrk_error_set(XTRK_EINVALID, "its patch comes before its runs/ID.json entry in the bundle, so the "
+			"paths it writes cannot be checked");
+	if (r->repo && xtrk_odb_exists(xtrk_repo_odb(r->repo), id))
+		return xtrk_odb_read(out, NULL, xtrk_repo_odb(r->repo), id, type);
+	return xtrk_error_set(XTRK_ENOTFOUND, "%s %s is not in the bundle", xtrk_otype_name(type), xtrk_oid_tostr(id));
+}
+
+/*
+ * The source files a run would write at checkout: its patch's paths and its
+ * untracked files' paths (the commit's tree is checked in the source pack).
+ */
+static void check_source_paths(struct reader *r, const char *hex, json_t *rec)
+{
+	if (xtrk_run_check_source(rec, source_object, r) < 0)
+		problem(r, "run %s: %s", hex, xtrk_error_last());
+}
+
 static void check_run(struct reader *r, json_t *entry)
 {
 	const char *hex = json_string_value(json_object_get(entry, "id"));
@@ -591,6 +628,11 @@ static void check_run(struct reader *r, json_t *entry)
 	    !xtrk_gitpack_has_commit(r->pack_path.ptr, json_string_value(json_object_get(json_object_get(rec, "source"), "commit"))))
 		problem(r, "run %s: its commit %s is not in source.pack", hex,
 			json_string_value(json_object_get(json_object_get(rec, "source"), "commit")));
+	else if (json_is_string(json_object_get(json_object_get(rec, "source"), "commit")) && r->pack_path.size &&
+		 xtrk_gitpack_check_commit(r->pack_path.ptr,
+			 json_string_value(json_object_get(json_object_get(rec, "source"), "commit"))) < 0)
+		problem(r, "run %s: %s", hex, xtrk_error_last());
+	check_source_paths(r, hex, rec);
 done:
 	xtrk_oidset_dispose(&seen);
 	json_decref(rec);
@@ -683,6 +725,7 @@ static void reader_close(struct reader *r)
 	free(r->first_problem);
 	json_decref(r->manifest);
 	json_decref(r->summaries);
+	xtrk_oidset_dispose(&r->patches);
 	if (r->stage) {
 		xtrk_remove_tree(r->stage);
 		free(r->stage);

@@ -1,6 +1,7 @@
 /* Restoring a run's source, data and params files, each file verified before it is named. */
 #include "config.h"
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +35,7 @@ struct co {
 /* A recorded path is relative, without '.', '..' or the store in it; anything else is refused. */
 static int path_ok(const char *path)
 {
-	const char *p = path;
-	if (!*path || *path == '/')
-		return 0;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		if (!n || (n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)) ||
-		    (n == 5 && !strncasecmp(p, ".xtrk", 5)) || (n == 4 && !strncasecmp(p, ".git", 4)))
-			return 0;
-		p += n + (slash ? 1 : 0);
-	}
-	return 1;
+	return !xtrk_path_unsafe(path);
 }
 
 /* Open (creating as needed) each folder of `rel` below `rootfd`, never following a link. */
@@ -264,6 +254,12 @@ static int restore_entry(struct co *c, int rootfd, const char *path, const char 
 
 /* ---- source ---- */
 
+static void note(xtrk_buf *list, size_t *n, const char *path)
+{
+	if ((*n)++ < 5)
+		xtrk_buf_printf(list, "%s'%s'", list->size ? ", " : "", path);
+}
+
 struct source_plan {
 	git_repository *g;
 	git_commit *commit;
@@ -297,44 +293,266 @@ static int plan_source(struct source_plan *p, xtrk_repo *repo, json_t *run, int 
 	memset(p, 0, sizeof(*p));
 	if (!hex)
 		return 1; /* no source recorded */
-	if ((err = xtrk_gitsrc_open(&p->g, repo, hex, in_place)) < 0) {
-		char why[1024];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		return xtrk_error_set(err, "run %s: %s", run_id, why);
+	if (patch_id) {
+		/* The patch's paths first: before the commit may be copied into the workspace's repository. */
+		if (xtrk_oid_parse(&pid, patch_id) < 0)
+			return xtrk_error_set(XTRK_ECORRUPT, "run %s records a bad patch ID", run_id);
+		if ((err = xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB)) < 0)
+			goto done;
+		if ((err = xtrk_gitsrc_check_patch(patch.ptr ? patch.ptr : "", patch.size)) < 0)
+			goto refused;
 	}
-	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&p->commit, p->g, &oid) < 0)
-		return xtrk_git_error("cannot read the recorded commit");
-	if (!patch_id)
-		return 0;
-	if (xtrk_oid_parse(&pid, patch_id) < 0)
-		return xtrk_error_set(XTRK_ECORRUPT, "run %s records a bad patch ID", run_id);
-	if ((err = xtrk_odb_read(&patch, NULL, xtrk_repo_odb(repo), &pid, XTRK_OBJ_BLOB)) < 0)
+	if ((err = xtrk_gitsrc_open(&p->g, repo, hex, in_place)) < 0)
+		goto refused;
+	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&p->commit, p->g, &oid) < 0) {
+		err = xtrk_git_error("cannot read the recorded commit");
 		goto done;
+	}
+	/* Every path the source would write, checked before anything is written. */
+	if ((err = xtrk_gitsrc_check_commit(p->g, &oid)) < 0)
+		goto refused;
+	if (!patch_id) {
+		if (git_commit_tree(&tree, p->commit) < 0 || git_index_new(&p->patched) < 0 ||
+		    git_index_read_tree(p->patched, tree) < 0)
+			err = xtrk_git_error("cannot read the recorded commit's tree");
+		goto done;
+	}
 	if (git_diff_from_buffer(&p->patch, patch.ptr, patch.size) < 0) {
 		err = xtrk_git_error("the recorded patch cannot be read");
 		goto done;
 	}
+	if ((err = xtrk_gitsrc_check_diff(p->patch)) < 0)
+		goto refused;
 	if (git_commit_tree(&tree, p->commit) < 0 || git_apply_to_tree(&p->patched, p->g, tree, p->patch, NULL) < 0) {
 		const git_error *ge = git_error_last();
 		err = xtrk_error_set(XTRK_ERROR, "the recorded uncommitted patch of run %s does not apply to commit %.12s "
 			"(%s); nothing was changed", run_id, hex, ge && ge->message ? ge->message : "conflict");
 		goto done;
 	}
+	if ((err = xtrk_gitsrc_check_index(p->patched)) < 0)
+		goto refused;
 done:
 	git_tree_free(tree);
 	xtrk_buf_dispose(&patch);
 	return err;
+refused:
+	{
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last());
+		err = xtrk_error_set(err, "run %s: %s", run_id, why);
+	}
+	goto done;
 }
 
-static int source_into(struct source_plan *p, const char *dir)
+/* One file of the source from git into `dirfd`: a temp file (or link) renamed over `name`, never written through. */
+static int write_git_entry(struct source_plan *p, struct co *c, int dirfd, const char *name, const git_index_entry *e)
 {
-	git_checkout_options o = GIT_CHECKOUT_OPTIONS_INIT;
-	o.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
-	o.target_directory = dir;
-	if (p->patched ? git_checkout_index(p->g, p->patched, &o) < 0
-		       : git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0)
-		return xtrk_git_error("cannot write the source tree");
+	git_blob *b = NULL;
+	char tmp[64];
+	int fd = -1, err = 0;
+
+	if (e->mode == GIT_FILEMODE_COMMIT) { /* a submodule: its folder, empty */
+		if (mkdirat(dirfd, name, 0777) < 0 && errno != EEXIST)
+			return xtrk_error_errno("cannot create folder '%s'", e->path);
+		return 0;
+	}
+	if (git_blob_lookup(&b, p->g, &e->id) < 0)
+		return xtrk_git_error("cannot read a file of the source");
+	snprintf(tmp, sizeof(tmp), ".xtrk-checkout-%ld-%u", (long)getpid(), c->tmp_counter++);
+	if (e->mode == GIT_FILEMODE_LINK) {
+		char *target = strndup(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+		if (!target) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		if (symlinkat(target, dirfd, tmp) < 0)
+			err = xtrk_error_errno("cannot create link '%s'", e->path);
+		free(target);
+		if (err < 0) {
+			tmp[0] = '\0';
+			goto done;
+		}
+	} else {
+		if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			     e->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0777 : 0666)) < 0) {
+			tmp[0] = '\0';
+			err = xtrk_error_errno("cannot write '%s'", e->path);
+			goto done;
+		}
+		if ((err = xtrk_write_all(fd, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), e->path)) < 0)
+			goto done;
+		close(fd);
+		fd = -1;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		err = xtrk_error_errno("cannot put '%s' in place", e->path);
+		goto done;
+	}
+	tmp[0] = '\0';
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp[0])
+		unlinkat(dirfd, tmp, 0);
+	git_blob_free(b);
+	return err;
+}
+
+/*
+ * Before a file is written into a target folder: no folder of the source is a
+ * file or link there, and no file of the source is a folder there (the
+ * folders are walked one by one, so a link is seen, never followed).
+ */
+static int source_in_way(struct source_plan *p, int rootfd)
+{
+	xtrk_buf list = XTRK_BUF_INIT;
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < git_index_entrycount(p->patched); i++) {
+		const char *path = git_index_get_byindex(p->patched, i)->path;
+		char part[XTRK_PATH_MAX + 1];
+		struct stat st;
+		for (const char *s = path;; s++) {
+			if (*s != '/' && *s)
+				continue;
+			snprintf(part, sizeof(part), "%.*s", (int)(s - path), path);
+			if (fstatat(rootfd, part, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				break; /* nothing there: all below is new */
+			if (*s ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+				note(&list, &n, part);
+				break;
+			}
+			if (!*s)
+				break;
+		}
+	}
+	if (n)
+		err = xtrk_error_set(XTRK_EEXISTS, "%s%s %s in the way of the run's source in the target (a file or link "
+			"where the run has a folder, or a folder where it has a file); nothing was changed",
+			list.ptr ? list.ptr : "", n > 5 ? " and more" : "", n == 1 ? "is" : "are");
+	xtrk_buf_dispose(&list);
+	return err;
+}
+
+/* Into a target folder: every file of the commit with the patch applied, written and verified by git. */
+static int source_into(struct source_plan *p, struct co *c, int rootfd)
+{
+	int err;
+
+	if ((err = source_in_way(p, rootfd)) < 0)
+		return err;
+	for (size_t i = 0; i < git_index_entrycount(p->patched); i++) {
+		const git_index_entry *e = git_index_get_byindex(p->patched, i);
+		const char *slash = strrchr(e->path, '/');
+		int dirfd;
+		if ((err = open_dirs(&dirfd, rootfd, e->path, slash ? (size_t)(slash - e->path) : 0, e->path)) < 0)
+			return err;
+		err = write_git_entry(p, c, dirfd, slash ? slash + 1 : e->path, e);
+		close(dirfd);
+		if (err < 0)
+			return err;
+	}
 	return 0;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 when `path` in the git working tree is a regular file with the blob `id`'s content. */
+static int same_as_blob(git_repository *g, const char *path, const git_oid *id)
+{
+	xtrk_buf full = XTRK_BUF_INIT;
+	struct stat st;
+	git_oid have;
+	int same = 0;
+
+	if (xtrk_buf_printf(&full, "%s%s", git_repository_workdir(g), path) == 0 && lstat(full.ptr, &st) == 0 &&
+	    S_ISREG(st.st_mode) && git_odb_hashfile(&have, full.ptr, GIT_OBJECT_BLOB) == 0)
+		same = git_oid_equal(&have, id);
+	git_error_clear();
+	xtrk_buf_dispose(&full);
+	return same;
+}
+
+/*
+ * Like git checkout: untracked files (not ignored ones) that the source would
+ * overwrite, or that stand where it has a folder, or that fill a folder where
+ * it has a file, are the user's work; refused, all named, unless --force.
+ */
+static int untracked_in_way(struct source_plan *p)
+{
+	git_status_options so = GIT_STATUS_OPTIONS_INIT;
+	git_status_list *st = NULL;
+	const char **untracked = NULL;
+	xtrk_buf list = XTRK_BUF_INIT, key = XTRK_BUF_INIT;
+	size_t nu = 0, n = 0;
+	int err = 0;
+
+	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS;
+	if (git_status_list_new(&st, p->g, &so) < 0) {
+		err = xtrk_git_error("cannot list the untracked files");
+		goto done;
+	}
+	if (!(untracked = calloc(git_status_list_entrycount(st) + 1, sizeof(*untracked)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < git_status_list_entrycount(st); i++) {
+		const git_status_entry *e = git_status_byindex(st, i);
+		if ((e->status & GIT_STATUS_WT_NEW) && e->index_to_workdir && e->index_to_workdir->new_file.path)
+			untracked[nu++] = e->index_to_workdir->new_file.path;
+	}
+	qsort(untracked, nu, sizeof(*untracked), path_cmp);
+	for (size_t i = 0; nu && i < git_index_entrycount(p->patched); i++) {
+		const git_index_entry *e = git_index_get_byindex(p->patched, i);
+		const char *k, **at;
+		size_t lo = 0, hi = nu;
+		xtrk_buf_clear(&key);
+		xtrk_buf_puts(&key, e->path);
+		k = key.ptr;
+		if ((at = bsearch(&k, untracked, nu, sizeof(*untracked), path_cmp))) {
+			if (!same_as_blob(p->g, e->path, &e->id))
+				note(&list, &n, e->path);
+			continue;
+		}
+		/* An untracked file inside a folder where the run has this file. */
+		xtrk_buf_putc(&key, '/');
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (strcmp(untracked[mid], key.ptr) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nu && !strncmp(untracked[lo], key.ptr, key.size)) {
+			note(&list, &n, untracked[lo]);
+			continue;
+		}
+		/* An untracked file where the run has a folder. */
+		for (const char *s = strchr(e->path, '/'); s; s = strchr(s + 1, '/')) {
+			xtrk_buf_clear(&key);
+			xtrk_buf_printf(&key, "%.*s", (int)(s - e->path), e->path);
+			k = key.ptr;
+			if (bsearch(&k, untracked, nu, sizeof(*untracked), path_cmp)) {
+				note(&list, &n, key.ptr);
+				break;
+			}
+		}
+	}
+	if (n)
+		err = xtrk_error_set(XTRK_EEXISTS, "checkout would overwrite untracked file%s: %s%s; move %s away, commit "
+			"%s, restore into another folder with -C DIR, or use --force; nothing was changed", n == 1 ? "" : "s",
+			list.ptr ? list.ptr : "", n > 5 ? " and more" : "", n == 1 ? "it" : "them", n == 1 ? "it" : "them");
+done:
+	free(untracked);
+	git_status_list_free(st);
+	xtrk_buf_dispose(&list);
+	xtrk_buf_dispose(&key);
+	return err;
 }
 
 /* In the workspace: like 'git checkout COMMIT' then 'git apply PATCH', refusing to lose work. */
@@ -361,6 +579,8 @@ static int source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, 
 			"overwrite; commit or stash them, restore into another folder with -C DIR, or use --force");
 		goto done;
 	}
+	if (!force && (err = untracked_in_way(p)) < 0)
+		goto done;
 	o.checkout_strategy = GIT_CHECKOUT_FORCE;
 	if (git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0 ||
 	    git_repository_set_head_detached(p->g, git_commit_id(p->commit)) < 0) {
@@ -389,12 +609,6 @@ struct ucheck {
 	xtrk_buf in_way;    /* the first few files where the run has a folder, or folders where it has a file */
 	size_t nin_way;
 };
-
-static void note(xtrk_buf *list, size_t *n, const char *path)
-{
-	if ((*n)++ < 5)
-		xtrk_buf_printf(list, "%s'%s'", list->size ? ", " : "", path);
-}
 
 /* A file that git tracks and that matches HEAD is not the user's work: the source checkout replaces it anyway. */
 static int clean_tracked(git_repository *g, const char *path)
@@ -428,6 +642,12 @@ static int untracked_check(struct ucheck *u, int dirfd, const xtrk_oid *id, xtrk
 		xtrk_buf_truncate(shown, base);
 		if (xtrk_buf_printf(shown, "%s%s", base ? "/" : "", e->name) < 0) {
 			err = XTRK_ERROR;
+			break;
+		}
+		if (xtrk_path_unsafe(shown->ptr)) {
+			char text[320];
+			err = xtrk_error_set(XTRK_EINVALID, "it names '%s', %s", xtrk_path_shown(text, sizeof(text), shown->ptr),
+				xtrk_path_unsafe(shown->ptr));
 			break;
 		}
 		if (e->kind == XTRK_ENTRY_TREE) {
@@ -513,7 +733,7 @@ static const char *skip_reason(const char *reason)
 		{ "special", "a device, FIFO or socket" },
 		{ "unreadable", "unreadable" },
 		{ "repository", "a git repository of its own" },
-		{ "name", "a name with a newline" },
+		{ "name", "a name with a newline or another control character" },
 	};
 	for (size_t i = 0; reason && i < sizeof(reasons) / sizeof(*reasons); i++)
 		if (!strcmp(reason, reasons[i][0]))
@@ -623,10 +843,38 @@ static int restore_scripts(struct co *c, json_t *run, int rootfd, int in_place)
 	return 0;
 }
 
+/*
+ * Like git clone: the source goes into a new or empty folder, so that the
+ * folder holds the run's source and nothing else; --force writes over what is there.
+ */
+static int target_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : errno == ENOTDIR
+			? xtrk_error_set(XTRK_EEXISTS, "'%s' is not a folder; nothing was changed", dir)
+			: xtrk_error_errno("cannot read '%s'", dir);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			n++;
+			break;
+		}
+	closedir(d);
+	if (n)
+		return xtrk_error_set(XTRK_EEXISTS, "'%s' is not empty: checkout -C restores a run's source into a new or "
+			"empty folder, so that it holds the run's files and no others; choose another folder, or use --force "
+			"to write the run's files over what it holds (other files stay); nothing was changed", dir);
+	return 0;
+}
+
 int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const xtrk_checkout_options *opts)
 {
 	static const char *const roles[] = { "datasets", "models", "artifacts" };
 	static const xtrk_checkout_options defaults = XTRK_CHECKOUT_OPTIONS_INIT;
+	xtrk_checkout_options local;
 	struct source_plan plan;
 	struct co c;
 	int rootfd = -1, err = 0, nosrc = 0;
@@ -636,6 +884,17 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 	if (!opts)
 		opts = &defaults;
 	memset(out, 0, sizeof(*out));
+	if (opts->target) {
+		/* -C naming the workspace itself, however spelled, is checkout in place, with its checks. */
+		char *t = realpath(opts->target, NULL), *w = realpath(xtrk_repo_workdir(repo), NULL);
+		if (t && w && !strcmp(t, w)) {
+			local = *opts;
+			local.target = NULL;
+			opts = &local;
+		}
+		free(t);
+		free(w);
+	}
 	memset(&c, 0, sizeof(c));
 	memset(&plan, 0, sizeof(plan));
 	c.repo = repo;
@@ -661,6 +920,8 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		xtrk_warning_add("the run stored untracked files but recorded no commit: they are not restored");
 	if (out->source == 0 && (err = plan_untracked(&plan, &c, run, !opts->target, opts->force)) < 0)
 		goto done;
+	if (opts->target && out->source == 0 && !opts->force && (err = target_empty(opts->target)) < 0)
+		goto done;
 	if (opts->target && (err = xtrk_mkdir_p(opts->target)) < 0)
 		goto done;
 	if ((rootfd = open(opts->target ? opts->target : xtrk_repo_workdir(repo), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -670,9 +931,7 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 	if (out->source == 0) {
 		int changed = 1;
 		if (opts->target) {
-			char *abs = realpath(opts->target, NULL);
-			err = abs ? source_into(&plan, abs) : xtrk_error_errno("cannot resolve '%s'", opts->target);
-			free(abs);
+			err = source_into(&plan, &c, rootfd);
 		} else {
 			err = source_in_place(&plan, repo, run, opts->force, &changed);
 		}

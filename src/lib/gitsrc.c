@@ -12,6 +12,7 @@
 #include "fileutil.h"
 #include "gitsrc.h"
 #include "xtrk/errors.h"
+#include "xtrk/tree.h"
 
 void xtrk_git_note_oom(void)
 {
@@ -283,7 +284,8 @@ int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int
 		err = xtrk_git_error("cannot read the bundled source");
 		goto done;
 	}
-	if (in_place && (err = copy_into(ws, &oid)) < 0)
+	/* Nothing goes into the workspace's repository from a source that checkout would refuse. */
+	if (in_place && ((err = xtrk_gitsrc_check_commit(store, &oid)) < 0 || (err = copy_into(ws, &oid)) < 0))
 		goto done;
 	*out = ws;
 	ws = NULL;
@@ -292,5 +294,183 @@ done:
 	git_repository_free(ws);
 	git_repository_free(store);
 	xtrk_buf_dispose(&path);
+	return err;
+}
+
+/* ---- paths a source tree or patch would write ---- */
+
+static int path_refused(const char *what, const char *path, const char *why)
+{
+	char shown[320];
+	return xtrk_error_set(XTRK_EINVALID, "%s names '%s', %s: refused, nothing is written from it", what,
+		xtrk_path_shown(shown, sizeof(shown), path), why);
+}
+
+static int walk_paths(git_repository *g, const git_oid *tree_id, xtrk_buf *path, size_t depth)
+{
+	git_tree *t = NULL;
+	size_t base = path->size;
+	int err = 0;
+
+	if (depth > XTRK_PATH_MAX / 2)
+		return xtrk_error_set(XTRK_EINVALID, "the source tree is nested deeper than a path can be: refused");
+	if (git_tree_lookup(&t, g, tree_id) < 0)
+		return xtrk_git_error("cannot read a tree of the source");
+	for (size_t i = 0; i < git_tree_entrycount(t) && !err; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *why;
+		xtrk_buf_truncate(path, base);
+		if ((err = xtrk_buf_printf(path, "%s%s", base ? "/" : "", git_tree_entry_name(e))) < 0)
+			break;
+		if ((why = xtrk_path_unsafe(path->ptr))) {
+			err = path_refused("the source tree", path->ptr, why);
+			break;
+		}
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			err = walk_paths(g, git_tree_entry_id(e), path, depth + 1);
+	}
+	xtrk_buf_truncate(path, base);
+	git_tree_free(t);
+	return err;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int xtrk_gitsrc_check_index(git_index *ix)
+{
+	size_t n = git_index_entrycount(ix);
+	const char **paths = calloc(n + 1, sizeof(*paths));
+	char *prefix = malloc(XTRK_PATH_MAX + 1);
+	int err = 0;
+
+	if (!paths || !prefix) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *why;
+		paths[i] = git_index_get_byindex(ix, i)->path;
+		if ((why = xtrk_path_unsafe(paths[i]))) {
+			err = path_refused("the source", paths[i], why);
+			goto done;
+		}
+	}
+	qsort(paths, n, sizeof(*paths), str_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i && !strcmp(paths[i - 1], paths[i])) {
+			err = path_refused("the source", paths[i], "twice");
+			goto done;
+		}
+		/* A file (or link) whose name is also a folder of another: writing one would go through the other. */
+		for (const char *s = strchr(paths[i], '/'); s; s = strchr(s + 1, '/')) {
+			const char *key = prefix;
+			memcpy(prefix, paths[i], (size_t)(s - paths[i]));
+			prefix[s - paths[i]] = '\0';
+			if (bsearch(&key, paths, n, sizeof(*paths), str_cmp)) {
+				err = path_refused("the source", paths[i], "below a file or link of the same source");
+				goto done;
+			}
+		}
+	}
+done:
+	free(paths);
+	free(prefix);
+	return err;
+}
+
+int xtrk_gitsrc_check_commit(git_repository *g, const git_oid *commit)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_index *ix = NULL;
+	xtrk_buf path = XTRK_BUF_INIT;
+	int err;
+
+	if (git_commit_lookup(&c, g, commit) < 0)
+		return xtrk_git_error("cannot read the source commit");
+	if ((err = walk_paths(g, git_commit_tree_id(c), &path, 0)) < 0)
+		goto done;
+	if (git_commit_tree(&t, c) < 0 || git_index_new(&ix) < 0 || git_index_read_tree(ix, t) < 0) {
+		err = xtrk_git_error("cannot read the source tree");
+		goto done;
+	}
+	err = xtrk_gitsrc_check_index(ix);
+done:
+	git_index_free(ix);
+	git_tree_free(t);
+	git_commit_free(c);
+	xtrk_buf_dispose(&path);
+	return err;
+}
+
+int xtrk_gitsrc_check_diff(git_diff *d)
+{
+	for (size_t i = 0; i < git_diff_num_deltas(d); i++) {
+		const git_diff_delta *e = git_diff_get_delta(d, i);
+		const char *paths[2] = { e->old_file.path, e->new_file.path }, *why;
+		for (int k = 0; k < 2; k++)
+			if ((why = xtrk_path_unsafe(paths[k] ? paths[k] : "")))
+				return path_refused("the recorded patch", paths[k] ? paths[k] : "", why);
+	}
+	return 0;
+}
+
+int xtrk_gitsrc_check_patch(const void *patch, size_t len)
+{
+	git_diff *d = NULL;
+	int err;
+
+	git_libgit2_init();
+	if (git_diff_from_buffer(&d, patch, len) < 0) {
+		err = xtrk_error_set(XTRK_ECORRUPT, "the recorded patch cannot be read: %s",
+			git_error_last() && git_error_last()->message ? git_error_last()->message : "not a git diff");
+		git_error_clear();
+	} else {
+		err = xtrk_gitsrc_check_diff(d);
+	}
+	git_diff_free(d);
+	git_libgit2_shutdown();
+	return err;
+}
+
+int xtrk_gitpack_check_commit(const char *pack_path, const char *hex)
+{
+	git_odb *odb = NULL;
+	git_odb_backend *b = NULL;
+	git_repository *g = NULL;
+	xtrk_buf idx = XTRK_BUF_INIT;
+	git_oid oid;
+	int err = 0;
+
+	git_libgit2_init();
+	if ((err = idx_path(&idx, pack_path)) < 0)
+		goto done;
+	if (git_oid_fromstr(&oid, hex) < 0) {
+		err = xtrk_error_set(XTRK_ECORRUPT, "'%s' is not a git commit ID", hex);
+		goto done;
+	}
+	if (git_odb_new(&odb) < 0 || git_odb_backend_one_pack(&b, idx.ptr) < 0) {
+		err = xtrk_git_error("cannot open the source pack");
+		goto done;
+	}
+	if (git_odb_add_backend(odb, b, 1) < 0) {
+		b->free(b);
+		err = xtrk_git_error("cannot open the source pack");
+		goto done;
+	}
+	if (git_repository_wrap_odb(&g, odb) < 0) {
+		err = xtrk_git_error("cannot open the source pack");
+		goto done;
+	}
+	err = xtrk_gitsrc_check_commit(g, &oid);
+done:
+	git_repository_free(g);
+	git_odb_free(odb);
+	xtrk_buf_dispose(&idx);
+	git_error_clear();
+	git_libgit2_shutdown();
 	return err;
 }

@@ -50,4 +50,18 @@ int xtrk_gitpack_publish(xtrk_repo *repo, const char *pack_path);
  */
 int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int in_place);
 
+/**
+ * The source paths that checkout would write, checked before anything is
+ * written (see xtrk_path_unsafe): every path of a commit's tree, of an index
+ * (also: no path twice, none below another's file or link), and both paths
+ * of every file a patch touches.  XTRK_EINVALID names the first refused path.
+ */
+int xtrk_gitsrc_check_commit(git_repository *g, const git_oid *commit);
+int xtrk_gitsrc_check_index(git_index *ix);
+int xtrk_gitsrc_check_diff(git_diff *d);
+/** The same for a patch as text (XTRK_ECORRUPT when it is not a git diff). */
+int xtrk_gitsrc_check_patch(const void *patch, size_t len);
+/** The same for commit `hex` in the indexed pack at `pack_path`. */
+int xtrk_gitpack_check_commit(const char *pack_path, const char *hex);
+
 #endif

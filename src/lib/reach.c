@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gitsrc.h"
 #include "xtrk/errors.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
@@ -30,18 +31,7 @@ static int check_id(json_t *o, const char *key, const char *field, int required)
 
 static int safe_relpath(const char *p)
 {
-	const char *c = p;
-	if (!*p || *p == '/' || strlen(p) > 4096)
-		return 0;
-	while (*c) {
-		size_t n = strcspn(c, "/");
-		if ((n == 2 && !strncmp(c, "..", 2)) || n == 0)
-			return 0;
-		c += n;
-		if (*c == '/')
-			c++;
-	}
-	return p[strlen(p) - 1] != '/';
+	return !xtrk_path_unsafe(p);
 }
 
 /* source.untracked_content: null, or {id: tree | null, files, bytes, skipped_files, skipped: [{path, ...}]}. */
@@ -87,10 +77,72 @@ static int check_scripts(json_t *src)
 		for (const char *c = p; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return bad("source.scripts", "holds a path with a control character");
+		/* Checkout -C writes it by its last name at the top of the target. */
+		if (xtrk_path_unsafe(strrchr(p, '/') + 1))
+			return bad("source.scripts", "holds a path whose last name cannot be written into a folder");
 		if ((err = check_id(e, "id", "source.scripts.id", 1)) < 0)
 			return err;
 	}
 	return 0;
+}
+
+static int untracked_paths(xtrk_reach_read_fn read, void *payload, const xtrk_oid *id, xtrk_buf *path, int depth)
+{
+	xtrk_buf text = XTRK_BUF_INIT;
+	xtrk_tree *t = NULL;
+	size_t base = path->size;
+	int err;
+
+	if (depth > 256)
+		return xtrk_error_set(XTRK_EINVALID, "its untracked files are nested more than 256 deep");
+	if ((err = read(&text, id, XTRK_OBJ_TREE, payload)) < 0 ||
+	    (err = xtrk_tree_parse(&t, text.ptr ? text.ptr : "", text.size)) < 0)
+		goto done;
+	for (size_t i = 0; i < t->count && !err; i++) {
+		const char *why;
+		char shown[320];
+		xtrk_buf_truncate(path, base);
+		if ((err = xtrk_buf_printf(path, "%s%s", base ? "/" : "", t->entries[i].name)) < 0)
+			break;
+		if ((why = xtrk_path_unsafe(path->ptr)))
+			err = xtrk_error_set(XTRK_EINVALID, "its untracked files name '%s', %s",
+				xtrk_path_shown(shown, sizeof(shown), path->ptr), why);
+		else if (t->entries[i].kind == XTRK_ENTRY_TREE)
+			err = untracked_paths(read, payload, &t->entries[i].id, path, depth + 1);
+	}
+done:
+	xtrk_buf_truncate(path, base);
+	xtrk_tree_free(t);
+	xtrk_buf_dispose(&text);
+	return err;
+}
+
+int xtrk_run_check_source(json_t *run, xtrk_reach_read_fn read, void *payload)
+{
+	json_t *src = json_object_get(run, "source");
+	const char *patch = json_string_value(json_object_get(src, "patch"));
+	const char *untracked = json_string_value(json_object_get(json_object_get(src, "untracked_content"), "id"));
+	xtrk_buf b = XTRK_BUF_INIT;
+	xtrk_oid id;
+	int err = 0;
+
+	if (patch && xtrk_oid_parse(&id, patch) == 0) {
+		if ((err = read(&b, &id, XTRK_OBJ_BLOB, payload)) == 0)
+			err = xtrk_gitsrc_check_patch(b.ptr ? b.ptr : "", b.size);
+		if (err == XTRK_ENOTFOUND) {
+			xtrk_error_clear();
+			err = 0;
+		}
+	}
+	if (!err && untracked && xtrk_oid_parse(&id, untracked) == 0) {
+		xtrk_buf_clear(&b);
+		if ((err = untracked_paths(read, payload, &id, &b, 0)) == XTRK_ENOTFOUND) {
+			xtrk_error_clear();
+			err = 0;
+		}
+	}
+	xtrk_buf_dispose(&b);
+	return err;
 }
 
 int xtrk_run_validate(json_t *run)

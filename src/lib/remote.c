@@ -208,6 +208,15 @@ static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
 	return err;
 }
 
+/* Objects for the source check, read (verified) from the sending side. */
+static int remote_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload)
+{
+	xtrk_repo *from = payload;
+	if (!xtrk_odb_exists(xtrk_repo_odb(from), id))
+		return xtrk_error_set(XTRK_ENOTFOUND, "%s %s is missing", xtrk_otype_name(type), xtrk_oid_tostr(id));
+	return xtrk_odb_read(out, NULL, xtrk_repo_odb(from), id, type);
+}
+
 static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const xtrk_oid *ids, size_t n,
 	int untrusted, const char *from_name)
 {
@@ -232,7 +241,8 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 	for (size_t i = 0; i < n; i++) {
 		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0)
 			goto done;
-		if (untrusted && (err = xtrk_run_validate(runs[i])) < 0) {
+		if (untrusted && ((err = xtrk_run_validate(runs[i])) < 0 ||
+				  (err = xtrk_run_check_source(runs[i], remote_object, from)) < 0)) {
 			char why[512];
 			snprintf(why, sizeof(why), "%s", xtrk_error_last());
 			err = xtrk_error_set(err, "run %s on %s: %s", xtrk_oid_tostr(&ids[i]), from_name, why);

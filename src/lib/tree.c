@@ -20,11 +20,71 @@ int xtrk_tree_format_entry(xtrk_buf *out, const xtrk_tree_entry *e)
 		xtrk_oid_tostr(&e->id), e->bytes, e->files, e->name);
 }
 
+/*
+ * A name that is, or that some file system reads as, the store's folder or git's:
+ * ".xtrk" and ".git" in any case, also with trailing dots or spaces (Windows drops
+ * them) and as 8.3 short names ("GIT~1", "XTRK~1").
+ */
+static int reserved_component(const char *c, size_t n)
+{
+	while (n && (c[n - 1] == '.' || c[n - 1] == ' '))
+		n--;
+	return (n == 5 && !strncasecmp(c, ".xtrk", 5)) || (n == 4 && !strncasecmp(c, ".git", 4)) ||
+		(n == 5 && !strncasecmp(c, "git~1", 5)) || (n == 6 && !strncasecmp(c, "xtrk~1", 6));
+}
+
+const char *xtrk_path_unsafe(const char *path)
+{
+	const char *c = path;
+	if (!path || !*path)
+		return "an empty path";
+	if (strlen(path) > XTRK_PATH_MAX)
+		return "a path longer than 4096 bytes";
+	if (*path == '/')
+		return "an absolute path";
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "a path with a control character";
+	for (;;) {
+		size_t n = strcspn(c, "/");
+		if (!n)
+			return "a path with an empty component ('//' or a trailing '/')";
+		if (n == 1 && c[0] == '.')
+			return "a path with a '.' component";
+		if (n == 2 && !strncmp(c, "..", 2))
+			return "a path that climbs out with '..'";
+		if (reserved_component(c, n))
+			return "a path into .xtrk or .git";
+		if (!c[n])
+			return NULL;
+		c += n + 1;
+	}
+}
+
+const char *xtrk_path_shown(char *out, size_t size, const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)(path ? path : ""); *p && o + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	if (size)
+		out[o < size ? o : size - 1] = '\0';
+	return out;
+}
+
 /* Names that could escape a folder or shadow the store are never valid in a tree. */
 static int name_ok(const char *name)
 {
 	return *name && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/') &&
-		strcasecmp(name, ".xtrk") && strcasecmp(name, ".git");
+		!reserved_component(name, strlen(name));
 }
 
 static int parse_u64(const char **p, uint64_t *out, char stop, unsigned base)

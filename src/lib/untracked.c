@@ -191,8 +191,11 @@ static int capture_one(struct cap *c, const char *path)
 		return 0; /* the store and git's own folders are never source */
 	if (path[strlen(path) - 1] == '/')
 		return skip(c, path, 0, "repository", "it is a git repository of its own");
-	if (strchr(path, '\n'))
-		return skip(c, path, 0, "name", "its name has a newline");
+	if (xtrk_path_unsafe(path)) {
+		/* Checkout refuses such a path: never captured as one it would write back. */
+		snprintf(why, sizeof(why), "its path cannot be written back: %s", xtrk_path_unsafe(path));
+		return skip(c, path, 0, "name", why);
+	}
 	if (fstatat(c->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(why, sizeof(why), "it cannot be read (%s)", strerror(errno));
 		return skip(c, path, 0, "unreadable", why);

@@ -7,7 +7,7 @@ xtrk=${1:-$src/xtrk}
 corpus=$src/tests/fuzz/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$corpus/bundle" "$corpus/tree" "$corpus/run" "$corpus/object"
+mkdir -p "$corpus/bundle" "$corpus/tree" "$corpus/run" "$corpus/object" "$corpus/path"
 
 cd "$work"
 git init -q . && printf 'print(1)\n' > train.py && git add . && git -c user.name=s -c user.email=s@s commit -qm s
@@ -35,5 +35,40 @@ python3 - "$idx" "${idx%.idx}.pack" "$corpus/object/pack" <<'PY'
 import struct, sys
 idx, pack = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
 open(sys.argv[3], "wb").write(b"\x01" + struct.pack("<I", len(idx)) + idx + pack)
+PY
+# path: selector 0 a path, 1 a git diff, 2 a git tree object's body (hostile forms of each)
+i=0
+for p in ok/file.txt .xtrk/refs/tags/x .XTRK/config.lock a/.Xtrk/x .git/hooks/x 'GIT~1/c' '.git./c' '.xtrk /c' \
+	../outside /etc/passwd a//b a/./b a/ "$(printf 'x\033[2J')" "$(printf 'tab\tx')" .gitignore '...'; do
+	printf '\000%s' "$p" > "$corpus/path/path-$i"; i=$((i+1))
+done
+for p in train.py .xtrk/refs/tags/x .XTRK/config.lock a/.git/config ../outside/victim; do
+	printf '\001diff --git a/%s b/%s\nnew file mode 100644\nindex 0000000..e69de29\n--- /dev/null\n+++ b/%s\n@@ -0,0 +1 @@\n+owned\n' \
+		"$p" "$p" "$p" > "$corpus/path/patch-$i"; i=$((i+1))
+done
+printf '\001diff --git a/train.py b/.git/config\nsimilarity index 100%%\nrename from train.py\nrename to .git/config\n' \
+	> "$corpus/path/patch-rename"
+printf '\001diff --git "a/x\\033]52;c;x" "b/x\\033]52;c;x"\nnew file mode 100644\n--- /dev/null\n+++ "b/x\\033]52;c;x"\n@@ -0,0 +1 @@\n+x\n' \
+	> "$corpus/path/patch-escape"
+python3 - "$corpus/path" <<'PY'
+import hashlib, sys
+blob = bytes.fromhex(hashlib.sha1(b"blob 6\0owned\n").hexdigest())
+def tree(entries):
+    return b"".join(mode + b" " + name + b"\0" + oid for mode, name, oid in entries)
+sub = tree([(b"100644", b"x", blob)])
+subid = bytes.fromhex(hashlib.sha1(b"tree %d\0" % len(sub) + sub).hexdigest())
+cases = {
+    "tree-ok": [(b"100644", b"a.py", blob)],
+    "tree-xtrk": [(b"40000", b".xtrk", subid)],
+    "tree-XTRK-file": [(b"100644", b".XTRK", blob)],
+    "tree-git": [(b"40000", b".GIT", subid)],
+    "tree-dotdot": [(b"40000", b"..", subid)],
+    "tree-empty-name": [(b"100644", b"", blob)],
+    "tree-control": [(b"100644", b"a\x1b[2J", blob)],
+    "tree-file-and-folder": [(b"100644", b"src", blob), (b"40000", b"src", subid)],
+    "tree-twice": [(b"100644", b"a", blob), (b"100644", b"a", blob)],
+}
+for name, entries in cases.items():
+    open("%s/%s" % (sys.argv[1], name), "wb").write(b"\x02" + tree(entries))
 PY
 echo "seeds written to $corpus"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write hostile variants of a good xtrk bundle, for the import-refusal tests.
 
-usage: mkbundle.py GOOD.tar CASE OUT.tar [ARG]
+usage: mkbundle.py GOOD.tar CASE OUT.tar [ARG [ARG2]]
 
 GOOD.tar is a bundle made by `xtrk bundle create`; CASE names what to break.
 Objects whose content changes are renamed to their new XXH3-128 ID (computed
@@ -16,6 +16,7 @@ import tarfile
 
 good, case, out = sys.argv[1], sys.argv[2], sys.argv[3]
 arg = sys.argv[4] if len(sys.argv) > 4 else None
+arg2 = sys.argv[5] if len(sys.argv) > 5 else None
 
 with tarfile.open(good) as t:
     entries = [(m, t.extractfile(m).read() if m.isfile() else b"") for m in t.getmembers()]
@@ -78,7 +79,7 @@ def replace_run_record(mutate):
 
 
 obj = find("objects/")
-blob = next(i for i, (m, _) in enumerate(entries) if m.name.endswith(".blob"))
+blob = next((i for i, (m, _) in enumerate(entries) if m.name.endswith(".blob")), None)
 if case == "dotdot":
     entries.append(reg("objects/../../marker", b"owned\n"))
 elif case == "absolute":
@@ -127,6 +128,51 @@ elif case == "run-path":
 elif case == "run-untracked":
     replace_run_record(lambda r: r["source"].__setitem__(
         "untracked_content", {"id": "../../outside", "files": 1, "bytes": 1, "skipped": []}))
+elif case == "patch":
+    # the run's recorded source patch replaced by the git diff in the file ARG
+    data = open(arg, "rb").read()
+    pid = xxh(data)
+    old = json.loads(entries[find("objects/")][1])["source"]["patch"]
+    i = next(k for k, (m, _) in enumerate(entries) if m.name == "objects/%s.blob" % old)
+    entries[i] = reg("objects/%s.blob" % pid, data)
+    _, m = manifest()
+    for o in m["objects"]:
+        if o[0] == old:
+            o[0], o[2] = pid, len(data)
+    m["bytes"] = sum(o[2] for o in m["objects"])
+    set_manifest(m)
+    replace_run_record(lambda r: r["source"].__setitem__("patch", pid))
+elif case == "untracked-name":
+    # the run's untracked files: one file named ARG (a tree built here), content an existing blob
+    bm, bdata = entries[blob]
+    bid = bm.name[len("objects/"):-len(".blob")]
+    tree = ("100644 blob %s %d 1\t%s\n" % (bid, len(bdata), arg)).encode()
+    tid = xxh(tree)
+    entries.insert(blob, reg("objects/%s.tree" % tid, tree))
+    _, m = manifest()
+    m["objects"].append([tid, "tree", len(tree)])
+    m["bytes"] = sum(o[2] for o in m["objects"])
+    set_manifest(m)
+    replace_run_record(lambda r: r["source"].__setitem__(
+        "untracked_content", {"id": tid, "files": 1, "bytes": len(bdata), "skipped_files": 0, "skipped": []}))
+elif case == "script-name":
+    # a script run from outside the repository, stored under the absolute path ARG
+    bm, bdata = entries[blob]
+    bid = bm.name[len("objects/"):-len(".blob")]
+    replace_run_record(lambda r: r["source"].__setitem__("scripts", [{"path": arg, "id": bid, "bytes": len(bdata)}]))
+elif case == "source-commit":
+    # the run's source is commit ARG2 carried in the git pack file ARG (no patch)
+    pack = open(arg, "rb").read()
+    i = next(k for k, (m, _) in enumerate(entries) if m.name == "source.pack")
+    entries[i] = reg("source.pack", pack)
+    _, m = manifest()
+    m["source"] = {"bytes": len(pack), "commits": [arg2]}
+    set_manifest(m)
+    def point(r):
+        r["source"]["commit"] = arg2
+        r["source"]["patch"] = None
+        r["source"]["dirty"] = False
+    replace_run_record(point)
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
 else:

@@ -7,6 +7,7 @@
 #include "xtrk/checkout.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
+#include "xtrk/tree.h"
 
 static xtrk_repo *repo;
 static json_t *run;
@@ -346,5 +347,62 @@ Test(checkout, a_patch_that_cannot_be_read_changes_nothing)
 	cr_assert_eq(access("out/code.py", F_OK), -1);
 	cr_assert_eq(access("out/m.bin", F_OK), -1);
 	json_decref(copy);
+	json_decref(src);
+}
+
+Test(checkout, the_path_check_refuses_every_form_that_leaves_the_folder_or_names_the_store)
+{
+	static const char *const bad[] = { "", "/abs", "../x", "a/../../x", "a/..", ".", "./x", "a/./x", "a//x", "a/",
+		".xtrk", ".XTRK/config.lock", "a/.Xtrk/x", "deep/er/.xTrK", ".git", "sub/.GIT/hooks/x", ".git.", ".xtrk ",
+		"GIT~1/config", "a/xtrk~1", "a\tb", "x\033[2J", "new\nline", "del\177" };
+	static const char *const good[] = { "a", "a/b/c.txt", ".xtrkrc", ".gitignore", "a/.github/x", "x.git", "..a",
+		"a..", "...", "gitx", "~", "sp ace", "caf\xc3\xa9" };
+	char longp[XTRK_PATH_MAX + 2];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_assert(xtrk_path_unsafe(bad[i]), "'%s' accepted", bad[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		cr_assert_null(xtrk_path_unsafe(good[i]), "'%s' refused: %s", good[i], xtrk_path_unsafe(good[i]));
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	cr_assert(xtrk_path_unsafe(longp));
+	cr_assert(xtrk_path_unsafe(NULL));
+}
+
+Test(checkout, the_source_goes_only_into_an_empty_folder_unless_forced)
+{
+	xtrk_checkout_options o = XTRK_CHECKOUT_OPTIONS_INIT;
+	xtrk_checkout_result r;
+	json_t *src = run_with_source();
+	mkdir("out", 0777);
+	write_text("out/lib.py", "stale\n");
+	o.target = "out";
+	o.no_data = 1;
+	cr_assert_eq(xtrk_checkout(&r, repo, src, &o), XTRK_EEXISTS);
+	cr_assert(strstr(xtrk_error_last(), "not empty"), "%s", xtrk_error_last());
+	cr_assert(same_text("out/lib.py", "stale\n"));
+	cr_assert_eq(access("out/code.py", F_OK), -1);
+	/* Forced: every file of the source is written, also one the commit and HEAD agree on. */
+	o.force = 1;
+	cr_assert_eq(xtrk_checkout(&r, repo, src, &o), 0, "%s", xtrk_error_last());
+	cr_assert(same_text("out/lib.py", "keep\n"));
+	cr_assert(same_text("out/code.py", "v2\n"));
+	json_decref(src);
+}
+
+Test(checkout, the_source_never_goes_through_a_link_in_the_target)
+{
+	xtrk_checkout_options o = XTRK_CHECKOUT_OPTIONS_INIT;
+	xtrk_checkout_result r;
+	json_t *src = run_with_source();
+	mkdir("outside", 0777);
+	write_text("outside/victim", "precious\n");
+	mkdir("out", 0777);
+	cr_assert_eq(symlink("../outside/victim", "out/lib.py"), 0);
+	o.target = "out";
+	o.no_data = 1;
+	o.force = 1;
+	cr_assert_eq(xtrk_checkout(&r, repo, src, &o), 0, "%s", xtrk_error_last());
+	cr_assert(same_text("outside/victim", "precious\n"), "written through the link");
+	cr_assert(same_text("out/lib.py", "keep\n"));
 	json_decref(src);
 }
