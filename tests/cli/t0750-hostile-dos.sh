@@ -80,6 +80,63 @@ check "nan and inf, which JSON cannot hold, are kept as text in params" '
 	expect_eq "$(json_get params.y < run.json)" "-inf"
 '
 
+# deep_bundle GOOD OUT DEPTH [FIELD]: GOOD with its run record's FIELD (params) holding a value DEPTH levels deep
+deep_bundle() { python3 - "$@" <<'PY'
+import io, json, subprocess, sys, tarfile
+good, out, depth = sys.argv[1], sys.argv[2], int(sys.argv[3])
+field = sys.argv[4] if len(sys.argv) > 4 else "params"
+with tarfile.open(good) as t:
+    entries = [(m, t.extractfile(m).read() if m.isfile() else b"") for m in t.getmembers()]
+def xxh(data):
+    return subprocess.run(["xxhsum", "-H2", "-"], input=data, capture_output=True, check=True).stdout.split()[0].decode()
+def reg(name, data):
+    m = tarfile.TarInfo(name); m.size = len(data); m.mode = 0o644
+    return (m, data)
+i = next(i for i, (m, _) in enumerate(entries) if m.name.endswith(".run"))
+old = entries[i][0].name[len("objects/"):-len(".run")]
+rec = json.loads(entries[i][1])
+rec.setdefault(field, {})["deep"] = "@DEEP@"
+deep = '{"k":' * depth + "1" + "}" * depth
+data = json.dumps(rec, sort_keys=True, separators=(",", ":")).replace('"@DEEP@"', deep).encode()
+new = xxh(data)
+entries[i] = reg("objects/%s.run" % new, data)
+s = next(i for i, (m, _) in enumerate(entries) if m.name.startswith("runs/"))
+entries[s] = reg("runs/%s.json" % new, json.dumps(dict(rec, id=new, tags=[])).replace('"@DEEP@"', deep).encode())
+mi = next(i for i, (m, _) in enumerate(entries) if m.name == "xtrk-bundle.json")
+man = json.loads(entries[mi][1])
+for r in man["runs"]:
+    if r["id"] == old: r["id"] = new
+for o in man["objects"]:
+    if o[0] == old: o[0], o[2] = new, len(data)
+man["bytes"] = sum(o[2] for o in man["objects"])
+entries[mi] = reg("xtrk-bundle.json", json.dumps(man).encode())
+with tarfile.open(out, "w") as t:
+    for m, d in entries:
+        t.addfile(m, io.BytesIO(d) if m.isfile() else None)
+PY
+}
+check "a bundled run record nested deeper than params may be is refused by verify and import; 64 levels pass" '
+	echo d > d.csv
+	xtrk commit-run -q -e deep -p lr=1 -d d.csv > /dev/null
+	xtrk bundle create -o good.tar deep 2>/dev/null
+	mkdir victim && (cd victim && new_ws)
+	before=$(store_listing victim)
+	for c in "1000 params" "100000 params" "65 params" "64 params" "64 metrics" "1000 env" "80 env"; do
+		deep_bundle good.tar h.tar $c
+		set +e
+		timeout 10 "$XTRK_BIN" bundle verify h.tar > out 2>&1; vrc=$?
+		timeout 10 "$XTRK_BIN" -C victim bundle import h.tar > out2 2>&1; irc=$?
+		set -e
+		[ $vrc -eq 3 ] && [ $irc -eq 1 ] || { echo "$c: verify $vrc, import $irc"; head -c 300 out out2; return 1; }
+		grep -Eq "nests (deeper|more)|maximum parsing depth" out || { echo "$c: $(head -c 300 out)"; return 1; }
+		expect_eq "$(store_listing victim)" "$before"
+	done
+	deep_bundle good.tar ok.tar 63 params
+	xtrk bundle verify ok.tar > /dev/null
+	xtrk -C victim bundle import ok.tar > /dev/null
+	xtrk -C victim log --where "params.deep.k.k.k == null" > /dev/null
+'
+
 long=$(py 'print("a" * 30000 + "!")')
 xtrk commit-run -q -e re -p s=$long -p t=abc > /dev/null
 # where_refused MESSAGE EXPR: log exits 2 naming MESSAGE within 2 s (generous; the bounds end it in milliseconds)
