@@ -9,11 +9,27 @@
 #include <jansson.h>
 
 /**
+ * How deep params and metrics may nest: a document (JSON or YAML), a -p key
+ * (a.b.c is three levels) together with its value, and a run record's params
+ * and metrics.  Deeper input is refused (XTRK_EINVALID) before anything walks
+ * it, so no reader recurses without bound.
+ */
+#define XTRK_MAX_NESTING 64
+
+/**
  * Load a JSON or YAML document (by extension: .json is JSON, .yaml/.yml is
  * YAML, anything else is tried as JSON, then YAML).  Duplicate keys are an
- * error.  The top level must be a mapping.
+ * error.  The top level must be a mapping, nested at most XTRK_MAX_NESTING
+ * levels.  A number too large for a double (1e400) is an error naming its key
+ * in either format; so are YAML's .inf and .nan, which JSON cannot hold.
  */
 int xtrk_doc_load(json_t **out, const char *path);
+
+/**
+ * XTRK_EINVALID naming `what` when `v` nests deeper than `limit` levels (a
+ * scalar is 0 levels, {"a": 1} one); 0 otherwise.  Walks at most `limit`+1 deep.
+ */
+int xtrk_json_check_depth(const json_t *v, int limit, const char *what);
 
 /** Parse a JSON or YAML document held in memory; `name` picks the format and names it in messages. */
 int xtrk_doc_parse(json_t **out, const char *text, size_t len, const char *name);
@@ -26,8 +42,9 @@ json_t *xtrk_value_parse(const char *text);
 
 /**
  * Set `dotted` (a.b.c) in the nested object `obj` (stealing `value`).
- * XTRK_EINVALID when the key is already set ("given twice"); `origin` names
- * where the value came from in that message.
+ * XTRK_EINVALID when the key is already set ("given twice"), or when the key's
+ * levels and the value's together nest deeper than XTRK_MAX_NESTING; `origin`
+ * names where the value came from in that message.
  */
 int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const char *origin);
 

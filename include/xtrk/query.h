@@ -12,8 +12,17 @@
  * A field a run lacks makes a comparison false.  An ID or commit compared
  * with a string of at least 4 hex digits matches by prefix, as revisions
  * do.  `contains` is true when an array or object field holds the value, or
- * a string field holds the substring; `~` matches a POSIX extended regular
- * expression.  Precedence: not, then and, then or.
+ * a string field holds the substring; `~` matches a regular expression
+ * (PCRE2 syntax, of which POSIX extended syntax is a part; bytes, '.' matches
+ * a newline, '$' only the end).  Precedence: not, then and, then or.
+ *
+ * Bounds, so that no expression costs without limit: parentheses and `not`
+ * nest at most XTRK_QUERY_MAX_DEPTH deep, an expression holds at most
+ * XTRK_QUERY_MAX_TERMS fields and values, a regular expression is at most
+ * XTRK_QUERY_MAX_PATTERN bytes, each match backtracks a bounded number of
+ * steps (XTRK_QUERY_MATCH_LIMIT) in bounded memory (XTRK_QUERY_HEAP_KIB),
+ * and all matches of one query take at most XTRK_QUERY_MAX_SECONDS.  Going
+ * over a bound is XTRK_EINVALID, never a silent non-match.
  */
 #ifndef XTRK_QUERY_H
 #define XTRK_QUERY_H
@@ -21,6 +30,13 @@
 #include <stddef.h>
 
 #include "xtrk/index.h"
+
+#define XTRK_QUERY_MAX_DEPTH 64
+#define XTRK_QUERY_MAX_TERMS 4096
+#define XTRK_QUERY_MAX_PATTERN 1024
+#define XTRK_QUERY_MATCH_LIMIT 1000000
+#define XTRK_QUERY_HEAP_KIB 65536
+#define XTRK_QUERY_MAX_SECONDS 10
 
 typedef struct xtrk_query xtrk_query;
 
@@ -31,8 +47,11 @@ typedef struct xtrk_query xtrk_query;
 int xtrk_query_parse(xtrk_query **out, const char *expr, size_t *column);
 /** Resolve the query's fields against an index (once, before matching). */
 int xtrk_query_bind(xtrk_query *q, xtrk_index *ix);
-/** 1 when run `i` of the bound index matches. */
-int xtrk_query_match(const xtrk_query *q, const xtrk_index *ix, size_t i);
+/**
+ * 1 when run `i` of the bound index matches, 0 when not; XTRK_EINVALID when
+ * a regular expression goes over its bounds (then every later call fails too).
+ */
+int xtrk_query_match(xtrk_query *q, const xtrk_index *ix, size_t i);
 void xtrk_query_free(xtrk_query *q);
 
 /** Compare two values as the query language does for `<` (for sorting): <0, 0, >0. */

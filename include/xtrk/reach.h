@@ -32,7 +32,8 @@ typedef struct {
 /**
  * Check that a run record read from an untrusted place has the fields the
  * store relies on, with the right types: object IDs that are IDs, relative
- * paths with no '..', a valid experiment name.  XTRK_ECORRUPT naming the field.
+ * paths with no '..', a valid experiment name, nesting no deeper than
+ * params and metrics may (XTRK_MAX_NESTING).  XTRK_ECORRUPT naming the field.
  */
 int xtrk_run_validate(json_t *run);
 

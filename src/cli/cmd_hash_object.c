@@ -12,11 +12,13 @@
 #include "xtrk/odb.h"
 
 static const char usage[] =
-	"usage: xtrk hash-object [-w] FILE...\n"
+	"usage: xtrk hash-object [-w] [--stdin] FILE...\n"
 	"\n"
-	"Print each file's ID (the same as 'xxhsum -H2 FILE').\n"
+	"Print each file's ID (the same as 'xxhsum -H2 FILE'). Only regular files:\n"
+	"a FIFO, device or socket is refused; read a stream with --stdin.\n"
 	"\n"
 	"  -w, --write   also store the file as a blob in the workspace's store\n"
+	"      --stdin   read the content from standard input, up to its end (its ID first)\n"
 	"  -h, --help    show this help\n";
 
 static int hash_fd(xtrk_oid *out, int fd, const char *path)
@@ -52,25 +54,28 @@ int cmd_hash_object(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
 		{ "write", no_argument, NULL, 'w' },
+		{ "stdin", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	xtrk_repo *repo = NULL;
 	xtrk_txn *txn = NULL;
-	int c, write = 0, err = 0, status = EXIT_OK;
+	int c, write = 0, from_stdin = 0, nids, err = 0, status = EXIT_OK;
 	xtrk_oid *ids;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': write = 1; break;
+		case 's': from_stdin = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error(usage, "which file? give FILE");
-	if (!(ids = calloc((size_t)(argc - optind), sizeof(*ids))))
+	if (optind >= argc && !from_stdin)
+		return cli_usage_error(usage, "which file? give FILE, or --stdin");
+	nids = from_stdin + argc - optind;
+	if (!(ids = calloc((size_t)nids, sizeof(*ids))))
 		return cli_error(EXIT_ERROR, "out of memory");
 	if (write) {
 		if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
@@ -78,24 +83,26 @@ int cmd_hash_object(int argc, char **argv, struct cli *cli)
 		if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0)
 			goto fail;
 	}
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < nids; i++) {
 		uint64_t size;
-		int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		const char *path = from_stdin && i == 0 ? "standard input" : argv[optind + i - from_stdin];
+		/* A path must name a regular file: a FIFO or /dev/zero would block or never end. */
+		int fd = from_stdin && i == 0 ? STDIN_FILENO : xtrk_open_regular(path, 0);
 		if (fd < 0) {
-			err = xtrk_error_errno("cannot open '%s'", argv[i]);
+			err = fd;
 			goto fail;
 		}
-		err = write ? xtrk_txn_write_fd(&ids[i - optind], &size, txn, fd, argv[i])
-			: hash_fd(&ids[i - optind], fd, argv[i]);
-		close(fd);
+		err = write ? xtrk_txn_write_fd(&ids[i], &size, txn, fd, path) : hash_fd(&ids[i], fd, path);
+		if (fd != STDIN_FILENO)
+			close(fd);
 		if (err < 0)
 			goto fail;
 	}
 	if (write && (err = xtrk_txn_commit(txn)) < 0)
 		goto fail;
 	/* IDs are printed only once every object is durable. */
-	for (int i = optind; i < argc; i++)
-		printf("%s\n", xtrk_oid_tostr(&ids[i - optind]));
+	for (int i = 0; i < nids; i++)
+		printf("%s\n", xtrk_oid_tostr(&ids[i]));
 	goto done;
 fail:
 	status = cli_fail(err);

@@ -73,27 +73,36 @@ static void print_dot(json_t *g)
 	printf("}\n");
 }
 
-/* Text: a tree from each root (a node nothing in the graph leads to); a node met again says so. */
-static void print_from(json_t *g, const char *id, int depth, json_t *shown)
+/*
+ * Text: a tree from each root (a node nothing in the graph leads to); a node met again says so, and
+ * an edge back to a node on the current path is marked as a cycle.  Nodes left over (a cycle that no
+ * root leads into) get trees of their own, so every node is shown.
+ */
+static void print_from(json_t *g, const char *id, int depth, json_t *shown, json_t *path)
 {
 	size_t i;
 	json_t *e;
 	const char *target = json_string_value(json_object_get(json_object_get(g, "target"), "id"));
-	printf("%*s%s%s%s\n", depth * 4, "", depth ? "└─ " : "", label(json_object_get(g, "nodes"), id),
-		!strcmp(id, target) ? "   <== target" : json_object_get(shown, id) ? "   (shown above)" : "");
-	if (json_object_get(shown, id))
+	int cycle = json_object_get(path, id) != NULL, again = json_object_get(shown, id) != NULL;
+
+	printf("%*s%s%s%s%s\n", depth * 4, "", depth ? "└─ " : "", label(json_object_get(g, "nodes"), id),
+		!strcmp(id, target) ? "   <== target" : "",
+		cycle ? "   (cycle: back to this node above)" : again ? "   (shown above)" : "");
+	if (cycle || again)
 		return;
 	json_object_set_new(shown, id, json_true());
+	json_object_set_new(path, id, json_true());
 	json_array_foreach(json_object_get(g, "edges"), i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "from")), id))
 			continue;
-		print_from(g, json_string_value(json_object_get(e, "to")), depth + 1, shown);
+		print_from(g, json_string_value(json_object_get(e, "to")), depth + 1, shown, path);
 	}
+	json_object_del(path, id);
 }
 
 static void print_text(json_t *g)
 {
-	json_t *shown = json_object(), *n, *e;
+	json_t *shown = json_object(), *path = json_object(), *n, *e;
 	size_t i, j;
 	json_array_foreach(json_object_get(g, "nodes"), i, n) {
 		const char *id = json_string_value(json_object_get(n, "id"));
@@ -101,8 +110,14 @@ static void print_text(json_t *g)
 		json_array_foreach(json_object_get(g, "edges"), j, e)
 			root &= strcmp(json_string_value(json_object_get(e, "to")), id) != 0;
 		if (root)
-			print_from(g, id, 0, shown);
+			print_from(g, id, 0, shown, path);
 	}
+	json_array_foreach(json_object_get(g, "nodes"), i, n) {
+		const char *id = json_string_value(json_object_get(n, "id"));
+		if (!json_object_get(shown, id))
+			print_from(g, id, 0, shown, path);
+	}
+	json_decref(path);
 	json_decref(shown);
 }
 

@@ -330,9 +330,17 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 		err = xtrk_error_oom();
 		goto done;
 	}
-	for (size_t i = 0; i < xtrk_index_count(ix); i++)
-		if (!q || xtrk_query_match(q, ix, i))
+	for (size_t i = 0; i < xtrk_index_count(ix); i++) {
+		int m = q ? xtrk_query_match(q, ix, i) : 1;
+		if (m < 0) {
+			cli_warnings();
+			fprintf(stderr, "xtrk: error: --where: %s\n", xtrk_error_last());
+			status = EXIT_USAGE;
+			goto out;
+		}
+		if (m)
 			sel[n++] = i;
+	}
 	if (o->experiment && !xtrk_index_count(ix))
 		fprintf(stderr, "xtrk: no runs in experiment '%s'\n", o->experiment);
 	if (o->sort && (err = sort_runs(sel, n, ix, o->sort)) < 0)

@@ -12,6 +12,34 @@
 #include "fileutil.h"
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
+#include "xtrk/odb.h"
+
+int xtrk_open_regular(const char *path, int nofollow)
+{
+	struct stat st;
+	int fd, flags;
+
+	/* O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0))) < 0)
+		return xtrk_error_errno("cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		int err = xtrk_error_errno("cannot read '%s'", path);
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a regular file (%s)", path,
+			S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO"
+			: S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	}
+	if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int err = xtrk_error_errno("cannot read '%s'", path);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
 
 int xtrk_write_all(int fd, const void *data, size_t len, const char *what)
 {

@@ -163,56 +163,81 @@ static int first_time(struct graph *g, const char *dir, const char *id)
 	return 1;
 }
 
-static void up_data(struct graph *g, const char *id);
-static void down_data(struct graph *g, const char *id);
+/*
+ * The walk, depth first, with its own stack rather than the C stack (a chain of many runs must not
+ * overflow it).  Upstream, a run leads to its inputs and a data ID to the runs that made it;
+ * downstream, a run leads to its outputs and a data ID to the runs that used it.  Each node is
+ * entered once per direction, so a cycle ends.
+ */
+struct frame {
+	int is_run;
+	size_t run;     /* is_run */
+	const char *id; /* !is_run: a data ID */
+	size_t next;    /* the next use to look at */
+};
 
-/* Upstream of a run: its inputs, and what made them. */
-static void up_run(struct graph *g, size_t run)
+/* Whether use `u` leads on from frame `f`, walking upstream (`up`) or downstream. */
+static int leads(const struct frame *f, const struct use *u, int up)
 {
-	if (!first_time(g, "up", run_hex(g, run)))
-		return;
-	node_run(g, run);
-	for (size_t i = 0; i < g->n; i++)
-		if (g->uses[i].run == run && !g->uses[i].output) {
-			edge(g, &g->uses[i]);
-			up_data(g, g->uses[i].id);
-		}
+	if (f->is_run)
+		return u->run == f->run && u->output == !up;
+	return u->output == up && !strcmp(u->id, f->id);
 }
 
-static void up_data(struct graph *g, const char *id)
+static int walk(struct graph *g, int up, int is_run, size_t run, const char *id)
 {
-	if (!first_time(g, "up", id))
-		return;
-	for (size_t i = 0; i < g->n; i++)
-		if (g->uses[i].output && !strcmp(g->uses[i].id, id)) {
-			edge(g, &g->uses[i]);
-			up_run(g, g->uses[i].run);
+	struct frame *st = NULL, *f;
+	size_t n = 0, a = 0;
+	const char *dir = up ? "up" : "down";
+	int err = 0;
+
+	if (!first_time(g, dir, is_run ? run_hex(g, run) : id))
+		return 0;
+	for (;;) {
+		if (is_run || id) { /* enter a node: push its frame */
+			if (n == a) {
+				size_t na = a ? a * 2 : 64;
+				struct frame *p = realloc(st, na * sizeof(*p));
+				if (!p) {
+					err = xtrk_error_oom();
+					break;
+				}
+				st = p;
+				a = na;
+			}
+			if (is_run)
+				node_run(g, run);
+			st[n++] = (struct frame){ is_run, run, id, 0 };
+			is_run = 0;
+			id = NULL;
 		}
+		if (!n)
+			break;
+		f = &st[n - 1];
+		while (f->next < g->n && !leads(f, &g->uses[f->next], up))
+			f->next++;
+		if (f->next == g->n) {
+			n--;
+			continue;
+		}
+		{
+			const struct use *u = &g->uses[f->next++];
+			edge(g, u);
+			if (f->is_run ? first_time(g, dir, u->id) : first_time(g, dir, run_hex(g, u->run))) {
+				is_run = !f->is_run;
+				run = u->run;
+				id = f->is_run ? u->id : NULL;
+			}
+		}
+	}
+	free(st);
+	return err;
 }
 
-/* Downstream of a run: its outputs, and what used them. */
-static void down_run(struct graph *g, size_t run)
-{
-	if (!first_time(g, "down", run_hex(g, run)))
-		return;
-	node_run(g, run);
-	for (size_t i = 0; i < g->n; i++)
-		if (g->uses[i].run == run && g->uses[i].output) {
-			edge(g, &g->uses[i]);
-			down_data(g, g->uses[i].id);
-		}
-}
-
-static void down_data(struct graph *g, const char *id)
-{
-	if (!first_time(g, "down", id))
-		return;
-	for (size_t i = 0; i < g->n; i++)
-		if (!g->uses[i].output && !strcmp(g->uses[i].id, id)) {
-			edge(g, &g->uses[i]);
-			down_run(g, g->uses[i].run);
-		}
-}
+static void up_run(struct graph *g, size_t run) { walk(g, 1, 1, run, NULL); }
+static void up_data(struct graph *g, const char *id) { walk(g, 1, 0, 0, id); }
+static void down_run(struct graph *g, size_t run) { walk(g, 0, 1, run, NULL); }
+static void down_data(struct graph *g, const char *id) { walk(g, 0, 0, 0, id); }
 
 /* A data ID, or a unique prefix of one, among the uses. */
 static int find_data(struct graph *g, const char *hex, char out[33])

@@ -1361,26 +1361,30 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, co
 	unsigned char *chunk = NULL;
 	char what[4200];
 	ssize_t n;
-	int err;
+	size_t want;
+	int err, reg;
 
 	if (fstat(fd, &st) < 0)
 		return xtrk_error_errno("cannot stat '%s'", path);
 	snprintf(what, sizeof(what), "'%s'", path);
 	if ((err = xtrk_txn_writer_open(&w, t, XTRK_OBJ_BLOB, path)) < 0)
 		return err;
-	if (!(chunk = malloc(st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK))) {
+	/* A regular file is read to the size it had when opened; a pipe (standard input) to its end. */
+	reg = S_ISREG(st.st_mode);
+	want = reg && st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK;
+	if (!(chunk = malloc(want))) {
 		err = xtrk_error_oom();
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while ((n = xtrk_read_full(fd, chunk, st.st_size < IO_CHUNK ? (size_t)st.st_size + 1 : IO_CHUNK, what)) > 0)
+	while ((n = xtrk_read_full(fd, chunk, want, what)) > 0)
 		if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
 			goto done;
 	if (n < 0) {
 		err = (int)n;
 		goto done;
 	}
-	if (w->size != (uint64_t)st.st_size) {
+	if (reg && w->size != (uint64_t)st.st_size) {
 		err = xtrk_error_set(XTRK_EINVALID, "'%s' changed while it was being read", path);
 		goto done;
 	}

@@ -12,11 +12,51 @@
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
 
+/* jansson's message for a number it cannot hold ("real number overflow", "too big integer"...). */
+static int number_too_big(const json_error_t *je)
+{
+	return strstr(je->text, "overflow") || strstr(je->text, "too big");
+}
+
 json_t *xtrk_value_parse(const char *text)
 {
 	json_error_t je;
 	json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	if (!v && number_too_big(&je)) {
+		xtrk_error_set(XTRK_EINVALID, "%s is too large a number", text);
+		return NULL;
+	}
 	return v ? v : json_string(text);
+}
+
+static int depth_of(const json_t *v, int limit)
+{
+	const char *k;
+	size_t i;
+	json_t *child;
+	int deepest = 0, d;
+
+	if (limit < 0)
+		return 1; /* already too deep: stop walking */
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, child)
+			if ((d = depth_of(child, limit - 1)) > deepest && (deepest = d) > limit - 1)
+				break;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+			if ((d = depth_of(child, limit - 1)) > deepest && (deepest = d) > limit - 1)
+				break;
+	} else {
+		return 0;
+	}
+	return deepest + 1;
+}
+
+int xtrk_json_check_depth(const json_t *v, int limit, const char *what)
+{
+	if (depth_of(v, limit) > limit)
+		return xtrk_error_set(XTRK_EINVALID, "%s nests more than %d levels deep", what, limit);
+	return 0;
 }
 
 int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const char *origin)
@@ -26,9 +66,24 @@ int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const cha
 	json_t *cur = obj;
 	int err = 0;
 
+	int levels = 1;
+
+	if (!value) { /* xtrk_value_parse refused it */
+		char why[200];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last());
+		return xtrk_error_set(XTRK_EINVALID, "key '%s' (%s): %s", dotted, origin, why);
+	}
 	if (!*dotted || dotted[0] == '.' || dotted[strlen(dotted) - 1] == '.' || strstr(dotted, "..")) {
 		json_decref(value);
 		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid key", dotted);
+	}
+	for (p = dotted; (dot = strchr(p, '.')) && levels <= XTRK_MAX_NESTING; p = dot + 1)
+		levels++;
+	p = dotted;
+	if (levels > XTRK_MAX_NESTING || xtrk_json_check_depth(value, XTRK_MAX_NESTING - levels, "value") < 0) {
+		json_decref(value);
+		return xtrk_error_set(XTRK_EINVALID, "key '%.60s%s' (%s) nests more than %d levels deep", dotted,
+			strlen(dotted) > 60 ? "..." : "", origin, XTRK_MAX_NESTING);
 	}
 	while ((dot = strchr(p, '.'))) {
 		json_t *next;
@@ -130,6 +185,8 @@ json_t *xtrk_json_flatten(json_t *nested)
 struct yctx {
 	yaml_parser_t parser;
 	const char *name;
+	const char *key; /* the mapping key being read, for messages */
+	int depth;       /* how many mappings and sequences are open */
 };
 
 static int yerr(struct yctx *y, size_t line, const char *what)
@@ -156,15 +213,20 @@ static json_t *yaml_scalar(const yaml_event_t *ev)
 	long long ll = strtoll(s, &end, 10);
 	if (*s && !*end && errno == 0 && strspn(s, "+-0123456789") == n)
 		return json_integer(ll);
+	if (*s && !*end && errno == ERANGE && strspn(s, "+-0123456789") == n)
+		return NULL; /* too big an integer, as for JSON */
+	errno = 0;
 	double d = strtod(s, &end);
 	if (*s && !*end && strspn(s, "+-0123456789.eE") == n && strpbrk(s, "0123456789"))
-		return json_real(d);
+		return isfinite(d) ? json_real(d) : NULL; /* 1e400 overflows, as for JSON */
 	if (!strcasecmp(s, ".inf") || !strcasecmp(s, "+.inf") || !strcasecmp(s, "-.inf") || !strcasecmp(s, ".nan"))
-		return json_stringn(s, n); /* JSON has no infinities; keep the text */
+		return json_stringn(s, n); /* JSON has no infinities; keep the text (a metric then is not a number) */
 	return json_stringn(s, n);
 }
 
 static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev);
+static int yaml_seq(json_t **out, struct yctx *y);
+static int yaml_map(json_t **out, struct yctx *y);
 
 static int yaml_next(struct yctx *y, yaml_event_t *ev)
 {
@@ -181,11 +243,37 @@ static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev)
 	*out = NULL;
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
-		*out = yaml_scalar(ev);
+		if (!(*out = yaml_scalar(ev))) {
+			char msg[300];
+			if (xtrk_oom_seen())
+				return xtrk_error_oom();
+			snprintf(msg, sizeof(msg), "%s%.60s%s%.40s is too large a number", y->key ? "'" : "",
+				y->key ? y->key : "", y->key ? "': " : "", (const char *)ev->data.scalar.value);
+			return yerr(y, ev->start_mark.line, msg);
+		}
 		return 0;
 	case YAML_ALIAS_EVENT:
 		return yerr(y, ev->start_mark.line, "YAML aliases are not supported in params or metrics");
-	case YAML_SEQUENCE_START_EVENT: {
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (y->depth >= XTRK_MAX_NESTING) {
+			char msg[100];
+			snprintf(msg, sizeof(msg), "nested more than %d levels deep", XTRK_MAX_NESTING);
+			return yerr(y, ev->start_mark.line, msg);
+		}
+		y->depth++;
+		err = ev->type == YAML_SEQUENCE_START_EVENT ? yaml_seq(out, y) : yaml_map(out, y);
+		y->depth--;
+		return err;
+	default:
+		return yerr(y, ev->start_mark.line, "unexpected YAML structure");
+	}
+}
+
+static int yaml_seq(json_t **out, struct yctx *y)
+{
+	int err = 0;
+	{
 		json_t *arr = json_array();
 		for (;;) {
 			yaml_event_t e;
@@ -208,7 +296,13 @@ static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev)
 			*out = arr;
 		return err;
 	}
-	case YAML_MAPPING_START_EVENT: {
+}
+
+static int yaml_map(json_t **out, struct yctx *y)
+{
+	int err = 0;
+	const char *outer = y->key;
+	{
 		json_t *obj = json_object();
 		for (;;) {
 			yaml_event_t ke, ve;
@@ -244,7 +338,9 @@ static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev)
 				free(key);
 				break;
 			}
+			y->key = key;
 			err = yaml_node(&val, y, &ve);
+			y->key = outer;
 			yaml_event_delete(&ve);
 			if (err < 0) {
 				free(key);
@@ -259,9 +355,6 @@ static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev)
 			*out = obj;
 		return err;
 	}
-	default:
-		return yerr(y, ev->start_mark.line, "unexpected YAML structure");
-	}
 }
 
 int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name)
@@ -273,6 +366,8 @@ int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name
 
 	*out = NULL;
 	y.name = name;
+	y.key = NULL;
+	y.depth = 0;
 	if (!yaml_parser_initialize(&y.parser))
 		return xtrk_error_oom();
 	yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
@@ -323,10 +418,15 @@ int xtrk_doc_parse(json_t **out, const char *text, size_t len, const char *name)
 		err = xtrk_yaml_parse(&doc, text, len, name);
 	} else {
 		doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-		if (!doc && ends_with(name, ".json"))
+		if (!doc && (ends_with(name, ".json") || number_too_big(&je)))
 			err = xtrk_error_set(XTRK_EINVALID, "%s:%d: %s", name, je.line, je.text);
 		else if (!doc)
 			err = xtrk_yaml_parse(&doc, text, len, name);
+	}
+	if (!err && json_is_object(doc) && xtrk_json_check_depth(doc, XTRK_MAX_NESTING, name) < 0) {
+		err = XTRK_EINVALID;
+		json_decref(doc);
+		doc = NULL;
 	}
 	if (!err && !json_is_object(doc)) {
 		err = xtrk_error_set(XTRK_EINVALID, "%s: the top level must be a mapping of names to values", name);

@@ -1,12 +1,14 @@
 /* The query language: a recursive-descent parser into a small tree, evaluated against the run index. */
 #include "config.h"
 #include <ctype.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
@@ -25,13 +27,17 @@ struct node {
 	/* N_LIT */
 	xtrk_value lit;
 	char *text;
-	/* N_CMP with OP_RE: the compiled pattern */
-	regex_t re;
-	int has_re;
+	/* N_CMP with OP_RE: the compiled pattern, and where it was written (for messages) */
+	pcre2_code *re;
+	size_t re_column;
 };
 
 struct xtrk_query {
 	struct node *root;
+	pcre2_match_context *mctx;   /* the bounds on each regular-expression match */
+	pcre2_match_data *md;
+	double re_seconds;           /* spent matching regular expressions so far */
+	int failed;                  /* a match went over a bound: every later call fails too */
 };
 
 /* ---- tokens ---- */
@@ -47,6 +53,8 @@ struct lexer {
 	double num;
 	size_t *column;
 	int failed;
+	int depth;         /* open parentheses and 'not's */
+	size_t terms;      /* operands read so far */
 };
 
 static int fail(struct lexer *lx, const char *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -168,8 +176,7 @@ static void node_free(struct node *n)
 	free(n->field);
 	free(n->text);
 	xtrk_index_key_free(n->key);
-	if (n->has_re)
-		regfree(&n->re);
+	pcre2_code_free(n->re);
 	free(n);
 }
 
@@ -188,6 +195,8 @@ static int parse_operand(struct lexer *lx, struct node **out)
 {
 	struct node *n;
 	int err;
+	if (++lx->terms > XTRK_QUERY_MAX_TERMS)
+		return fail(lx, lx->start, "more than %d fields and values in one expression", XTRK_QUERY_MAX_TERMS);
 	switch (lx->t) {
 	case T_FIELD:
 		if (!(n = node_new(N_FIELD)))
@@ -225,6 +234,40 @@ static int parse_operand(struct lexer *lx, struct node **out)
 	return err;
 }
 
+/*
+ * A regular expression, compiled by PCRE2 with bounds: at most XTRK_QUERY_MAX_PATTERN bytes of
+ * pattern, and (at match time) a bounded amount of backtracking, recursion depth and memory per
+ * value.  Bytes, not characters; '.' matches a newline and '$' only the very end, as POSIX regexec
+ * does on a whole string.
+ */
+static int compile_re(struct lexer *lx, struct node *n, const char *at)
+{
+	pcre2_compile_context *cctx;
+	int code;
+	PCRE2_SIZE offset;
+	size_t len = strlen(n->b->text);
+
+	if (len > XTRK_QUERY_MAX_PATTERN)
+		return fail(lx, at, "the regular expression is %zu bytes long, over the limit of %d", len,
+			XTRK_QUERY_MAX_PATTERN);
+	if (!(cctx = pcre2_compile_context_create(NULL)))
+		return xtrk_error_oom();
+	pcre2_set_max_pattern_length(cctx, XTRK_QUERY_MAX_PATTERN);
+	pcre2_set_parens_nest_limit(cctx, XTRK_QUERY_MAX_DEPTH);
+	n->re = pcre2_compile((PCRE2_SPTR)n->b->text, len, PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY |
+		PCRE2_NO_AUTO_CAPTURE | PCRE2_NEVER_BACKSLASH_C, &code, &offset, cctx);
+	pcre2_compile_context_free(cctx);
+	if (!n->re) {
+		PCRE2_UCHAR why[200];
+		if (code == PCRE2_ERROR_NOMEMORY)
+			return xtrk_error_oom();
+		pcre2_get_error_message(code, why, sizeof(why));
+		return fail(lx, at, "bad regular expression: %s (at byte %zu of it)", (const char *)why, (size_t)offset);
+	}
+	n->re_column = (size_t)(at - lx->src) + 1;
+	return 0;
+}
+
 static int parse_primary(struct lexer *lx, struct node **out)
 {
 	struct node *left = NULL, *right = NULL, *n;
@@ -235,8 +278,11 @@ static int parse_primary(struct lexer *lx, struct node **out)
 	*out = NULL;
 	if (lx->t == T_LP) {
 		const char *open = lx->start;
+		if (++lx->depth > XTRK_QUERY_MAX_DEPTH)
+			return fail(lx, open, "parentheses and 'not' nested more than %d deep", XTRK_QUERY_MAX_DEPTH);
 		if ((err = next(lx)) < 0 || (err = parse_or(lx, out)) < 0)
 			return err;
+		lx->depth--;
 		if (lx->t != T_RP) {
 			node_free(*out);
 			*out = NULL;
@@ -281,18 +327,14 @@ static int parse_primary(struct lexer *lx, struct node **out)
 	n->a = left;
 	n->b = right;
 	if (op == OP_RE) {
-		int rc;
 		if (right->kind != N_LIT || right->lit.type != XTRK_VAL_STR) {
 			node_free(n);
 			return fail(lx, op_at, "'~' takes a regular expression in quotes on its right");
 		}
-		if ((rc = regcomp(&n->re, right->text, REG_EXTENDED | REG_NOSUB)) != 0) {
-			char why[200];
-			regerror(rc, &n->re, why, sizeof(why));
+		if ((err = compile_re(lx, n, right_at)) < 0) {
 			node_free(n);
-			return fail(lx, right_at, "bad regular expression: %s", why);
+			return err;
 		}
-		n->has_re = 1;
 	}
 	*out = n;
 	return 0;
@@ -304,6 +346,8 @@ static int parse_not(struct lexer *lx, struct node **out)
 	int err;
 	if (lx->t != T_NOT)
 		return parse_primary(lx, out);
+	if (++lx->depth > XTRK_QUERY_MAX_DEPTH)
+		return fail(lx, lx->start, "parentheses and 'not' nested more than %d deep", XTRK_QUERY_MAX_DEPTH);
 	if ((err = next(lx)) < 0)
 		return err;
 	if (!(n = node_new(N_NOT)))
@@ -312,6 +356,7 @@ static int parse_not(struct lexer *lx, struct node **out)
 		node_free(n);
 		return err;
 	}
+	lx->depth--;
 	*out = n;
 	return 0;
 }
@@ -365,10 +410,16 @@ int xtrk_query_parse(xtrk_query **out, const char *expr, size_t *column)
 	if (err == 0 && lx.t != T_END)
 		err = fail(&lx, lx.start, "expected 'and', 'or' or the end, found %s", tok_text(&lx));
 	free(lx.text);
+	if (err == 0 && (!(q->mctx = pcre2_match_context_create(NULL)) ||
+			!(q->md = pcre2_match_data_create(1, NULL))))
+		err = xtrk_error_oom();
 	if (err < 0) {
 		xtrk_query_free(q);
 		return err;
 	}
+	pcre2_set_match_limit(q->mctx, XTRK_QUERY_MATCH_LIMIT);
+	pcre2_set_depth_limit(q->mctx, XTRK_QUERY_MATCH_LIMIT / 10);
+	pcre2_set_heap_limit(q->mctx, XTRK_QUERY_HEAP_KIB);
 	*out = q;
 	return 0;
 }
@@ -378,6 +429,8 @@ void xtrk_query_free(xtrk_query *q)
 	if (!q)
 		return;
 	node_free(q->root);
+	pcre2_match_context_free(q->mctx);
+	pcre2_match_data_free(q->md);
 	free(q);
 }
 
@@ -469,28 +522,64 @@ static int holds_cb(const char *key, size_t klen, const xtrk_value *v, void *pay
 	return 0;
 }
 
-static int match_re(const struct node *n, const xtrk_value *v)
+static double now(void)
 {
-	char num[XTRK_DOUBLE_BUFSZ], *s;
-	int ok;
-	if (v->type == XTRK_VAL_NUM) {
-		xtrk_double_format(num, v->num); /* the text log and show print */
-		return regexec(&n->re, num, 0, NULL, 0) == 0;
-	}
-	if (v->type != XTRK_VAL_STR || !(s = strndup(v->str, v->len)))
-		return 0;
-	ok = regexec(&n->re, s, 0, NULL, 0) == 0;
-	free(s);
-	return ok;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int eval(const struct node *n, const xtrk_index *ix, size_t i)
+/* 1 or 0; XTRK_EINVALID when the match goes over a bound (one value's work, or the query's time). */
+static int match_re(xtrk_query *q, const struct node *n, const xtrk_value *v)
+{
+	char num[XTRK_DOUBLE_BUFSZ];
+	const char *s;
+	size_t len;
+	double t0;
+	int rc;
+
+	if (v->type == XTRK_VAL_NUM) {
+		len = xtrk_double_format(num, v->num); /* the text log and show print */
+		s = num;
+	} else if (v->type == XTRK_VAL_STR) {
+		s = v->str;
+		len = v->len;
+	} else {
+		return 0;
+	}
+	t0 = now();
+	rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, q->md, q->mctx);
+	q->re_seconds += now() - t0;
+	if (rc >= 0)
+		rc = 1;
+	else if (rc == PCRE2_ERROR_NOMATCH)
+		rc = 0;
+	else if (rc == PCRE2_ERROR_NOMEMORY)
+		return xtrk_error_oom();
+	else if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
+		return xtrk_error_set(XTRK_EINVALID, "column %zu: the regular expression needs too much work on a "
+			"%zu-byte value (it backtracks without bound, as (a+)+ does); simplify it", n->re_column, len);
+	else {
+		PCRE2_UCHAR why[200];
+		pcre2_get_error_message(rc, why, sizeof(why));
+		return xtrk_error_set(XTRK_EINVALID, "column %zu: the regular expression failed: %s", n->re_column,
+			(const char *)why);
+	}
+	if (q->re_seconds > XTRK_QUERY_MAX_SECONDS)
+		return xtrk_error_set(XTRK_EINVALID, "column %zu: the regular expressions took more than %d s in all; "
+			"simplify them or narrow the runs", n->re_column, XTRK_QUERY_MAX_SECONDS);
+	return rc;
+}
+
+/* 1, 0, or < 0 on an error (a regular expression over its bounds). */
+static int eval(xtrk_query *q, const struct node *n, const xtrk_index *ix, size_t i)
 {
 	xtrk_value a, b;
+	int r;
 	switch (n->kind) {
-	case N_OR: return eval(n->a, ix, i) || eval(n->b, ix, i);
-	case N_AND: return eval(n->a, ix, i) && eval(n->b, ix, i);
-	case N_NOT: return !eval(n->a, ix, i);
+	case N_OR: return (r = eval(q, n->a, ix, i)) != 0 ? r : eval(q, n->b, ix, i);
+	case N_AND: return (r = eval(q, n->a, ix, i)) <= 0 ? r : eval(q, n->b, ix, i);
+	case N_NOT: return (r = eval(q, n->a, ix, i)) < 0 ? r : !r;
 	case N_TRUTH:
 		operand(&a, n->a, ix, i);
 		return (a.type == XTRK_VAL_BOOL || a.type == XTRK_VAL_NUM) ? a.num != 0 : a.type == XTRK_VAL_STR && a.len;
@@ -518,7 +607,7 @@ static int eval(const struct node *n, const xtrk_index *ix, size_t i)
 	switch (n->op) {
 	case OP_EQ: return same(&a, &b);
 	case OP_NE: return a.type == b.type && !same(&a, &b);
-	case OP_RE: return match_re(n, &a);
+	case OP_RE: return match_re(q, n, &a);
 	default:
 		break;
 	}
@@ -536,7 +625,12 @@ static int eval(const struct node *n, const xtrk_index *ix, size_t i)
 	}
 }
 
-int xtrk_query_match(const xtrk_query *q, const xtrk_index *ix, size_t i)
+int xtrk_query_match(xtrk_query *q, const xtrk_index *ix, size_t i)
 {
-	return eval(q->root, ix, i);
+	int r;
+	if (q->failed)
+		return XTRK_EINVALID;
+	if ((r = eval(q, q->root, ix, i)) < 0)
+		q->failed = 1;
+	return r;
 }

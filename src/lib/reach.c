@@ -6,6 +6,7 @@
 
 #include "gitsrc.h"
 #include "xtrk/errors.h"
+#include "xtrk/params.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/tree.h"
@@ -154,6 +155,14 @@ int xtrk_run_validate(json_t *run)
 
 	if (!json_is_object(run))
 		return bad("run", "is not a JSON object");
+	/* xtrk writes params and metrics at most XTRK_MAX_NESTING deep, the rest of a record a few levels
+	 * more: anything deeper is refused here, so no reader walks without bound. */
+	if (xtrk_json_check_depth(run, XTRK_MAX_NESTING + 8, "run") < 0)
+		return bad("run", "nests deeper than params and metrics may (64 levels)");
+	if (xtrk_json_check_depth(json_object_get(run, "params"), XTRK_MAX_NESTING, "params") < 0)
+		return bad("params", "nests more than 64 levels deep");
+	if (xtrk_json_check_depth(json_object_get(run, "metrics"), XTRK_MAX_NESTING, "metrics") < 0)
+		return bad("metrics", "nests more than 64 levels deep");
 	v = json_object_get(run, "experiment");
 	if (!json_is_string(v) || !xtrk_ref_name_valid(json_string_value(v)))
 		return bad("experiment", "is not a valid experiment name");

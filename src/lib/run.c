@@ -288,6 +288,11 @@ static int gather_params(struct commit_state *s)
 
 static int set_metric(json_t *metrics, const char *key, json_t *v, const char *origin)
 {
+	if (!v) { /* xtrk_value_parse refused it */
+		char why[200];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last());
+		return xtrk_error_set(XTRK_EINVALID, "metric '%s' (%s): %s", key, origin, why);
+	}
 	if (!json_is_number(v)) {
 		json_decref(v);
 		return xtrk_error_set(XTRK_EINVALID, "metric '%s' (%s) is not a number", key, origin);

@@ -222,8 +222,9 @@ static int do_job(struct walk *w, struct snode *n, xtrk_buf *abs)
 		n->bytes = n->st.size;
 		return 0;
 	}
-	if ((fd = open(abs->ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return xtrk_error_errno("cannot open '%s'", n->path);
+	/* A file swapped for a FIFO or device since it was listed is refused, not waited on. */
+	if ((fd = xtrk_open_regular(abs->ptr, 1)) < 0)
+		return fd;
 	err = xtrk_txn_write_fd(&n->id, &n->bytes, w->txn, fd, n->path);
 	/* Record what we read against the stat from when we opened it. */
 	if (err == 0 && fstat(fd, &st) == 0) {

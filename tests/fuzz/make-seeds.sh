@@ -70,5 +70,39 @@ cases = {
 }
 for name, entries in cases.items():
     open("%s/%s" % (sys.argv[1], name), "wb").write(b"\x02" + tree(entries))
+# params (first byte: 0 YAML, 1 JSON, 2 either, 3 -p KEY=VALUE) and queries, deep nesting among them
+mkdir -p "$corpus/params" "$corpus/query"
+python3 - "$corpus" <<'PY'
+import os, sys
+c = sys.argv[1]
+def w(sub, name, data):
+    open(os.path.join(c, sub, name), "wb").write(data if isinstance(data, bytes) else data.encode())
+w("params", "yaml-plain", "\x00lr: 0.1\nopt: adam\nlayers: [32, 64]\nmodel:\n  depth: 3\n  act: relu\nseed: 7\n")
+w("params", "yaml-scalars", "\x00a: ~\nb: true\nc: .inf\nd: .nan\ne: '1e400'\nf: -0.0\ng: 0x1f\nh: 1_000\n")
+w("params", "yaml-overflow", "\x00lr: 1e400\nn: 99999999999999999999\n")
+w("params", "yaml-deep-flow", "\x00a: " + "[" * 100000 + "]" * 100000 + "\n")
+w("params", "yaml-deep-block", "\x00" + "".join(" " * i + "k:\n" for i in range(200)) + " " * 200 + "k: 1\n")
+w("params", "yaml-at-limit", "\x00a: " + "[" * 63 + "]" * 63 + "\n")
+w("params", "yaml-alias", "\x00a: &x 1\nb: *x\n")
+w("params", "yaml-two-docs", "\x00a: 1\n---\nb: 2\n")
+w("params", "json-plain", '\x01{"lr": 0.1, "model": {"depth": 3}, "tags": ["a", "b"]}')
+w("params", "json-overflow", '\x01{"lr": 1e400}')
+w("params", "json-deep", '\x01{"a": ' + "[" * 3000 + "]" * 3000 + "}")
+w("params", "json-deep-objects", '\x01' + '{"a":' * 100 + "1" + "}" * 100)
+w("params", "either-deep", '\x02{"a": ' + "[" * 3000 + "]" * 3000 + "}")
+w("params", "p-plain", "\x03model.depth=3")
+w("params", "p-deep-key", "\x03" + ".".join(["k"] * 10000) + "=1")
+w("params", "p-deep-value", "\x03" + ".".join(["k"] * 60) + "=" + "[" * 10 + "]" * 10)
+w("params", "p-overflow", "\x03lr=1e400")
+w("params", "p-nan", "\x03lr=nan")
+w("query", "simple", "params.lr < 0.05 and not (params.opt == 'sgd' or tags contains 'x')")
+w("query", "regex", 'params.opt ~ "^ad(am|amw)?$" or params.s ~ "a+!"')
+w("query", "regex-backtrack", 'params.s ~ "(a+)+$"')
+w("query", "regex-repeat", 'params.s ~ "a{1000}{1000}" or params.s ~ "((a{100}){100}){100}"')
+w("query", "regex-long", 'params.s ~ "' + "a" * 2000 + '"')
+w("query", "deep-not", "not " * 30000 + "params.lr")
+w("query", "deep-parens", "(" * 30000 + "params.lr" + ")" * 30000)
+w("query", "long-and", " and ".join(["params.lr"] * 10000))
+w("query", "at-limit", "(" * 32 + "not " * 31 + "params.lr" + ")" * 32)
 PY
 echo "seeds written to $corpus"

@@ -313,3 +313,26 @@ Test(lineage, unknown_and_ambiguous_targets)
 	cr_assert(strstr(xtrk_error_last(), prefix), "%s", xtrk_error_last());
 	xtrk_index_free(ix);
 }
+
+Test(lineage, a_run_whose_output_is_its_own_input_is_a_cycle_of_two_edges)
+{
+	char r[33], in[33], out[33];
+	json_t *g, *e;
+	write_text("loop.csv", "loop\n");
+	commit(r, "loop", NULL, "in=loop.csv", NULL, "out=loop.csv", in, out);
+	cr_assert_str_eq(in, out);
+	for (int dirs = 1; dirs <= 3; dirs++) {
+		g = graph(r, dirs);
+		cr_assert_not_null(e = edge(g, in, r), "dirs %d", dirs);
+		cr_assert_str_eq(json_string_value(json_object_get(e, "role")), "input");
+		cr_assert_not_null(e = edge(g, r, in));
+		cr_assert_str_eq(json_string_value(json_object_get(e, "role")), "output");
+		cr_assert_eq(nedges(g), 2, "dirs %d: each edge once", dirs);
+		cr_assert_eq(nnodes(g), 2);
+		json_decref(g);
+	}
+	g = graph(in, XTRK_LINEAGE_UP | XTRK_LINEAGE_DOWN);
+	cr_assert_eq(nedges(g), 2);
+	target_is(g, "data", in);
+	json_decref(g);
+}

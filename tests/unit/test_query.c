@@ -316,3 +316,97 @@ Test(query, value_order_for_sorting)
 	cr_assert_lt(xtrk_value_cmp(&yes, &one), 0);
 	cr_assert_lt(xtrk_value_cmp(&two, &ab), 0, "numbers before strings, whatever their values");
 }
+
+/* An expression of `prefix` repeated `n` times, then `middle`, then `suffix` repeated `n` times (free it). */
+static char *repeat(const char *prefix, size_t n, const char *middle, const char *suffix)
+{
+	size_t lp = strlen(prefix), lm = strlen(middle), ls = strlen(suffix);
+	char *s = malloc(n * (lp + ls) + lm + 1), *p = s;
+	cr_assert_not_null(s);
+	for (size_t i = 0; i < n; i++, p += lp)
+		memcpy(p, prefix, lp);
+	memcpy(p, middle, lm);
+	p += lm;
+	for (size_t i = 0; i < n; i++, p += ls)
+		memcpy(p, suffix, ls);
+	*p = '\0';
+	return s;
+}
+
+Test(query, nesting_is_bounded_with_an_error_not_a_crash)
+{
+	char *e;
+	e = repeat("not ", 100000, "params.n", "");
+	parse_fails(e, 257, "parentheses and 'not' nested more than 64 deep");
+	free(e);
+	e = repeat("(", 100000, "params.n", ")");
+	parse_fails(e, 65, "nested more than 64 deep");
+	free(e);
+	e = repeat("(not ", 33, "params.n", ")");
+	parse_fails(e, 5 * 32 + 1, "nested more than 64 deep"); /* the 65th level: the 33rd '(' */
+	free(e);
+	e = repeat("params.n == 1 or ", 5000, "params.n == 2", "");
+	parse_fails(e, 17 * 2048 + 1, "more than 4096 fields and values");
+	free(e);
+	/* At the limits, all is well and the answer right. */
+	e = repeat("(", 64, "params.n == 2", ")");
+	expect(e, "2");
+	free(e);
+	e = repeat("not ", 64, "params.n == 2", "");
+	expect(e, "2");
+	free(e);
+	e = repeat("params.n == 9 or ", 2047, "params.n == 2", "");
+	expect(e, "2 9");
+	free(e);
+}
+
+/* How many runs of the index match `expr` (any number of runs), or the error code. */
+static int count_matches(const char *expr)
+{
+	xtrk_index *ix;
+	xtrk_query *q;
+	int n = 0, r = 0;
+	cr_assert_eq(xtrk_index_open(&ix, repo, NULL), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_query_parse(&q, expr, NULL), 0, "'%s': %s", expr, xtrk_error_last());
+	cr_assert_eq(xtrk_query_bind(q, ix), 0);
+	for (size_t i = 0; i < xtrk_index_count(ix) && r >= 0; i++)
+		if ((r = xtrk_query_match(q, ix, i)) > 0)
+			n++;
+	if (r < 0) {
+		n = r;
+		cr_expect_eq(xtrk_query_match(q, ix, 0), r, "a failed query stays failed");
+	}
+	xtrk_query_free(q);
+	xtrk_index_free(ix);
+	return n;
+}
+
+Test(query, regular_expressions_are_bounded)
+{
+	char long_value[30010], big[1200];
+	const char *params[] = { "n=5", long_value };
+
+	memcpy(long_value, "s=", 2);
+	memset(long_value + 2, 'a', 30000);
+	memcpy(long_value + 30002, "!", 2);
+	commit(params, 2, "acc=0.5", NULL, NULL, NULL);
+	/* Patterns too large to compile fail at once, as a syntax error. */
+	parse_fails("params.s ~ 'a{1000}{1000}'", 12, "bad regular expression");
+	parse_fails("params.s ~ '((a{100}){100}){100}'", 12, "regular expression is too large");
+	memcpy(big, "params.s ~ '", 12);
+	memset(big + 12, 'a', 1100);
+	memcpy(big + 1112, "'", 2);
+	parse_fails(big, 12, "over the limit of 1024");
+	/* A backtracking pattern on a long value is an error from match, within the work bound. */
+	cr_assert_eq(count_matches("params.s ~ '(a+)+$'"), XTRK_EINVALID);
+	cr_assert(strstr(xtrk_error_last(), "column 12: the regular expression needs too much work on a 30001-byte value"),
+		"%s", xtrk_error_last());
+	cr_assert_eq(count_matches("params.n == 1 or params.s ~ '(a|aa)+$'"), XTRK_EINVALID);
+	cr_assert_eq(count_matches("params.s ~ '(.*a){20}'"), XTRK_EINVALID);
+	/* Ordinary patterns on the same value match as before. */
+	cr_assert_eq(count_matches("params.s ~ '^a+!$'"), 1);
+	cr_assert_eq(count_matches("params.s ~ '(?:a{1000}){30}'"), 1);
+	cr_assert_eq(count_matches("params.s ~ 'a$' or params.s ~ '^!'"), 0);
+	cr_assert_eq(count_matches("params.opt ~ '^[[:alpha:]]+$'"), 4);
+	cr_assert_eq(count_matches("params.opt ~ '^(adam|sgd)$'"), 3);
+}
