@@ -679,10 +679,14 @@ done:
 
 static json_t *data_json(const struct data_input *d)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name", d->name, "path", d->relpath,
+	/* The provenance is free text and often a URL: recorded without its credentials. */
+	char *src = d->source ? xtrk_redact_text(d->source) : NULL;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name", d->name, "path", d->relpath,
 		"kind", d->snap.is_tree ? "tree" : "blob", "id", xtrk_oid_tostr(&d->snap.id),
 		"files", (json_int_t)d->snap.files, "bytes", (json_int_t)d->snap.bytes,
-		"source", d->source ? json_string(d->source) : json_null());
+		"source", src ? json_string(src) : json_null());
+	free(src);
+	return j;
 }
 
 static int commit_state_prepare(struct commit_state *s)
@@ -783,7 +787,11 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 	json_object_set_new(run, "duration_s", json_real((double)(long long)((ended - started) * 1000 + 0.5) / 1000));
 	json_object_set_new(run, "status", json_string(o->failed || json_array_size(s->problems) ? "failed" : "succeeded"));
 	json_object_set_new(run, "exit_code", o->has_exit_code ? json_integer(o->exit_code) : json_null());
-	json_object_set(run, "command", o->command ? o->command : json_null());
+	/* The command as run, less the secrets on its command line (xtrk_redact_command). */
+	{
+		json_t *cmd = o->command ? xtrk_redact_command(o->command) : NULL;
+		json_object_set_new(run, "command", cmd ? cmd : json_null());
+	}
 	json_object_set(run, "source", s->source);
 	json_object_set(run, "params", s->params);
 	json_object_set(run, "params_files", pfiles);
