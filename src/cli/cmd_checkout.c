@@ -109,17 +109,17 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 				xtrk_buf_clear(&y);
 				runfmt_cell(&x, json_array_get(v, 0));
 				runfmt_cell(&y, json_array_get(v, 1));
-				printf("  %s: %s -> %s\n", k, x.ptr, y.ptr);
+				printf("  %s: %s -> %s\n", cli_esc(k), cli_esc(x.ptr), cli_esc(y.ptr));
 			}
 			json_object_foreach(json_object_get(diff, "removed"), k, v) {
 				xtrk_buf_clear(&x);
 				runfmt_cell(&x, v);
-				printf("  %s: %s -> (absent)\n", k, x.ptr);
+				printf("  %s: %s -> (absent)\n", cli_esc(k), cli_esc(x.ptr));
 			}
 			json_object_foreach(json_object_get(diff, "added"), k, v) {
 				xtrk_buf_clear(&y);
 				runfmt_cell(&y, v);
-				printf("  %s: (absent) -> %s\n", k, y.ptr);
+				printf("  %s: (absent) -> %s\n", cli_esc(k), cli_esc(y.ptr));
 			}
 			xtrk_buf_dispose(&x);
 			xtrk_buf_dispose(&y);
