@@ -220,7 +220,7 @@ void cli_print_json(json_t *v)
 {
 	char *text = xtrk_json_dumps(v, XTRK_JSON_PRETTY);
 	if (!text) {
-		fprintf(stderr, "xtrk: error: %s\n", xtrk_error_last());
+		fprintf(stderr, "xtrk: error: %s\n", cli_esc_ml(xtrk_error_last()));
 		return;
 	}
 	fputs(text, stdout);

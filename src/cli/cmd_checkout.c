@@ -70,7 +70,7 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 	fprintf(stderr, "restored run %.12s into %s\n", xtrk_oid_tostr(&id), o.target ? o.target : xtrk_repo_workdir(repo));
 	if (r.source >= 0)
 		fprintf(stderr, "  source: %s %.12s%s\n", r.source ? "checked out" : "already at",
-			json_string_value(runfmt_lookup(run, "source.commit")),
+			cli_esc(json_string_value(runfmt_lookup(run, "source.commit"))),
 			json_is_string(runfmt_lookup(run, "source.patch")) ? " with its uncommitted patch" : "");
 	else if (!o.no_source)
 		fprintf(stderr, "  source: none recorded\n");
