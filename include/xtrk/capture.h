@@ -60,8 +60,36 @@ int xtrk_capture_source(json_t **out, xtrk_txn *txn, const char *workdir);
  */
 int xtrk_capture_source_commit(json_t **out, xtrk_txn *txn, xtrk_repo *repo, const xtrk_commit_options *opts);
 
-/** Remove "user:password@" (or "token@") from an http(s) URL; other forms are kept. */
+/** xtrk_redact_text for a URL (a git remote). */
 char *xtrk_url_strip_credentials(const char *url);
+
+/**
+ * A copy of `text` (malloc'd; NULL only when out of memory) with the credentials of every URL in
+ * it removed, wherever in the text the URL stands ("git+https://u:p@host/x.git", "--index-url
+ * https://..."): the user information ("user:password@", "token@") is dropped, except a user
+ * name alone in ssh URLs; the value of a query or fragment parameter whose name looks secret
+ * (access_token, private_token, key, sig, X-Amz-Signature, password, code...) becomes REDACTED.
+ * A password holding '/' ("https://u:pa/ss@host") is recognised as git reads it.
+ */
+char *xtrk_redact_text(const char *text);
+
+/**
+ * 1 when a name (of a variable, a URL parameter, an option) looks like it holds a secret: one of
+ * its parts, split at '_', '-', '.' and lower-to-upper case changes, is TOKEN, SECRET, PASSWORD,
+ * PASSWD, PASS, PW, PWD, PAT, KEY (or ends in KEY), CREDENTIAL(S), AUTH, SESSION, COOKIE, SIG,
+ * SIGNATURE, DSN, WEBHOOK, PRIVATE...; or it holds SECRET, PASSWORD, APIKEY, ACCESSKEY,
+ * CONNSTR, CONNECTIONSTRING, TOKEN (not TOKENIZER)... anywhere. PWD and OLDPWD alone, the
+ * working folders, are not secrets.
+ */
+int xtrk_secret_name(const char *name);
+
+/**
+ * A copy of a run's command ({"argv": [...], "cwd": ...}) fit to record: the value of an option
+ * or assignment whose name looks secret ("--token=x", "--password x", "HF_TOKEN=x",
+ * "db.password=x") becomes REDACTED and every argument goes through xtrk_redact_text.
+ * Anything that is not an object is returned as is (a new reference). NULL when out of memory.
+ */
+json_t *xtrk_redact_command(json_t *command);
 
 /** "Name <email>" from git config (repository, then global), else login@host. */
 int xtrk_capture_author(xtrk_buf *out, const char *workdir);

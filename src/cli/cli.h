@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "xtrk/buf.h"
 #include "xtrk/repo.h"
 
 /* Exit statuses, the same for every command (xtrk(1)). */
@@ -46,6 +47,17 @@ int cli_open_repo(xtrk_repo **out, struct cli *cli);
 void cli_print_json(json_t *v);
 /** 1 when stdout (fd 1) or stderr (fd 2) is a terminal. */
 int cli_isatty(int fd);
+/**
+ * Text from a run record (or any untrusted source) made safe for human output: control
+ * characters (C0 with ESC, DEL, C1 U+0080-U+009F), the bidirectional controls (U+061C,
+ * U+200E/F, U+202A-U+202E, U+2066-U+2069) and bytes that are not UTF-8 are shown escaped
+ * ("\e", "\n", "\x9b", "\u202e"), never written raw. cli_esc is for one line (a newline or
+ * tab is escaped too); cli_esc_ml keeps newlines and tabs. The result stays valid for the next
+ * 15 calls; cli_escape_buf appends to a buffer instead. JSON and CSV output is not escaped.
+ */
+const char *cli_esc(const char *text);
+const char *cli_esc_ml(const char *text);
+void cli_escape_buf(xtrk_buf *out, const char *text, int multiline);
 /** Format a byte count for people ("1.5 GiB"). */
 void cli_human_bytes(char *out, size_t len, unsigned long long bytes);
 /** Parse a whole decimal number; 0 or -1. */

@@ -134,7 +134,7 @@ done:
 static void print_problem(const char *what, void *payload)
 {
 	(void)payload;
-	printf("error: %s\n", what);
+	printf("error: %s\n", cli_esc(what));
 }
 
 static int read_cmd(int argc, char **argv, struct cli *cli, int import)

@@ -71,7 +71,7 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 	fprintf(stderr, "restored run %.12s into %s\n", xtrk_oid_tostr(&id), o.target ? o.target : xtrk_repo_workdir(repo));
 	if (r.source >= 0)
 		fprintf(stderr, "  source: %s %.12s%s\n", r.source ? "checked out" : "already at",
-			json_string_value(runfmt_lookup(run, "source.commit")),
+			cli_esc(json_string_value(runfmt_lookup(run, "source.commit"))),
 			json_is_string(runfmt_lookup(run, "source.patch")) ? " with its uncommitted patch" : "");
 	else if (!o.no_source)
 		fprintf(stderr, "  source: none recorded\n");
@@ -110,17 +110,17 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 				xtrk_buf_clear(&y);
 				runfmt_cell(&x, json_array_get(v, 0));
 				runfmt_cell(&y, json_array_get(v, 1));
-				printf("  %s: %s -> %s\n", k, x.ptr, y.ptr);
+				printf("  %s: %s -> %s\n", cli_esc(k), cli_esc(x.ptr), cli_esc(y.ptr));
 			}
 			json_object_foreach(json_object_get(diff, "removed"), k, v) {
 				xtrk_buf_clear(&x);
 				runfmt_cell(&x, v);
-				printf("  %s: %s -> (absent)\n", k, x.ptr);
+				printf("  %s: %s -> (absent)\n", cli_esc(k), cli_esc(x.ptr));
 			}
 			json_object_foreach(json_object_get(diff, "added"), k, v) {
 				xtrk_buf_clear(&y);
 				runfmt_cell(&y, v);
-				printf("  %s: (absent) -> %s\n", k, y.ptr);
+				printf("  %s: (absent) -> %s\n", cli_esc(k), cli_esc(y.ptr));
 			}
 			xtrk_buf_dispose(&x);
 			xtrk_buf_dispose(&y);

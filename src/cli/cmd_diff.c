@@ -34,7 +34,7 @@ static void print_value(json_t *v)
 {
 	xtrk_buf b = XTRK_BUF_INIT;
 	runfmt_cell(&b, v);
-	fputs(v && !json_is_null(v) ? b.ptr : "(none)", stdout);
+	fputs(v && !json_is_null(v) ? cli_esc(b.ptr ? b.ptr : "") : "(none)", stdout);
 	xtrk_buf_dispose(&b);
 }
 
@@ -52,19 +52,19 @@ static void print_kv_changes(const char *title, json_t *s, int stat)
 	if (stat)
 		return;
 	json_object_foreach(ch, k, v) {
-		printf("  %s~ %s: ", c_mod, k);
+		printf("  %s~ %s: ", c_mod, cli_esc(k));
 		print_value(json_array_get(v, 0));
 		fputs(" -> ", stdout);
 		print_value(json_array_get(v, 1));
 		printf("%s\n", c_off);
 	}
 	json_object_foreach(ad, k, v) {
-		printf("  %s+ %s: ", c_add, k);
+		printf("  %s+ %s: ", c_add, cli_esc(k));
 		print_value(v);
 		printf("%s\n", c_off);
 	}
 	json_object_foreach(rm, k, v) {
-		printf("  %s- %s: ", c_del, k);
+		printf("  %s- %s: ", c_del, cli_esc(k));
 		print_value(v);
 		printf("%s\n", c_off);
 	}
@@ -81,7 +81,7 @@ static void print_metrics(json_t *m, int stat)
 		return;
 	json_object_foreach(m, k, v) {
 		json_t *d = json_object_get(v, "delta");
-		printf("  %s: ", k);
+		printf("  %s: ", cli_esc(k));
 		print_value(json_object_get(v, "a"));
 		fputs(" -> ", stdout);
 		print_value(json_object_get(v, "b"));
@@ -99,7 +99,7 @@ static void print_paths(json_t *arr, const char *mark, const char *color)
 	size_t i;
 	json_t *p;
 	json_array_foreach(arr, i, p)
-		printf("    %s%s %s%s\n", color, mark, json_string_value(p), c_off);
+		printf("    %s%s %s%s\n", color, mark, cli_esc(json_string_value(p)), c_off);
 }
 
 static void print_data(const char *title, json_t *arr, int stat)
@@ -117,7 +117,7 @@ static void print_data(const char *title, json_t *arr, int stat)
 		if (json_is_integer(xb))
 			cli_human_bytes(bb, sizeof(bb), (unsigned long long)json_integer_value(xb));
 		printf("  %s (%s): %zu modified, %zu added, %zu removed; %s -> %s\n",
-			json_string_value(json_object_get(e, "name")), json_string_value(json_object_get(e, "path")),
+			cli_esc(json_string_value(json_object_get(e, "name"))), cli_esc(json_string_value(json_object_get(e, "path"))),
 			json_array_size(json_object_get(e, "modified")), json_array_size(json_object_get(e, "added")),
 			json_array_size(json_object_get(e, "removed")), ba, bb);
 		if (stat)
@@ -141,7 +141,8 @@ static void print_source(json_t *s, int stat)
 		return;
 	printf("%ssource:%s", c_head, c_off);
 	if (moved) {
-		printf(" commit %.12s -> %.12s", json_string_value(a) ?: "(none)", json_string_value(b) ?: "(none)");
+		printf(" commit %.12s -> %.12s", json_string_value(a) ? cli_esc(json_string_value(a)) : "(none)",
+			json_string_value(b) ? cli_esc(json_string_value(b)) : "(none)");
 		if (json_is_integer(between))
 			printf(" (%lld commit%s apart)", (long long)json_integer_value(between),
 				json_integer_value(between) == 1 ? "" : "s");
@@ -160,8 +161,8 @@ static void print_source(json_t *s, int stat)
 	print_paths(json_object_get(u, "added"), "A", c_add);
 	print_paths(json_object_get(u, "removed"), "D", c_del);
 	json_array_foreach(json_object_get(s, "commits"), i, c)
-		printf("    %.12s %s\n", json_string_value(json_object_get(c, "id")),
-			json_string_value(json_object_get(c, "subject")));
+		printf("    %.12s %s\n", cli_esc(json_string_value(json_object_get(c, "id"))),
+			cli_esc(json_string_value(json_object_get(c, "subject"))));
 }
 
 int cmd_diff(int argc, char **argv, struct cli *cli)
@@ -251,7 +252,7 @@ int cmd_diff(int argc, char **argv, struct cli *cli)
 		json_t *missing = json_object_get(b, "missing"), *m;
 		size_t i;
 		printf("%sdiff %.12s -> %s%s\n", c_head, xtrk_oid_tostr(&ia),
-			json_is_string(json_object_get(d, "b")) ? json_string_value(json_object_get(d, "b")) : "workspace", c_off);
+			json_is_string(json_object_get(d, "b")) ? cli_esc(json_string_value(json_object_get(d, "b"))) : "workspace", c_off);
 		if (!xtrk_diff_has_changes(d, sections) && !json_array_size(missing))
 			printf("no differences\n");
 		if (json_object_get(d, "params"))
@@ -262,8 +263,8 @@ int cmd_diff(int argc, char **argv, struct cli *cli)
 		print_data("models", json_object_get(d, "models"), stat);
 		print_data("artifacts", json_object_get(d, "artifacts"), stat);
 		json_array_foreach(missing, i, m)
-			printf("  %smissing %s %s%s\n", c_del, json_string_value(json_object_get(m, "section")),
-				json_string_value(json_object_get(m, "path")), c_off);
+			printf("  %smissing %s %s%s\n", c_del, cli_esc(json_string_value(json_object_get(m, "section"))),
+				cli_esc(json_string_value(json_object_get(m, "path"))), c_off);
 		if (json_object_get(d, "env"))
 			print_kv_changes("env", json_object_get(d, "env"), stat);
 		if (json_object_get(d, "source"))

@@ -26,9 +26,9 @@ static void on_problem(const char *id, const char *what, void *payload)
 {
 	(void)payload;
 	if (id)
-		printf("error: %s: %s\n", id, what);
+		printf("error: %s: %s\n", cli_esc(id), cli_esc(what));
 	else
-		printf("error: %s\n", what);
+		printf("error: %s\n", cli_esc(what));
 }
 
 int cmd_fsck(int argc, char **argv, struct cli *cli)

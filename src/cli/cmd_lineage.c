@@ -37,6 +37,7 @@ static const char *label(json_t *nodes, const char *id)
 
 static void dot_quote(const char *s)
 {
+	s = cli_esc(s); /* control characters shown escaped, then quoted for dot */
 	putchar('"');
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
@@ -85,7 +86,7 @@ static void print_from(json_t *g, const char *id, int depth, json_t *shown, json
 	const char *target = json_string_value(json_object_get(json_object_get(g, "target"), "id"));
 	int cycle = json_object_get(path, id) != NULL, again = json_object_get(shown, id) != NULL;
 
-	printf("%*s%s%s%s%s\n", depth * 4, "", depth ? "└─ " : "", label(json_object_get(g, "nodes"), id),
+	printf("%*s%s%s%s%s\n", depth * 4, "", depth ? "└─ " : "", cli_esc(label(json_object_get(g, "nodes"), id)),
 		!strcmp(id, target) ? "   <== target" : "",
 		cycle ? "   (cycle: back to this node above)" : again ? "   (shown above)" : "");
 	if (cycle || again)

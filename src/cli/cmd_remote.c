@@ -34,11 +34,11 @@ int cmd_remote(int argc, char **argv, struct cli *cli)
 		return status;
 	if (!strcmp(sub, "add")) {
 		if ((err = xtrk_remote_add(repo, argv[2], argv[3])) == 0 && (err = xtrk_remote_path(&out, repo, argv[2])) == 0)
-			fprintf(stderr, "remote '%s' is %s\n", argv[2], out.ptr);
+			fprintf(stderr, "remote '%s' is %s\n", cli_esc(argv[2]), cli_esc(out.ptr));
 	} else if (!strcmp(sub, "remove")) {
 		err = xtrk_remote_remove(repo, argv[2]);
 	} else if ((err = xtrk_remote_list(&out, repo)) == 0) {
-		fwrite(out.ptr ? out.ptr : "", 1, out.size, stdout);
+		fputs(cli_esc_ml(out.ptr ? out.ptr : ""), stdout);
 	}
 	status = err < 0 ? cli_fail(err) : EXIT_OK;
 	xtrk_buf_dispose(&out);

@@ -240,7 +240,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 		keep_stdout = 0;
 	}
 	if (*r.error)
-		fprintf(stderr, "xtrk: %s\n", r.error);
+		fprintf(stderr, "xtrk: %s\n", cli_esc_ml(r.error));
 
 	/* What the command left in $XTRK_RUN_DIR. */
 	if (collected(run_dir.ptr, "metrics.jsonl", 0, &ms))
@@ -308,7 +308,7 @@ done:
 	xtrk_exec_result_dispose(&r);
 	/* The run folder was only a mailbox: everything worth keeping is in the store now. */
 	if (extra_env[0] && xtrk_remove_tree(run_dir.ptr) < 0)
-		fprintf(stderr, "xtrk: warning: %s\n", xtrk_error_last());
+		fprintf(stderr, "xtrk: warning: %s\n", cli_esc_ml(xtrk_error_last()));
 	free(cwd);
 	json_decref(source);
 	json_decref(env);

@@ -28,10 +28,11 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A text field of the record, escaped for the terminal (cli_esc): a record may come from anyone. */
 static const char *s(json_t *o, const char *k)
 {
 	const char *v = json_string_value(runfmt_lookup(o, k));
-	return v ? v : "";
+	return v ? cli_esc(v) : "";
 }
 
 static void print_kv_section(const char *title, json_t *obj)
@@ -50,7 +51,7 @@ static void print_kv_section(const char *title, json_t *obj)
 	for (size_t i = 0; i < n; i++) {
 		xtrk_buf_clear(&cell);
 		runfmt_cell(&cell, json_object_get(flat, keys[i]));
-		printf("  %-24s %s\n", keys[i], cell.ptr);
+		printf("  %-24s %s\n", cli_esc(keys[i]), cli_esc(cell.ptr ? cell.ptr : ""));
 	}
 	xtrk_buf_dispose(&cell);
 	free(keys);
@@ -94,15 +95,23 @@ static void print_human(json_t *r)
 	putchar('\n');
 	if (*s(r, "error"))
 		printf("error:      %s\n", s(r, "error"));
-	if (*s(r, "parent"))
-		printf("parent:     %s\n", s(r, "parent"));
+	if (*s(r, "parent")) {
+		xtrk_oid pid;
+		/* Shown only as what it must be, a run ID; anything else is named as such. */
+		if (xtrk_oid_parse(&pid, json_string_value(json_object_get(r, "parent"))) == 0)
+			printf("parent:     %s\n", xtrk_oid_tostr(&pid));
+		else {
+			xtrk_error_clear();
+			printf("parent:     (not a run ID: %s)\n", s(r, "parent"));
+		}
+	}
 	if (json_is_integer(json_object_get(r, "seed")))
 		printf("seed:       %lld\n", (long long)json_integer_value(json_object_get(r, "seed")));
 	a = json_object_get(r, "tags");
 	if (json_array_size(a)) {
 		printf("tags:      ");
 		json_array_foreach(a, i, v)
-			printf(" %s", json_string_value(v));
+			printf(" %s", cli_esc(json_string_value(v)));
 		putchar('\n');
 	}
 	if (json_is_null(json_object_get(src, "commit")))
@@ -130,7 +139,7 @@ static void print_human(json_t *r)
 	print_kv_section("params", json_object_get(r, "params"));
 	json_object_foreach(json_object_get(r, "params_overridden"), k, v) {
 		char *was = xtrk_json_dumps(json_object_get(v, "was"), XTRK_JSON_STORE | JSON_ENCODE_ANY);
-		printf("  (%s overrides %s from %s, by %s)\n", k, was ? was : "?",
+		printf("  (%s overrides %s from %s, by %s)\n", cli_esc(k), cli_esc(was ? was : "?"),
 			*s(v, "from") ? s(v, "from") : "?", s(v, "by"));
 		free(was);
 	}
@@ -144,7 +153,7 @@ static void print_human(json_t *r)
 	if (json_array_size(a)) {
 		printf("not attached (older than the command):");
 		json_array_foreach(a, i, v)
-			printf(" %s", json_string_value(v));
+			printf(" %s", cli_esc(json_string_value(v)));
 		putchar('\n');
 	}
 	printf("environment:\n");
@@ -171,7 +180,7 @@ static void print_human(json_t *r)
 		print_kv_section("variables", json_object_get(env, "vars"));
 	a = json_object_get(r, "notes");
 	json_array_foreach(a, i, v)
-		printf("note: %s\n", json_string_value(v));
+		printf("note: %s\n", cli_esc(json_string_value(v)));
 }
 
 int cmd_show(int argc, char **argv, struct cli *cli)

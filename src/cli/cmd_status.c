@@ -58,7 +58,7 @@ static void print_changes(json_t *e, int all)
 	qsort(ch, k, sizeof(*ch), by_path);
 	shown = all || k <= LIST_LIMIT ? k : LIST_LIMIT;
 	for (size_t i = 0; i < shown; i++)
-		printf("      %-11s %s\n", ch[i].label, ch[i].path);
+		printf("      %-11s %s\n", ch[i].label, cli_esc(ch[i].path));
 	if (shown < k)
 		printf("      ... and %zu more (--all lists every one)\n", k - shown);
 	free(ch);
@@ -156,16 +156,18 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 		json_t *s = json_object_get(out, "source"), *pc = json_object_get(json_object_get(out, "params"), "changed");
 		const char *msg = json_string_value(json_object_get(run, "message"));
 		int mlen = msg ? (int)strcspn(msg, "\n") : 0; /* its first line, as git log --oneline shows */
-		printf("on run %.12s%s%.*s%s (%s, %s)\n", xtrk_oid_tostr(&id), mlen ? " \"" : "", mlen, mlen ? msg : "",
-			mlen ? "\"" : "", json_string_value(json_object_get(run, "experiment")),
-			json_string_value(json_object_get(run, "started")));
+		char *first = msg ? strndup(msg, (size_t)mlen) : NULL;
+		printf("on run %.12s%s%s%s (%s, %s)\n", xtrk_oid_tostr(&id), mlen ? " \"" : "", mlen && first ? cli_esc(first) : "",
+			mlen ? "\"" : "", cli_esc(json_string_value(json_object_get(run, "experiment"))),
+			cli_esc(json_string_value(json_object_get(run, "started"))));
+		free(first);
 		for (int i = 0; i < 3; i++) {
 			json_t *e;
 			size_t j;
 			json_array_foreach(json_object_get(out, data[i]), j, e) {
 				const char *state = json_string_value(json_object_get(e, "state"));
-				printf("  %-9.9s %-16s %-28s %s", data[i], json_string_value(json_object_get(e, "name")),
-					json_string_value(json_object_get(e, "path")), state);
+				printf("  %-9.9s %-16s %-28s %s", data[i], cli_esc(json_string_value(json_object_get(e, "name"))),
+					cli_esc(json_string_value(json_object_get(e, "path"))), cli_esc(state));
 				if (!strcmp(state, "modified"))
 					printf(" (%zu modified, %zu added, %zu removed)", json_array_size(json_object_get(e, "modified")),
 						json_array_size(json_object_get(e, "added")), json_array_size(json_object_get(e, "removed")));
@@ -178,8 +180,8 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 		    json_object_size(json_object_get(json_object_get(out, "params"), "removed")))
 			printf("  params files changed since the run\n");
 		if (json_is_true(json_object_get(s, "moved")))
-			printf("  source moved: %.12s -> %.12s\n", json_string_value(json_object_get(s, "recorded")) ?: "(none)",
-				json_string_value(json_object_get(s, "head")) ?: "(none)");
+			printf("  source moved: %.12s -> %.12s\n", cli_esc(json_string_value(json_object_get(s, "recorded")) ?: "(none)"),
+				cli_esc(json_string_value(json_object_get(s, "head")) ?: "(none)"));
 		if (json_is_true(json_object_get(s, "patch_changed")))
 			printf("  uncommitted changes differ from the run's\n");
 		printf(dirty ? "the workspace differs from the run\n" : "the workspace matches the run\n");

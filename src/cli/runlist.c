@@ -19,7 +19,7 @@ int runlist_check_where(const char *where)
 	if (!where)
 		return EXIT_OK;
 	if (xtrk_query_parse(&q, where, &col) < 0) {
-		fprintf(stderr, "xtrk: error: --where: %s\n  %s\n  %*s^\n", xtrk_error_last(), where, (int)(col ? col - 1 : 0), "");
+		fprintf(stderr, "xtrk: error: --where: %s\n  %s\n  %*s^\n", cli_esc(xtrk_error_last()), cli_esc(where), (int)(col ? col - 1 : 0), "");
 		return EXIT_USAGE;
 	}
 	xtrk_query_free(q);
@@ -239,9 +239,10 @@ static void print_default_table(xtrk_index *ix, const size_t *sel, size_t n)
 		cell(&msg, ix, i, "message", message, 0);
 		if (msg.size)
 			xtrk_buf_printf(&m, "%s%s", m.size ? "  " : "", msg.ptr);
+		/* Every text from the record escaped: one run is one line, and nothing reaches the terminal raw. */
 		printf("%.12s  %-16s  %.10s %.8s  %-9s  %s\n", xtrk_oid_tostr(xtrk_index_run(ix, i)),
-			xtrk_index_experiment(ix, i), st.size >= 19 ? st.ptr : "", st.size >= 19 ? st.ptr + 11 : "",
-			stat.ptr ? stat.ptr : "", m.ptr ? m.ptr : "");
+			cli_esc(xtrk_index_experiment(ix, i)), st.size >= 19 ? cli_esc(st.ptr) : "",
+			st.size >= 19 ? cli_esc(st.ptr + 11) : "", cli_esc(stat.ptr ? stat.ptr : ""), cli_esc(m.ptr ? m.ptr : ""));
 	}
 	xtrk_index_key_free(metrics);
 	xtrk_index_key_free(started);
@@ -269,7 +270,7 @@ static void print_table(xtrk_index *ix, const size_t *sel, size_t n, struct cols
 				xtrk_buf_puts(&b, cols->names[c]);
 			else if (k)
 				cell(&b, ix, sel[r - 1], cols->names[c], k, 1);
-			cells[r * cols->n + c] = b.ptr ? xtrk_buf_detach(&b) : strdup("");
+			cells[r * cols->n + c] = strdup(cli_esc(b.ptr ? b.ptr : ""));
 			if (cells[r * cols->n + c] && strlen(cells[r * cols->n + c]) > width[c])
 				width[c] = strlen(cells[r * cols->n + c]);
 		}
@@ -342,7 +343,7 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 			sel[n++] = i;
 	}
 	if (o->experiment && !xtrk_index_count(ix))
-		fprintf(stderr, "xtrk: no runs in experiment '%s'\n", o->experiment);
+		fprintf(stderr, "xtrk: no runs in experiment '%s'\n", cli_esc(o->experiment));
 	if (o->sort && (err = sort_runs(sel, n, ix, o->sort)) < 0)
 		goto done;
 	if (o->max >= 0 && (size_t)o->max < n)

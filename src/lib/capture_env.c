@@ -46,21 +46,18 @@ static const char *const var_names[] = {
 	"PYTHONHASHSEED", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_DEFAULT_ENV", "CONDA_PREFIX",
 	"LD_LIBRARY_PATH", "LANG", "LC_ALL", "TZ", "SOURCE_DATE_EPOCH", NULL
 };
-static const char *const secret_words[] = {
-	"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE", "AUTH", NULL
+/*
+ * TF_ is TensorFlow's prefix, and Terraform's too: its input variables (TF_VAR_*), command-line
+ * arguments (TF_CLI_ARGS*), registry tokens (TF_TOKEN_*) and settings are never recorded.
+ */
+static const char *const var_denied_prefixes[] = {
+	"TF_VAR_", "TF_CLI_", "TF_TOKEN_", "TF_WORKSPACE", "TF_IN_AUTOMATION", "TF_DATA_DIR", "TF_INPUT",
+	"TF_LOG", "TF_PLUGIN_", "TF_REGISTRY_", "TF_STATE_", "TF_IGNORE", "TF_REATTACH_PROVIDERS", NULL
 };
 
 int xtrk_env_var_secret(const char *name)
 {
-	char up[256];
-	size_t i;
-	for (i = 0; name[i] && i < sizeof(up) - 1; i++)
-		up[i] = (char)toupper((unsigned char)name[i]);
-	up[i] = '\0';
-	for (const char *const *w = secret_words; *w; w++)
-		if (strstr(up, *w))
-			return 1;
-	return 0;
+	return xtrk_secret_name(name);
 }
 
 int xtrk_env_var_recordable(const char *name)
@@ -68,6 +65,9 @@ int xtrk_env_var_recordable(const char *name)
 	int listed = 0;
 	if (xtrk_env_var_secret(name))
 		return 0;
+	for (const char *const *p = var_denied_prefixes; *p; p++)
+		if (!strncmp(name, *p, strlen(*p)))
+			return 0;
 	for (const char *const *p = var_prefixes; *p && !listed; p++)
 		listed = !strncmp(name, *p, strlen(*p));
 	for (const char *const *p = var_names; *p && !listed; p++)
@@ -438,8 +438,13 @@ static json_t *capture_vars(void)
 			continue;
 		memcpy(name, *e, (size_t)(eq - *e));
 		name[eq - *e] = '\0';
-		if (xtrk_env_var_recordable(name))
-			json_object_set_new(vars, name, json_string(eq + 1));
+		if (xtrk_env_var_recordable(name)) {
+			/* A value may still carry a URL with credentials (HF_ENDPOINT=https://u:p@host). */
+			char *clean = xtrk_redact_text(eq + 1);
+			if (clean)
+				json_object_set_new(vars, name, json_string(clean));
+			free(clean);
+		}
 	}
 	return vars;
 }

@@ -14,26 +14,6 @@
 #include "untracked.h"
 #include "xtrk/errors.h"
 
-char *xtrk_url_strip_credentials(const char *url)
-{
-	const char *scheme = strstr(url, "://"), *host, *at, *slash;
-	xtrk_buf b = XTRK_BUF_INIT;
-
-	if (!scheme)
-		return strdup(url); /* scp-like "git@host:path" names a user, never a password */
-	host = scheme + 3;
-	slash = strchr(host, '/');
-	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
-	if (!at)
-		return strdup(url);
-	/* Keep "ssh://git@host" (a user name alone) but drop anything with a secret in http(s). */
-	if (!strncmp(url, "ssh://", 6) && !memchr(host, ':', (size_t)(at - host)))
-		return strdup(url);
-	xtrk_buf_put(&b, url, (size_t)(host - url));
-	xtrk_buf_puts(&b, at + 1);
-	return xtrk_buf_detach(&b);
-}
-
 static int capture_remotes(json_t *out, git_repository *repo)
 {
 	git_strarray names = { 0 };

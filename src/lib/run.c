@@ -189,6 +189,34 @@ static int problem(struct commit_state *s, int err)
 	return 0;
 }
 
+/* Text that is not UTF-8 cannot go into a record (JSON): a clear error, never a field left out. */
+static int check_text(struct commit_state *s, const char *what, const char *text)
+{
+	json_t *j;
+	if (!text)
+		return 0;
+	if ((j = json_string(text))) {
+		json_decref(j);
+		return 0;
+	}
+	return problem(s, xtrk_error_set(XTRK_EINVALID, "the %s is not valid UTF-8 text", what));
+}
+
+/* The text as a JSON string; once a run must be recorded anyway, bytes beyond ASCII become '?'. */
+static json_t *text_json(const char *text)
+{
+	json_t *j = json_string(text ? text : "");
+	char *copy;
+	if (j || !(copy = strdup(text)))
+		return j;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 /* Each leaf of `doc` came from `origin`. */
 static void set_origins(json_t *origins, json_t *doc, const char *origin)
 {
@@ -684,10 +712,14 @@ done:
 
 static json_t *data_json(const struct data_input *d)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name", d->name, "path", d->relpath,
+	/* The provenance is free text and often a URL: recorded without its credentials. */
+	char *src = d->source ? xtrk_redact_text(d->source) : NULL;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "name", d->name, "path", d->relpath,
 		"kind", d->snap.is_tree ? "tree" : "blob", "id", xtrk_oid_tostr(&d->snap.id),
 		"files", (json_int_t)d->snap.files, "bytes", (json_int_t)d->snap.bytes,
-		"source", d->source ? json_string(d->source) : json_null());
+		"source", src ? json_string(src) : json_null());
+	free(src);
+	return j;
 }
 
 static int commit_state_prepare(struct commit_state *s)
@@ -725,6 +757,11 @@ static int commit_state_prepare(struct commit_state *s)
 		if (err < 0 && (err = problem(s, err)) < 0)
 			return err;
 	}
+	if ((err = check_text(s, "message", o->message)) < 0 || (err = check_text(s, "error", o->error)) < 0)
+		return err;
+	for (size_t i = 0; i < o->nnotes; i++)
+		if ((err = check_text(s, "note", o->notes[i])) < 0)
+			return err;
 	if (o->parent) {
 		if ((err = xtrk_run_resolve(&s->parent, s->repo, o->parent)) == 0)
 			s->has_parent = 1;
@@ -778,7 +815,7 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 
 	json_object_set_new(run, "format", json_integer(XTRK_RUN_FORMAT));
 	json_object_set_new(run, "experiment", json_string(s->experiment));
-	json_object_set_new(run, "message", json_string(o->message ? o->message : ""));
+	json_object_set_new(run, "message", text_json(o->message));
 	json_object_set_new(run, "parent", s->has_parent ? json_string(xtrk_oid_tostr(&s->parent)) : json_null());
 	json_object_set_new(run, "author", json_string(author));
 	xtrk_format_time(ts, started);
@@ -788,7 +825,11 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 	json_object_set_new(run, "duration_s", json_real((double)(long long)((ended - started) * 1000 + 0.5) / 1000));
 	json_object_set_new(run, "status", json_string(o->failed || json_array_size(s->problems) ? "failed" : "succeeded"));
 	json_object_set_new(run, "exit_code", o->has_exit_code ? json_integer(o->exit_code) : json_null());
-	json_object_set(run, "command", o->command ? o->command : json_null());
+	/* The command as run, less the secrets on its command line (xtrk_redact_command). */
+	{
+		json_t *cmd = o->command ? xtrk_redact_command(o->command) : NULL;
+		json_object_set_new(run, "command", cmd ? cmd : json_null());
+	}
 	json_object_set(run, "source", s->source);
 	json_object_set(run, "params", s->params);
 	json_object_set(run, "params_files", pfiles);
@@ -817,10 +858,10 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 			xtrk_buf_printf(&e, "%s; ", o->error);
 		json_array_foreach(s->problems, i, p)
 			xtrk_buf_printf(&e, "%s%s", i ? "; " : "", json_string_value(p));
-		json_object_set_new(run, "error", json_string(e.ptr ? e.ptr : ""));
+		json_object_set_new(run, "error", text_json(e.ptr));
 		xtrk_buf_dispose(&e);
 	} else if (o->error) {
-		json_object_set_new(run, "error", json_string(o->error));
+		json_object_set_new(run, "error", text_json(o->error));
 	}
 	if (json_object_size(s->overridden))
 		json_object_set(run, "params_overridden", s->overridden);
@@ -828,7 +869,7 @@ static json_t *build_run(struct commit_state *s, json_t *env, const char *author
 		json_object_set(run, "outputs_not_attached", s->stale);
 	json_object_set(run, "resources", o->resources ? o->resources : json_null());
 	for (size_t i = 0; i < o->nnotes; i++)
-		json_array_append_new(notes, json_string(o->notes[i]));
+		json_array_append_new(notes, text_json(o->notes[i]));
 	json_object_set_new(run, "notes", notes);
 	return run;
 }

@@ -171,3 +171,34 @@ Test(capture, untracked_files_become_a_tree_ordered_level_by_level)
 	xtrk_repo_free(repo);
 	tmpdir_leave();
 }
+
+Test(capture, every_url_in_a_text_loses_its_credentials)
+{
+	expect_url("https://u:pa/ss@host/r.git", "https://host/r.git");
+	expect_url("https://host/r.git?access_token=abc&x=1", "https://host/r.git?access_token=REDACTED&x=1");
+	expect_url("pkg @ git+https://u:p@h/x.git@v1", "pkg @ git+https://h/x.git@v1");
+	expect_url("--index-url https://i:p@pypi/simple --x", "--index-url https://pypi/simple --x");
+	expect_url("a=https://u:p@one,b=ssh://g:p@two/r", "a=https://one,b=ssh://two/r");
+	expect_url("https://h/cb?code=c1#access_token=t1&state=s", "https://h/cb?code=REDACTED#access_token=REDACTED&state=s");
+	expect_url("https://h/k?X-Amz-Signature=s&X-Amz-Expires=9", "https://h/k?X-Amz-Signature=REDACTED&X-Amz-Expires=9");
+	expect_url("https://host:8080/a/@scope/pkg", "https://host:8080/a/@scope/pkg");
+	expect_url("no url here: a@b", "no url here: a@b");
+	expect_url("://odd", "://odd");
+	expect_url("", "");
+}
+
+Test(capture, secret_names_by_parts)
+{
+	const char *secret[] = { "GITLAB_PAT", "DB_PASS", "DB_PW", "DB_PWD", "API_KEY", "apiKey", "accessToken",
+		"SENTRY_DSN", "SLACK_WEBHOOK_URL", "AZURE_STORAGE_CONNECTION_STRING", "X-Amz-Credential", "sig",
+		"client_secret", "AWS_SESSION_TOKEN", "SSHKEY", "GHTOKEN", NULL };
+	const char *plain[] = { "PWD", "OLDPWD", "TOKENIZERS_PARALLELISM", "CUDA_VISIBLE_DEVICES", "TF_CPP_MIN_LOG_LEVEL",
+		"PATH", "HF_HOME", "page", "state", "COMPASS", NULL };
+	for (const char **p = secret; *p; p++)
+		cr_assert(xtrk_secret_name(*p), "%s", *p);
+	for (const char **p = plain; *p; p++)
+		cr_assert_not(xtrk_secret_name(*p), "%s", *p);
+	cr_assert_not(xtrk_env_var_recordable("TF_VAR_region"));
+	cr_assert(xtrk_env_var_recordable("TF_CPP_MIN_LOG_LEVEL"));
+	cr_assert(xtrk_env_var_recordable("TOKENIZERS_PARALLELISM"));
+}
