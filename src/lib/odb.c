@@ -378,6 +378,8 @@ static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 			struct pack *p = &odb->packs[pi];
 			if (p->fd < 0)
 				p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
+			/* Found in a pack on the second look: the loose path is no longer needed. */
+			xtrk_buf_dispose(&path);
 			if (p->fd < 0) {
 				err = xtrk_error_errno("cannot open pack '%s'", p->path);
 				pthread_mutex_unlock(&odb->lock);
@@ -388,8 +390,10 @@ static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 			return err;
 		}
 		pthread_mutex_unlock(&odb->lock);
-		if (loose_path(&path, odb->dir, oid) < 0)
+		if (loose_path(&path, odb->dir, oid) < 0) {
+			xtrk_buf_dispose(&path);
 			return XTRK_ERROR;
+		}
 		err = loc_from_file(l, path.ptr, oid);
 		if (err != XTRK_ENOTFOUND || rescanned) {
 			xtrk_buf_dispose(&path);
