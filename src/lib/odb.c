@@ -884,7 +884,7 @@ static int pack_seal(xtrk_txn *t)
 
 	if (t->pack_fd < 0)
 		return 0;
-	qsort(t->ents, t->nents, sizeof(*t->ents), (int (*)(const void *, const void *))xtrk_oid_cmp);
+	xtrk_sort(t->ents, t->nents, sizeof(*t->ents), (int (*)(const void *, const void *))xtrk_oid_cmp);
 	memcpy(h, "XIDX", 4);
 	h[4] = FORMAT_VERSION;
 	h[5] = h[6] = h[7] = 0;
@@ -1065,7 +1065,7 @@ static int dry_keep(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, const voi
 		err = xtrk_error_oom();
 		goto done;
 	}
-	memcpy(m->data, data, len);
+	xtrk_memcpy(m->data, data, len);
 	m->len = len;
 	m->oid = *oid;
 	t->nmem++;

@@ -287,7 +287,7 @@ int xtrk_refs_tags(char ***names, xtrk_oid **targets, size_t *count, xtrk_repo *
 	}
 	closedir(d);
 	if (!err && n) {
-		qsort(nm, n, sizeof(*nm), cmp_str);
+		xtrk_sort(nm, n, sizeof(*nm), cmp_str);
 		if (!(tg = calloc(n, sizeof(*tg))))
 			err = xtrk_error_oom();
 		/* A damaged tag must not hide the others: it gets a zero ID, which fsck reports. */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileutil.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
@@ -1132,7 +1133,7 @@ int xtrk_runs_list(xtrk_run_item **out, size_t *count, xtrk_repo *repo, const ch
 		got++;
 	}
 	if (got)
-		qsort(items, got, sizeof(*items), cmp_items);
+		xtrk_sort(items, got, sizeof(*items), cmp_items);
 done:
 	xtrk_refs_tags_free(names, targets, ntags);
 	xtrk_buf_dispose(&b);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "statcache.h"
+#include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/tree.h"
 
@@ -172,7 +173,7 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 	closedir(d);
 	/* Jobs hold pointers into kids, so queue them only once the array is final. */
 	if (!err && dir->nkids)
-		qsort(dir->kids, dir->nkids, sizeof(*dir->kids), cmp_node);
+		xtrk_sort(dir->kids, dir->nkids, sizeof(*dir->kids), cmp_node);
 	xtrk_buf_dispose(&abs);
 	for (size_t i = 0; !err && i < dir->nkids; i++) {
 		struct snode *n = &dir->kids[i];
