@@ -22,6 +22,11 @@ int xtrk_fsync(int fd, const char *what);
 int xtrk_fsync_dir(const char *path);
 /** Remove a folder and everything in it, never following links. */
 int xtrk_remove_tree(const char *path);
+/**
+ * Refuse (XTRK_EINVALID, naming the link and `what`) a folder that holds a
+ * symbolic link anywhere below `root`; `root` itself may be one.
+ */
+int xtrk_refuse_links(const char *root, const char *what);
 /** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
 int xtrk_mkdir_p(const char *path);
 /* Flags for xtrk_write_file_atomic. */
