@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -12,11 +13,13 @@
 #include "xtrk/odb.h"
 
 static const char usage[] =
-	"usage: xtrk hash-object [-w] FILE...\n"
+	"usage: xtrk hash-object [-w [-t TYPE]] FILE...\n"
 	"\n"
 	"Print each file's ID (the same as 'xxhsum -H2 FILE').\n"
 	"\n"
 	"  -w, --write   also store the file as a blob in the workspace's store\n"
+	"  -t, --type TYPE  with -w, store it as TYPE: blob (the default), tree or run;\n"
+	"                the content is not checked ('xtrk fsck --read-data' does)\n"
 	"  -h, --help    show this help\n";
 
 static int hash_fd(xtrk_oid *out, int fd, const char *path)
@@ -52,24 +55,34 @@ int cmd_hash_object(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
 		{ "write", no_argument, NULL, 'w' },
+		{ "type", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	xtrk_repo *repo = NULL;
 	xtrk_txn *txn = NULL;
 	int c, write = 0, err = 0, status = EXIT_OK;
+	xtrk_otype type = XTRK_OBJ_BLOB;
 	xtrk_oid *ids;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "wt:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': write = 1; break;
+		case 't':
+			if (!strcmp(optarg, "blob") || !strcmp(optarg, "tree") || !strcmp(optarg, "run"))
+				type = optarg[0] == 'b' ? XTRK_OBJ_BLOB : optarg[0] == 't' ? XTRK_OBJ_TREE : XTRK_OBJ_RUN;
+			else
+				return cli_usage_error(usage, "-t takes blob, tree or run");
+			break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
 		}
 	}
 	if (optind >= argc)
 		return cli_usage_error(usage, "which file? give FILE");
+	if (type != XTRK_OBJ_BLOB && !write)
+		return cli_usage_error(usage, "-t goes with -w");
 	if (!(ids = calloc((size_t)(argc - optind), sizeof(*ids))))
 		return cli_error(EXIT_ERROR, "out of memory");
 	if (write) {
@@ -85,8 +98,15 @@ int cmd_hash_object(int argc, char **argv, struct cli *cli)
 			err = xtrk_error_errno("cannot open '%s'", argv[i]);
 			goto fail;
 		}
-		err = write ? xtrk_txn_write_fd(&ids[i - optind], &size, txn, fd, argv[i])
-			: hash_fd(&ids[i - optind], fd, argv[i]);
+		if (write && type != XTRK_OBJ_BLOB) {
+			xtrk_buf b = XTRK_BUF_INIT;
+			if ((err = xtrk_buf_read_file(&b, argv[i])) == 0)
+				err = xtrk_txn_write(&ids[i - optind], txn, type, b.ptr ? b.ptr : "", b.size);
+			xtrk_buf_dispose(&b);
+		} else {
+			err = write ? xtrk_txn_write_fd(&ids[i - optind], &size, txn, fd, argv[i])
+				: hash_fd(&ids[i - optind], fd, argv[i]);
+		}
 		close(fd);
 		if (err < 0)
 			goto fail;
