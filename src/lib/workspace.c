@@ -107,6 +107,7 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 			const char *path = json_string_value(json_object_get(e, "path"));
 			xtrk_snapshot_options so = XTRK_SNAPSHOT_OPTIONS_INIT;
 			xtrk_snapshot snap;
+			so.quiet = 1;
 			struct stat st;
 			if (!path)
 				continue;
