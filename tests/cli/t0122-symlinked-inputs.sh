@@ -78,7 +78,8 @@ check "a link to a folder that holds it is refused, nothing is recorded" '
 	mkdir loopy && echo a > loopy/a && ln -s "$TRASH" loopy/up
 	before=$(store_listing)
 	expect_exit 1 xtrk commit-run -e s -d loopy 2>err
-	expect_contains "$(cat err)" "loopy/up"
+	expect_contains "$(cat err)" "'"'"'loopy/up'"'"' is a symbolic link"
+	expect_contains "$(cat err)" "a folder that holds it"
 	expect_eq "$(store_listing)" "$before"
 	rm -r loopy
 '
