@@ -47,6 +47,8 @@ void xtrk_buf_dispose(xtrk_buf *buf);
 char *xtrk_buf_detach(xtrk_buf *buf);
 /** True when an allocation failed on this buffer. */
 int xtrk_buf_oom(const xtrk_buf *buf);
+/** Append what `fd` holds, to its end; `what` names it in errors. */
+int xtrk_buf_read_fd(xtrk_buf *buf, int fd, const char *what);
 /** Read a whole file into the buffer (appending). */
 int xtrk_buf_read_file(xtrk_buf *buf, const char *path);
 /** Join two path parts with one '/'. Replaces the contents. */

@@ -47,10 +47,26 @@ int xtrk_odb_exists(xtrk_odb *odb, const xtrk_oid *oid);
 int xtrk_odb_stat(uint64_t *size_out, xtrk_otype *type_out, xtrk_odb *odb, const xtrk_oid *oid);
 
 /**
+ * Whether an object stored as `stored`, of `size` bytes, may serve as
+ * `expect`.  An ID names bytes, whatever type first stored them, so a file
+ * (XTRK_OBJ_BLOB, or XTRK_OBJ_ANY) may be any object's bytes: a user may keep
+ * a copy of a run record or of a tree's text among their files, and the ID
+ * still proves the content.  A tree or a run record must have been stored as
+ * one: bytes stored as a file (or a type byte flipped) are never parsed as a
+ * tree or a run.  The empty object is every type at once (an empty file and
+ * an empty folder share an ID).
+ */
+int xtrk_odb_type_fits(xtrk_otype stored, uint64_t size, xtrk_otype expect);
+/**
+ * Resolve an object ID prefix (4 or more hex digits) among all stored
+ * objects; XTRK_ENOTFOUND or XTRK_EAMBIGUOUS (naming the candidates).
+ */
+int xtrk_odb_find_prefix(xtrk_oid *out, xtrk_odb *odb, const char *prefix);
+
+/**
  * Read a whole object into `out` (replacing its contents), verifying its
- * content against the ID.  `expect` documents the wanted type; it is not
- * enforced, because identical bytes are one object whatever type first wrote
- * them (an empty file and an empty folder share an ID).
+ * content against the ID and its stored type against `expect` (see
+ * xtrk_odb_type_fits).
  */
 int xtrk_odb_read(xtrk_buf *out, xtrk_otype *type_out, xtrk_odb *odb,
 	const xtrk_oid *oid, xtrk_otype expect);

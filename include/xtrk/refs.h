@@ -24,6 +24,15 @@ typedef struct {
 /** 1 when `name` is a valid experiment or tag name ([A-Za-z0-9._-], not starting with '.' or '-'). */
 int xtrk_ref_name_valid(const char *name);
 
+/**
+ * 1 when `name` is a valid tag name: a valid ref name that does not look like
+ * a run ID or ID prefix (four or more hex digits alone), so that a tag can
+ * never stand in for the ID a user copied from 'xtrk log'.
+ */
+int xtrk_tag_name_valid(const char *name);
+/** The reason xtrk_tag_name_valid refused `name`, as an error (XTRK_EINVALID). */
+int xtrk_tag_name_refuse(const char *name);
+
 /** Record that `run` belongs to `experiment`. */
 int xtrk_refs_add_run(xtrk_repo *repo, const char *experiment, const xtrk_oid *run);
 

@@ -89,9 +89,11 @@ typedef struct {
 	/* Called now and then from one thread with running totals. */
 	void (*progress)(uint64_t bytes_done, uint64_t files_done, void *payload);
 	void *payload;
+	/* No warnings about symbolic links followed or kept (for comparing, not recording). */
+	int quiet;
 } xtrk_snapshot_options;
 
-#define XTRK_SNAPSHOT_OPTIONS_INIT { 0, NULL, NULL, NULL }
+#define XTRK_SNAPSHOT_OPTIONS_INIT { 0, NULL, NULL, NULL, 0 }
 
 /**
  * Snapshot the file or folder at `relpath` (relative to the workspace) into

@@ -16,7 +16,7 @@ static const char usage[] =
 	"usage: xtrk cat-object [-t | -s | -p] ID\n"
 	"\n"
 	"Print an object's content (verified against its ID) on stdout.\n"
-	"ID is a full object ID, or a run (see xtrk-show(1)).\n"
+	"ID is an object ID or ID prefix, or a run (see xtrk-show(1)).\n"
 	"\n"
 	"  -t, --type     print the type (blob, tree or run)\n"
 	"  -s, --size     print the content size in bytes\n"
@@ -56,8 +56,15 @@ int cmd_cat_object(int argc, char **argv, struct cli *cli)
 		return cli_usage_error(usage, "give one ID");
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		return status;
-	if (xtrk_oid_parse(&id, argv[optind]) < 0 && (err = xtrk_run_resolve(&id, repo, argv[optind])) < 0)
-		goto fail;
+	if (xtrk_oid_parse(&id, argv[optind]) < 0 && (err = xtrk_run_resolve(&id, repo, argv[optind])) < 0) {
+		/* Not a run: an object ID prefix, or else unknown as an object (what this command prints). */
+		if (err != XTRK_ENOTFOUND || (err = xtrk_odb_find_prefix(&id, xtrk_repo_odb(repo), argv[optind])) < 0) {
+			if (err == XTRK_ENOTFOUND)
+				xtrk_error_set(err, "unknown object '%s': not an object ID, ID prefix or run (see 'xtrk log')",
+					argv[optind]);
+			goto fail;
+		}
+	}
 	if ((err = xtrk_odb_stat(&size, &type, xtrk_repo_odb(repo), &id)) < 0)
 		goto fail;
 	if (mode == 't') {

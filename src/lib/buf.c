@@ -153,11 +153,30 @@ char *xtrk_buf_detach(xtrk_buf *buf)
 	return p;
 }
 
+int xtrk_buf_read_fd(xtrk_buf *buf, int fd, const char *what)
+{
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		if ((err = xtrk_buf_grow(buf, 65536)) < 0)
+			return err;
+		n = read(fd, buf->ptr + buf->size, buf->asize - buf->size - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return xtrk_error_errno("cannot read '%s'", what);
+		if (n == 0)
+			return 0;
+		buf->size += (size_t)n;
+		buf->ptr[buf->size] = '\0';
+	}
+}
+
 int xtrk_buf_read_file(xtrk_buf *buf, const char *path)
 {
-	int fd, err = 0;
+	int fd, err;
 	struct stat st;
-	ssize_t n;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return xtrk_error_errno("cannot open '%s'", path);
@@ -165,21 +184,7 @@ int xtrk_buf_read_file(xtrk_buf *buf, const char *path)
 		close(fd);
 		return xtrk_error_set(XTRK_EINVALID, "'%s' is a folder, not a file", path);
 	}
-	for (;;) {
-		if ((err = xtrk_buf_grow(buf, 65536)) < 0)
-			break;
-		n = read(fd, buf->ptr + buf->size, buf->asize - buf->size - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = xtrk_error_errno("cannot read '%s'", path);
-			break;
-		}
-		if (n == 0)
-			break;
-		buf->size += (size_t)n;
-		buf->ptr[buf->size] = '\0';
-	}
+	err = xtrk_buf_read_fd(buf, fd, path);
 	close(fd);
 	return err;
 }

@@ -219,7 +219,7 @@ static const char *manifest_check(struct reader *r, json_t *m)
 		r->declared_bytes += d->size;
 	}
 	r->ndecl = json_array_size(v);
-	qsort(r->decl, r->ndecl, sizeof(*r->decl), decl_cmp);
+	xtrk_sort(r->decl, r->ndecl, sizeof(*r->decl), decl_cmp);
 	for (j = 1; j < r->ndecl; j++)
 		if (!xtrk_oid_cmp(&r->decl[j - 1].id, &r->decl[j].id))
 			return "'objects' lists an object twice";
@@ -655,7 +655,7 @@ static void check_all(struct reader *r)
 			problem(r, "%s %s is declared in the manifest but not in the bundle (or damaged)",
 				xtrk_otype_name(r->decl[i].type), xtrk_oid_tostr(&r->decl[i].id));
 	if (r->nmem)
-		qsort(r->mem, r->nmem, sizeof(*r->mem), mem_cmp);
+		xtrk_sort(r->mem, r->nmem, sizeof(*r->mem), mem_cmp);
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e) {
 		if (r->stopped)
 			return;

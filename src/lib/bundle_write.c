@@ -233,12 +233,12 @@ static int cmp_oid(const void *a, const void *b)
 /* A run named twice would be two entries of the same name in the archive. */
 static int check_distinct(const xtrk_oid *ids, size_t n)
 {
-	xtrk_oid *sorted = malloc(n * sizeof(*sorted));
+	xtrk_oid *sorted = malloc((n ? n : 1) * sizeof(*sorted));
 	int err = 0;
 	if (!sorted)
 		return xtrk_error_oom();
-	memcpy(sorted, ids, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_oid);
+	xtrk_memcpy(sorted, ids, n * sizeof(*sorted));
+	xtrk_sort(sorted, n, sizeof(*sorted), cmp_oid);
 	for (size_t i = 1; i < n && !err; i++)
 		if (!xtrk_oid_cmp(&sorted[i - 1], &sorted[i]))
 			err = xtrk_error_set(XTRK_EINVALID, "run %s is named twice", xtrk_oid_tostr(&sorted[i]));
@@ -312,7 +312,7 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		if (e && strptime(e, "%Y-%m-%dT%H:%M:%S", &tm) && timegm(&tm) > w.mtime)
 			w.mtime = timegm(&tm);
 	}
-	qsort(w.objs, w.nobjs, sizeof(*w.objs), order_objects);
+	xtrk_sort(w.objs, w.nobjs, sizeof(*w.objs), order_objects);
 	if ((err = source_commits(commits, runs, nruns)) < 0)
 		goto done;
 	if (o->with_source && json_array_size(commits)) {

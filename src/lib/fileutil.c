@@ -150,6 +150,37 @@ int xtrk_remove_tree(const char *path)
 	return 0;
 }
 
+static _Thread_local char link_found[4096];
+
+static int find_link(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_SL && flag != FTW_SLN)
+		return 0;
+	snprintf(link_found, sizeof(link_found), "%s", path);
+	return 1;
+}
+
+int xtrk_refuse_links(const char *root, const char *what)
+{
+	char *real = realpath(root, NULL);
+	int r;
+	if (!real)
+		return xtrk_error_errno("cannot open %s ('%s')", what, root);
+	link_found[0] = '\0';
+	r = nftw(real, find_link, 16, FTW_PHYS);
+	free(real);
+	if (r == 1)
+		return xtrk_error_set(XTRK_EINVALID,
+			"%s holds a symbolic link, '%s'; refusing to use it (xtrk never follows links in a store it reads "
+			"from or writes to)",
+			what, link_found);
+	if (r < 0)
+		return xtrk_error_errno("cannot read %s ('%s')", what, root);
+	return 0;
+}
+
 int xtrk_mkdir_p(const char *path)
 {
 	xtrk_buf b = XTRK_BUF_INIT;

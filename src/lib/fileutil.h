@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 /** Write all of `len` bytes, retrying on EINTR and short writes; XTRK_* code. */
@@ -20,6 +22,11 @@ int xtrk_fsync(int fd, const char *what);
 int xtrk_fsync_dir(const char *path);
 /** Remove a folder and everything in it, never following links. */
 int xtrk_remove_tree(const char *path);
+/**
+ * Refuse (XTRK_EINVALID, naming the link and `what`) a folder that holds a
+ * symbolic link anywhere below `root`; `root` itself may be one.
+ */
+int xtrk_refuse_links(const char *root, const char *what);
 /** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
 int xtrk_mkdir_p(const char *path);
 /* Flags for xtrk_write_file_atomic. */
@@ -32,6 +39,20 @@ int xtrk_mkdir_p(const char *path);
  * torn cache is detected and only costs time.
  */
 int xtrk_write_file_atomic(const char *path, const void *data, size_t len, int mode, int flags);
+
+/*
+ * qsort and memcpy with a NULL pointer are undefined even for zero elements,
+ * and an empty list is often NULL: sort and copy through these.
+ */
+static inline void xtrk_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (base && n > 1)
+		qsort(base, n, size, cmp);
+}
+static inline void *xtrk_memcpy(void *dst, const void *src, size_t n)
+{
+	return n ? memcpy(dst, src, n) : dst;
+}
 
 /* Little-endian integer encoding for on-disk headers. */
 static inline void xtrk_put_le64(unsigned char *p, uint64_t v)

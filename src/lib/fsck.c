@@ -1,10 +1,14 @@
 /* Store checking: object integrity, reachability from refs, and content hashes. */
 #include "config.h"
 #include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "xtrk/errors.h"
 #include "xtrk/fsck.h"
@@ -42,7 +46,21 @@ static int each_object(const xtrk_odb_entry *e, void *payload)
 	if (f->o->read_data && xtrk_odb_check(xtrk_repo_odb(f->repo), &e->oid, 1) < 0) {
 		problem(f, &e->oid, "%s", xtrk_error_last());
 		xtrk_oidset_add(&f->bad, &e->oid);
+	} else if (f->o->read_data && (e->type == XTRK_OBJ_TREE || e->type == XTRK_OBJ_RUN)) {
+		/* The hash covers the content, not the type byte: the content must read as its stored type. */
+		xtrk_tree *t = NULL;
+		json_t *run = NULL;
+		int err = e->type == XTRK_OBJ_TREE ? xtrk_tree_read(&t, xtrk_repo_odb(f->repo), &e->oid)
+						   : xtrk_run_read(&run, f->repo, &e->oid);
+		if (err < 0) {
+			problem(f, &e->oid, "object %s is stored as a %s but does not read as one: %s",
+				xtrk_oid_tostr(&e->oid), xtrk_otype_name(e->type), xtrk_error_last());
+			xtrk_oidset_add(&f->bad, &e->oid);
+		}
+		xtrk_tree_free(t);
+		json_decref(run);
 	}
+	xtrk_error_clear();
 	return 0;
 }
 
@@ -65,20 +83,41 @@ static void bad_file(const char *where, const char *what, void *payload)
 	xtrk_error_clear();
 }
 
+/* An object's stored type against one use of it (a flipped type byte, or a record naming the wrong kind). */
+static int use_fits(struct fsck *f, const xtrk_oid *id, xtrk_otype t, uint64_t size, xtrk_otype type,
+	const char *what, const xtrk_oid *run)
+{
+	char hex[XTRK_OID_HEXSZ + 1], r[XTRK_OID_HEXSZ + 1];
+	if (xtrk_odb_type_fits(t, size, type))
+		return 1;
+	xtrk_oid_fmt(hex, id);
+	xtrk_oid_fmt(r, run);
+	if (xtrk_oidset_add(&f->bad, id))
+		problem(f, id, "object %s is stored as a %s but used as a %s (%s of run %s)", hex, xtrk_otype_name(t),
+			xtrk_otype_name(type), what, r);
+	return 0;
+}
+
 /* Check that an object is present and of the right type; the content was checked in the object pass. */
 static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *what, const xtrk_oid *run)
 {
 	xtrk_oid id;
 	xtrk_otype t;
+	uint64_t size;
 	if (!hex)
 		return 0;
 	if (xtrk_oid_parse(&id, hex) < 0) {
 		problem(f, run, "%s: '%s' is not an object ID", what, hex);
 		return 0;
 	}
-	if (xtrk_oidset_add(&f->seen, &id) == 0)
+	if (xtrk_oidset_add(&f->seen, &id) == 0) {
+		/* Walked already; but this use may want another type. */
+		if (!xtrk_oidset_has(&f->bad, &id) && xtrk_odb_stat(&size, &t, xtrk_repo_odb(f->repo), &id) == 0)
+			use_fits(f, &id, t, size, type, what, run);
+		xtrk_error_clear();
 		return 0;
-	if (xtrk_odb_stat(NULL, &t, xtrk_repo_odb(f->repo), &id) < 0) {
+	}
+	if (xtrk_odb_stat(&size, &t, xtrk_repo_odb(f->repo), &id) < 0) {
 		if (!xtrk_oidset_add(&f->bad, &id))
 			return 0;
 		problem(f, &id, "%s %s is missing or unreadable (%s of run %s)", xtrk_otype_name(type), hex, what,
@@ -86,7 +125,7 @@ static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *wh
 		xtrk_error_clear();
 		return 0;
 	}
-	return 1;
+	return use_fits(f, &id, t, size, type, what, run);
 }
 
 /* `partial`: the run was imported without its data files, so blobs may be absent. */
@@ -171,6 +210,61 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 	json_decref(run);
 }
 
+/* ---- refs: files named by what they hold, never links ---- */
+
+static _Thread_local struct fsck *refs_fsck;
+static _Thread_local size_t refs_root_len;
+
+static int check_ref(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct fsck *f = refs_fsck;
+	const char *rel = path + refs_root_len + 1;
+	(void)st;
+	if (ftw->level == 0)
+		return 0;
+	if (flag == FTW_SL || flag == FTW_SLN) {
+		char target[256];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		problem(f, NULL, "%s is a symbolic link (to '%s'); xtrk never writes links among its refs", rel, target);
+	} else if (flag == FTW_DNR || flag == FTW_NS) {
+		problem(f, NULL, "%s cannot be read", rel);
+	} else if (flag == FTW_F && ftw->level == 3 && !strncmp(rel, "refs/experiments/", 17)) {
+		/* refs/experiments/EXP/ID holds ID */
+		const char *name = path + ftw->base;
+		xtrk_buf b = XTRK_BUF_INIT;
+		xtrk_oid named, held;
+		if (strlen(name) == XTRK_OID_HEXSZ && xtrk_oid_parse(&named, name) == 0) {
+			if (xtrk_buf_read_file(&b, path) == 0) {
+				while (b.size && (b.ptr[b.size - 1] == '\n' || b.ptr[b.size - 1] == '\r'))
+					xtrk_buf_truncate(&b, b.size - 1);
+				if (xtrk_oid_parse(&held, b.ptr) < 0)
+					problem(f, &named, "%s does not hold a run ID", rel);
+				else if (xtrk_oid_cmp(&held, &named))
+					problem(f, &named, "%s holds another run's ID (%s) than its name", rel,
+						xtrk_oid_tostr(&held));
+			} else {
+				problem(f, &named, "%s cannot be read: %s", rel, xtrk_error_last());
+			}
+			xtrk_buf_dispose(&b);
+			xtrk_error_clear();
+		}
+	}
+	return 0;
+}
+
+static void check_refs(struct fsck *f)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	xtrk_buf_printf(&p, "%s/refs", xtrk_repo_dir(f->repo));
+	refs_fsck = f;
+	refs_root_len = p.size - 5;
+	if (!xtrk_buf_oom(&p) && nftw(p.ptr, check_ref, 16, FTW_PHYS) < 0 && errno != ENOENT)
+		problem(f, NULL, "refs cannot be read: %s", strerror(errno));
+	refs_fsck = NULL;
+	xtrk_buf_dispose(&p);
+}
+
 static size_t count_temp(xtrk_repo *repo)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
@@ -207,6 +301,7 @@ int xtrk_fsck(xtrk_fsck_result *out, xtrk_repo *repo, const xtrk_fsck_options *o
 		goto done;
 	for (size_t i = 0; i < n; i++)
 		check_run(&f, &refs[i]);
+	check_refs(&f);
 	if ((err = xtrk_refs_tags(&names, &targets, &ntags, repo)) < 0) {
 		problem(&f, NULL, "tags cannot be read: %s", xtrk_error_last());
 		err = 0;

@@ -603,7 +603,8 @@ static int prun_cmp(const void *a, const void *b)
 
 static void emit_fields(xtrk_buf *out, struct pending_field *f, size_t n, const uint32_t *rank)
 {
-	qsort_r(f, n, sizeof(*f), pf_cmp_rank, (void *)rank);
+	if (n > 1)
+		qsort_r(f, n, sizeof(*f), pf_cmp_rank, (void *)rank);
 	for (size_t i = 0; i < n; i++) {
 		struct seg_field sf;
 		memset(&sf, 0, sizeof(sf));
@@ -645,11 +646,11 @@ static int seg_write(xtrk_buf *path_out, xtrk_repo *repo, struct src *srcs, size
 		goto oom;
 	for (size_t i = 0; i < b.nnames; i++)
 		order[i] = &b.names[i];
-	qsort(order, b.nnames, sizeof(*order), name_cmp);
+	xtrk_sort(order, b.nnames, sizeof(*order), name_cmp);
 	for (size_t i = 0; i < b.nnames; i++)
 		b.rank[order[i] - b.names] = (uint32_t)i;
 	/* Runs by ID, without duplicates. */
-	qsort(p.r, p.nr, sizeof(*p.r), prun_cmp);
+	xtrk_sort(p.r, p.nr, sizeof(*p.r), prun_cmp);
 	{
 		size_t w = 0;
 		for (size_t i = 0; i < p.nr; i++)
@@ -1002,7 +1003,7 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 	if (ix->nsegs > MERGE_AT)
 		merge(ix, repo); /* takes effect for the next reader; this one keeps its maps */
 	if (ix->n)
-		qsort(ix->entries, ix->n, sizeof(*ix->entries), entry_cmp);
+		xtrk_sort(ix->entries, ix->n, sizeof(*ix->entries), entry_cmp);
 	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0)
 		goto fail;
 	for (size_t i = 0; i < ntags; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 
@@ -157,7 +158,7 @@ static int dump(xtrk_buf *out, const json_t *v, size_t flags, int depth)
 				keys[i++] = k;
 		n = i;
 		if (flags & JSON_SORT_KEYS)
-			qsort(keys, n, sizeof(*keys), cmp_keys);
+			xtrk_sort(keys, n, sizeof(*keys), cmp_keys);
 		xtrk_buf_putc(out, '{');
 		put_indent(out, flags, depth + 1, 0);
 		for (i = 0; i < n && !err; i++) {

@@ -268,6 +268,7 @@ static int hash_path(xtrk_repo *repo, const char *path, char out[33])
 	xtrk_snapshot snap;
 	xtrk_snapshot_options so = XTRK_SNAPSHOT_OPTIONS_INIT;
 	int err;
+	so.quiet = 1;
 	if ((err = xtrk_repo_relpath(&rel, repo, path)) == 0 && (err = xtrk_txn_new_dry(&dry, xtrk_repo_odb(repo))) == 0 &&
 	    (err = xtrk_snapshot_path(&snap, repo, dry, rel.ptr, &so)) == 0)
 		xtrk_oid_fmt(out, &snap.id);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -478,6 +479,59 @@ int xtrk_odb_exists(xtrk_odb *odb, const xtrk_oid *oid)
 	return found;
 }
 
+int xtrk_odb_type_fits(xtrk_otype stored, uint64_t size, xtrk_otype expect)
+{
+	return expect == XTRK_OBJ_ANY || expect == XTRK_OBJ_BLOB || stored == expect || size == 0;
+}
+
+struct prefix_find {
+	const char *prefix;
+	size_t len, matches;
+	xtrk_oid found;
+	xtrk_buf cands;
+};
+
+static int prefix_one(const xtrk_odb_entry *e, void *payload)
+{
+	struct prefix_find *p = payload;
+	const char *hex = xtrk_oid_tostr(&e->oid);
+	if (strncasecmp(hex, p->prefix, p->len) || (p->matches && !xtrk_oid_cmp(&p->found, &e->oid)))
+		return 0;
+	p->found = e->oid;
+	p->matches++;
+	xtrk_buf_printf(&p->cands, "\n  %s %s", hex, xtrk_otype_name(e->type));
+	return 0;
+}
+
+static void prefix_bad(const char *where, const char *what, void *payload)
+{
+	(void)where;
+	(void)what;
+	(void)payload;
+}
+
+int xtrk_odb_find_prefix(xtrk_oid *out, xtrk_odb *odb, const char *prefix)
+{
+	struct prefix_find p = { prefix, strlen(prefix), 0, { { 0 } }, XTRK_BUF_INIT };
+	int err;
+	if (p.len < 4 || p.len > XTRK_OID_HEXSZ || !xtrk_oid_is_hex(prefix, p.len))
+		return xtrk_error_set(XTRK_ENOTFOUND, "'%.80s' is not an object ID or ID prefix (4 or more hex digits)",
+			prefix);
+	if ((err = xtrk_odb_foreach(odb, prefix_one, prefix_bad, &p)) < 0)
+		goto done;
+	xtrk_error_clear();
+	if (p.matches == 1)
+		*out = p.found;
+	else if (p.matches)
+		err = xtrk_error_set(XTRK_EAMBIGUOUS, "'%s' is ambiguous; it matches %zu objects:%s", prefix, p.matches,
+			p.cands.ptr);
+	else
+		err = xtrk_error_set(XTRK_ENOTFOUND, "unknown object '%s': no object ID starts so", prefix);
+done:
+	xtrk_buf_dispose(&p.cands);
+	return err;
+}
+
 int xtrk_odb_stat(uint64_t *size_out, xtrk_otype *type_out, xtrk_odb *odb, const xtrk_oid *oid)
 {
 	struct loc l;
@@ -654,12 +708,11 @@ int xtrk_odb_read(xtrk_buf *out, xtrk_otype *type_out, xtrk_odb *odb,
 	xtrk_buf_clear(out);
 	if ((err = xtrk_odb_stream_open(&s, odb, oid)) < 0)
 		return err;
-	/*
-	 * Identical bytes are one object whatever they were first written as (an
-	 * empty file and an empty folder's tree share an ID), so the stored type
-	 * is advisory; the caller's parser decides whether the bytes fit.
-	 */
-	(void)expect;
+	if (!xtrk_odb_type_fits(s->loc.type, s->loc.size, expect)) {
+		err = xtrk_error_set(XTRK_ECORRUPT, "object %s is stored as a %s, not the %s wanted here",
+			xtrk_oid_tostr(oid), xtrk_otype_name(s->loc.type), xtrk_otype_name(expect));
+		goto done;
+	}
 	if (type_out)
 		*type_out = s->loc.type;
 	if (s->loc.size > SIZE_MAX / 2 || (err = xtrk_buf_grow(out, (size_t)s->loc.size)) < 0) {
@@ -888,7 +941,7 @@ static int pack_seal(xtrk_txn *t)
 
 	if (t->pack_fd < 0)
 		return 0;
-	qsort(t->ents, t->nents, sizeof(*t->ents), (int (*)(const void *, const void *))xtrk_oid_cmp);
+	xtrk_sort(t->ents, t->nents, sizeof(*t->ents), (int (*)(const void *, const void *))xtrk_oid_cmp);
 	memcpy(h, "XIDX", 4);
 	h[4] = FORMAT_VERSION;
 	h[5] = h[6] = h[7] = 0;
@@ -1069,7 +1122,7 @@ static int dry_keep(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, const voi
 		err = xtrk_error_oom();
 		goto done;
 	}
-	memcpy(m->data, data, len);
+	xtrk_memcpy(m->data, data, len);
 	m->len = len;
 	m->oid = *oid;
 	t->nmem++;

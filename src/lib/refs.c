@@ -30,6 +30,26 @@ int xtrk_ref_name_valid(const char *name)
 	return !strstr(name, "..") && !(n > 5 && !strcmp(name + n - 5, ".lock"));
 }
 
+static int looks_like_id(const char *name)
+{
+	size_t n = strlen(name);
+	return n >= 4 && n <= XTRK_OID_HEXSZ && xtrk_oid_is_hex(name, n);
+}
+
+int xtrk_tag_name_valid(const char *name)
+{
+	return xtrk_ref_name_valid(name) && !looks_like_id(name);
+}
+
+int xtrk_tag_name_refuse(const char *name)
+{
+	if (xtrk_ref_name_valid(name) && looks_like_id(name))
+		return xtrk_error_set(XTRK_EINVALID,
+			"'%s' is not a valid tag name: it looks like a run ID or ID prefix (hex digits alone)", name);
+	return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid tag name (letters, digits, '.', '_' and '-')",
+		name);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -150,6 +170,12 @@ static int list_experiment(xtrk_run_ref **arr, size_t *n, size_t *alloc, const c
 		return XTRK_ERROR;
 	d = opendir(p.ptr);
 	xtrk_buf_dispose(&p);
+	if (!d && (errno == ELOOP || errno == ENOTDIR)) {
+		/* Not a folder xtrk wrote (a link, a stray file): it must not hide every other experiment. */
+		xtrk_warning_add("refs/experiments/%s is not a folder of runs (%s); skipped (see 'xtrk fsck')", exp,
+			strerror(errno));
+		return 0;
+	}
 	if (!d)
 		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read experiment '%s'", exp);
 	while (!err && (de = readdir(d)))
@@ -224,9 +250,8 @@ int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run,
 	xtrk_oid old;
 	int err;
 
-	if (!xtrk_ref_name_valid(name))
-		return xtrk_error_set(XTRK_EINVALID,
-			"'%s' is not a valid tag name (letters, digits, '.', '_' and '-')", name);
+	if (!xtrk_tag_name_valid(name))
+		return xtrk_tag_name_refuse(name);
 	if (!force && xtrk_refs_tag_lookup(&old, repo, name) == 0)
 		return xtrk_oid_cmp(&old, run) == 0 ? 0
 			: xtrk_error_set(XTRK_EEXISTS, "tag '%s' already names run %s", name, xtrk_oid_tostr(&old));
@@ -287,12 +312,12 @@ int xtrk_refs_tags(char ***names, xtrk_oid **targets, size_t *count, xtrk_repo *
 	}
 	closedir(d);
 	if (!err && n) {
-		qsort(nm, n, sizeof(*nm), cmp_str);
+		xtrk_sort(nm, n, sizeof(*nm), cmp_str);
 		if (!(tg = calloc(n, sizeof(*tg))))
 			err = xtrk_error_oom();
 		/* A damaged tag must not hide the others: it gets a zero ID, which fsck reports. */
 		for (size_t i = 0; !err && i < n; i++)
-			if ((err = xtrk_refs_tag_lookup(&tg[i], repo, nm[i])) == XTRK_ECORRUPT) {
+			if ((err = xtrk_refs_tag_lookup(&tg[i], repo, nm[i])) < 0) {
 				memset(&tg[i], 0, sizeof(tg[i]));
 				xtrk_error_clear();
 				err = 0;

@@ -193,8 +193,12 @@ static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
 		int wanted = 0;
 		for (size_t k = 0; k < n; k++)
 			wanted |= !xtrk_oid_cmp(&runs[k], &targets[i]);
-		if (!wanted || !xtrk_ref_name_valid(names[i]))
+		if (!wanted)
 			continue;
+		if (!xtrk_tag_name_valid(names[i])) {
+			xtrk_warning_add("tag '%s' of %s left behind: not a valid tag name", names[i], s->from_name);
+			continue;
+		}
 		if (xtrk_refs_tag_lookup(&have, s->to, names[i]) == 0) {
 			if (xtrk_oid_cmp(&have, &targets[i]))
 				xtrk_warning_add("tag '%s' names run %s on the receiving side; left as it is", names[i],
@@ -284,7 +288,10 @@ static int open_remote(xtrk_repo **out, xtrk_repo *repo, const char *name)
 {
 	xtrk_buf path = XTRK_BUF_INIT;
 	int err;
-	if ((err = xtrk_remote_path(&path, repo, name)) == 0 && (err = xtrk_store_open(out, path.ptr)) < 0) {
+	/* A folder others can write to is untrusted both ways: a link planted in it must not lead a push's
+	 * writes, or a pull's reads, outside it. */
+	if ((err = xtrk_remote_path(&path, repo, name)) == 0 &&
+	    ((err = xtrk_refuse_links(path.ptr, "the remote's folder")) < 0 || (err = xtrk_store_open(out, path.ptr)) < 0)) {
 		char why[512];
 		snprintf(why, sizeof(why), "%s", xtrk_error_last());
 		err = xtrk_error_set(err, "remote '%s': %s", name, why);

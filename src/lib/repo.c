@@ -137,6 +137,17 @@ static int open_store_parts(xtrk_repo *r, int config_required)
 		const git_error *ge = git_error_last();
 		err = xtrk_error_set(XTRK_EINVALID, "cannot read '%s': %s", p.ptr, ge ? ge->message : "unknown error");
 	}
+	if (err == 0 && r->cfg) {
+		/* A store of a format this xtrk does not know could be misread or damaged: refuse it. */
+		git_config_entry *e = NULL;
+		if (git_config_get_entry(&e, r->cfg, "core.format") == 0 && strcmp(e->value ? e->value : "", "1"))
+			err = xtrk_error_set(XTRK_EINVALID,
+				"'%s' has core.format = '%.40s', a store format this xtrk does not know (it reads "
+				"format 1); use a newer xtrk",
+				p.ptr, e->value ? e->value : "");
+		git_config_entry_free(e);
+		git_error_clear();
+	}
 done:
 	xtrk_buf_dispose(&p);
 	return err;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileutil.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
@@ -747,8 +748,8 @@ static int commit_state_prepare(struct commit_state *s)
 	}
 	for (size_t i = 0; i < o->ntags; i++) {
 		xtrk_oid old;
-		if (!xtrk_ref_name_valid(o->tags[i]))
-			err = xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid tag name", o->tags[i]);
+		if (!xtrk_tag_name_valid(o->tags[i]))
+			err = xtrk_tag_name_refuse(o->tags[i]);
 		else if (xtrk_refs_tag_lookup(&old, s->repo, o->tags[i]) == 0)
 			err = xtrk_error_set(XTRK_EEXISTS, "tag '%s' already names run %s; choose another name",
 				o->tags[i], xtrk_oid_tostr(&old));
@@ -1178,7 +1179,7 @@ int xtrk_runs_list(xtrk_run_item **out, size_t *count, xtrk_repo *repo, const ch
 		got++;
 	}
 	if (got)
-		qsort(items, got, sizeof(*items), cmp_items);
+		xtrk_sort(items, got, sizeof(*items), cmp_items);
 done:
 	xtrk_refs_tags_free(names, targets, ntags);
 	xtrk_buf_dispose(&b);
@@ -1250,13 +1251,33 @@ int xtrk_run_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev)
 			err = xtrk_error_set(err, "unknown experiment '%s' in '%s' (see 'xtrk log')", exp, rev);
 		return err;
 	}
-	if (xtrk_refs_tag_lookup(out, repo, rev) == 0)
-		return 0;
-	if ((err = nth_of_experiment(out, repo, rev, 0, rev)) != XTRK_ENOTFOUND)
-		return err;
 	if (len >= 4 && len <= XTRK_OID_HEXSZ && xtrk_oid_is_hex(rev, len)) {
+		/* An ID prefix wins over a tag or experiment of that name; one naming another run is ambiguous. */
+		xtrk_oid byname;
+		const char *kind = NULL;
+		if (xtrk_refs_tag_lookup(&byname, repo, rev) == 0)
+			kind = "tag";
+		else if (xtrk_error_clear(), nth_of_experiment(&byname, repo, rev, 0, rev) == 0)
+			kind = "experiment";
+		xtrk_error_clear();
 		if ((err = xtrk_refs_list_runs(&refs, &n, repo, NULL)) < 0)
 			return err;
+		for (size_t i = 0; i < n && kind; i++)
+			if (!strncasecmp(xtrk_oid_tostr(&refs[i].run), rev, len) && xtrk_oid_cmp(&refs[i].run, &byname)) {
+				char other[XTRK_OID_HEXSZ + 1];
+				xtrk_oid_fmt(other, &refs[i].run);
+				err = xtrk_error_set(XTRK_EAMBIGUOUS,
+					"'%s' is ambiguous: it is a %s naming run %s and a prefix of the ID of run %s; give "
+					"more of the ID",
+					rev, kind, xtrk_oid_tostr(&byname), other);
+				free(refs);
+				return err;
+			}
+		if (kind) {
+			free(refs);
+			*out = byname;
+			return 0;
+		}
 		for (size_t i = 0; i < n; i++) {
 			const char *hex = xtrk_oid_tostr(&refs[i].run);
 			if (strncasecmp(hex, rev, len))
@@ -1278,6 +1299,11 @@ int xtrk_run_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev)
 			xtrk_buf_dispose(&cands);
 			return err;
 		}
+	} else {
+		if (xtrk_refs_tag_lookup(out, repo, rev) == 0)
+			return 0;
+		if ((err = nth_of_experiment(out, repo, rev, 0, rev)) != XTRK_ENOTFOUND)
+			return err;
 	}
 	xtrk_buf_dispose(&cands);
 	return xtrk_error_set(XTRK_ENOTFOUND,

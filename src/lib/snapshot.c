@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "statcache.h"
+#include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/tree.h"
 
@@ -21,6 +22,7 @@ struct snode {
 	xtrk_entry_kind kind;
 	unsigned mode;
 	int need_stat;   /* type known from readdir; the worker stats it */
+	int follow;      /* a link recorded as its target's content */
 	xtrk_statinfo st;
 	xtrk_oid id;
 	uint64_t bytes, files;
@@ -39,6 +41,9 @@ struct walk {
 	pthread_mutex_t lock;
 	int err;
 	char errmsg[1024];
+	char *root_real;     /* the snapshot's root, resolved */
+	struct stat dirs[64]; /* the folders being walked, root first: a followed link must not loop */
+	size_t ndirs;
 };
 
 static void node_free(struct snode *n)
@@ -93,10 +98,54 @@ static int classify(struct walk *w, struct snode *n, const struct stat *st, cons
 	return 0;
 }
 
+/*
+ * A link inside the snapshot: one whose target lies inside the snapshot's
+ * root stays a link (the target's content is recorded anyway); one leading
+ * outside is followed and its target's content recorded, with a warning, so
+ * that the data the run used is what is kept; a dangling one stays a link,
+ * with a warning.
+ */
+static int resolve_link(struct walk *w, struct snode *n, const char *rel, const char *abs)
+{
+	char target[4096], *real = realpath(abs, NULL);
+	ssize_t len = readlink(abs, target, sizeof(target) - 1);
+	size_t rl = strlen(w->root_real);
+	struct stat st;
+
+	target[len > 0 ? len : 0] = '\0';
+	if (!real || stat(abs, &st) < 0) {
+		free(real);
+		if (!w->opts->quiet)
+			xtrk_warning_add("'%s' is a symbolic link to '%s', which does not exist; recorded as a link", rel, target);
+		return 0;
+	}
+	if (!strncmp(real, w->root_real, rl) && (real[rl] == '/' || real[rl] == '\0')) {
+		free(real);
+		return 0;
+	}
+	free(real);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is a symbolic link to '%s', which is not a file or folder", rel,
+			target);
+	for (size_t i = 0; S_ISDIR(st.st_mode) && i < w->ndirs; i++)
+		if (w->dirs[i].st_dev == st.st_dev && w->dirs[i].st_ino == st.st_ino)
+			return xtrk_error_set(XTRK_EINVALID,
+				"'%s' is a symbolic link to '%s', a folder that holds it: it would be recorded forever", rel,
+				target);
+	if (!w->opts->quiet)
+		xtrk_warning_add("'%s' is a symbolic link to '%s', outside the recorded folder: recorded the content of its "
+		"target", rel, target);
+	n->follow = 1;
+	if (!n->path && !(n->path = strdup(rel)))
+		return xtrk_error_oom();
+	return classify(w, n, &st, rel);
+}
+
 /* Build the node list of one folder, recursively. */
 static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 {
-	xtrk_buf abs = XTRK_BUF_INIT, child = XTRK_BUF_INIT;
+	xtrk_buf abs = XTRK_BUF_INIT, child = XTRK_BUF_INIT, target = XTRK_BUF_INIT;
+	struct stat self;
 	DIR *d;
 	struct dirent *de;
 	size_t alloc = 0;
@@ -111,6 +160,14 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 		return err;
 	}
 	dfd = dirfd(d);
+	if (fstat(dfd, &self) < 0 || w->ndirs == sizeof(w->dirs) / sizeof(*w->dirs)) {
+		err = fstat(dfd, &self) < 0 ? xtrk_error_errno("cannot stat folder '%s'", rel)
+					    : xtrk_error_set(XTRK_EINVALID, "'%s': folders nested too deep through links", rel);
+		closedir(d);
+		xtrk_buf_dispose(&abs);
+		return err;
+	}
+	w->dirs[w->ndirs++] = self;
 	while ((de = readdir(d))) {
 		struct stat st;
 		struct snode *n;
@@ -152,8 +209,22 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 		 * readdir already says what most entries are: files and links are
 		 * stat'ed later by the hashing threads, in parallel, instead of here.
 		 */
-		if (de->d_type == DT_REG || de->d_type == DT_LNK) {
-			n->kind = de->d_type == DT_REG ? XTRK_ENTRY_BLOB : XTRK_ENTRY_LINK;
+		if (de->d_type == DT_LNK) {
+			n->kind = XTRK_ENTRY_LINK;
+			n->need_stat = 1;
+			n->files = 1;
+			xtrk_buf_clear(&target);
+			xtrk_buf_printf(&target, "%s/%s", abs.ptr, de->d_name);
+			if ((err = xtrk_buf_oom(&target) ? XTRK_ERROR : resolve_link(w, n, child.ptr, target.ptr)) < 0)
+				break;
+			if (!n->path && !(n->path = strdup(child.ptr))) {
+				err = xtrk_error_oom();
+				break;
+			}
+			continue;
+		}
+		if (de->d_type == DT_REG) {
+			n->kind = XTRK_ENTRY_BLOB;
 			n->need_stat = 1;
 			n->files = 1;
 			if (!(n->path = strdup(child.ptr))) {
@@ -166,13 +237,21 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 			err = xtrk_error_errno("cannot stat '%s/%s'", rel, de->d_name);
 			break;
 		}
+		if (S_ISLNK(st.st_mode)) {
+			xtrk_buf_clear(&target);
+			xtrk_buf_printf(&target, "%s/%s", abs.ptr, de->d_name);
+			if ((err = classify(w, n, &st, child.ptr)) < 0 ||
+			    (err = xtrk_buf_oom(&target) ? XTRK_ERROR : resolve_link(w, n, child.ptr, target.ptr)) < 0)
+				break;
+			continue;
+		}
 		if ((err = classify(w, n, &st, child.ptr)) < 0)
 			break;
 	}
 	closedir(d);
 	/* Jobs hold pointers into kids, so queue them only once the array is final. */
 	if (!err && dir->nkids)
-		qsort(dir->kids, dir->nkids, sizeof(*dir->kids), cmp_node);
+		xtrk_sort(dir->kids, dir->nkids, sizeof(*dir->kids), cmp_node);
 	xtrk_buf_dispose(&abs);
 	for (size_t i = 0; !err && i < dir->nkids; i++) {
 		struct snode *n = &dir->kids[i];
@@ -187,7 +266,9 @@ static int walk_dir(struct walk *w, struct snode *dir, const char *rel)
 			xtrk_buf_printf(&child, "%s/%s", rel, n->name);
 		err = xtrk_buf_oom(&child) ? XTRK_ERROR : walk_dir(w, n, child.ptr);
 	}
+	w->ndirs--;
 	xtrk_buf_dispose(&child);
+	xtrk_buf_dispose(&target);
 	return err;
 }
 
@@ -201,7 +282,7 @@ static int do_job(struct walk *w, struct snode *n, xtrk_buf *abs)
 	xtrk_buf_clear(abs);
 	if (xtrk_buf_printf(abs, "%s/%s", xtrk_repo_workdir(w->repo), n->path) < 0)
 		return XTRK_ERROR;
-	if (n->need_stat) {
+	if (n->need_stat && !n->follow) {
 		xtrk_entry_kind seen = n->kind;
 		if (lstat(abs->ptr, &st) < 0)
 			return xtrk_error_errno("cannot stat '%s'", n->path);
@@ -223,7 +304,7 @@ static int do_job(struct walk *w, struct snode *n, xtrk_buf *abs)
 		return 0;
 	}
 	/* A file swapped for a FIFO or device since it was listed is refused, not waited on. */
-	if ((fd = xtrk_open_regular(abs->ptr, 1)) < 0)
+	if ((fd = xtrk_open_regular(abs->ptr, !n->follow)) < 0)
 		return fd;
 	err = xtrk_txn_write_fd(&n->id, &n->bytes, w->txn, fd, n->path);
 	/* Record what we read against the stat from when we opened it. */
@@ -374,6 +455,25 @@ int xtrk_snapshot_path(xtrk_snapshot *out, xtrk_repo *repo, xtrk_txn *txn,
 		err = xtrk_error_oom();
 		goto done;
 	}
+	if (S_ISLNK(st.st_mode)) {
+		/* A file or folder given by a link is recorded as the target's content, as the run read it. */
+		char target[4096];
+		ssize_t len = readlink(abs.ptr, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		if (stat(abs.ptr, &st) < 0) {
+			err = xtrk_error_set(errno == ENOENT ? XTRK_ENOTFOUND : XTRK_EINVALID,
+				"'%s' is a symbolic link to '%s', which cannot be read: %s", relpath, target, strerror(errno));
+			goto done;
+		}
+		if (!w.opts->quiet)
+			xtrk_warning_add("'%s' is a symbolic link to '%s': recorded the content of its target", relpath,
+				target);
+		root.follow = 1;
+	}
+	if (!(w.root_real = realpath(abs.ptr, NULL))) {
+		err = xtrk_error_errno("cannot resolve '%s'", relpath);
+		goto done;
+	}
 	if ((err = classify(&w, &root, &st, relpath)) < 0)
 		goto done;
 	if ((err = root.kind == XTRK_ENTRY_TREE ? walk_dir(&w, &root, relpath) : add_job(&w, &root)) < 0)
@@ -392,6 +492,7 @@ int xtrk_snapshot_path(xtrk_snapshot *out, xtrk_repo *repo, xtrk_txn *txn,
 		w.opts->progress(w.bytes_done, w.files_done, w.opts->payload);
 done:
 	node_free(&root);
+	free(w.root_real);
 	free(w.jobs);
 	pthread_mutex_destroy(&w.lock);
 	xtrk_buf_dispose(&abs);

@@ -207,7 +207,7 @@ int xtrk_statcache_save(xtrk_statcache *c)
 
 	if (!c->nadd)
 		return 0;
-	qsort(c->add, c->nadd, sizeof(*c->add), cmp_entry);
+	xtrk_sort(c->add, c->nadd, sizeof(*c->add), cmp_entry);
 	xtrk_buf_printf(&b, "xtrk-statcache 1 %lld\n", (long long)c->started_ns);
 	/* Merge old and new, both sorted; a new entry replaces an old one for the same path. */
 	while (i < c->nold || j < c->nadd) {

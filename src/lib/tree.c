@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/tree.h"
 
@@ -119,7 +120,7 @@ int xtrk_tree_parse(xtrk_tree **out, const char *data, size_t len)
 		free(t);
 		return xtrk_error_oom();
 	}
-	memcpy(t->data, data, len);
+	xtrk_memcpy(t->data, data, len);
 	t->data[len] = '\0';
 	if (memchr(t->data, '\0', len))
 		goto bad;

@@ -10,6 +10,7 @@
 
 #include "gitsrc.h"
 #include "untracked.h"
+#include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/tree.h"
 
@@ -354,7 +355,7 @@ int xtrk_untracked_capture(json_t **out, git_repository *repo, xtrk_txn *txn, co
 		xtrk_oid id;
 		uint64_t bytes = 0, files = 0;
 		if (c.n) {
-			qsort(c.files, c.n, sizeof(*c.files), level_cmp);
+			xtrk_sort(c.files, c.n, sizeof(*c.files), level_cmp);
 			if ((err = build(&c, c.files, c.n, 0, &id, &bytes, &files)) < 0)
 				goto done;
 		}

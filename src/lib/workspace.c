@@ -118,6 +118,7 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 				continue;
 			}
 			sopt.cache = cache;
+			sopt.quiet = 1;
 			if ((err = xtrk_snapshot_path(&snap, repo, dry, path, &sopt)) < 0)
 				break;
 			json_array_append_new(arr, json_pack("{s:O, s:s, s:s, s:s, s:I, s:I, s:O}", "name",

@@ -233,7 +233,7 @@ check "a hostile untracked tree cannot write outside the target" '
 	w=$(xxhsum -H2 sweep.py | cut -d" " -f1)
 	for name in .. .git .XTRK "a/b"; do
 		printf "100644 blob %s 10 1\t%s\n" $w "$name" > "$S/evil.tree"
-		t=$(xtrk hash-object -w "$S/evil.tree")
+		t=$(xtrk hash-object -w -t tree "$S/evil.tree")
 		xtrk cat-object $run > "$S/r.json"
 		python3 - "$S/r.json" $t "$S/r2.json" <<-PY
 		import json, sys
@@ -241,7 +241,7 @@ check "a hostile untracked tree cannot write outside the target" '
 		r["source"]["untracked_content"]["id"] = sys.argv[2]
 		open(sys.argv[3], "w").write(json.dumps(r, sort_keys=True, separators=(",", ":")))
 		PY
-		id2=$(xtrk hash-object -w "$S/r2.json")
+		id2=$(xtrk hash-object -w -t run "$S/r2.json")
 		echo $id2 > .xtrk/refs/experiments/sweep/$id2
 		rm -rf "$TRASH/evil"
 		err=$(xtrk checkout -C "$TRASH/evil/in" $id2 2>&1 || true)

@@ -98,7 +98,7 @@ check "a patch that no longer applies: clear error, nothing written" '
 	r["source"]["patch"] = sys.argv[2]
 	open("r2.json", "w").write(json.dumps(r, sort_keys=True, separators=(",", ":")))
 	PY
-	id2=$(xtrk hash-object -w r2.json)
+	id2=$(xtrk hash-object -w -t run r2.json)
 	echo $id2 > .xtrk/refs/experiments/exp/$id2
 	rm -rf "$TRASH/out7"
 	err=$(xtrk checkout -C "$TRASH/out7" $id2 2>&1 || true)

@@ -101,7 +101,7 @@ check "a remote whose run record has a field of the wrong type is refused" '
 	# a record that hashes right, filed as a run there, but whose datasets field is a string
 	printf "{\"experiment\":\"ev\",\"started\":\"2026-01-01T00:00:00.000000Z\",\"datasets\":\"x\"}" > rec
 	rid=$(xxhsum -H2 rec | cut -d" " -f1)
-	xtrk -C er2 hash-object -w rec >/dev/null
+	xtrk -C er2 hash-object -w -t run rec >/dev/null
 	rm -f er2/refs/experiments/ev/* && echo $rid > er2/refs/experiments/ev/$rid
 	mkdir victim2 && cd victim2 && new_ws && xtrk remote add er2 "$TRASH/er2" 2>/dev/null
 	before=$(store_listing)

@@ -359,3 +359,44 @@ Test(remote, a_run_without_its_files_travels_without_them_until_completed)
 	cr_assert_eq(xtrk_refs_partial(b, &id), 0);
 	xtrk_repo_free(b);
 }
+
+Test(remote, a_link_planted_in_the_remote_folder_is_refused_and_nothing_is_written_through_it)
+{
+	static const char *const where[] = { "../remote/objects/pack", "../remote/refs/tags", "../remote/refs/experiments",
+		"../remote/objects/tmp" };
+	xtrk_sync_stats st;
+	struct stat sb;
+	commit_in(repo, "e", "lr=0.1", "best");
+	mkdir("../outside", 0777);
+	for (size_t i = 0; i < sizeof(where) / sizeof(*where); i++) {
+		char outside[PATH_MAX];
+		cr_assert_not_null(realpath("../outside", outside));
+		cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0, "%s", xtrk_error_last());
+		cr_assert_eq(rename(where[i], "../moved"), 0, "%s", where[i]);
+		cr_assert_eq(symlink(outside, where[i]), 0);
+		cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), XTRK_EINVALID, "%s", where[i]);
+		cr_assert(strstr(xtrk_error_last(), "symbolic link"), "%s", xtrk_error_last());
+		cr_assert(strstr(xtrk_error_last(), where[i] + 2), "%s", xtrk_error_last());
+		cr_assert_eq(xtrk_pull(&st, repo, "origin", NULL, 0), XTRK_EINVALID);
+		/* nothing under the folder the link leads to */
+		cr_assert_eq(rmdir("../outside"), 0, "the push wrote through %s", where[i]);
+		mkdir("../outside", 0777);
+		unlink(where[i]);
+		cr_assert_eq(rename("../moved", where[i]), 0);
+		cr_assert_eq(stat(where[i], &sb), 0);
+		cr_assert_eq(xtrk_remote_remove(repo, "origin"), 0);
+	}
+	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "a clean remote: %s", xtrk_error_last());
+}
+
+Test(remote, an_empty_pull_and_an_empty_push_are_fine)
+{
+	xtrk_sync_stats st;
+	xtrk_repo *b = new_repo_at("../b");
+	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
+	cr_assert_eq(xtrk_push(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 0);
+	xtrk_repo_free(b);
+}
