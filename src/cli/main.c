@@ -67,8 +67,11 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(*commands); c++)
-		if (!strcmp(argv[i], commands[c].name))
-			return commands[c].fn(argc - i, argv + i, &cli);
+		if (!strcmp(argv[i], commands[c].name)) {
+			int rc = commands[c].fn(argc - i, argv + i, &cli);
+			cli_warnings(); /* what a command left unsaid: e.g. runs a listing had to leave out */
+			return rc;
+		}
 	fprintf(stderr, "xtrk: error: '%s' is not an xtrk command (see 'xtrk --help')\n", argv[i]);
 	return EXIT_USAGE;
 }

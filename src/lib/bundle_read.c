@@ -22,6 +22,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 
@@ -562,7 +563,7 @@ static void check_run(struct reader *r, json_t *entry)
 		problem(r, "run %s: malformed record at column %d: %s", hex, je.column, je.text);
 		return;
 	}
-	if (xtrk_run_validate(rec) < 0) {
+	if (xtrk_record_check(rec) < 0) {
 		problem(r, "run %s: %s", hex, xtrk_error_last());
 		goto done;
 	}
@@ -576,7 +577,7 @@ static void check_run(struct reader *r, json_t *entry)
 		json_object_del(cmp, "tags");
 		if (!json_equal(json_object_get(sum, "id"), json_object_get(entry, "id")) || !json_equal(cmp, rec))
 			problem(r, "run %s: runs/%s.json does not match the run's record", hex, hex);
-		if (xtrk_run_validate(sum) < 0)
+		if (xtrk_record_check(sum) < 0)
 			problem(r, "runs/%s.json: %s", hex, xtrk_error_last());
 	}
 	memset(&reach, 0, sizeof(reach));

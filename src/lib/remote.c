@@ -11,6 +11,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/remote.h"
 #include "xtrk/run.h"
@@ -230,9 +231,9 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 	reach.odb = xtrk_repo_odb(from);
 	reach.seen = &seen;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0)
+		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0 && (err != XTRK_ECORRUPT || !untrusted))
 			goto done;
-		if (untrusted && (err = xtrk_run_validate(runs[i])) < 0) {
+		if (untrusted && (err < 0 || (err = xtrk_record_check(runs[i])) < 0)) {
 			char why[512];
 			snprintf(why, sizeof(why), "%s", xtrk_error_last());
 			err = xtrk_error_set(err, "run %s on %s: %s", xtrk_oid_tostr(&ids[i]), from_name, why);

@@ -127,6 +127,18 @@ elif case == "run-path":
 elif case == "run-untracked":
     replace_run_record(lambda r: r["source"].__setitem__(
         "untracked_content", {"id": "../../outside", "files": 1, "bytes": 1, "skipped": []}))
+elif case == "record-set":
+    # ARG is FIELD=JSON (FIELD may be dotted: source.branch, datasets.0.kind)
+    field, value = arg.split("=", 1)
+
+    def setf(r):
+        *path, last = field.split(".")
+        for p in path:
+            r = r[int(p)] if isinstance(r, list) else r[p]
+        r[int(last) if isinstance(r, list) else last] = json.loads(value)
+    replace_run_record(setf)
+elif case == "record-del":
+    replace_run_record(lambda r: r.pop(arg))
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
 else:
