@@ -10,7 +10,7 @@
 
 /**
  * Check a run record (or a bundle's run summary, which adds `id` and `tags`):
- * the object-ID fields are IDs (32 lower-case hex; `parent` a run ID), the
+ * the object-ID fields are IDs, no tag looks like a run ID prefix (32 lower-case hex; `parent` a run ID), the
  * experiment name and tags are valid names, `started` (and `ended` when
  * present) are RFC 3339 UTC timestamps as xtrk writes them, `status` is
  * "succeeded" or "failed", `params` and `metrics` are objects, datasets,
@@ -19,6 +19,12 @@
  * expect.  0, or XTRK_ECORRUPT with a message naming the field.
  */
 int xtrk_record_check(const json_t *rec);
+
+/**
+ * 1 when a tag name could be taken for a run ID or ID prefix (4 to 32 hex
+ * digits, any case): such tags are refused where runs arrive from elsewhere.
+ */
+int xtrk_record_tag_like_id(const char *name);
 
 /** 1 when `s` is a timestamp as xtrk writes them: YYYY-MM-DDTHH:MM:SS[.fraction]Z. */
 int xtrk_record_timestamp_valid(const char *s);

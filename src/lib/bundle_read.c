@@ -420,9 +420,6 @@ static int read_entry(struct reader *r, struct archive_entry *e)
 		problem(r, "entry '%.300s': %s", name ? name : "", why);
 		return 0;
 	}
-	if (archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e) &&
-	    (!strcmp(name, "objects/") || !strcmp(name, "runs/")))
-		return 0;
 	if ((why = bad_type(e))) {
 		problem(r, "entry '%s': %s (a bundle holds only regular files)", name, why);
 		return 0;
@@ -528,6 +525,26 @@ static int tree_from_bundle(xtrk_buf *out, const xtrk_oid *id, void *payload)
 	return xtrk_error_set(XTRK_ENOTFOUND, "tree %s is not in the bundle", xtrk_oid_tostr(id));
 }
 
+/* An object is used as what it is stored as: a tree's text is never data, a run never a tree. */
+static int ref_use(const xtrk_oid *id, xtrk_otype type, void *payload)
+{
+	struct ref_check *c = payload;
+	struct decl *d = decl_find(c->r, id);
+	xtrk_otype stored;
+	if (d && d->seen) {
+		if (d->type != type)
+			problem(c->r, "run %s: %s %s is used as a %s", c->run, xtrk_otype_name(d->type), xtrk_oid_tostr(id),
+				xtrk_otype_name(type));
+	} else if (c->r->repo && xtrk_odb_stat(NULL, &stored, xtrk_repo_odb(c->r->repo), id) == 0) {
+		if (stored != type)
+			problem(c->r, "run %s: %s %s (already in this store) is used as a %s", c->run, xtrk_otype_name(stored),
+				xtrk_oid_tostr(id), xtrk_otype_name(type));
+	} else {
+		xtrk_error_clear();
+	}
+	return 0;
+}
+
 static int ref_visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload)
 {
 	struct ref_check *c = payload;
@@ -583,6 +600,7 @@ static void check_run(struct reader *r, json_t *entry)
 	memset(&reach, 0, sizeof(reach));
 	reach.read_tree = tree_from_bundle;
 	reach.visit = ref_visit;
+	reach.use = ref_use;
 	reach.payload = &c;
 	reach.seen = &seen;
 	reach.skip_data = r->st->no_data;

@@ -60,6 +60,12 @@ int xtrk_record_timestamp_valid(const char *s)
 	return s[i] == 'Z' && s[i + 1] == 0;
 }
 
+int xtrk_record_tag_like_id(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	return n >= 4 && n <= XTRK_OID_HEXSZ && xtrk_oid_is_hex(name, n);
+}
+
 /* Absent or null, or of the type `is` accepts. */
 static int opt(const json_t *o, const char *key, int (*is)(const json_t *))
 {
@@ -140,6 +146,14 @@ int xtrk_record_check(const json_t *rec)
 		return bad("notes", "is not a list of strings");
 	if (!opt(r, "command", is_object) || !opt(json_object_get(r, "command"), "argv", is_strings))
 		return bad("command", "is not a command ({argv, ...})");
+	if ((v = json_object_get(r, "tags"))) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(v, i, t)
+			if (xtrk_record_tag_like_id(json_string_value(t)))
+				return xtrk_error_set(XTRK_ECORRUPT,
+					"malformed run record: 'tags' holds '%s', which could be taken for a run ID prefix", json_string_value(t));
+	}
 	if ((src = json_object_get(r, "source")) && json_is_object(src)) {
 		if (!opt(src, "repository", is_string))
 			return bad("source.repository", "is not a string");

@@ -129,9 +129,17 @@ static int move_all(xtrk_repo *repo, const char *from, const char *to, const xtr
 	free(refs);
 	if (moved)
 		*moved = done;
-	if (err == 0 && !done)
-		err = xtrk_error_set(XTRK_ENOTFOUND, "run %s is not %s", xtrk_oid_tostr(run),
-			!strcmp(from, "removed") ? "removed" : "listed in any experiment");
+	if (err == 0 && !done) {
+		int removed = 0;
+		if (!strcmp(from, "experiments") && scan(&refs, &n, repo, "removed") == 0) {
+			for (size_t i = 0; i < n; i++)
+				removed |= !xtrk_oid_cmp(&refs[i].run, run);
+			free(refs);
+		}
+		err = xtrk_error_set(XTRK_ENOTFOUND, "run %s is %s", xtrk_oid_tostr(run),
+			removed ? "already removed (see 'xtrk rm --list')"
+			: !strcmp(from, "removed") ? "not removed" : "not listed in any experiment");
+	}
 	return err;
 }
 

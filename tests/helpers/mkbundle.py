@@ -139,6 +139,26 @@ elif case == "record-set":
     replace_run_record(setf)
 elif case == "record-del":
     replace_run_record(lambda r: r.pop(arg))
+elif case == "summary-tags":
+    # the bundle's run summary carries these tags (ARG: a JSON list)
+    s = find("runs/")
+    summ = json.loads(entries[s][1])
+    summ["tags"] = json.loads(arg)
+    entries[s] = reg(entries[s][0].name, json.dumps(summ).encode())
+elif case == "kind-confusion":
+    # ARG "blob-is-tree": a model marked kind blob names the dataset's tree;
+    # "tree-is-blob": a dataset marked kind tree names the model's blob
+    def confuse(r):
+        tree = next(d for d in r["datasets"] if d["kind"] == "tree")
+        blob = next(d for d in r["models"] if d["kind"] == "blob")
+        if arg == "blob-is-tree":
+            blob["id"] = tree["id"]
+        else:
+            tree["id"] = blob["id"]
+    replace_run_record(confuse)
+elif case == "dir":
+    # a folder entry (ARG: its name, e.g. objects/ or runs/)
+    entries.insert(obj, special(arg, tarfile.DIRTYPE))
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
 else:
