@@ -770,10 +770,13 @@ int xtrk_bundle_verify_memory(xtrk_bundle_stats *out, const void *data, size_t l
 
 static int publish_refs(struct reader *r)
 {
-	json_t *e;
-	size_t i;
-	int err;
+	json_t *e, *queued = json_object(); /* tag name -> run ID, to create */
+	const char **names = NULL, **contents = NULL;
+	size_t i, n = 0;
+	int err = 0;
 
+	if (!queued)
+		return xtrk_error_oom();
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e) {
 		json_t *sum = json_object_get(r->summaries, json_string_value(json_object_get(e, "id"))), *t;
 		const char *exp = json_string_value(json_object_get(e, "experiment"));
@@ -787,22 +790,42 @@ static int publish_refs(struct reader *r)
 		xtrk_buf_dispose(&rel);
 		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = xtrk_reach_mark_partial(r->repo, &id, sum)) < 0) ||
 		    (err = xtrk_refs_add_run(r->repo, exp, &id)) < 0)
-			return err;
+			goto done;
 		json_array_foreach(json_object_get(sum, "tags"), k, t) {
 			xtrk_oid have;
-			const char *name = json_string_value(t);
-			if (xtrk_refs_tag_lookup(&have, r->repo, name) == 0) {
-				if (xtrk_oid_cmp(&have, &id))
+			const char *name = json_string_value(t), *q = json_string_value(json_object_get(queued, name));
+			if (q || xtrk_refs_tag_lookup(&have, r->repo, name) == 0) {
+				if (q ? strcmp(q, xtrk_oid_tostr(&id)) != 0 : xtrk_oid_cmp(&have, &id) != 0)
 					xtrk_warning_add("tag '%s' already names run %s here; the bundle's tag on %s was not "
-						"imported", name, xtrk_oid_tostr(&have), xtrk_oid_tostr(&id));
+						"imported", name, q ? q : xtrk_oid_tostr(&have), xtrk_oid_tostr(&id));
 				continue;
 			}
 			xtrk_error_clear();
-			if ((err = xtrk_refs_tag_create(r->repo, name, &id, 0)) < 0)
-				return err;
+			json_object_set_new(queued, name, json_sprintf("%s\n", xtrk_oid_tostr(&id)));
 		}
 	}
-	return 0;
+	/* All the tags at once: thousands of tags cost a few syncs, not two each. */
+	n = json_object_size(queued);
+	if (n && (!(names = calloc(n, sizeof(*names))) || !(contents = calloc(n, sizeof(*contents))))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	{
+		const char *k;
+		json_t *v;
+		size_t j = 0;
+		json_object_foreach(queued, k, v) {
+			names[j] = k;
+			contents[j++] = json_string_value(v);
+		}
+	}
+	if (n)
+		err = xtrk_refs_write_new(r->repo, "refs/tags", names, contents, n);
+done:
+	free(names);
+	free(contents);
+	json_decref(queued);
+	return err;
 }
 
 /* The imported runs go into the run index (a cache: a failure only costs time later). */

@@ -80,6 +80,39 @@ check "tags that could be taken for a run ID prefix are refused" '
 	xtrk bundle verify ok-tag.tar 2>err
 	expect_contains "$(cat err)" "0 problems"
 '
+# Importing 5,000 tags: the syncs do not grow with the number of tags (counted by the fault
+# shim, which sees fsync calls: the old way made two per tag), and the time is printed beside
+# that of creating 5,000 files the same way (lock file, rename) on this file system.
+many_tags() {
+	[ -f "$SHIM" ] || skip "the fault shim was not built"
+	python3 -c 'import json; print(json.dumps(["t%d" % i for i in range(5000)]))' > tags.json
+	mk summary-tags many-tags.tar "$(cat tags.json)"
+	mkdir t5k && (cd t5k && new_ws)
+	python3 - "$XTRK_BIN" "$SHIM" "$TRASH/syncs" > times <<-'EOF'
+		import os, subprocess, sys, time
+		os.mkdir("files")
+		t = time.time()
+		for i in range(5000):
+		    fd = os.open("files/t%d.lock" % i, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+		    os.write(fd, b"0" * 33)
+		    os.close(fd)
+		    os.rename("files/t%d.lock" % i, "files/t%d" % i)
+		base = time.time() - t
+		t = time.time()
+		env = dict(os.environ, LD_PRELOAD=sys.argv[2], XTRK_TEST_COUNT=sys.argv[3])
+		subprocess.run([sys.argv[1], "-C", "t5k", "bundle", "import", "many-tags.tar"], check=True,
+		               stdout=subprocess.DEVNULL, env=env)
+		print("%.2f %.2f" % (base, time.time() - t))
+	EOF
+	read base took < times
+	echo "creating 5,000 files: $base s; importing 5,000 tags: $took s; $(grep -c fsync syncs) fsync calls"
+	[ "$(grep -c fsync syncs)" -lt 100 ]
+	expect_eq "$(ls t5k/.xtrk/refs/tags | wc -l)" 5000
+	expect_eq "$(ls t5k/.xtrk/refs/tags | grep -c lock)" 0
+	expect_eq "$(cat t5k/.xtrk/refs/tags/t4999)" "$(cat t5k/.xtrk/refs/experiments/exp/*)"
+	xtrk -C t5k fsck -q
+}
+check "5,000 tags import with a few syncs, not two per tag" 'many_tags'
 
 # A store that holds broken runs, planted behind the importer's back.
 cd "$TRASH/victim"
