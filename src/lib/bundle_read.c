@@ -18,6 +18,7 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "packscan.h"
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
@@ -27,6 +28,7 @@
 #include "xtrk/run.h"
 
 #define CHUNK (256 * 1024)
+#define SKIP_MAX (1 << 20) /* an unread entry larger than this is not skipped */
 
 struct decl {
 	xtrk_oid id;
@@ -359,6 +361,7 @@ static int read_pack(struct reader *r, la_int64_t size)
 {
 	json_t *src = json_object_get(r->manifest, "source");
 	xtrk_gitpack_indexer *ix = NULL;
+	xtrk_packscan *scan = NULL;
 	la_ssize_t n;
 	int err = 0;
 
@@ -372,8 +375,9 @@ static int read_pack(struct reader *r, la_int64_t size)
 		r->stopped = 1;
 		return 0;
 	}
-	if ((err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
-		return err;
+	if ((err = xtrk_packscan_new(&scan, XTRK_BUNDLE_MAX_GIT_OBJECT, XTRK_BUNDLE_MAX_GIT_TOTAL)) < 0 ||
+	    (err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
+		goto done;
 	for (uint64_t seen = 0; (n = archive_read_data(r->a, r->chunk, CHUNK)) > 0; seen += (uint64_t)n) {
 		/*
 		 * The pack header's object count sizes libgit2's tables: a count the
@@ -386,7 +390,8 @@ static int read_pack(struct reader *r, la_int64_t size)
 			problem(r, "source.pack: not a git pack, or it declares more objects than it can hold");
 			goto done;
 		}
-		if (xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
+		/* Each object's declared size is checked before libgit2 inflates it. */
+		if (xtrk_packscan_feed(scan, r->chunk, (size_t)n) < 0 || xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
 			problem(r, "source.pack: %s", xtrk_error_last());
 			goto done;
 		}
@@ -404,6 +409,7 @@ static int read_pack(struct reader *r, la_int64_t size)
 	r->st->has_source = 1;
 done:
 	xtrk_gitpack_indexer_free(ix);
+	xtrk_packscan_free(scan);
 	return err;
 }
 
@@ -663,6 +669,17 @@ static int read_all(struct reader *r)
 		}
 		if ((err = read_entry(r, e)) < 0)
 			return err;
+		/*
+		 * An entry refused without being read would be skipped by inflating it:
+		 * a large one ends the reading (verify as import), never inflated past
+		 * what was read of it.
+		 */
+		if (!r->stopped && archive_entry_size_is_set(e) && archive_entry_size(e) > SKIP_MAX &&
+		    archive_read_data(r->a, r->chunk, 1) > 0) {
+			problem(r, "entry '%.300s': %lld bytes left unread; the check stops here",
+				archive_entry_pathname(e) ? archive_entry_pathname(e) : "", (long long)archive_entry_size(e));
+			r->stopped = 1;
+		}
 	}
 	if (!r->stopped && rc != ARCHIVE_EOF)
 		return xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated: %s",

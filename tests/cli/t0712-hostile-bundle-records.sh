@@ -114,6 +114,45 @@ many_tags() {
 }
 check "5,000 tags import with a few syncs, not two per tag" 'many_tags'
 
+# ran_bounded SECONDS MIB CMD...: CMD ends within SECONDS and its peak memory stays under MIB.
+ran_bounded() {
+	python3 - "$@" <<-'EOF'
+		import resource, subprocess, sys, time
+		secs, mib, cmd = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+		t = time.time()
+		subprocess.run(cmd, stdout=open("bounded.out", "w"), stderr=subprocess.STDOUT)
+		took, rss = time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss >> 10
+		print("%.2f s, %d MiB" % (took, rss))
+		sys.exit(0 if took <= secs and rss <= mib else 1)
+	EOF
+}
+pack_bomb() {
+	mk packbomb h-packbomb.tar 1024
+	test $(wc -c < h-packbomb.tar) -lt 2000000
+	ran_bounded 3 64 "$XTRK_BIN" bundle verify h-packbomb.tar
+	expect_contains "$(cat bounded.out)" "refused before inflating"
+	expect_contains "$(cat bounded.out)" "1073741824 bytes"
+	ran_bounded 3 64 "$XTRK_BIN" -C victim bundle import h-packbomb.tar
+	expect_contains "$(cat bounded.out)" "refused before inflating"
+	expect_eq "$(store_listing victim)" "$before"
+}
+check "a source pack holding a 1 GiB blob of zeros (1 MiB packed) is refused at its header" 'pack_bomb'
+real_pack() {
+	mkdir hist && cd hist && new_git_repo
+	for i in $(seq 1 20); do seq 1 $((2000 + i * 10)) > big.txt; echo $i >> big.txt; git add big.txt; git commit -qm c$i; done
+	new_ws && xtrk commit-run -e hist >/dev/null && xtrk bundle create --with-source -o ../hist.tar -e hist 2>/dev/null
+	cd .. && xtrk bundle verify hist.tar 2>err && expect_contains "$(cat err)" "0 problems"
+	mkdir hv && (cd hv && new_ws && xtrk bundle import ../hist.tar >/dev/null)
+}
+check "a real source pack with deltas still verifies and imports" 'real_pack'
+big_entry() {
+	mk big-entry h-big.tar.gz 300
+	ran_bounded 1 64 "$XTRK_BIN" bundle verify h-big.tar.gz
+	expect_contains "$(cat bounded.out)" "larger than the limit"
+	expect_contains "$(cat bounded.out)" "left unread"
+}
+check "verify does not inflate a refused entry to skip it (300 MiB of zeros in 300 KiB)" 'big_entry'
+
 # A store that holds broken runs, planted behind the importer's back.
 cd "$TRASH/victim"
 good_id=$(xtrk log --format json | json_get 0.id)

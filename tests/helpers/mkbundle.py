@@ -159,6 +159,33 @@ elif case == "kind-confusion":
 elif case == "dir":
     # a folder entry (ARG: its name, e.g. objects/ or runs/)
     entries.insert(obj, special(arg, tarfile.DIRTYPE))
+elif case == "packbomb":
+    # a source pack of one git blob of ARG MiB of zeros (a 1 GiB blob packs into about 1 MiB)
+    import hashlib
+    import zlib
+    size = int(arg) << 20
+    n, hdr = size >> 4, [0x30 | (size & 15)]  # type 3: blob
+    while n:
+        hdr[-1] |= 0x80
+        hdr.append(n & 0x7f)
+        n >>= 7
+    parts = [b"PACK\0\0\0\2\0\0\0\1", bytes(hdr)]
+    z, zero = zlib.compressobj(9), bytes(1 << 20)
+    for _ in range(size >> 20):
+        parts.append(z.compress(zero))
+    parts.append(z.flush())
+    pack = b"".join(parts)
+    pack += hashlib.sha1(pack).digest()
+    _, m = manifest()
+    m["source"] = {"bytes": len(pack), "commits": []}
+    set_manifest(m)
+    entries.append(reg("source.pack", pack))
+elif case == "big-entry":
+    # RUNBOOK.md carried as ARG MiB of zeros: over the limit, refused unread (write OUT as .tar.gz)
+    i = find("RUNBOOK.md")
+    big = tarfile.TarInfo("RUNBOOK.md")
+    big.size = int(arg) << 20
+    entries[i] = (big, None)
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
 else:
