@@ -23,15 +23,15 @@ typedef struct {
 	 * negative return stops the walk with that code.
 	 */
 	int (*visit)(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload);
+	void *payload;
+	xtrk_odb *odb;
+	xtrk_oidset *seen; /* shared across runs, so each object is visited once */
+	int skip_data;     /* do not visit data blobs (their trees are still walked) */
 	/*
 	 * Optional: called for every use of an object, seen before or not, with
 	 * the type the use needs (to check it against the type it is stored as).
 	 */
 	int (*use)(const xtrk_oid *id, xtrk_otype type, void *payload);
-	void *payload;
-	xtrk_odb *odb;
-	xtrk_oidset *seen; /* shared across runs, so each object is visited once */
-	int skip_data;     /* do not visit data blobs (their trees are still walked) */
 } xtrk_reach;
 
 /**
