@@ -180,7 +180,7 @@ static int run_ref_exists(xtrk_repo *repo, const char *exp, const xtrk_oid *id)
 }
 
 /* Tags of the sending side that name these runs go along, unless the name is taken here. */
-static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
+static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n, int untrusted)
 {
 	char **names = NULL;
 	xtrk_oid *targets = NULL;
@@ -196,6 +196,10 @@ static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
 			wanted |= !xtrk_oid_cmp(&runs[k], &targets[i]);
 		if (!wanted || !xtrk_ref_name_valid(names[i]))
 			continue;
+		if (untrusted && xtrk_record_tag_like_id(names[i])) {
+			xtrk_warning_add("tag '%s' on %s could be taken for a run ID prefix; not copied", names[i], s->from_name);
+			continue;
+		}
 		if (xtrk_refs_tag_lookup(&have, s->to, names[i]) == 0) {
 			if (xtrk_oid_cmp(&have, &targets[i]))
 				xtrk_warning_add("tag '%s' names run %s on the receiving side; left as it is", names[i],
@@ -258,7 +262,7 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		    (err = xtrk_refs_add_run(to, exp, &ids[i])) < 0)
 			goto done;
 	}
-	if ((err = copy_tags(&s, ids, n)) == 0 && xtrk_index_add(to, ids, n) < 0)
+	if ((err = copy_tags(&s, ids, n, untrusted)) == 0 && xtrk_index_add(to, ids, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
 	for (size_t i = 0; runs && i < n; i++)

@@ -80,6 +80,23 @@ check "tags that could be taken for a run ID prefix are refused" '
 	xtrk bundle verify ok-tag.tar 2>err
 	expect_contains "$(cat err)" "0 problems"
 '
+hex_tags_pull() {
+	cd origin
+	xtrk remote add shared "$TRASH/shared" 2>/dev/null
+	xtrk push shared 2>/dev/null
+	id=$(xtrk log --format json | json_get 0.id)
+	echo "$id" > "$TRASH/shared/refs/tags/cafe"
+	echo "$id" > "$TRASH/shared/refs/tags/best"
+	cd "$TRASH" && mkdir puller && cd puller && new_ws
+	xtrk remote add shared "$TRASH/shared" 2>/dev/null
+	xtrk pull shared 2>err
+	expect_contains "$(cat err)" "tag 'cafe'"
+	expect_contains "$(cat err)" "could be taken for a run ID prefix"
+	test ! -e .xtrk/refs/tags/cafe
+	test -e .xtrk/refs/tags/best
+}
+check "pull leaves out a remote's tags that could be taken for a run ID prefix" 'hex_tags_pull'
+
 # Importing 5,000 tags: the syncs do not grow with the number of tags (counted by the fault
 # shim, which sees fsync calls: the old way made two per tag), and the time is printed beside
 # that of creating 5,000 files the same way (lock file, rename) on this file system.
