@@ -152,6 +152,10 @@ pack_bomb() {
 	ran_bounded 3 64 "$XTRK_BIN" -C victim bundle import h-packbomb.tar
 	expect_contains "$(cat bounded.out)" "refused before inflating"
 	expect_eq "$(store_listing victim)" "$before"
+	# a 40 KiB bundle whose delta copies a 16 MiB blob into 1 GiB: refused once its first bytes are inflated
+	mk deltabomb h-deltabomb.tar 1024
+	ran_bounded 3 64 "$XTRK_BIN" bundle verify h-deltabomb.tar
+	expect_contains "$(cat bounded.out)" "object 1 (delta result) declares 1073741760 bytes"
 }
 check "a source pack holding a 1 GiB blob of zeros (1 MiB packed) is refused at its header" 'pack_bomb'
 real_pack() {

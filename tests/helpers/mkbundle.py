@@ -180,6 +180,48 @@ elif case == "packbomb":
     m["source"] = {"bytes": len(pack), "commits": []}
     set_manifest(m)
     entries.append(reg("source.pack", pack))
+elif case == "deltabomb":
+    # a source pack of a 16 MiB blob of zeros and an offset delta on it that copies it over and
+    # over: ARG MiB of result from a few hundred bytes of delta
+    import hashlib
+    import zlib
+
+    def entry(t, size, extra, data):
+        n, hdr = size >> 4, [(t << 4) | (size & 15)]
+        while n:
+            hdr[-1] |= 0x80
+            hdr.append(n & 0x7f)
+            n >>= 7
+        return bytes(hdr) + extra + zlib.compress(data, 9)
+
+    def varint(v):
+        out = [v & 0x7f]
+        v >>= 7
+        while v:
+            out[-1] |= 0x80
+            out.append(v & 0x7f)
+            v >>= 7
+        return bytes(out)
+
+    def ofs(v):
+        out = [v & 0x7f]
+        v >>= 7
+        while v:
+            v -= 1
+            out.insert(0, 0x80 | (v & 0x7f))
+            v >>= 7
+        return bytes(out)
+    piece = 0xffffff
+    copies = max(1, (int(arg) << 20) // piece)
+    base = entry(3, 16 << 20, b"", bytes(16 << 20))
+    delta = varint(16 << 20) + varint(copies * piece) + bytes([0xf0, 0xff, 0xff, 0xff]) * copies
+    pack = b"PACK\0\0\0\2\0\0\0\2" + base
+    pack += entry(6, len(delta), ofs(len(base)), delta)
+    pack += hashlib.sha1(pack).digest()
+    _, m = manifest()
+    m["source"] = {"bytes": len(pack), "commits": []}
+    set_manifest(m)
+    entries.append(reg("source.pack", pack))
 elif case == "big-entry":
     # RUNBOOK.md carried as ARG MiB of zeros: over the limit, refused unread (write OUT as .tar.gz)
     i = find("RUNBOOK.md")
