@@ -36,6 +36,9 @@
 #define XTRK_BUNDLE_MAX_PATH 256
 #define XTRK_BUNDLE_MAX_META (256u << 20) /* manifest, summaries, runbook */
 #define XTRK_BUNDLE_MAX_TREES (2048ull << 20) /* trees and runs held for the reference check */
+/* The source pack's objects, by their declared sizes (a delta's result size), before inflating: */
+#define XTRK_BUNDLE_MAX_GIT_OBJECT (128ull << 20) /* any one source object */
+#define XTRK_BUNDLE_MAX_GIT_TOTAL (4096ull << 20) /* all of them together */
 
 typedef struct {
 	int with_source; /* add the source commits and history as a git pack */

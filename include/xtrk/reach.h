@@ -27,6 +27,11 @@ typedef struct {
 	xtrk_odb *odb;
 	xtrk_oidset *seen; /* shared across runs, so each object is visited once */
 	int skip_data;     /* do not visit data blobs (their trees are still walked) */
+	/*
+	 * Optional: called for every use of an object, seen before or not, with
+	 * the type the use needs (to check it against the type it is stored as).
+	 */
+	int (*use)(const xtrk_oid *id, xtrk_otype type, void *payload);
 } xtrk_reach;
 
 /**

@@ -66,4 +66,13 @@ int xtrk_refs_partial(xtrk_repo *repo, const xtrk_oid *run);
  */
 int xtrk_ref_write(xtrk_repo *repo, const char *relpath, const char *content, int must_not_exist);
 
+/**
+ * Create many refs in the folder `dir` (under `.xtrk/`, e.g. "refs/tags"):
+ * `names[i]` holding `contents[i]`, each through its lock file, flushed
+ * together (one sync per few hundred refs instead of two per ref).  A ref
+ * that already exists is left as it is, with a warning.
+ */
+int xtrk_refs_write_new(xtrk_repo *repo, const char *dir, const char *const *names, const char *const *contents,
+	size_t n);
+
 #endif

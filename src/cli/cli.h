@@ -67,6 +67,7 @@ int cli_parse_ll(const char *s, long long *out);
 int cmd_init(int argc, char **argv, struct cli *cli);
 int cmd_commit_run(int argc, char **argv, struct cli *cli);
 int cmd_log(int argc, char **argv, struct cli *cli);
+int cmd_rm(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_hash_object(int argc, char **argv, struct cli *cli);
 int cmd_cat_object(int argc, char **argv, struct cli *cli);

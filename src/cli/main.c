@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "remote", cmd_remote, "list, add or remove remotes (stores in shared folders)" },
 	{ "push", cmd_push, "copy runs and their objects to a remote" },
 	{ "pull", cmd_pull, "copy runs and their objects from a remote, verified" },
+	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },
 	{ "cat-object", cmd_cat_object, "print an object's content, type or size" },
@@ -67,8 +68,11 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(*commands); c++)
-		if (!strcmp(argv[i], commands[c].name))
-			return commands[c].fn(argc - i, argv + i, &cli);
+		if (!strcmp(argv[i], commands[c].name)) {
+			int rc = commands[c].fn(argc - i, argv + i, &cli);
+			cli_warnings(); /* what a command left unsaid: e.g. runs a listing had to leave out */
+			return rc;
+		}
 	fprintf(stderr, "xtrk: error: '%s' is not an xtrk command (see 'xtrk --help')\n", argv[i]);
 	return EXIT_USAGE;
 }

@@ -18,16 +18,19 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "packscan.h"
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
 
 #define CHUNK (256 * 1024)
+#define SKIP_MAX (1 << 20) /* an unread entry larger than this is not skipped */
 
 struct decl {
 	xtrk_oid id;
@@ -361,6 +364,7 @@ static int read_pack(struct reader *r, la_int64_t size)
 {
 	json_t *src = json_object_get(r->manifest, "source");
 	xtrk_gitpack_indexer *ix = NULL;
+	xtrk_packscan *scan = NULL;
 	la_ssize_t n;
 	int err = 0;
 
@@ -374,8 +378,9 @@ static int read_pack(struct reader *r, la_int64_t size)
 		r->stopped = 1;
 		return 0;
 	}
-	if ((err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
-		return err;
+	if ((err = xtrk_packscan_new(&scan, XTRK_BUNDLE_MAX_GIT_OBJECT, XTRK_BUNDLE_MAX_GIT_TOTAL)) < 0 ||
+	    (err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
+		goto done;
 	for (uint64_t seen = 0; (n = archive_read_data(r->a, r->chunk, CHUNK)) > 0; seen += (uint64_t)n) {
 		/*
 		 * The pack header's object count sizes libgit2's tables: a count the
@@ -388,7 +393,8 @@ static int read_pack(struct reader *r, la_int64_t size)
 			problem(r, "source.pack: not a git pack, or it declares more objects than it can hold");
 			goto done;
 		}
-		if (xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
+		/* Each object's declared size is checked before libgit2 inflates it. */
+		if (xtrk_packscan_feed(scan, r->chunk, (size_t)n) < 0 || xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
 			problem(r, "source.pack: %s", xtrk_error_last());
 			goto done;
 		}
@@ -406,6 +412,7 @@ static int read_pack(struct reader *r, la_int64_t size)
 	r->st->has_source = 1;
 done:
 	xtrk_gitpack_indexer_free(ix);
+	xtrk_packscan_free(scan);
 	return err;
 }
 
@@ -422,9 +429,6 @@ static int read_entry(struct reader *r, struct archive_entry *e)
 		problem(r, "entry '%.300s': %s", name ? name : "", why);
 		return 0;
 	}
-	if (archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e) &&
-	    (!strcmp(name, "objects/") || !strcmp(name, "runs/")))
-		return 0;
 	if ((why = bad_type(e))) {
 		problem(r, "entry '%s': %s (a bundle holds only regular files)", name, why);
 		return 0;
@@ -537,6 +541,26 @@ static int tree_from_bundle(xtrk_buf *out, const xtrk_oid *id, void *payload)
 	return xtrk_error_set(XTRK_ENOTFOUND, "tree %s is not in the bundle", xtrk_oid_tostr(id));
 }
 
+/* An object is used as what it is stored as: a tree's text is never data, a run never a tree. */
+static int ref_use(const xtrk_oid *id, xtrk_otype type, void *payload)
+{
+	struct ref_check *c = payload;
+	struct decl *d = decl_find(c->r, id);
+	xtrk_otype stored;
+	if (d && d->seen) {
+		if (d->type != type)
+			problem(c->r, "run %s: %s %s is used as a %s", c->run, xtrk_otype_name(d->type), xtrk_oid_tostr(id),
+				xtrk_otype_name(type));
+	} else if (c->r->repo && xtrk_odb_stat(NULL, &stored, xtrk_repo_odb(c->r->repo), id) == 0) {
+		if (stored != type)
+			problem(c->r, "run %s: %s %s (already in this store) is used as a %s", c->run, xtrk_otype_name(stored),
+				xtrk_oid_tostr(id), xtrk_otype_name(type));
+	} else {
+		xtrk_error_clear();
+	}
+	return 0;
+}
+
 static int ref_visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload)
 {
 	struct ref_check *c = payload;
@@ -599,7 +623,7 @@ static void check_run(struct reader *r, json_t *entry)
 		problem(r, "run %s: malformed record at column %d: %s", hex, je.column, je.text);
 		return;
 	}
-	if (xtrk_run_validate(rec) < 0) {
+	if (xtrk_record_check(rec) < 0) {
 		problem(r, "run %s: %s", hex, xtrk_error_last());
 		goto done;
 	}
@@ -613,12 +637,13 @@ static void check_run(struct reader *r, json_t *entry)
 		json_object_del(cmp, "tags");
 		if (!json_equal(json_object_get(sum, "id"), json_object_get(entry, "id")) || !json_equal(cmp, rec))
 			problem(r, "run %s: runs/%s.json does not match the run's record", hex, hex);
-		if (xtrk_run_validate(sum) < 0)
+		if (xtrk_record_check(sum) < 0)
 			problem(r, "runs/%s.json: %s", hex, xtrk_error_last());
 	}
 	memset(&reach, 0, sizeof(reach));
 	reach.read_tree = tree_from_bundle;
 	reach.visit = ref_visit;
+	reach.use = ref_use;
 	reach.payload = &c;
 	reach.seen = &seen;
 	reach.skip_data = r->st->no_data;
@@ -686,6 +711,17 @@ static int read_all(struct reader *r)
 		}
 		if ((err = read_entry(r, e)) < 0)
 			return err;
+		/*
+		 * An entry refused without being read would be skipped by inflating it:
+		 * a large one ends the reading (verify as import), never inflated past
+		 * what was read of it.
+		 */
+		if (!r->stopped && archive_entry_size_is_set(e) && archive_entry_size(e) > SKIP_MAX &&
+		    archive_read_data(r->a, r->chunk, 1) > 0) {
+			problem(r, "entry '%.300s': %lld bytes left unread; the check stops here",
+				archive_entry_pathname(e) ? archive_entry_pathname(e) : "", (long long)archive_entry_size(e));
+			r->stopped = 1;
+		}
 	}
 	if (!r->stopped && rc != ARCHIVE_EOF)
 		return xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated: %s",
@@ -794,10 +830,13 @@ int xtrk_bundle_verify_memory(xtrk_bundle_stats *out, const void *data, size_t l
 
 static int publish_refs(struct reader *r)
 {
-	json_t *e;
-	size_t i;
-	int err;
+	json_t *e, *queued = json_object(); /* tag name -> run ID, to create */
+	const char **names = NULL, **contents = NULL;
+	size_t i, n = 0;
+	int err = 0;
 
+	if (!queued)
+		return xtrk_error_oom();
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e) {
 		json_t *sum = json_object_get(r->summaries, json_string_value(json_object_get(e, "id"))), *t;
 		const char *exp = json_string_value(json_object_get(e, "experiment"));
@@ -811,22 +850,42 @@ static int publish_refs(struct reader *r)
 		xtrk_buf_dispose(&rel);
 		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = xtrk_reach_mark_partial(r->repo, &id, sum)) < 0) ||
 		    (err = xtrk_refs_add_run(r->repo, exp, &id)) < 0)
-			return err;
+			goto done;
 		json_array_foreach(json_object_get(sum, "tags"), k, t) {
 			xtrk_oid have;
-			const char *name = json_string_value(t);
-			if (xtrk_refs_tag_lookup(&have, r->repo, name) == 0) {
-				if (xtrk_oid_cmp(&have, &id))
+			const char *name = json_string_value(t), *q = json_string_value(json_object_get(queued, name));
+			if (q || xtrk_refs_tag_lookup(&have, r->repo, name) == 0) {
+				if (q ? strcmp(q, xtrk_oid_tostr(&id)) != 0 : xtrk_oid_cmp(&have, &id) != 0)
 					xtrk_warning_add("tag '%s' already names run %s here; the bundle's tag on %s was not "
-						"imported", name, xtrk_oid_tostr(&have), xtrk_oid_tostr(&id));
+						"imported", name, q ? q : xtrk_oid_tostr(&have), xtrk_oid_tostr(&id));
 				continue;
 			}
 			xtrk_error_clear();
-			if ((err = xtrk_refs_tag_create(r->repo, name, &id, 0)) < 0)
-				return err;
+			json_object_set_new(queued, name, json_sprintf("%s\n", xtrk_oid_tostr(&id)));
 		}
 	}
-	return 0;
+	/* All the tags at once: thousands of tags cost a few syncs, not two each. */
+	n = json_object_size(queued);
+	if (n && (!(names = calloc(n, sizeof(*names))) || !(contents = calloc(n, sizeof(*contents))))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	{
+		const char *k;
+		json_t *v;
+		size_t j = 0;
+		json_object_foreach(queued, k, v) {
+			names[j] = k;
+			contents[j++] = json_string_value(v);
+		}
+	}
+	if (n)
+		err = xtrk_refs_write_new(r->repo, "refs/tags", names, contents, n);
+done:
+	free(names);
+	free(contents);
+	json_decref(queued);
+	return err;
 }
 
 /* The imported runs go into the run index (a cache: a failure only costs time later). */

@@ -918,34 +918,48 @@ static int adopt_segment(xtrk_index *ix, const char *path, size_t *chunk, size_t
 static int read_missing(xtrk_index *ix, xtrk_repo *repo, size_t *missing, size_t nmissing)
 {
 	struct src *srcs = calloc(READ_CHUNK, sizeof(*srcs));
+	size_t *idx = calloc(READ_CHUNK, sizeof(*idx));
 	xtrk_buf path = XTRK_BUF_INIT;
 	int err = 0;
 
-	if (!srcs || !(ix->mems = calloc(nmissing + 1, sizeof(*ix->mems)))) {
+	if (!srcs || !idx || !(ix->mems = calloc(nmissing + 1, sizeof(*ix->mems)))) {
 		free(srcs);
+		free(idx);
 		return xtrk_error_oom();
 	}
 	for (size_t start = 0; start < nmissing && err == 0; start += READ_CHUNK) {
 		size_t n = nmissing - start < READ_CHUNK ? nmissing - start : READ_CHUNK, got = 0;
-		for (; got < n; got++) {
-			struct entry *e = &ix->entries[missing[start + got]];
+		for (size_t k = 0; k < n; k++) {
+			struct entry *e = &ix->entries[missing[start + k]];
 			json_t *run;
-			if ((err = xtrk_run_read_record(&run, repo, &e->id)) < 0)
+			if ((err = xtrk_run_read_record(&run, repo, &e->id)) == XTRK_ECORRUPT || err == XTRK_ENOTFOUND) {
+				/* One run that cannot be read must not hide the others: named, and left out. */
+				xtrk_warning_add("%s (experiment '%s'): left out ('xtrk rm' removes it)", xtrk_error_last(),
+					e->exp);
+				xtrk_error_clear();
+				e->seg = -3;
+				err = 0;
+				continue;
+			}
+			if (err < 0)
 				break;
+			idx[got] = missing[start + k];
 			srcs[got].id = e->id;
 			srcs[got].exp = e->exp;
 			srcs[got].flat = xtrk_run_flatten(run);
 			json_decref(run);
+			got++;
 		}
-		if (err == 0 && seg_write(&path, repo, srcs, n) == 0 && adopt_segment(ix, path.ptr, missing + start, n) == 0) {
-			for (size_t i = 0; i < n; i++)
+		if (err == 0 && (got == 0 || (seg_write(&path, repo, srcs, got) == 0 &&
+					     adopt_segment(ix, path.ptr, idx, got) == 0))) {
+			for (size_t i = 0; i < got; i++)
 				json_decref(srcs[i].flat);
 			continue;
 		}
 		if (err == 0)
 			xtrk_error_clear(); /* the index could not be written: answer from memory */
 		for (size_t i = 0; i < got; i++) {
-			struct entry *e = &ix->entries[missing[start + i]];
+			struct entry *e = &ix->entries[idx[i]];
 			ix->mems[ix->nmems].flat = srcs[i].flat;
 			e->seg = -1;
 			e->idx = (uint32_t)ix->nmems;
@@ -956,6 +970,7 @@ static int read_missing(xtrk_index *ix, xtrk_repo *repo, size_t *missing, size_t
 		}
 	}
 	free(srcs);
+	free(idx);
 	xtrk_buf_dispose(&path);
 	return err;
 }
@@ -1000,6 +1015,13 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 	}
 	if (nmissing && (err = read_missing(ix, repo, missing, nmissing)) < 0)
 		goto fail;
+	{
+		size_t kept = 0;
+		for (size_t i = 0; i < ix->n; i++)
+			if (ix->entries[i].seg != -3)
+				ix->entries[kept++] = ix->entries[i];
+		ix->n = kept;
+	}
 	if (ix->nsegs > MERGE_AT)
 		merge(ix, repo); /* takes effect for the next reader; this one keeps its maps */
 	if (ix->n)

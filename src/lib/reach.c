@@ -223,6 +223,11 @@ int xtrk_run_validate(json_t *run)
 	return 0;
 }
 
+static int used(const xtrk_reach *r, const xtrk_oid *id, xtrk_otype type)
+{
+	return r->use ? r->use(id, type, r->payload) : 0;
+}
+
 static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data)
 {
 	xtrk_oid id;
@@ -231,6 +236,8 @@ static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_d
 		return 0;
 	if (xtrk_oid_parse(&id, hex) < 0)
 		return xtrk_error_set(XTRK_ECORRUPT, "'%s' in a run record is not an object ID", hex);
+	if ((err = used(r, &id, type)) < 0)
+		return err;
 	if (is_data && r->skip_data)
 		return 0; /* not marked seen: the same content may be a source file too */
 	if ((err = xtrk_oidset_add(r->seen, &id)) <= 0)
@@ -273,7 +280,8 @@ static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int is_data, int 
 		/* A data file left out is not marked seen: the same content may be a source file too. */
 		if (e->kind != XTRK_ENTRY_TREE && partial)
 			continue;
-		if ((fresh = err = xtrk_oidset_add(r->seen, &e->id)) < 0)
+		if ((err = used(r, &e->id, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB)) < 0 ||
+		    (fresh = err = xtrk_oidset_add(r->seen, &e->id)) < 0)
 			break;
 		if (e->kind == XTRK_ENTRY_TREE) {
 			if (fresh && (err = r->visit(&e->id, XTRK_OBJ_TREE, 0, r->payload)) < 0)
@@ -301,7 +309,7 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 	size_t i;
 	int err;
 
-	if ((err = xtrk_oidset_add(r->seen, run_id)) < 0)
+	if ((err = used(r, run_id, XTRK_OBJ_RUN)) < 0 || (err = xtrk_oidset_add(r->seen, run_id)) < 0)
 		return err;
 	if (err && (err = r->visit(run_id, XTRK_OBJ_RUN, 0, r->payload)) < 0)
 		return err;
@@ -322,7 +330,7 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 		if (xtrk_oid_parse(&id, str(e, "id")) < 0)
 			return xtrk_error_set(XTRK_ECORRUPT, "run %s: its untracked files have no valid tree ID",
 				xtrk_oid_tostr(run_id));
-		if ((err = xtrk_oidset_add(r->seen, &id)) < 0 ||
+		if ((err = used(r, &id, XTRK_OBJ_TREE)) < 0 || (err = xtrk_oidset_add(r->seen, &id)) < 0 ||
 		    (err && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0) || (err = walk_tree(r, &id, 0, 0)) < 0)
 			return err;
 	}
@@ -338,6 +346,8 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 			if (!str(e, "id") || xtrk_oid_parse(&id, str(e, "id")) < 0)
 				return xtrk_error_set(XTRK_ECORRUPT, "run %s: a %s entry has no tree ID",
 					xtrk_oid_tostr(run_id), groups[g]);
+			if ((err = used(r, &id, XTRK_OBJ_TREE)) < 0)
+				return err;
 			if ((fresh = xtrk_oidset_add(r->seen, &id)) < 0)
 				return fresh;
 			if (fresh && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0)

@@ -123,6 +123,100 @@ done:
 	return err;
 }
 
+/*
+ * New refs in one folder, many at a time: each through its lock file as
+ * xtrk_ref_write does, but flushed with one file-system sync and one folder
+ * sync instead of two syncs per ref.  A ref that exists by the time its lock
+ * is held is left as it is (a warning says so).
+ */
+int xtrk_refs_write_new(xtrk_repo *repo, const char *dir, const char *const *names, const char *const *contents, size_t n)
+{
+	xtrk_buf path = XTRK_BUF_INIT, p = XTRK_BUF_INIT, l = XTRK_BUF_INIT;
+	unsigned char *state = NULL; /* 0: not started, 1: lock written, 2: busy, written alone later */
+	struct stat st;
+	size_t i;
+	int err = 0, fd, synced = 0;
+
+	for (i = 0; i < n; i++)
+		if (!xtrk_ref_name_valid(names[i]))
+			return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid ref name", names[i]);
+	xtrk_buf_printf(&path, "%s/%s", xtrk_repo_dir(repo), dir);
+	if (xtrk_buf_oom(&path) || !(state = calloc(n + 1, 1))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	if ((err = xtrk_mkdir_p(path.ptr)) < 0)
+		goto done;
+	for (i = 0; i < n && err == 0; i++) {
+		xtrk_buf_clear(&l);
+		xtrk_buf_printf(&l, "%s/%s.lock", path.ptr, names[i]);
+		if (xtrk_buf_oom(&l)) {
+			err = xtrk_error_oom();
+			break;
+		}
+		if ((fd = open(l.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+			if (errno != EEXIST)
+				err = xtrk_error_errno("cannot create lock '%s'", l.ptr);
+			state[i] = 2;
+			continue;
+		}
+		state[i] = 1;
+		err = xtrk_write_all(fd, contents[i], strlen(contents[i]), l.ptr);
+		close(fd);
+	}
+#ifdef __linux__
+	if (err == 0 && (fd = open(path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		synced = syncfs(fd) == 0;
+		close(fd);
+	}
+#endif
+	for (i = 0; i < n && err == 0 && !synced; i++) {
+		if (state[i] != 1)
+			continue;
+		xtrk_buf_clear(&l);
+		xtrk_buf_printf(&l, "%s/%s.lock", path.ptr, names[i]);
+		if ((fd = open(l.ptr, O_RDONLY | O_CLOEXEC)) < 0 || (err = xtrk_fsync(fd, l.ptr)) < 0)
+			err = err ? err : xtrk_error_errno("cannot reopen '%s'", l.ptr);
+		if (fd >= 0)
+			close(fd);
+	}
+	for (i = 0; i < n; i++) {
+		if (state[i] != 1)
+			continue;
+		xtrk_buf_clear(&p);
+		xtrk_buf_clear(&l);
+		xtrk_buf_printf(&p, "%s/%s", path.ptr, names[i]);
+		xtrk_buf_printf(&l, "%s.lock", p.ptr);
+		if (err == 0 && stat(p.ptr, &st) == 0)
+			xtrk_warning_add("'%s/%s' appeared meanwhile; left as it is", dir, names[i]);
+		else if (err == 0 && rename(l.ptr, p.ptr) == 0)
+			continue;
+		else if (err == 0)
+			err = xtrk_error_errno("cannot update ref '%s'", p.ptr);
+		unlink(l.ptr);
+	}
+	if (err == 0 && n)
+		err = xtrk_fsync_dir(path.ptr);
+	/* The ones whose lock was taken: alone, waiting for the lock as usual. */
+	for (i = 0; i < n && err == 0; i++) {
+		if (state[i] != 2)
+			continue;
+		xtrk_buf_clear(&p);
+		xtrk_buf_printf(&p, "%s/%s", dir, names[i]);
+		if ((err = xtrk_ref_write(repo, p.ptr, contents[i], 1)) == XTRK_EEXISTS) {
+			xtrk_error_clear();
+			xtrk_warning_add("'%s' appeared meanwhile; left as it is", p.ptr);
+			err = 0;
+		}
+	}
+done:
+	free(state);
+	xtrk_buf_dispose(&path);
+	xtrk_buf_dispose(&p);
+	xtrk_buf_dispose(&l);
+	return err;
+}
+
 int xtrk_refs_add_run(xtrk_repo *repo, const char *experiment, const xtrk_oid *run)
 {
 	xtrk_buf rel = XTRK_BUF_INIT, content = XTRK_BUF_INIT;

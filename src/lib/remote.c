@@ -11,6 +11,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/remote.h"
 #include "xtrk/run.h"
@@ -179,7 +180,7 @@ static int run_ref_exists(xtrk_repo *repo, const char *exp, const xtrk_oid *id)
 }
 
 /* Tags of the sending side that name these runs go along, unless the name is taken here. */
-static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
+static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n, int untrusted)
 {
 	char **names = NULL;
 	xtrk_oid *targets = NULL;
@@ -243,9 +244,9 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 	reach.odb = xtrk_repo_odb(from);
 	reach.seen = &seen;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0)
+		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0 && (err != XTRK_ECORRUPT || !untrusted))
 			goto done;
-		if (untrusted && ((err = xtrk_run_validate(runs[i])) < 0 ||
+		if (untrusted && (err < 0 || (err = xtrk_record_check(runs[i])) < 0 ||
 				  (err = xtrk_run_check_source(runs[i], remote_object, from)) < 0)) {
 			char why[512];
 			snprintf(why, sizeof(why), "%s", xtrk_error_last());
@@ -271,7 +272,7 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		    (err = xtrk_refs_add_run(to, exp, &ids[i])) < 0)
 			goto done;
 	}
-	if ((err = copy_tags(&s, ids, n)) == 0 && xtrk_index_add(to, ids, n) < 0)
+	if ((err = copy_tags(&s, ids, n, untrusted)) == 0 && xtrk_index_add(to, ids, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
 	for (size_t i = 0; runs && i < n; i++)

@@ -19,6 +19,7 @@
 #include "xtrk/json.h"
 #include "xtrk/index.h"
 #include "xtrk/params.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
@@ -1015,6 +1016,12 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 			goto done;
 		}
 	}
+	/* Nor one that readers would have to skip. */
+	if (xtrk_record_check(run) < 0) {
+		err = xtrk_error_set(XTRK_EINVALID, "the run record would not be valid (%s); nothing was written",
+			xtrk_error_last());
+		goto done;
+	}
 	if ((err = xtrk_txn_write(out, txn, XTRK_OBJ_RUN, dump, strlen(dump))) < 0)
 		goto done;
 	/* Objects durable first, then the refs that name them. */
@@ -1097,12 +1104,11 @@ static int parse_run(json_t **out, const xtrk_buf *b, const xtrk_oid *id)
 {
 	json_error_t je;
 	json_t *run = json_loadb(b->ptr, b->size, JSON_REJECT_DUPLICATES, &je);
-	const char *why = !run ? je.text : !json_is_object(run) ? "not a JSON object"
-		: !json_is_string(json_object_get(run, "experiment")) ? "'experiment' is missing or not a string"
-		: !json_is_string(json_object_get(run, "started")) ? "'started' is missing or not a string" : NULL;
-	if (why) {
+	char why[512];
+	if (!run || xtrk_record_check(run) < 0) {
+		snprintf(why, sizeof(why), "%s", run ? xtrk_error_last() : je.text);
 		json_decref(run);
-		return xtrk_error_set(XTRK_ECORRUPT, "run %s is not a valid run record: %s", xtrk_oid_tostr(id), why);
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s: unreadable record: %s", xtrk_oid_tostr(id), why);
 	}
 	json_object_set_new(run, "id", json_string(xtrk_oid_tostr(id)));
 	*out = run;
@@ -1121,7 +1127,7 @@ static int run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id, int tags)
 		*out = NULL;
 	}
 	if (err == XTRK_ENOTFOUND)
-		err = xtrk_error_set(err, "run %s is referenced but its object is missing (run 'xtrk fsck')",
+		err = xtrk_error_set(err, "run %s: object missing (see 'xtrk fsck')",
 			xtrk_oid_tostr(id));
 	xtrk_buf_dispose(&b);
 	return err;
@@ -1167,8 +1173,15 @@ int xtrk_runs_list(xtrk_run_item **out, size_t *count, xtrk_repo *repo, const ch
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *tags;
-		if ((err = xtrk_odb_read(&b, NULL, xtrk_repo_odb(repo), &refs[i].run, XTRK_OBJ_RUN)) < 0 ||
-		    (err = parse_run(&items[got].run, &b, &refs[i].run)) < 0)
+		if ((err = run_read(&items[got].run, repo, &refs[i].run, 0)) == XTRK_ECORRUPT || err == XTRK_ENOTFOUND) {
+			/* One run that cannot be read must not hide the others: named, and left out. */
+			xtrk_warning_add("%s (experiment '%s'): left out ('xtrk rm' removes it)", xtrk_error_last(),
+				refs[i].experiment);
+			xtrk_error_clear();
+			err = 0;
+			continue;
+		}
+		if (err < 0)
 			goto done;
 		items[got].id = refs[i].run;
 		tags = json_array();

@@ -6,6 +6,7 @@
 #include "fuzz.h"
 #include "xtrk/errors.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 
 static int visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload)
 {
@@ -34,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0;
 
 	r.payload = &n;
-	if (run && xtrk_run_validate(run) == 0)
+	if (run && xtrk_record_check(run) == 0)
 		xtrk_reach_run(&r, &id, run);
 	json_decref(run);
 	xtrk_oidset_dispose(&seen);

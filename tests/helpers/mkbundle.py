@@ -176,6 +176,107 @@ elif case == "source-commit":
 elif case == "run-set":
     # ARG: a JSON object whose members replace the run record's (hostile text in any field)
     replace_run_record(lambda r: r.update(json.loads(arg, strict=False)))
+elif case == "record-set":
+    # ARG is FIELD=JSON (FIELD may be dotted: source.branch, datasets.0.kind)
+    field, value = arg.split("=", 1)
+
+    def setf(r):
+        *path, last = field.split(".")
+        for p in path:
+            r = r[int(p)] if isinstance(r, list) else r[p]
+        r[int(last) if isinstance(r, list) else last] = json.loads(value)
+    replace_run_record(setf)
+elif case == "record-del":
+    replace_run_record(lambda r: r.pop(arg))
+elif case == "summary-tags":
+    # the bundle's run summary carries these tags (ARG: a JSON list)
+    s = find("runs/")
+    summ = json.loads(entries[s][1])
+    summ["tags"] = json.loads(arg)
+    entries[s] = reg(entries[s][0].name, json.dumps(summ).encode())
+elif case == "kind-confusion":
+    # ARG "blob-is-tree": a model marked kind blob names the dataset's tree;
+    # "tree-is-blob": a dataset marked kind tree names the model's blob
+    def confuse(r):
+        tree = next(d for d in r["datasets"] if d["kind"] == "tree")
+        blob = next(d for d in r["models"] if d["kind"] == "blob")
+        if arg == "blob-is-tree":
+            blob["id"] = tree["id"]
+        else:
+            tree["id"] = blob["id"]
+    replace_run_record(confuse)
+elif case == "dir":
+    # a folder entry (ARG: its name, e.g. objects/ or runs/)
+    entries.insert(obj, special(arg, tarfile.DIRTYPE))
+elif case == "packbomb":
+    # a source pack of one git blob of ARG MiB of zeros (a 1 GiB blob packs into about 1 MiB)
+    import hashlib
+    import zlib
+    size = int(arg) << 20
+    n, hdr = size >> 4, [0x30 | (size & 15)]  # type 3: blob
+    while n:
+        hdr[-1] |= 0x80
+        hdr.append(n & 0x7f)
+        n >>= 7
+    parts = [b"PACK\0\0\0\2\0\0\0\1", bytes(hdr)]
+    z, zero = zlib.compressobj(9), bytes(1 << 20)
+    for _ in range(size >> 20):
+        parts.append(z.compress(zero))
+    parts.append(z.flush())
+    pack = b"".join(parts)
+    pack += hashlib.sha1(pack).digest()
+    _, m = manifest()
+    m["source"] = {"bytes": len(pack), "commits": []}
+    set_manifest(m)
+    entries.append(reg("source.pack", pack))
+elif case == "deltabomb":
+    # a source pack of a 16 MiB blob of zeros and an offset delta on it that copies it over and
+    # over: ARG MiB of result from a few hundred bytes of delta
+    import hashlib
+    import zlib
+
+    def entry(t, size, extra, data):
+        n, hdr = size >> 4, [(t << 4) | (size & 15)]
+        while n:
+            hdr[-1] |= 0x80
+            hdr.append(n & 0x7f)
+            n >>= 7
+        return bytes(hdr) + extra + zlib.compress(data, 9)
+
+    def varint(v):
+        out = [v & 0x7f]
+        v >>= 7
+        while v:
+            out[-1] |= 0x80
+            out.append(v & 0x7f)
+            v >>= 7
+        return bytes(out)
+
+    def ofs(v):
+        out = [v & 0x7f]
+        v >>= 7
+        while v:
+            v -= 1
+            out.insert(0, 0x80 | (v & 0x7f))
+            v >>= 7
+        return bytes(out)
+    piece = 0xffffff
+    copies = max(1, (int(arg) << 20) // piece)
+    base = entry(3, 16 << 20, b"", bytes(16 << 20))
+    delta = varint(16 << 20) + varint(copies * piece) + bytes([0xf0, 0xff, 0xff, 0xff]) * copies
+    pack = b"PACK\0\0\0\2\0\0\0\2" + base
+    pack += entry(6, len(delta), ofs(len(base)), delta)
+    pack += hashlib.sha1(pack).digest()
+    _, m = manifest()
+    m["source"] = {"bytes": len(pack), "commits": []}
+    set_manifest(m)
+    entries.append(reg("source.pack", pack))
+elif case == "big-entry":
+    # RUNBOOK.md carried as ARG MiB of zeros: over the limit, refused unread (write OUT as .tar.gz)
+    i = find("RUNBOOK.md")
+    big = tarfile.TarInfo("RUNBOOK.md")
+    big.size = int(arg) << 20
+    entries[i] = (big, None)
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
 else:
