@@ -29,10 +29,14 @@ typedef struct {
 	int skip_data;     /* do not visit data blobs (their trees are still walked) */
 	/*
 	 * Optional: called for every use of an object, seen before or not, with
-	 * the type the use needs (to check it against the type it is stored as).
+	 * the type the use needs (to check it against the type it is stored as)
+	 * and, for a file, the size its record or tree gives it
+	 * (XTRK_REACH_SIZE_UNKNOWN where none is given).
 	 */
-	int (*use)(const xtrk_oid *id, xtrk_otype type, void *payload);
+	int (*use)(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *payload);
 } xtrk_reach;
+
+#define XTRK_REACH_SIZE_UNKNOWN UINT64_MAX
 
 /**
  * Check that a run record read from an untrusted place has the fields the

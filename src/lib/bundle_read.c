@@ -541,23 +541,32 @@ static int tree_from_bundle(xtrk_buf *out, const xtrk_oid *id, void *payload)
 	return xtrk_error_set(XTRK_ENOTFOUND, "tree %s is not in the bundle", xtrk_oid_tostr(id));
 }
 
-/* An object is used as what it is stored as: a tree's text is never data, a run never a tree. */
-static int ref_use(const xtrk_oid *id, xtrk_otype type, void *payload)
+/*
+ * An object is used as what it is stored as: a file's bytes are never read as a tree, a tree's
+ * never as a run.  A file may name any object (its ID proves its bytes), as the store allows.
+ */
+static int ref_use(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *payload)
 {
 	struct ref_check *c = payload;
 	struct decl *d = decl_find(c->r, id);
 	xtrk_otype stored;
+	uint64_t size;
+	const char *where = "";
 	if (d && d->seen) {
-		if (d->type != type)
-			problem(c->r, "run %s: %s %s is used as a %s", c->run, xtrk_otype_name(d->type), xtrk_oid_tostr(id),
-				xtrk_otype_name(type));
-	} else if (c->r->repo && xtrk_odb_stat(NULL, &stored, xtrk_repo_odb(c->r->repo), id) == 0) {
-		if (stored != type)
-			problem(c->r, "run %s: %s %s (already in this store) is used as a %s", c->run, xtrk_otype_name(stored),
-				xtrk_oid_tostr(id), xtrk_otype_name(type));
+		stored = d->type;
+		size = d->size;
+	} else if (c->r->repo && xtrk_odb_stat(&size, &stored, xtrk_repo_odb(c->r->repo), id) == 0) {
+		where = " (already in this store)";
 	} else {
 		xtrk_error_clear();
+		return 0;
 	}
+	if (!xtrk_odb_type_fits(stored, size, type))
+		problem(c->r, "run %s: %s %s%s is used as a %s", c->run, xtrk_otype_name(stored), xtrk_oid_tostr(id),
+			where, xtrk_otype_name(type));
+	else if (type == XTRK_OBJ_BLOB && bytes != XTRK_REACH_SIZE_UNKNOWN && bytes != size)
+		problem(c->r, "run %s: file %s%s holds %llu bytes but is recorded as %llu", c->run, xtrk_oid_tostr(id),
+			where, (unsigned long long)size, (unsigned long long)bytes);
 	return 0;
 }
 

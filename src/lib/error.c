@@ -49,10 +49,13 @@ __attribute__((constructor)) static void install_json_alloc(void)
 
 int xtrk_error_set(int code, const char *fmt, ...)
 {
+	/* Formatted aside first: an argument may be xtrk_error_last() itself, wrapped in more context. */
+	char msg[sizeof(last_error)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, msg, sizeof(last_error));
 	return code;
 }
 

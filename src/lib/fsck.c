@@ -13,6 +13,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/fsck.h"
 #include "xtrk/oidset.h"
+#include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
@@ -85,21 +86,32 @@ static void bad_file(const char *where, const char *what, void *payload)
 
 /* An object's stored type against one use of it (a flipped type byte, or a record naming the wrong kind). */
 static int use_fits(struct fsck *f, const xtrk_oid *id, xtrk_otype t, uint64_t size, xtrk_otype type,
-	const char *what, const xtrk_oid *run)
+	uint64_t bytes, const char *what, const xtrk_oid *run)
 {
 	char hex[XTRK_OID_HEXSZ + 1], r[XTRK_OID_HEXSZ + 1];
-	if (xtrk_odb_type_fits(t, size, type))
-		return 1;
 	xtrk_oid_fmt(hex, id);
 	xtrk_oid_fmt(r, run);
-	if (xtrk_oidset_add(&f->bad, id))
-		problem(f, id, "object %s is stored as a %s but used as a %s (%s of run %s)", hex, xtrk_otype_name(t),
-			xtrk_otype_name(type), what, r);
-	return 0;
+	if (!xtrk_odb_type_fits(t, size, type)) {
+		if (xtrk_oidset_add(&f->bad, id))
+			problem(f, id, "object %s is stored as a %s but used as a %s (%s of run %s)", hex,
+				xtrk_otype_name(t), xtrk_otype_name(type), what, r);
+		return 0;
+	}
+	/* A file's size is in its record or tree: a record naming another object than the file it describes. */
+	if (type == XTRK_OBJ_BLOB && bytes != XTRK_REACH_SIZE_UNKNOWN && bytes != size) {
+		problem(f, id, "file %s holds %llu bytes but is recorded as %llu (%s of run %s)", hex,
+			(unsigned long long)size, (unsigned long long)bytes, what, r);
+		return 0;
+	}
+	return 1;
 }
 
-/* Check that an object is present and of the right type; the content was checked in the object pass. */
-static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *what, const xtrk_oid *run)
+/*
+ * Check that an object is present, of the right type and (a file) of the size recorded for it;
+ * the content was checked in the object pass.
+ */
+static int need_sized(struct fsck *f, const char *hex, xtrk_otype type, uint64_t bytes, const char *what,
+	const xtrk_oid *run)
 {
 	xtrk_oid id;
 	xtrk_otype t;
@@ -113,7 +125,7 @@ static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *wh
 	if (xtrk_oidset_add(&f->seen, &id) == 0) {
 		/* Walked already; but this use may want another type. */
 		if (!xtrk_oidset_has(&f->bad, &id) && xtrk_odb_stat(&size, &t, xtrk_repo_odb(f->repo), &id) == 0)
-			use_fits(f, &id, t, size, type, what, run);
+			use_fits(f, &id, t, size, type, bytes, what, run);
 		xtrk_error_clear();
 		return 0;
 	}
@@ -125,7 +137,19 @@ static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *wh
 		xtrk_error_clear();
 		return 0;
 	}
-	return use_fits(f, &id, t, size, type, what, run);
+	return use_fits(f, &id, t, size, type, bytes, what, run);
+}
+
+static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *what, const xtrk_oid *run)
+{
+	return need_sized(f, hex, type, XTRK_REACH_SIZE_UNKNOWN, what, run);
+}
+
+static uint64_t entry_bytes(json_t *e)
+{
+	json_t *b = json_object_get(e, "bytes");
+	return json_is_integer(b) && json_integer_value(b) >= 0 ? (uint64_t)json_integer_value(b)
+								 : XTRK_REACH_SIZE_UNKNOWN;
 }
 
 /* `partial`: the run was imported without its data files, so blobs may be absent. */
@@ -144,7 +168,8 @@ static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, con
 		xtrk_oid_fmt(hex, &e->id);
 		if (partial && e->kind != XTRK_ENTRY_TREE)
 			continue;
-		if (need(f, hex, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, what, run) &&
+		if (need_sized(f, hex, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB,
+			       e->kind == XTRK_ENTRY_TREE ? XTRK_REACH_SIZE_UNKNOWN : e->bytes, what, run) &&
 		    e->kind == XTRK_ENTRY_TREE)
 			walk_tree(f, &e->id, what, run, partial);
 	}
@@ -191,7 +216,8 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 	json_array_foreach(json_object_get(run, "params_files"), i, e)
 		need(f, str(e, "id"), XTRK_OBJ_BLOB, "params file", &ref->run);
 	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e)
-		need(f, str(e, "id"), XTRK_OBJ_BLOB, "script from outside the repository", &ref->run);
+		need_sized(f, str(e, "id"), XTRK_OBJ_BLOB, entry_bytes(e), "script from outside the repository",
+			&ref->run);
 	for (size_t g = 0; g < 3; g++) {
 		a = json_object_get(run, groups[g]);
 		json_array_foreach(a, i, e) {
@@ -202,7 +228,8 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 				str(e, "name") ? str(e, "name") : "?");
 			if (partial && !tree)
 				continue;
-			if (need(f, str(e, "id"), tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, what, &ref->run) && tree &&
+			if (need_sized(f, str(e, "id"), tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB,
+				       tree ? XTRK_REACH_SIZE_UNKNOWN : entry_bytes(e), what, &ref->run) && tree &&
 			    xtrk_oid_parse(&id, str(e, "id")) == 0)
 				walk_tree(f, &id, what, &ref->run, partial);
 		}

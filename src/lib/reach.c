@@ -30,9 +30,10 @@ static int check_id(json_t *o, const char *key, const char *field, int required)
 	return 0;
 }
 
+/* A path in the workspace: "." (the workspace itself, a dataset of everything) or a safe relative path. */
 static int safe_relpath(const char *p)
 {
-	return !xtrk_path_unsafe(p);
+	return !strcmp(p, ".") || !xtrk_path_unsafe(p);
 }
 
 /* source.untracked_content: null, or {id: tree | null, files, bytes, skipped_files, skipped: [{path, ...}]}. */
@@ -223,12 +224,20 @@ int xtrk_run_validate(json_t *run)
 	return 0;
 }
 
-static int used(const xtrk_reach *r, const xtrk_oid *id, xtrk_otype type)
+static int used(const xtrk_reach *r, const xtrk_oid *id, xtrk_otype type, uint64_t bytes)
 {
-	return r->use ? r->use(id, type, r->payload) : 0;
+	return r->use ? r->use(id, type, bytes, r->payload) : 0;
 }
 
-static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data)
+/* The size a record entry gives its file, if it gives one. */
+static uint64_t entry_bytes(json_t *e)
+{
+	json_t *b = json_object_get(e, "bytes");
+	return json_is_integer(b) && json_integer_value(b) >= 0 ? (uint64_t)json_integer_value(b)
+								 : XTRK_REACH_SIZE_UNKNOWN;
+}
+
+static int visit_sized(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data, uint64_t bytes)
 {
 	xtrk_oid id;
 	int err;
@@ -236,13 +245,18 @@ static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_d
 		return 0;
 	if (xtrk_oid_parse(&id, hex) < 0)
 		return xtrk_error_set(XTRK_ECORRUPT, "'%s' in a run record is not an object ID", hex);
-	if ((err = used(r, &id, type)) < 0)
+	if ((err = used(r, &id, type, bytes)) < 0)
 		return err;
 	if (is_data && r->skip_data)
 		return 0; /* not marked seen: the same content may be a source file too */
 	if ((err = xtrk_oidset_add(r->seen, &id)) <= 0)
 		return err;
 	return r->visit(&id, type, is_data, r->payload);
+}
+
+static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data)
+{
+	return visit_sized(r, hex, type, is_data, XTRK_REACH_SIZE_UNKNOWN);
 }
 
 /*
@@ -280,7 +294,8 @@ static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int is_data, int 
 		/* A data file left out is not marked seen: the same content may be a source file too. */
 		if (e->kind != XTRK_ENTRY_TREE && partial)
 			continue;
-		if ((err = used(r, &e->id, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB)) < 0 ||
+		if ((err = e->kind == XTRK_ENTRY_TREE ? used(r, &e->id, XTRK_OBJ_TREE, XTRK_REACH_SIZE_UNKNOWN)
+						       : used(r, &e->id, XTRK_OBJ_BLOB, e->bytes)) < 0 ||
 		    (fresh = err = xtrk_oidset_add(r->seen, &e->id)) < 0)
 			break;
 		if (e->kind == XTRK_ENTRY_TREE) {
@@ -309,7 +324,7 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 	size_t i;
 	int err;
 
-	if ((err = used(r, run_id, XTRK_OBJ_RUN)) < 0 || (err = xtrk_oidset_add(r->seen, run_id)) < 0)
+	if ((err = used(r, run_id, XTRK_OBJ_RUN, XTRK_REACH_SIZE_UNKNOWN)) < 0 || (err = xtrk_oidset_add(r->seen, run_id)) < 0)
 		return err;
 	if (err && (err = r->visit(run_id, XTRK_OBJ_RUN, 0, r->payload)) < 0)
 		return err;
@@ -322,7 +337,7 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
 			return err;
 	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e)
-		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
+		if ((err = visit_sized(r, str(e, "id"), XTRK_OBJ_BLOB, 0, entry_bytes(e))) < 0)
 			return err;
 	/* The untracked files are source, not data: carried even without data, and walked first. */
 	if ((e = json_object_get(json_object_get(run, "source"), "untracked_content")) && str(e, "id")) {
@@ -330,7 +345,8 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 		if (xtrk_oid_parse(&id, str(e, "id")) < 0)
 			return xtrk_error_set(XTRK_ECORRUPT, "run %s: its untracked files have no valid tree ID",
 				xtrk_oid_tostr(run_id));
-		if ((err = used(r, &id, XTRK_OBJ_TREE)) < 0 || (err = xtrk_oidset_add(r->seen, &id)) < 0 ||
+		if ((err = used(r, &id, XTRK_OBJ_TREE, XTRK_REACH_SIZE_UNKNOWN)) < 0 ||
+		    (err = xtrk_oidset_add(r->seen, &id)) < 0 ||
 		    (err && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0) || (err = walk_tree(r, &id, 0, 0)) < 0)
 			return err;
 	}
@@ -339,14 +355,14 @@ int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree"), fresh;
 			xtrk_oid id;
 			if (!tree) {
-				if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 1)) < 0)
+				if ((err = visit_sized(r, str(e, "id"), XTRK_OBJ_BLOB, 1, entry_bytes(e))) < 0)
 					return err;
 				continue;
 			}
 			if (!str(e, "id") || xtrk_oid_parse(&id, str(e, "id")) < 0)
 				return xtrk_error_set(XTRK_ECORRUPT, "run %s: a %s entry has no tree ID",
 					xtrk_oid_tostr(run_id), groups[g]);
-			if ((err = used(r, &id, XTRK_OBJ_TREE)) < 0)
+			if ((err = used(r, &id, XTRK_OBJ_TREE, XTRK_REACH_SIZE_UNKNOWN)) < 0)
 				return err;
 			if ((fresh = xtrk_oidset_add(r->seen, &id)) < 0)
 				return fresh;

@@ -1018,8 +1018,9 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	}
 	/* Nor one that readers would have to skip. */
 	if (xtrk_record_check(run) < 0) {
-		err = xtrk_error_set(XTRK_EINVALID, "the run record would not be valid (%s); nothing was written",
-			xtrk_error_last());
+		char why[512];
+		snprintf(why, sizeof(why), "%s", xtrk_error_last()); /* the message is rewritten below */
+		err = xtrk_error_set(XTRK_EINVALID, "the run record would not be valid (%s); nothing was written", why);
 		goto done;
 	}
 	if ((err = xtrk_txn_write(out, txn, XTRK_OBJ_RUN, dump, strlen(dump))) < 0)

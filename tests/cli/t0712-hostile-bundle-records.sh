@@ -59,8 +59,7 @@ check "run records: status, parent, params, metrics and other value types" '
 	refused record-set "'"'"'experiment'"'"'" "experiment=\"../x\""
 '
 check "kind confusion: a blob that names a tree, a tree that names a blob" '
-	refused kind-confusion "tree" blob-is-tree
-	expect_contains "$(cat verify.out)" "is used as a blob"
+	refused kind-confusion "but is recorded as 4000" blob-is-tree
 	refused kind-confusion "blob" tree-is-blob
 	expect_contains "$(cat verify.out)" "is used as a tree"
 '
@@ -70,11 +69,11 @@ check "folder entries are refused, whatever their name" '
 	refused dir "folder" somewhere/
 '
 check "tags that could be taken for a run ID prefix are refused" '
-	refused summary-tags "could be taken for a run ID prefix" "[\"deadbeef\"]"
-	refused summary-tags "could be taken for a run ID prefix" "[\"2024\"]"
+	refused summary-tags "looks like a run ID" "[\"deadbeef\"]"
+	refused summary-tags "looks like a run ID" "[\"2024\"]"
 	id=$(xtrk -C victim log --format json | json_get 0.id)
-	refused summary-tags "could be taken for a run ID prefix" "[\"$(echo $id | cut -c1-12)\"]"
-	refused summary-tags "could be taken for a run ID prefix" "[\"ABCDEF0123\"]"
+	refused summary-tags "looks like a run ID" "[\"$(echo $id | cut -c1-12)\"]"
+	refused summary-tags "looks like a run ID" "[\"ABCDEF0123\"]"
 	# a tag with a non-hex letter is fine
 	mk summary-tags ok-tag.tar "[\"best-2024\"]"
 	xtrk bundle verify ok-tag.tar 2>err
@@ -91,7 +90,7 @@ hex_tags_pull() {
 	xtrk remote add shared "$TRASH/shared" 2>/dev/null
 	xtrk pull shared 2>err
 	expect_contains "$(cat err)" "tag 'cafe'"
-	expect_contains "$(cat err)" "could be taken for a run ID prefix"
+	expect_contains "$(cat err)" "left behind: not a valid tag name"
 	test ! -e .xtrk/refs/tags/cafe
 	test -e .xtrk/refs/tags/best
 }
@@ -178,7 +177,7 @@ check "verify does not inflate a refused entry to skip it (300 MiB of zeros in 3
 cd "$TRASH/victim"
 good_id=$(xtrk log --format json | json_get 0.id)
 printf "{\"experiment\":\"exp\",\"status\":\"succeeded\",\"started\":5}" > ../rec
-bad_id=$(xtrk hash-object -w ../rec)
+bad_id=$(xtrk hash-object -w -t run ../rec)
 echo "$bad_id" > .xtrk/refs/experiments/exp/$bad_id
 gone_id=0123456789abcdef0123456789abcdef
 echo "$gone_id" > .xtrk/refs/experiments/exp/$gone_id

@@ -208,6 +208,35 @@ check "kind confusion crafted by hand: a record names a blob as a tree, a tree a
 	out=$(xtrk fsck 2>&1 || true)
 	expect_contains "$out" "$id3"
 '
+check "a file recorded with a tree's ID is caught by its size; a file holding a tree's bytes is a file" '
+	cd "$TRASH" && rm -rf kf && mkdir kf && cp -a .xtrk kf/ && cd kf
+	tree=$(xtrk show --json $r1 | json_get datasets.1.id)
+	xtrk cat-object $r1 > r.json
+	python3 - r.json $tree <<-PY
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	r["models"][0]["id"] = sys.argv[2]
+	open("r4.json", "w").write(json.dumps(r, sort_keys=True, separators=(",", ":")))
+	PY
+	id4=$(xtrk hash-object -w -t run r4.json)
+	echo $id4 > .xtrk/refs/experiments/ex/$id4
+	out=$(xtrk fsck --read-data 2>&1 || true)
+	expect_contains "$out" "file $tree holds"
+	expect_contains "$out" "but is recorded as"
+	xtrk bundle create -o ../kf.tar $id4 2>/dev/null
+	expect_exit 3 xtrk bundle verify ../kf.tar > v.out 2>&1
+	expect_contains "$(cat v.out)" "but is recorded as"
+	rm .xtrk/refs/experiments/ex/$id4
+	# the same bytes, honestly: a copy of the tree text given as a model
+	xtrk cat-object $tree > tree-copy.txt
+	hid=$(xtrk commit-run -e honest --model tree-copy.txt 2>/dev/null)
+	expect_eq "$(xtrk show --json $hid | json_get models.0.id)" "$tree"
+	xtrk fsck --read-data >/dev/null
+	xtrk bundle create -o ../honest.tar $hid 2>/dev/null
+	xtrk bundle verify ../honest.tar >/dev/null
+	xtrk checkout $hid -C "$TRASH/co4" --no-source >/dev/null 2>&1
+	expect_eq "$(xxhsum -H2 "$TRASH/co4/tree-copy.txt" | cut -d" " -f1)" "$tree"
+'
 check "fsck reports a ref whose content names another run, and goes on" '
 	cd "$TRASH" && rm -rf rf && mkdir rf && cp -a .xtrk rf/ && cd rf
 	echo $r1 > .xtrk/refs/experiments/ex/$r2

@@ -75,3 +75,11 @@ Test(buf, read_file_missing_is_notfound)
 	cr_assert(strstr(xtrk_error_last(), "/nonexistent/xtrk"));
 	xtrk_buf_dispose(&b);
 }
+
+Test(error, a_message_wrapped_around_the_last_one_keeps_it)
+{
+	xtrk_error_set(XTRK_EINVALID, "inner %d", 1);
+	cr_assert_eq(xtrk_error_set(XTRK_ECORRUPT, "outer (%s) and (%s)", xtrk_error_last(), xtrk_error_last()),
+		XTRK_ECORRUPT);
+	cr_assert_str_eq(xtrk_error_last(), "outer (inner 1) and (inner 1)");
+}
