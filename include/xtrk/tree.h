@@ -53,6 +53,12 @@ int xtrk_tree_parse(xtrk_tree **out, const char *data, size_t len);
  * .xtrk or .git in any case (also "GIT~1" and with trailing dots or spaces).
  */
 const char *xtrk_path_unsafe(const char *path);
+/**
+ * The same check for the paths of datasets, models, artifacts and params
+ * files, which are the user's own files: control characters are allowed in
+ * their names (output shows them escaped); everything else is refused alike.
+ */
+const char *xtrk_data_path_unsafe(const char *path);
 
 /** `path` made fit for a message into `out`: control characters and '\\' as \xNN, cut to `size`. */
 const char *xtrk_path_shown(char *out, size_t size, const char *path);

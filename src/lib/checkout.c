@@ -32,10 +32,10 @@ struct co {
 	char *buf;
 };
 
-/* A recorded path is relative, without '.', '..' or the store in it; anything else is refused. */
+/* A recorded data path is relative, without '.', '..' or the store in it; anything else is refused. */
 static int path_ok(const char *path)
 {
-	return !xtrk_path_unsafe(path);
+	return !xtrk_data_path_unsafe(path);
 }
 
 /* Open (creating as needed) each folder of `rel` below `rootfd`, never following a link. */

@@ -30,10 +30,10 @@ static int check_id(json_t *o, const char *key, const char *field, int required)
 	return 0;
 }
 
-/* A path in the workspace: "." (the workspace itself, a dataset of everything) or a safe relative path. */
+/* A data path in the workspace: "." (the workspace itself, a dataset of everything) or a safe relative path. */
 static int safe_relpath(const char *p)
 {
-	return !strcmp(p, ".") || !xtrk_path_unsafe(p);
+	return !strcmp(p, ".") || !xtrk_data_path_unsafe(p);
 }
 
 /* source.untracked_content: null, or {id: tree | null, files, bytes, skipped_files, skipped: [{path, ...}]}. */

@@ -34,7 +34,7 @@ static int reserved_component(const char *c, size_t n)
 		(n == 5 && !strncasecmp(c, "git~1", 5)) || (n == 6 && !strncasecmp(c, "xtrk~1", 6));
 }
 
-const char *xtrk_path_unsafe(const char *path)
+static const char *path_unsafe(const char *path, int controls_ok)
 {
 	const char *c = path;
 	if (!path || !*path)
@@ -43,7 +43,7 @@ const char *xtrk_path_unsafe(const char *path)
 		return "a path longer than 4096 bytes";
 	if (*path == '/')
 		return "an absolute path";
-	for (const char *p = path; *p; p++)
+	for (const char *p = path; *p && !controls_ok; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return "a path with a control character";
 	for (;;) {
@@ -60,6 +60,16 @@ const char *xtrk_path_unsafe(const char *path)
 			return NULL;
 		c += n + 1;
 	}
+}
+
+const char *xtrk_path_unsafe(const char *path)
+{
+	return path_unsafe(path, 0);
+}
+
+const char *xtrk_data_path_unsafe(const char *path)
+{
+	return path_unsafe(path, 1);
 }
 
 const char *xtrk_path_shown(char *out, size_t size, const char *path)
