@@ -31,14 +31,16 @@ int xtrk_error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /**
  * Allocation failures anywhere in the process (xtrk's own, jansson's, a
- * libgit2 or libc call that failed with ENOMEM) are noted in one sticky
- * flag, because some of them can only surface as a value quietly missing
- * from a JSON document.  A command that records something resets it first
- * and refuses to write when it is set.
+ * libgit2 or libc call that failed with ENOMEM) are counted, because some of
+ * them can only surface as a value quietly missing from a JSON document.  An
+ * operation that records something takes a mark before it starts and refuses
+ * to write when any failure was counted since (a failure in another thread
+ * counts too: refusing is the safe side).  Nothing resets the count, so
+ * operations never clear each other's failures.
  */
 void xtrk_oom_note(void);
-int xtrk_oom_seen(void);
-void xtrk_oom_reset(void);
+unsigned long xtrk_oom_mark(void);
+int xtrk_oom_since(unsigned long mark);
 
 /** Set the last error to an allocation failure and return XTRK_ERROR. */
 int xtrk_error_oom(void);

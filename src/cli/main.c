@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xtrk/errors.h"
+#include "xtrk/init.h"
 
 static const struct command commands[] = {
 	{ "init", cmd_init, "create an empty xtrk store in a folder" },
@@ -69,7 +71,10 @@ int main(int argc, char **argv)
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(*commands); c++)
 		if (!strcmp(argv[i], commands[c].name)) {
-			int rc = commands[c].fn(argc - i, argv + i, &cli);
+			int rc;
+			if (xtrk_init() < 0)
+				return cli_fail(XTRK_ERROR);
+			rc = commands[c].fn(argc - i, argv + i, &cli);
 			cli_warnings(); /* what a command left unsaid: e.g. runs a listing had to leave out */
 			return rc;
 		}

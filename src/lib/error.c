@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "xtrk/errors.h"
 
 #define XTRK_ERRMSG_MAX 1024
@@ -16,35 +14,21 @@
 static _Thread_local char last_error[XTRK_ERRMSG_MAX];
 static _Thread_local char *warnings[XTRK_WARN_MAX];
 static _Thread_local int nwarnings;
-static int oom_seen; /* process-wide and sticky: see xtrk_oom_seen() */
+static unsigned long oom_count; /* process-wide, only ever grows: see xtrk_oom_mark() */
 
 void xtrk_oom_note(void)
 {
-	__atomic_store_n(&oom_seen, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&oom_count, 1, __ATOMIC_RELAXED);
 }
 
-int xtrk_oom_seen(void)
+unsigned long xtrk_oom_mark(void)
 {
-	return __atomic_load_n(&oom_seen, __ATOMIC_RELAXED);
+	return __atomic_load_n(&oom_count, __ATOMIC_RELAXED);
 }
 
-void xtrk_oom_reset(void)
+int xtrk_oom_since(unsigned long mark)
 {
-	__atomic_store_n(&oom_seen, 0, __ATOMIC_RELAXED);
-}
-
-/* jansson reports a failed allocation only as a NULL that set-functions swallow: note it here. */
-static void *json_alloc(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		xtrk_oom_note();
-	return p;
-}
-
-__attribute__((constructor)) static void install_json_alloc(void)
-{
-	json_set_alloc_funcs(json_alloc, free);
+	return xtrk_oom_mark() != mark;
 }
 
 int xtrk_error_set(int code, const char *fmt, ...)

@@ -240,12 +240,13 @@ static int yaml_next(struct yctx *y, yaml_event_t *ev)
 static int yaml_node(json_t **out, struct yctx *y, yaml_event_t *ev)
 {
 	int err = 0;
+	unsigned long oom = xtrk_oom_mark();
 	*out = NULL;
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		if (!(*out = yaml_scalar(ev))) {
 			char msg[300];
-			if (xtrk_oom_seen())
+			if (xtrk_oom_since(oom))
 				return xtrk_error_oom();
 			snprintf(msg, sizeof(msg), "%s%.60s%s%.40s is too large a number", y->key ? "'" : "",
 				y->key ? y->key : "", y->key ? "': " : "", (const char *)ev->data.scalar.value);

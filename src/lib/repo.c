@@ -11,6 +11,7 @@
 
 #include "fileutil.h"
 #include "xtrk/errors.h"
+#include "xtrk/init.h"
 #include "xtrk/repo.h"
 
 struct xtrk_repo {
@@ -162,6 +163,7 @@ int xtrk_repo_open(xtrk_repo **out, const char *dir)
 	*out = NULL;
 	if (!r)
 		return xtrk_error_oom();
+	xtrk_init();
 	git_libgit2_init();
 	if (!(r->workdir = realpath(dir, NULL))) {
 		err = xtrk_error_errno("cannot resolve '%s'", dir);
@@ -334,6 +336,7 @@ int xtrk_store_open(xtrk_repo **out, const char *path)
 	*out = NULL;
 	if (!r)
 		return xtrk_error_oom();
+	xtrk_init();
 	git_libgit2_init();
 	if (!(r->dir = realpath(path, NULL))) {
 		err = xtrk_error_errno("cannot open the store '%s'", path);

@@ -917,7 +917,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	s.o = o;
 	if (run_out)
 		*run_out = NULL;
-	xtrk_oom_reset();
+	const unsigned long oom = xtrk_oom_mark(); /* allocation failures from here on are this commit's */
 	if (!(pfiles = json_array())) {
 		err = xtrk_error_oom();
 		goto done;
@@ -1000,7 +1000,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		goto done;
 	}
 	/* A value lost to a failed allocation would make a quietly different run: refuse instead. */
-	if (xtrk_oom_seen()) {
+	if (xtrk_oom_since(oom)) {
 		err = xtrk_error_set(XTRK_ERROR, "out of memory while recording the run; nothing was written");
 		goto done;
 	}

@@ -12,6 +12,7 @@
 
 #include "fuzz.h"
 #include "xtrk/buf.h"
+#include "xtrk/init.h"
 
 static size_t ran;
 
@@ -50,6 +51,7 @@ static int replay(const char *path)
 int main(int argc, char **argv)
 {
 	int bad = 0;
+	xtrk_init();
 	for (int i = 1; i < argc; i++)
 		bad |= replay(argv[i]);
 	printf("replayed %zu input%s\n", ran, ran == 1 ? "" : "s");
