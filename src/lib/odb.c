@@ -340,11 +340,6 @@ uint64_t xtrk_odb_stream_size(const xtrk_odb_stream *s)
 	return s->loc.size;
 }
 
-xtrk_otype xtrk_odb_stream_type(const xtrk_odb_stream *s)
-{
-	return s->loc.type;
-}
-
 void xtrk_odb_stream_free(xtrk_odb_stream *s)
 {
 	if (!s)

@@ -296,11 +296,6 @@ int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
 	return 0;
 }
 
-uint64_t xtrk_txn_writer_size(const xtrk_txn_writer *w)
-{
-	return w->size;
-}
-
 int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect)
 {
 	xtrk_oid got;
