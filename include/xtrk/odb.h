@@ -81,7 +81,6 @@ int xtrk_odb_stream_open(xtrk_odb_stream **out, xtrk_odb *odb, const xtrk_oid *o
 /** Read up to `len` bytes; `*nread` is 0 at the (verified) end. */
 int xtrk_odb_stream_read(xtrk_odb_stream *s, void *data, size_t len, size_t *nread);
 uint64_t xtrk_odb_stream_size(const xtrk_odb_stream *s);
-xtrk_otype xtrk_odb_stream_type(const xtrk_odb_stream *s);
 void xtrk_odb_stream_free(xtrk_odb_stream *s);
 
 /** Start a write transaction.  Safe to use from several threads at once. */
@@ -110,7 +109,6 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *txn, int fd, 
 typedef struct xtrk_txn_writer xtrk_txn_writer;
 int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *txn, xtrk_otype type, const char *what);
 int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len);
-uint64_t xtrk_txn_writer_size(const xtrk_txn_writer *w);
 int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect);
 void xtrk_txn_writer_free(xtrk_txn_writer *w);
 

@@ -1,0 +1,383 @@
+/* Pack files: loading and searching their indexes, reading entries, writing a transaction's pack. */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileutil.h"
+#include "odb_internal.h"
+#include "odb_loose.h"
+#include "odb_pack.h"
+#include "odb_txn.h"
+#include "xtrk/errors.h"
+#include "xtrk/odb.h"
+
+void odb_pack_close(struct pack *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->idx)
+		munmap(p->idx, p->idx_len);
+	free(p->path);
+}
+
+/* Map and sanity-check one index; the checksum is left to fsck. */
+static int pack_load(struct pack *p, const char *idx_path, int verify)
+{
+	struct stat st;
+	int fd;
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	if ((fd = open(idx_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return xtrk_error_errno("cannot open pack index '%s'", idx_path);
+	if (fstat(fd, &st) < 0 || st.st_size < IDX_HDR + 16) {
+		close(fd);
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: pack index is truncated", idx_path);
+	}
+	p->idx_len = (size_t)st.st_size;
+	p->idx = mmap(NULL, p->idx_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p->idx == MAP_FAILED) {
+		p->idx = NULL;
+		return xtrk_error_errno("cannot map pack index '%s'", idx_path);
+	}
+	p->count = xtrk_get_le64(p->idx + 8);
+	if (memcmp(p->idx, "XIDX", 4) || p->idx[4] != FORMAT_VERSION ||
+	    p->count > (p->idx_len - IDX_HDR - 16) / IDX_ENTRY ||
+	    IDX_HDR + p->count * IDX_ENTRY + 16 != p->idx_len) {
+		munmap(p->idx, p->idx_len);
+		p->idx = NULL;
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: bad pack index header", idx_path);
+	}
+	if (verify) {
+		xtrk_oid sum;
+		n = p->idx_len - 16;
+		xtrk_oid_hash(&sum, p->idx, n);
+		if (memcmp(sum.id, p->idx + n, 16)) {
+			munmap(p->idx, p->idx_len);
+			p->idx = NULL;
+			return xtrk_error_set(XTRK_ECORRUPT, "%s: pack index checksum mismatch", idx_path);
+		}
+	}
+	n = strlen(idx_path);
+	if (!(p->path = malloc(n + 2))) {
+		munmap(p->idx, p->idx_len);
+		p->idx = NULL;
+		return xtrk_error_oom();
+	}
+	memcpy(p->path, idx_path, n - 4);
+	memcpy(p->path + n - 4, ".pack", 6);
+	return 0;
+}
+
+static int pack_known(xtrk_odb *odb, const char *pack_path)
+{
+	for (size_t i = 0; i < odb->npacks; i++)
+		if (!strcmp(odb->packs[i].path, pack_path))
+			return 1;
+	return 0;
+}
+
+/*
+ * Load any index not yet known.  Without `force`, an unchanged folder mtime
+ * skips the readdir; a pack added within the same clock tick can then be
+ * missed, which only a read that must not miss (force) cares about.
+ * Caller holds odb->lock.
+ */
+int odb_packs_scan(xtrk_odb *odb, int force)
+{
+	xtrk_buf path = XTRK_BUF_INIT, ppath = XTRK_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	struct stat st;
+
+	if ((err = xtrk_buf_printf(&path, "%s/pack", odb->dir)) < 0)
+		return err;
+	/* Packs are only ever added by renames into the folder, which change its mtime. */
+	if (stat(path.ptr, &st) == 0 && !force &&
+	    st.st_mtim.tv_sec == odb->pack_dir_mtime.tv_sec && st.st_mtim.tv_nsec == odb->pack_dir_mtime.tv_nsec) {
+		xtrk_buf_dispose(&path);
+		return 0;
+	}
+	if (!(d = opendir(path.ptr))) {
+		xtrk_buf_dispose(&path);
+		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
+	}
+	odb->pack_dir_mtime = st.st_mtim;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		struct pack p, *np;
+		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") || strncmp(de->d_name, "pack-", 5))
+			continue;
+		xtrk_buf_clear(&ppath);
+		xtrk_buf_printf(&ppath, "%s/pack/%.*s.pack", odb->dir, (int)(n - 4), de->d_name);
+		if (xtrk_buf_oom(&ppath)) {
+			err = XTRK_ERROR;
+			break;
+		}
+		if (pack_known(odb, ppath.ptr))
+			continue;
+		xtrk_buf_clear(&path);
+		xtrk_buf_printf(&path, "%s/pack/%s", odb->dir, de->d_name);
+		if (xtrk_buf_oom(&path) || pack_load(&p, path.ptr, 0) < 0)
+			continue; /* a damaged index is fsck's to report; reads fall back to a miss */
+		if (!(np = realloc(odb->packs, (odb->npacks + 1) * sizeof(*np)))) {
+			odb_pack_close(&p);
+			err = xtrk_error_oom();
+			break;
+		}
+		odb->packs = np;
+		odb->packs[odb->npacks++] = p;
+	}
+	closedir(d);
+	xtrk_buf_dispose(&path);
+	xtrk_buf_dispose(&ppath);
+	return err;
+}
+
+static const unsigned char *idx_find(const unsigned char *ents, uint64_t count, const xtrk_oid *oid)
+{
+	uint64_t lo = 0, hi = count;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		const unsigned char *e = ents + mid * IDX_ENTRY;
+		int c = memcmp(e, oid->id, XTRK_OID_RAWSZ);
+		if (!c)
+			return e;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Find an object in the packs; fills pack index and offset. Caller holds lock. */
+int odb_packs_find(xtrk_odb *odb, const xtrk_oid *oid, size_t *pi, uint64_t *off)
+{
+	for (size_t i = 0; i < odb->npacks; i++) {
+		const unsigned char *e = idx_find(odb->packs[i].idx + IDX_HDR, odb->packs[i].count, oid);
+		if (e) {
+			*pi = i;
+			*off = xtrk_get_le64(e + 16);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int odb_loc_from_pack(struct loc *l, int fd, uint64_t off, const xtrk_oid *oid, const char *where)
+{
+	unsigned char h[PACK_HDR_SIZE];
+	struct stat st;
+	int err;
+
+	snprintf(l->where, sizeof(l->where), "%s at %llu", where, (unsigned long long)off);
+	l->fd = fd;
+	l->own_fd = 0;
+	if ((err = xtrk_pread_exact(fd, h, sizeof(h), off, l->where)) < 0)
+		return err == XTRK_ENOTFOUND ? XTRK_ECORRUPT : err;
+	if ((err = odb_hdr_decode(l, h, oid)) < 0)
+		return err;
+	l->off = off + PACK_HDR_SIZE;
+	l->stored = xtrk_get_le64(h + HDR_SIZE);
+	if (fstat(fd, &st) < 0)
+		return xtrk_error_errno("cannot stat %s", where);
+	if (l->off + l->stored > (uint64_t)st.st_size || l->stored > (uint64_t)st.st_size)
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: object %s runs past the end of the pack",
+			l->where, xtrk_oid_tostr(oid));
+	if (l->comp == COMP_RAW && l->stored != l->size)
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: object %s has the wrong size",
+			l->where, xtrk_oid_tostr(oid));
+	return odb_loc_check_ratio(l, oid);
+}
+
+/* Finish the current pack file: write its index, flush both, queue them for naming. Caller holds lock. */
+int odb_pack_seal(xtrk_txn *t)
+{
+	xtrk_buf idx = XTRK_BUF_INIT;
+	unsigned char h[16];
+	xtrk_oid sum;
+	char *idx_tmp = NULL, **nd;
+	int fd = -1, err;
+
+	if (t->pack_fd < 0)
+		return 0;
+	xtrk_sort(t->ents, t->nents, sizeof(*t->ents), (int (*)(const void *, const void *))xtrk_oid_cmp);
+	memcpy(h, "XIDX", 4);
+	h[4] = FORMAT_VERSION;
+	h[5] = h[6] = h[7] = 0;
+	xtrk_put_le64(h + 8, t->nents);
+	xtrk_buf_put(&idx, h, 16);
+	for (size_t i = 0; i < t->nents; i++) {
+		unsigned char e[IDX_ENTRY];
+		memcpy(e, t->ents[i].oid.id, 16);
+		xtrk_put_le64(e + 16, t->ents[i].off);
+		xtrk_buf_put(&idx, e, sizeof(e));
+	}
+	if (xtrk_buf_oom(&idx)) {
+		err = XTRK_ERROR;
+		goto done;
+	}
+	xtrk_oid_hash(&sum, idx.ptr, idx.size);
+	if ((err = xtrk_buf_put(&idx, sum.id, 16)) < 0)
+		goto done;
+	if ((err = xtrk_fsync(t->pack_fd, "a pack file")) < 0)
+		goto done;
+	fchmod(t->pack_fd, 0444);
+	if ((err = odb_tmpfile_in(&idx_tmp, t->odb, "idx", &fd)) < 0 ||
+	    (err = xtrk_write_all(fd, idx.ptr, idx.size, "a pack index")) < 0 ||
+	    (err = xtrk_fsync(fd, "a pack index")) < 0)
+		goto done;
+	fchmod(fd, 0444);
+	if (!(nd = realloc(t->packs_done, (t->npacks_done + 2) * sizeof(*nd)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	t->packs_done = nd;
+	nd[t->npacks_done++] = t->pack_tmp;
+	nd[t->npacks_done++] = idx_tmp;
+	idx_tmp = NULL;
+	t->pack_tmp = NULL;
+	close(t->pack_fd);
+	t->pack_fd = -1;
+	t->nents = 0;
+	t->pack_off = 0;
+	t->pack_flushed = 0;
+	if (t->setcap)
+		memset(t->set, 0, t->setcap * sizeof(*t->set));
+done:
+	if (fd >= 0)
+		close(fd);
+	if (idx_tmp) {
+		unlink(idx_tmp);
+		free(idx_tmp);
+	}
+	xtrk_buf_dispose(&idx);
+	return err;
+}
+
+/* Append one prepared entry to the txn's pack. */
+int odb_pack_append(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, int comp,
+	uint64_t size, const void *stored, size_t stored_len)
+{
+	unsigned char h[PACK_HDR_SIZE];
+	struct pentry *pe;
+	int err;
+
+	pthread_mutex_lock(&t->lock);
+	if (odb_txn_set_find(t, oid)) {
+		/* Written by another thread of this txn meanwhile; the caller compared already. */
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	if (t->pack_fd >= 0 && t->pack_off + stored_len > PACK_ROLL_SIZE && (err = odb_pack_seal(t)) < 0)
+		goto done;
+	if (t->pack_fd < 0) {
+		unsigned char fh[PACK_FILE_HDR] = { 'X', 'P', 'C', 'K', FORMAT_VERSION };
+		if ((err = odb_tmpfile_in(&t->pack_tmp, t->odb, "pack", &t->pack_fd)) < 0)
+			goto done;
+		if ((err = xtrk_write_all(t->pack_fd, fh, sizeof(fh), "a pack file")) < 0)
+			goto done;
+		t->pack_off = PACK_FILE_HDR;
+	}
+	odb_hdr_encode(h, type, comp, size, oid);
+	xtrk_put_le64(h + HDR_SIZE, stored_len);
+	if ((err = xtrk_pwrite_all(t->pack_fd, h, sizeof(h), t->pack_off, "a pack file")) < 0 ||
+	    (err = xtrk_pwrite_all(t->pack_fd, stored, stored_len, t->pack_off + sizeof(h), "a pack file")) < 0)
+		goto done;
+	if (t->nents == t->aents) {
+		size_t na = t->aents ? t->aents * 2 : 256;
+		struct pentry *ne = realloc(t->ents, na * sizeof(*ne));
+		if (!ne) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		t->ents = ne;
+		t->aents = na;
+	}
+	pe = &t->ents[t->nents];
+	pe->oid = *oid;
+	pe->off = t->pack_off;
+	if ((err = odb_txn_set_add(t, t->nents)) < 0)
+		goto done;
+	t->nents++;
+	t->pack_off += sizeof(h) + stored_len;
+	if (t->pack_off - t->pack_flushed >= WRITEBACK_STEP) {
+		sync_file_range(t->pack_fd, (off64_t)t->pack_flushed, (off64_t)(t->pack_off - t->pack_flushed),
+			SYNC_FILE_RANGE_WRITE);
+		t->pack_flushed = t->pack_off;
+	}
+done:
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+/* The packs' part of xtrk_odb_foreach. */
+int odb_foreach_packs(xtrk_odb *odb, int (*cb)(const xtrk_odb_entry *, void *),
+	void (*bad)(const char *, const char *, void *), void *payload)
+{
+	xtrk_buf path = XTRK_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	if (xtrk_buf_printf(&path, "%s/pack", odb->dir) < 0)
+		return XTRK_ERROR;
+	if (!(d = opendir(path.ptr))) {
+		xtrk_buf_dispose(&path);
+		return 0;
+	}
+	while (!err && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		xtrk_buf ip = XTRK_BUF_INIT;
+		struct pack p;
+		int fd;
+		if (n < 5 || strcmp(de->d_name + n - 4, ".idx"))
+			continue;
+		xtrk_buf_printf(&ip, "%s/%s", path.ptr, de->d_name);
+		if (pack_load(&p, ip.ptr, 1) < 0) {
+			if (bad)
+				bad(ip.ptr, xtrk_error_last(), payload);
+			xtrk_buf_dispose(&ip);
+			continue;
+		}
+		if ((fd = open(p.path, O_RDONLY | O_CLOEXEC)) < 0) {
+			if (bad)
+				bad(p.path, "pack file is missing for its index", payload);
+		} else {
+			for (uint64_t i = 0; i < p.count && !err; i++) {
+				const unsigned char *ent = p.idx + IDX_HDR + i * IDX_ENTRY;
+				xtrk_odb_entry e;
+				struct loc l;
+				memcpy(e.oid.id, ent, 16);
+				if (odb_loc_from_pack(&l, fd, xtrk_get_le64(ent + 16), &e.oid, p.path) < 0) {
+					if (bad)
+						bad(p.path, xtrk_error_last(), payload);
+					continue;
+				}
+				e.type = l.type;
+				e.size = l.size;
+				e.where = p.path;
+				err = cb(&e, payload);
+			}
+			close(fd);
+		}
+		odb_pack_close(&p);
+		xtrk_buf_dispose(&ip);
+	}
+	closedir(d);
+	xtrk_buf_dispose(&path);
+	return err;
+}
