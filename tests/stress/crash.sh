@@ -88,7 +88,7 @@ while [ $r -lt $ROUNDS ]; do
 	if killed 150 "$XTRK_BIN" push r; then kills=$((kills + 1)); fi
 	xtrk -C "$TRASH/shared/.xtrk" fsck -q || note "push round $r: remote fsck"
 done
-xtrk push r 2>/dev/null && xtrk -C "$TRASH/shared/.xtrk" fsck --read-data -q || note "push after kills"
+xtrk push r 2>"$TRASH/push.err" && xtrk -C "$TRASH/shared/.xtrk" fsck --read-data -q >"$TRASH/push.fsck" 2>&1 || note "push after kills: $(cat "$TRASH/push.err" "$TRASH/push.fsck" 2>/dev/null | tr "\n" " ")"
 echo "# figure: crash.push: $kills of $ROUNDS pushes killed midway; the remote fsck-clean each time"
 total_kills=$((total_kills + kills))
 
