@@ -568,37 +568,37 @@ int xtrk_index_each(const xtrk_index *ix, size_t i, each_cb cb, void *payload)
 
 /* ---- maintenance ---- */
 
-int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, size_t n)
+int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, json_t *const *records, size_t n)
 {
 	struct src *srcs = calloc(n + 1, sizeof(*srcs));
-	json_t **recs = calloc(n + 1, sizeof(*recs));
 	xtrk_buf path = XTRK_BUF_INIT;
 	int err = 0;
 	size_t got = 0;
 
-	if (!srcs || !recs) {
+	if (!srcs) {
 		err = xtrk_error_oom();
 		goto done;
 	}
-	for (size_t i = 0; i < n && err == 0; i++) {
-		json_t *run;
-		if ((err = xtrk_run_read_record(&run, repo, &runs[i])) < 0)
-			break;
-		recs[got] = run;
+	for (size_t i = 0; i < n; i++) {
+		const char *exp = json_string_value(json_object_get(records[i], "experiment"));
+		if (!exp) {
+			err = xtrk_error_set(XTRK_EINVALID, "run %s: not a run record (no experiment); not indexed",
+				xtrk_oid_tostr(&runs[i]));
+			goto done;
+		}
 		srcs[got].id = runs[i];
-		srcs[got].exp = json_string_value(json_object_get(run, "experiment"));
-		srcs[got].flat = xtrk_run_flatten(run);
+		srcs[got].exp = exp;
+		if (!(srcs[got].flat = xtrk_run_flatten(records[i]))) {
+			err = xtrk_error_oom();
+			goto done;
+		}
 		got++;
 	}
-	if (err == 0)
-		err = xtrk_seg_write(&path, repo, srcs, got);
+	err = xtrk_seg_write(&path, repo, srcs, got);
 done:
-	for (size_t i = 0; i < got; i++) {
+	for (size_t i = 0; i < got; i++)
 		json_decref(srcs[i].flat);
-		json_decref(recs[i]);
-	}
 	free(srcs);
-	free(recs);
 	xtrk_buf_dispose(&path);
 	return err;
 }
