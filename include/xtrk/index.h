@@ -72,8 +72,14 @@ int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *
 int xtrk_index_each(const xtrk_index *ix, size_t i,
 	int (*cb)(const char *key, size_t klen, const xtrk_value *v, void *payload), void *payload);
 
-/** Add runs just written (commit-run, import, pull) as a new segment; errors are only worth a warning. */
-int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, size_t n);
+/**
+ * Add runs just written (by commit-run, run, import, pull: whoever wrote them)
+ * as a new segment, from their records as written (`records[i]` is run
+ * `runs[i]`'s, "id" and "tags" ignored).  The index is a cache: a caller
+ * that fails to add only costs the next reader a read of the objects, so
+ * errors are only worth clearing.
+ */
+int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, json_t *const *records, size_t n);
 /** Throw the index away and build it again from the run objects (fsck --rebuild-index). */
 int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out);
 

@@ -8,6 +8,7 @@
 #include "commit_opts.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
+#include "xtrk/index.h"
 #include "xtrk/refs.h"
 
 static const char usage[] =
@@ -108,8 +109,11 @@ int cmd_commit_run(int argc, char **argv, struct cli *cli)
 	a.o.command = command;
 	a.o.error = a.error;
 	a.o.env = env;
-	if ((err = xtrk_run_commit(&id, a.json ? &run : NULL, repo, &a.o)) < 0)
+	if ((err = xtrk_run_commit(&id, &run, repo, &a.o)) < 0)
 		goto fail;
+	/* The index is a cache: a failure to update it costs the next log a read, nothing more. */
+	if (xtrk_index_add(repo, &id, &run, 1) < 0)
+		xtrk_error_clear();
 	commit_args_report(&a, &id, run);
 	goto done;
 fail:

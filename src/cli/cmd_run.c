@@ -12,6 +12,7 @@
 #include "../lib/fileutil.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
+#include "xtrk/index.h"
 #include "xtrk/params.h"
 #include "xtrk/refs.h"
 #include "xtrk/runner.h"
@@ -281,8 +282,11 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	a.o.env = env;
 	/* The command has run: its run is recorded whatever is wrong with the inputs and outputs. */
 	a.o.salvage = 1;
-	if ((err = xtrk_run_commit(&id, a.json ? &run : NULL, repo, &a.o)) < 0)
+	if ((err = xtrk_run_commit(&id, &run, repo, &a.o)) < 0)
 		goto fail;
+	/* The index is a cache: a failure to update it costs the next log a read, nothing more. */
+	if (xtrk_index_add(repo, &id, &run, 1) < 0)
+		xtrk_error_clear();
 	if (a.progress_shown)
 		fputc('\n', stderr);
 	cli_warnings();

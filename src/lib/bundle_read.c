@@ -902,13 +902,17 @@ static void index_runs(struct reader *r)
 {
 	size_t n = json_array_size(json_object_get(r->manifest, "runs")), i;
 	xtrk_oid *ids = calloc(n + 1, sizeof(*ids));
-	json_t *e;
+	json_t **recs = calloc(n + 1, sizeof(*recs)), *e;
+	/* Each run's summary, checked equal to its record before anything was imported. */
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e)
-		if (ids)
+		if (ids && recs) {
 			xtrk_oid_parse(&ids[i], json_string_value(json_object_get(e, "id")));
-	if (!ids || xtrk_index_add(r->repo, ids, n) < 0)
+			recs[i] = json_object_get(r->summaries, json_string_value(json_object_get(e, "id")));
+		}
+	if (!ids || !recs || xtrk_index_add(r->repo, ids, recs, n) < 0)
 		xtrk_error_clear();
 	free(ids);
+	free(recs);
 }
 
 int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path)

@@ -17,7 +17,6 @@
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
-#include "xtrk/index.h"
 #include "xtrk/params.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
@@ -1043,9 +1042,6 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 			goto done;
 		}
 	}
-	/* The index is a cache: a failure to update it costs the next log a read, nothing more. */
-	if (xtrk_index_add(repo, out, 1) < 0)
-		xtrk_error_clear();
 	if (run_out) {
 		json_t *tags = json_array();
 		json_object_set_new(run, "id", json_string(xtrk_oid_tostr(out)));

@@ -71,6 +71,18 @@ check "runs imported from a bundle and pulled from a remote are in the index at 
 	expect_eq "$(xtrk log --where "params.w == 2 and params.k == 2" --format csv --columns params.w | sed 1d)" 2
 	rm -rf .xtrk/objects && mv .xtrk/objects.away .xtrk/objects
 '
+check "xtrk run and commit-run index the run they record, also one recorded as failed" '
+	mkdir byrun && cd byrun && new_ws
+	xtrk run -e r -p lr=0.5 -- true >/dev/null 2>&1
+	set +e; xtrk run -e r -p lr=0.7 --model no-such.bin -- true >/dev/null 2>&1; rc=$?; set -e
+	test $rc -ne 0
+	xtrk commit-run -e c -p lr=0.9 >/dev/null
+	expect_eq "$(ls .xtrk/index/seg-*.idx | wc -l)" 3
+	# with the objects out of the way, only the segments these commands wrote can answer
+	mv .xtrk/objects .xtrk/objects.away && mkdir .xtrk/objects
+	expect_eq "$(xtrk log --where "params.lr >= 0.5" --sort params.lr --format csv --columns params.lr,status | sed 1d | tr "\n" " ")" "0.5,succeeded 0.7,failed 0.9,succeeded "
+	rm -rf .xtrk/objects && mv .xtrk/objects.away .xtrk/objects
+'
 check "tags come from the refs, not the index" '
 	run=$(xtrk log --where "seed == 3" --format json | json_get 0.id)
 	echo $run > .xtrk/refs/tags/late

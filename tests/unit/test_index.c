@@ -17,12 +17,16 @@ static xtrk_oid commit(const char *exp, const char *p1, const char *p2)
 	xtrk_commit_options o = XTRK_COMMIT_OPTIONS_INIT;
 	const char *params[] = { p1, p2 }, *metrics[] = { "acc=0.5" };
 	xtrk_oid id;
+	json_t *run;
 	o.experiment = exp;
 	o.params = params;
 	o.nparams = p2 ? 2 : p1 ? 1 : 0;
 	o.metrics = metrics;
 	o.nmetrics = 1;
-	cr_assert_eq(xtrk_run_commit(&id, NULL, repo, &o), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_run_commit(&id, &run, repo, &o), 0, "%s", xtrk_error_last());
+	/* As commit-run does: whoever records a run indexes the record it built. */
+	cr_assert_eq(xtrk_index_add(repo, &id, &run, 1), 0, "%s", xtrk_error_last());
+	json_decref(run);
 	return id;
 }
 
@@ -405,13 +409,18 @@ Test(index, many_segments_are_merged_into_one_keeping_every_run)
 	/* Segments for 15 more subsets of the runs: 20 in all, more than are kept apart. */
 	for (unsigned mask = 3, made = 0; made < 15; mask++) {
 		xtrk_oid sub[5];
+		json_t *recs[5];
 		size_t n = 0;
 		for (int i = 0; i < 5; i++)
 			if (mask & (1u << i))
 				sub[n++] = ids[i];
 		if (n < 2)
 			continue;
-		cr_assert_eq(xtrk_index_add(repo, sub, n), 0, "%s", xtrk_error_last());
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(xtrk_run_read_record(&recs[i], repo, &sub[i]), 0, "%s", xtrk_error_last());
+		cr_assert_eq(xtrk_index_add(repo, sub, recs, n), 0, "%s", xtrk_error_last());
+		for (size_t i = 0; i < n; i++)
+			json_decref(recs[i]);
 		made++;
 	}
 	cr_assert_eq(xtrk_index_stats(repo, &segs, &runs, &bytes), 0);
@@ -431,15 +440,49 @@ Test(index, many_segments_are_merged_into_one_keeping_every_run)
 	xtrk_index_free(ix);
 }
 
-Test(index, add_refuses_a_run_that_is_not_there)
+Test(index, add_refuses_a_record_that_is_not_a_run)
 {
-	xtrk_oid ghost;
+	xtrk_oid ids[2];
+	json_t *recs[2] = { json_pack("{s:s}", "experiment", "x"), NULL };
+	json_t *bad[] = { NULL, json_object(), json_pack("{s:i}", "experiment", 1), json_string("x") };
 	size_t segs, runs;
 	uint64_t bytes;
-	xtrk_oid_hash(&ghost, "ghost", 5);
-	cr_assert_lt(xtrk_index_add(repo, &ghost, 1), 0);
+	xtrk_oid_hash(&ids[0], "one", 3);
+	xtrk_oid_hash(&ids[1], "two", 3);
+	/* Each with a good record before it: the whole call is refused, nothing is written. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		recs[1] = bad[i];
+		cr_assert_eq(xtrk_index_add(repo, ids, recs, 2), XTRK_EINVALID, "bad record %zu", i);
+		cr_assert_eq(xtrk_index_stats(repo, &segs, &runs, &bytes), 0);
+		cr_assert_eq(segs, 0, "bad record %zu", i);
+		json_decref(bad[i]);
+	}
+	json_decref(recs[0]);
+}
+
+Test(index, a_commit_alone_writes_no_segment_its_caller_indexes_the_run)
+{
+	xtrk_commit_options o = XTRK_COMMIT_OPTIONS_INIT;
+	xtrk_index *ix;
+	size_t segs, runs;
+	uint64_t bytes;
+	xtrk_oid id;
+	json_t *run;
+	o.experiment = "x";
+	cr_assert_eq(xtrk_run_commit(&id, &run, repo, &o), 0, "%s", xtrk_error_last());
 	cr_assert_eq(xtrk_index_stats(repo, &segs, &runs, &bytes), 0);
-	cr_assert_eq(segs, 0);
+	cr_assert_eq(segs, 0, "the run layer does not write the index");
+	cr_assert_eq(xtrk_index_add(repo, &id, &run, 1), 0, "%s", xtrk_error_last());
+	json_decref(run);
+	cr_assert_eq(xtrk_index_stats(repo, &segs, &runs, &bytes), 0);
+	cr_assert_eq(segs, 1);
+	cr_assert_eq(runs, 1);
+	/* The segment written from the record in memory answers as one built from the object. */
+	open_ix(&ix, NULL);
+	check_equals_scan(ix);
+	xtrk_index_free(ix);
+	cr_assert_eq(xtrk_index_stats(repo, &segs, &runs, &bytes), 0);
+	cr_assert_eq(segs, 1, "nothing was missing from it");
 }
 
 Test(index, flatten_keys_records_as_the_index_stores_them)
