@@ -20,6 +20,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/refs.h"
 #include "xtrk/tree.h"
+#include "xtrk/record.h"
 
 struct co {
 	xtrk_repo *repo;
@@ -872,7 +873,6 @@ static int target_empty(const char *dir)
 
 int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const xtrk_checkout_options *opts)
 {
-	static const char *const roles[] = { "datasets", "models", "artifacts" };
 	static const xtrk_checkout_options defaults = XTRK_CHECKOUT_OPTIONS_INIT;
 	xtrk_checkout_options local;
 	struct source_plan plan;
@@ -960,8 +960,8 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		goto done;
 	if (c.in_workspace)
 		xtrk_statcache_open(&c.cache, repo);
-	for (size_t r = 0; r < 3 && !err; r++)
-		json_array_foreach(json_object_get(run, roles[r]), i, e) {
+	for (size_t r = 0; r < XTRK_RECORD_NGROUPS && !err; r++)
+		json_array_foreach(json_object_get(run, xtrk_record_groups[r]), i, e) {
 			const char *kind = json_string_value(json_object_get(e, "kind"));
 			if ((err = restore_entry(&c, rootfd, json_string_value(json_object_get(e, "path")) ?: "",
 				     json_string_value(json_object_get(e, "id")), kind && !strcmp(kind, "tree"))) < 0)
