@@ -12,6 +12,7 @@
 #include "xtrk/buf.h"
 #include "xtrk/odb.h"
 #include "xtrk/oidset.h"
+#include "xtrk/record.h"
 #include "xtrk/repo.h"
 
 typedef struct {
@@ -36,7 +37,7 @@ typedef struct {
 	int (*use)(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *payload);
 } xtrk_reach;
 
-#define XTRK_REACH_SIZE_UNKNOWN UINT64_MAX
+#define XTRK_REACH_SIZE_UNKNOWN XTRK_RECORD_SIZE_UNKNOWN
 
 /**
  * Check that a run record read from an untrusted place has the fields the

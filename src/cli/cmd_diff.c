@@ -12,6 +12,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/run.h"
+#include "xtrk/record.h"
 
 static const char usage[] =
 	"usage: xtrk diff [--stat] [--json] [--exit-code] [SECTIONS] RUN1 [RUN2]\n"
@@ -259,9 +260,8 @@ int cmd_diff(int argc, char **argv, struct cli *cli)
 			print_kv_changes("params", json_object_get(d, "params"), stat);
 		if (json_object_get(d, "metrics"))
 			print_metrics(json_object_get(d, "metrics"), stat);
-		print_data("datasets", json_object_get(d, "datasets"), stat);
-		print_data("models", json_object_get(d, "models"), stat);
-		print_data("artifacts", json_object_get(d, "artifacts"), stat);
+		for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++)
+			print_data(xtrk_record_groups[g], json_object_get(d, xtrk_record_groups[g]), stat);
 		json_array_foreach(missing, i, m)
 			printf("  %smissing %s %s%s\n", c_del, cli_esc(json_string_value(json_object_get(m, "section"))),
 				cli_esc(json_string_value(json_object_get(m, "path"))), c_off);

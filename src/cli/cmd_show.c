@@ -11,6 +11,7 @@
 #include "xtrk/json.h"
 #include "xtrk/params.h"
 #include "xtrk/run.h"
+#include "xtrk/record.h"
 
 static const char usage[] =
 	"usage: xtrk show [--json] RUN\n"
@@ -146,9 +147,8 @@ static void print_human(json_t *r)
 	print_kv_section("metrics", json_object_get(r, "metrics"));
 	if (*s(r, "series"))
 		printf("  (step series %s)\n", s(r, "series"));
-	print_data("datasets", json_object_get(r, "datasets"));
-	print_data("models", json_object_get(r, "models"));
-	print_data("artifacts", json_object_get(r, "artifacts"));
+	for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++)
+		print_data(xtrk_record_groups[g], json_object_get(r, xtrk_record_groups[g]));
 	a = json_object_get(r, "outputs_not_attached");
 	if (json_array_size(a)) {
 		printf("not attached (older than the command):");

@@ -9,6 +9,7 @@
 #include "xtrk/diff.h"
 #include "xtrk/errors.h"
 #include "xtrk/run.h"
+#include "xtrk/record.h"
 
 static const char usage[] =
 	"usage: xtrk status [--json] [--all] [RUN]\n"
@@ -102,7 +103,6 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const data[] = { "datasets", "models", "artifacts" };
 	xtrk_repo *repo = NULL;
 	xtrk_txn *dry = NULL;
 	xtrk_oid id;
@@ -137,8 +137,8 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 	cli_warnings();
 	out = json_pack("{s:s, s:O}", "run", xtrk_oid_tostr(&id), "message",
 		json_object_get(run, "message") ? json_object_get(run, "message") : json_null());
-	for (int i = 0; i < 3; i++)
-		json_object_set_new(out, data[i], section_state(run, d, json_object_get(ws, "missing"), data[i], &dirty));
+	for (int i = 0; i < XTRK_RECORD_NGROUPS; i++)
+		json_object_set_new(out, xtrk_record_groups[i], section_state(run, d, json_object_get(ws, "missing"), xtrk_record_groups[i], &dirty));
 	json_object_set(out, "params", json_object_get(d, "params"));
 	{
 		json_t *s = json_object_get(d, "source");
@@ -161,12 +161,12 @@ int cmd_status(int argc, char **argv, struct cli *cli)
 			mlen ? "\"" : "", cli_esc(json_string_value(json_object_get(run, "experiment"))),
 			cli_esc(json_string_value(json_object_get(run, "started"))));
 		free(first);
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < XTRK_RECORD_NGROUPS; i++) {
 			json_t *e;
 			size_t j;
-			json_array_foreach(json_object_get(out, data[i]), j, e) {
+			json_array_foreach(json_object_get(out, xtrk_record_groups[i]), j, e) {
 				const char *state = json_string_value(json_object_get(e, "state"));
-				printf("  %-9.9s %-16s %-28s %s", data[i], cli_esc(json_string_value(json_object_get(e, "name"))),
+				printf("  %-9.9s %-16s %-28s %s", xtrk_record_groups[i], cli_esc(json_string_value(json_object_get(e, "name"))),
 					cli_esc(json_string_value(json_object_get(e, "path"))), cli_esc(state));
 				if (!strcmp(state, "modified"))
 					printf(" (%zu modified, %zu added, %zu removed)", json_array_size(json_object_get(e, "modified")),

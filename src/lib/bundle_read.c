@@ -1,6 +1,5 @@
 /*
- * Reading run books from untrusted hands: every entry name, type and size
- * checked against a closed list and the manifest, every object re-hashed,
+ * Reading run books from untrusted hands: after the archive is read (bundle_archive.c),
  * every run record validated, every reference resolved; then, for import,
  * objects, source pack and refs published in that order.
  */
@@ -28,499 +27,7 @@
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
-
-#define CHUNK (256 * 1024)
-#define SKIP_MAX (1 << 20) /* an unread entry larger than this is not skipped */
-
-struct decl {
-	xtrk_oid id;
-	xtrk_otype type;
-	uint64_t size;
-	int seen;
-};
-
-struct mem {
-	xtrk_oid id;
-	char *data;
-	size_t len;
-};
-
-struct reader {
-	struct archive *a;
-	xtrk_repo *repo; /* NULL: verify only */
-	xtrk_txn *txn;
-	xtrk_bundle_problem_cb cb;
-	void *payload;
-	xtrk_bundle_stats *st;
-	int stop_at_first; /* import: the first problem ends it */
-	int stopped;
-	char *first_problem;
-	json_t *manifest;
-	struct decl *decl;
-	size_t ndecl;
-	uint64_t declared_bytes;
-	json_t *summaries; /* id -> summary */
-	xtrk_oidset patches; /* the source patches the summaries name: held to check the paths they write */
-	struct mem *mem;
-	size_t nmem, amem;
-	uint64_t mem_bytes;
-	int seen_runbook, seen_pack, seen_other;
-	char *stage; /* folder for the source pack */
-	xtrk_buf pack_path;
-	unsigned char *chunk;
-};
-
-static void problem(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct reader *r, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	r->st->problems++;
-	if (!r->first_problem)
-		r->first_problem = strdup(msg);
-	if (r->cb)
-		r->cb(msg, r->payload);
-	if (r->stop_at_first)
-		r->stopped = 1;
-}
-
-/* ---- entry names ---- */
-
-static int reserved(const char *c, size_t n)
-{
-	return (n == 5 && !strncasecmp(c, ".xtrk", 5)) || (n == 4 && !strncasecmp(c, ".git", 4));
-}
-
-/* Why a name is unsafe, or NULL.  Checked before the name is compared with the closed list. */
-static const char *unsafe_name(const char *name)
-{
-	const char *c = name;
-	if (!name || !*name)
-		return "an entry has no name";
-	if (strlen(name) > XTRK_BUNDLE_MAX_PATH)
-		return "path longer than the limit";
-	if (*name == '/')
-		return "absolute path";
-	while (*c) {
-		size_t n = strcspn(c, "/");
-		if (n == 2 && !strncmp(c, "..", 2))
-			return "path traversal ('..')";
-		if (reserved(c, n))
-			return "reserved name (.xtrk or .git)";
-		c += n;
-		c += *c == '/';
-	}
-	return NULL;
-}
-
-static const char *bad_type(struct archive_entry *e)
-{
-	if (archive_entry_hardlink(e))
-		return "hard link";
-	switch (archive_entry_filetype(e)) {
-	case AE_IFREG: return NULL;
-	case AE_IFLNK: return "symbolic link";
-	case AE_IFCHR: case AE_IFBLK: return "device file";
-	case AE_IFIFO: return "FIFO";
-	case AE_IFSOCK: return "socket";
-	case AE_IFDIR: return "folder";
-	default: return "not a regular file";
-	}
-}
-
-/* "<prefix><32 hex><suffix>" -> the ID. */
-static int id_name(xtrk_oid *id, const char *name, const char *prefix, const char **suffix)
-{
-	size_t p = strlen(prefix);
-	char hex[XTRK_OID_HEXSZ + 1];
-	if (strncmp(name, prefix, p) || strlen(name) < p + XTRK_OID_HEXSZ)
-		return 0;
-	memcpy(hex, name + p, XTRK_OID_HEXSZ);
-	hex[XTRK_OID_HEXSZ] = 0;
-	if (!xtrk_oid_is_hex(hex, XTRK_OID_HEXSZ) || xtrk_oid_parse(id, hex) < 0)
-		return 0;
-	for (const char *h = hex; *h; h++)
-		if (*h >= 'A' && *h <= 'F')
-			return 0;
-	*suffix = name + p + XTRK_OID_HEXSZ;
-	return 1;
-}
-
-/* ---- the manifest ---- */
-
-static int decl_cmp(const void *a, const void *b)
-{
-	return xtrk_oid_cmp(&((const struct decl *)a)->id, &((const struct decl *)b)->id);
-}
-
-static struct decl *decl_find(struct reader *r, const xtrk_oid *id)
-{
-	struct decl key;
-	key.id = *id;
-	return r->ndecl ? bsearch(&key, r->decl, r->ndecl, sizeof(*r->decl), decl_cmp) : NULL;
-}
-
-static xtrk_otype type_named(const char *s)
-{
-	return !s ? XTRK_OBJ_ANY : !strcmp(s, "blob") ? XTRK_OBJ_BLOB : !strcmp(s, "tree") ? XTRK_OBJ_TREE
-		: !strcmp(s, "run") ? XTRK_OBJ_RUN : XTRK_OBJ_ANY;
-}
-
-static int valid_commit(json_t *c)
-{
-	const char *s = json_string_value(c);
-	return s && strlen(s) == 40 && xtrk_oid_is_hex(s, 40);
-}
-
-/* The manifest's shape, field by field; the first thing wrong is named. */
-static const char *manifest_check(struct reader *r, json_t *m)
-{
-	json_t *v, *e, *src;
-	size_t i, j;
-	if (!json_is_object(m))
-		return "is not a JSON object";
-	if (!json_is_integer(json_object_get(m, "format")))
-		return "'format' is not a number";
-	if (json_integer_value(json_object_get(m, "format")) != XTRK_BUNDLE_FORMAT)
-		return "has a format this xtrk does not read (made by a newer xtrk?)";
-	if (!json_is_boolean(json_object_get(m, "no_data")))
-		return "'no_data' is not true or false";
-	if (!json_is_integer(json_object_get(m, "bytes")) || json_integer_value(json_object_get(m, "bytes")) < 0)
-		return "'bytes' is not a byte count";
-	v = json_object_get(m, "runs");
-	if (!json_is_array(v) || !json_array_size(v))
-		return "'runs' is not a list of runs";
-	json_array_foreach(v, i, e) {
-		xtrk_oid id;
-		if (!json_is_object(e) || !json_is_string(json_object_get(e, "id")) ||
-		    xtrk_oid_parse(&id, json_string_value(json_object_get(e, "id"))) < 0)
-			return "'runs' holds an entry without a run ID";
-		if (!json_is_string(json_object_get(e, "experiment")) ||
-		    !xtrk_ref_name_valid(json_string_value(json_object_get(e, "experiment"))))
-			return "'runs' holds an entry without a valid experiment name";
-	}
-	v = json_object_get(m, "objects");
-	if (!json_is_array(v))
-		return "'objects' is not a list";
-	if (json_array_size(v) > XTRK_BUNDLE_MAX_ENTRIES)
-		return "declares more objects than the limit";
-	if (!(r->decl = calloc(json_array_size(v) + 1, sizeof(*r->decl))))
-		return "cannot be held in memory";
-	json_array_foreach(v, i, e) {
-		struct decl *d = &r->decl[i];
-		if (!json_is_array(e) || json_array_size(e) != 3 || !json_is_string(json_array_get(e, 0)) ||
-		    xtrk_oid_parse(&d->id, json_string_value(json_array_get(e, 0))) < 0)
-			return "'objects' holds an entry without an object ID";
-		if ((d->type = type_named(json_string_value(json_array_get(e, 1)))) == XTRK_OBJ_ANY)
-			return "'objects' holds an entry of no known type";
-		if (!json_is_integer(json_array_get(e, 2)) || json_integer_value(json_array_get(e, 2)) < 0)
-			return "'objects' holds an entry without a size";
-		d->size = (uint64_t)json_integer_value(json_array_get(e, 2));
-		r->declared_bytes += d->size;
-	}
-	r->ndecl = json_array_size(v);
-	xtrk_sort(r->decl, r->ndecl, sizeof(*r->decl), decl_cmp);
-	for (j = 1; j < r->ndecl; j++)
-		if (!xtrk_oid_cmp(&r->decl[j - 1].id, &r->decl[j].id))
-			return "'objects' lists an object twice";
-	if (r->declared_bytes != (uint64_t)json_integer_value(json_object_get(m, "bytes")))
-		return "'bytes' is not the sum of the objects' sizes";
-	src = json_object_get(m, "source");
-	if (src && !json_is_null(src)) {
-		if (!json_is_object(src) || !json_is_integer(json_object_get(src, "bytes")) ||
-		    json_integer_value(json_object_get(src, "bytes")) < 0 || !json_is_array(json_object_get(src, "commits")))
-			return "'source' is not a pack description";
-		json_array_foreach(json_object_get(src, "commits"), i, e)
-			if (!valid_commit(e))
-				return "'source.commits' holds something that is not a commit ID";
-	}
-	return NULL;
-}
-
-/* ---- reading entries ---- */
-
-static int read_small(struct reader *r, xtrk_buf *out, la_int64_t size)
-{
-	la_ssize_t n;
-	int err;
-	xtrk_buf_clear(out);
-	if ((err = xtrk_buf_grow(out, (size_t)size + 1)) < 0)
-		return err;
-	while ((n = archive_read_data(r->a, r->chunk, CHUNK)) > 0)
-		if ((err = xtrk_buf_put(out, r->chunk, (size_t)n)) < 0)
-			return err;
-	if (n < 0)
-		return xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated: %s", archive_error_string(r->a));
-	return 0;
-}
-
-static json_t *parse_json(struct reader *r, const char *name, const xtrk_buf *b)
-{
-	json_error_t je;
-	json_t *j = json_loadb(b->ptr ? b->ptr : "", b->size, JSON_REJECT_DUPLICATES, &je);
-	if (!j)
-		problem(r, "%s: malformed JSON at line %d, column %d: %s", name, je.line, je.column, je.text);
-	return j;
-}
-
-static int keep_mem(struct reader *r, const xtrk_oid *id, xtrk_buf *b)
-{
-	if (r->mem_bytes + b->size > XTRK_BUNDLE_MAX_TREES)
-		return xtrk_error_set(XTRK_EINVALID, "the bundle's trees and run records exceed the limit of %llu MiB",
-			(unsigned long long)(XTRK_BUNDLE_MAX_TREES >> 20));
-	if (r->nmem == r->amem) {
-		size_t na = r->amem ? r->amem * 2 : 64;
-		struct mem *p = realloc(r->mem, na * sizeof(*p));
-		if (!p)
-			return xtrk_error_oom();
-		r->mem = p;
-		r->amem = na;
-	}
-	r->mem[r->nmem].id = *id;
-	r->mem[r->nmem].len = b->size;
-	r->mem[r->nmem].data = xtrk_buf_detach(b);
-	if (!r->mem[r->nmem].data && !(r->mem[r->nmem].data = strdup("")))
-		return xtrk_error_oom();
-	r->mem_bytes += r->mem[r->nmem].len;
-	r->nmem++;
-	return 0;
-}
-
-static int mem_cmp(const void *a, const void *b)
-{
-	return xtrk_oid_cmp(&((const struct mem *)a)->id, &((const struct mem *)b)->id);
-}
-
-static struct mem *mem_find(struct reader *r, const xtrk_oid *id)
-{
-	struct mem key;
-	key.id = *id;
-	return r->nmem ? bsearch(&key, r->mem, r->nmem, sizeof(*r->mem), mem_cmp) : NULL;
-}
-
-/* An object entry: streamed through the hash (and into the store on import), checked against its ID. */
-static int read_object(struct reader *r, const char *name, struct decl *d, la_int64_t size)
-{
-	xtrk_txn_writer *w = NULL;
-	xtrk_hasher *h = NULL;
-	xtrk_buf keep = XTRK_BUF_INIT;
-	xtrk_oid got;
-	la_ssize_t n;
-	int err = 0, store = r->repo && !xtrk_odb_exists(xtrk_repo_odb(r->repo), &d->id);
-	int hold = d->type != XTRK_OBJ_BLOB || xtrk_oidset_has(&r->patches, &d->id);
-
-	if ((uint64_t)size != d->size) {
-		/* Not even skipped: skipping a compressed giant costs as much as reading it. */
-		problem(r, "%s: %lld bytes in the archive, but the manifest declares %llu", name, (long long)size,
-			(unsigned long long)d->size);
-		r->stopped = 1;
-		return 0;
-	}
-	if (store ? (err = xtrk_txn_writer_open(&w, r->txn, d->type, name)) < 0 : !(h = xtrk_hasher_new()))
-		return err < 0 ? err : xtrk_error_oom();
-	while ((n = archive_read_data(r->a, r->chunk, CHUNK)) > 0) {
-		if (store ? (err = xtrk_txn_writer_write(w, r->chunk, (size_t)n)) < 0 : (xtrk_hasher_update(h, r->chunk, (size_t)n), 0))
-			goto done;
-		if (hold && (err = xtrk_buf_put(&keep, r->chunk, (size_t)n)) < 0)
-			goto done;
-	}
-	if (n < 0) {
-		err = xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated at %s: %s", name,
-			archive_error_string(r->a));
-		goto done;
-	}
-	if (store) {
-		if ((err = xtrk_txn_writer_finish(&got, w, &d->id)) == XTRK_ECORRUPT) {
-			problem(r, "%s: content does not match its ID (%s)", name, xtrk_error_last());
-			err = 0;
-			goto done;
-		}
-		if (err < 0)
-			goto done;
-		r->st->objects_new++;
-	} else {
-		xtrk_hasher_final(&got, h);
-		if (xtrk_oid_cmp(&got, &d->id)) {
-			problem(r, "%s: content hashes to %s, not to its ID", name, xtrk_oid_tostr(&got));
-			goto done;
-		}
-	}
-	d->seen = 1;
-	r->st->objects++;
-	r->st->bytes += d->size;
-	if (hold)
-		err = keep_mem(r, &d->id, &keep);
-done:
-	xtrk_txn_writer_free(w);
-	xtrk_hasher_free(h);
-	xtrk_buf_dispose(&keep);
-	return err;
-}
-
-static int read_pack(struct reader *r, la_int64_t size)
-{
-	json_t *src = json_object_get(r->manifest, "source");
-	xtrk_gitpack_indexer *ix = NULL;
-	xtrk_packscan *scan = NULL;
-	la_ssize_t n;
-	int err = 0;
-
-	if (!json_is_object(src)) {
-		problem(r, "source.pack: the manifest declares no source pack");
-		return 0;
-	}
-	if (size != json_integer_value(json_object_get(src, "bytes"))) {
-		problem(r, "source.pack: %lld bytes in the archive, but the manifest declares %lld", (long long)size,
-			json_integer_value(json_object_get(src, "bytes")));
-		r->stopped = 1;
-		return 0;
-	}
-	if ((err = xtrk_packscan_new(&scan, XTRK_BUNDLE_MAX_GIT_OBJECT, XTRK_BUNDLE_MAX_GIT_TOTAL)) < 0 ||
-	    (err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
-		goto done;
-	for (uint64_t seen = 0; (n = archive_read_data(r->a, r->chunk, CHUNK)) > 0; seen += (uint64_t)n) {
-		/*
-		 * The pack header's object count sizes libgit2's tables: a count the
-		 * pack cannot hold (every object takes at least 9 bytes) is refused
-		 * before libgit2 sees it.
-		 */
-		if (seen == 0 && (n < 12 || memcmp(r->chunk, "PACK", 4) ||
-				     ((uint64_t)r->chunk[8] << 24 | (uint64_t)r->chunk[9] << 16 | (uint64_t)r->chunk[10] << 8 |
-					     r->chunk[11]) > (uint64_t)size / 9)) {
-			problem(r, "source.pack: not a git pack, or it declares more objects than it can hold");
-			goto done;
-		}
-		/* Each object's declared size is checked before libgit2 inflates it. */
-		if (xtrk_packscan_feed(scan, r->chunk, (size_t)n) < 0 || xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
-			problem(r, "source.pack: %s", xtrk_error_last());
-			goto done;
-		}
-	}
-	if (n < 0) {
-		err = xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated at source.pack: %s",
-			archive_error_string(r->a));
-		goto done;
-	}
-	if (xtrk_gitpack_indexer_commit(ix, &r->pack_path) < 0) {
-		problem(r, "source.pack: %s", xtrk_error_last());
-		xtrk_buf_clear(&r->pack_path);
-		goto done;
-	}
-	r->st->has_source = 1;
-done:
-	xtrk_gitpack_indexer_free(ix);
-	xtrk_packscan_free(scan);
-	return err;
-}
-
-static int read_entry(struct reader *r, struct archive_entry *e)
-{
-	const char *name = archive_entry_pathname(e), *why, *suffix;
-	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
-	xtrk_buf b = XTRK_BUF_INIT;
-	xtrk_oid id;
-	struct decl *d;
-	int err = 0;
-
-	if ((why = unsafe_name(name))) {
-		problem(r, "entry '%.300s': %s", name ? name : "", why);
-		return 0;
-	}
-	if ((why = bad_type(e))) {
-		problem(r, "entry '%s': %s (a bundle holds only regular files)", name, why);
-		return 0;
-	}
-	if (size < 0) {
-		problem(r, "entry '%s' has no size", name);
-		return 0;
-	}
-	if (!strcmp(name, "RUNBOOK.md")) {
-		if (r->seen_runbook++)
-			problem(r, "entry '%s': duplicate entry", name);
-		else if ((uint64_t)size > XTRK_BUNDLE_MAX_META)
-			problem(r, "entry '%s' is larger than the limit", name);
-		return 0;
-	}
-	if (!strcmp(name, "xtrk-bundle.json")) {
-		const char *bad;
-		if (r->manifest || r->seen_other) {
-			problem(r, "entry '%s': %s", name, r->manifest ? "duplicate entry" : "the manifest must come first");
-			r->stopped = 1;
-			return 0;
-		}
-		if ((uint64_t)size > XTRK_BUNDLE_MAX_META) {
-			problem(r, "entry '%s' is larger than the limit", name);
-			r->stopped = 1;
-			return 0;
-		}
-		if ((err = read_small(r, &b, size)) < 0)
-			goto done;
-		if (!(r->manifest = parse_json(r, name, &b))) {
-			r->stopped = 1;
-			goto done;
-		}
-		if ((bad = manifest_check(r, r->manifest))) {
-			problem(r, "%s %s", name, bad);
-			r->stopped = 1;
-			goto done;
-		}
-		r->st->no_data = json_is_true(json_object_get(r->manifest, "no_data"));
-		goto done;
-	}
-	r->seen_other = 1;
-	if (!r->manifest) {
-		problem(r, "entry '%s' comes before the manifest (xtrk-bundle.json): not an xtrk bundle", name);
-		r->stopped = 1;
-		return 0;
-	}
-	if (id_name(&id, name, "runs/", &suffix) && !strcmp(suffix, ".json")) {
-		json_t *j;
-		if (json_object_get(r->summaries, xtrk_oid_tostr(&id))) {
-			problem(r, "entry '%s': duplicate entry", name);
-			return 0;
-		}
-		if ((uint64_t)size > XTRK_BUNDLE_MAX_META) {
-			problem(r, "entry '%s' is larger than the limit", name);
-			return 0;
-		}
-		if ((err = read_small(r, &b, size)) < 0 || !(j = parse_json(r, name, &b)))
-			goto done;
-		json_object_set_new(r->summaries, xtrk_oid_tostr(&id), j);
-		{
-			xtrk_oid pid;
-			const char *p = json_string_value(json_object_get(json_object_get(j, "source"), "patch"));
-			if (p && xtrk_oid_parse(&pid, p) == 0 && (err = xtrk_oidset_add(&r->patches, &pid)) < 0)
-				goto done;
-			err = 0;
-		}
-		goto done;
-	}
-	if (id_name(&id, name, "objects/", &suffix) && *suffix == '.') {
-		if (!(d = decl_find(r, &id)) || type_named(suffix + 1) != d->type) {
-			problem(r, "entry '%s' is not in the manifest", name);
-			return 0;
-		}
-		if (d->seen) {
-			problem(r, "entry '%s': duplicate entry", name);
-			return 0;
-		}
-		return read_object(r, name, d, size);
-	}
-	if (!strcmp(name, "source.pack")) {
-		if (r->seen_pack++) {
-			problem(r, "entry '%s': duplicate entry", name);
-			return 0;
-		}
-		return read_pack(r, size);
-	}
-	problem(r, "entry '%.300s' is not part of a bundle", name);
-done:
-	xtrk_buf_dispose(&b);
-	return err;
-}
+#include "bundle_archive.h"
 
 /* ---- after the last entry: records and references ---- */
 
@@ -532,7 +39,7 @@ struct ref_check {
 static int tree_from_bundle(xtrk_buf *out, const xtrk_oid *id, void *payload)
 {
 	struct ref_check *c = payload;
-	struct mem *m = mem_find(c->r, id);
+	struct mem *m = xtrk_br_mem_find(c->r, id);
 	xtrk_buf_clear(out);
 	if (m)
 		return xtrk_buf_put(out, m->data, m->len);
@@ -548,7 +55,7 @@ static int tree_from_bundle(xtrk_buf *out, const xtrk_oid *id, void *payload)
 static int ref_use(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *payload)
 {
 	struct ref_check *c = payload;
-	struct decl *d = decl_find(c->r, id);
+	struct decl *d = xtrk_br_decl_find(c->r, id);
 	xtrk_otype stored;
 	uint64_t size;
 	const char *where = "";
@@ -562,10 +69,10 @@ static int ref_use(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *pa
 		return 0;
 	}
 	if (!xtrk_odb_type_fits(stored, size, type))
-		problem(c->r, "run %s: %s %s%s is used as a %s", c->run, xtrk_otype_name(stored), xtrk_oid_tostr(id),
+		xtrk_br_problem(c->r, "run %s: %s %s%s is used as a %s", c->run, xtrk_otype_name(stored), xtrk_oid_tostr(id),
 			where, xtrk_otype_name(type));
 	else if (type == XTRK_OBJ_BLOB && bytes != XTRK_REACH_SIZE_UNKNOWN && bytes != size)
-		problem(c->r, "run %s: file %s%s holds %llu bytes but is recorded as %llu", c->run, xtrk_oid_tostr(id),
+		xtrk_br_problem(c->r, "run %s: file %s%s holds %llu bytes but is recorded as %llu", c->run, xtrk_oid_tostr(id),
 			where, (unsigned long long)size, (unsigned long long)bytes);
 	return 0;
 }
@@ -573,13 +80,13 @@ static int ref_use(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *pa
 static int ref_visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *payload)
 {
 	struct ref_check *c = payload;
-	struct decl *d = decl_find(c->r, id);
+	struct decl *d = xtrk_br_decl_find(c->r, id);
 	(void)is_data;
 	if (d && d->seen)
 		return 0;
 	if (c->r->repo && xtrk_odb_exists(xtrk_repo_odb(c->r->repo), id))
 		return 0;
-	problem(c->r, "run %s: %s %s is not in the bundle%s", c->run, xtrk_otype_name(type), xtrk_oid_tostr(id),
+	xtrk_br_problem(c->r, "run %s: %s %s is not in the bundle%s", c->run, xtrk_otype_name(type), xtrk_oid_tostr(id),
 		d ? " (declared, but missing or damaged)" : "");
 	return 0;
 }
@@ -588,8 +95,8 @@ static int ref_visit(const xtrk_oid *id, xtrk_otype type, int is_data, void *pay
 static int source_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload)
 {
 	struct reader *r = payload;
-	struct mem *m = mem_find(r, id);
-	struct decl *d = decl_find(r, id);
+	struct mem *m = xtrk_br_mem_find(r, id);
+	struct decl *d = xtrk_br_decl_find(r, id);
 	xtrk_buf_clear(out);
 	if (m)
 		return xtrk_buf_put(out, m->data, m->len);
@@ -608,7 +115,7 @@ static int source_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, voi
 static void check_source_paths(struct reader *r, const char *hex, json_t *rec)
 {
 	if (xtrk_run_check_source(rec, source_object, r) < 0)
-		problem(r, "run %s: %s", hex, xtrk_error_last());
+		xtrk_br_problem(r, "run %s: %s", hex, xtrk_error_last());
 }
 
 static void check_run(struct reader *r, json_t *entry)
@@ -624,30 +131,30 @@ static void check_run(struct reader *r, json_t *entry)
 	struct mem *m;
 
 	xtrk_oid_parse(&id, hex);
-	if (!(d = decl_find(r, &id)) || d->type != XTRK_OBJ_RUN || !d->seen || !(m = mem_find(r, &id))) {
-		problem(r, "run %s: its record (objects/%s.run) is not in the bundle", hex, hex);
+	if (!(d = xtrk_br_decl_find(r, &id)) || d->type != XTRK_OBJ_RUN || !d->seen || !(m = xtrk_br_mem_find(r, &id))) {
+		xtrk_br_problem(r, "run %s: its record (objects/%s.run) is not in the bundle", hex, hex);
 		return;
 	}
 	if (!(rec = json_loadb(m->data, m->len, JSON_REJECT_DUPLICATES, &je))) {
-		problem(r, "run %s: malformed record at column %d: %s", hex, je.column, je.text);
+		xtrk_br_problem(r, "run %s: malformed record at column %d: %s", hex, je.column, je.text);
 		return;
 	}
 	if (xtrk_record_check(rec) < 0) {
-		problem(r, "run %s: %s", hex, xtrk_error_last());
+		xtrk_br_problem(r, "run %s: %s", hex, xtrk_error_last());
 		goto done;
 	}
 	if (!json_equal(json_object_get(rec, "experiment"), json_object_get(entry, "experiment")))
-		problem(r, "run %s: the manifest files it under another experiment than its record", hex);
+		xtrk_br_problem(r, "run %s: the manifest files it under another experiment than its record", hex);
 	if (!sum) {
-		problem(r, "run %s: runs/%s.json is missing", hex, hex);
+		xtrk_br_problem(r, "run %s: runs/%s.json is missing", hex, hex);
 	} else {
 		cmp = json_deep_copy(sum);
 		json_object_del(cmp, "id");
 		json_object_del(cmp, "tags");
 		if (!json_equal(json_object_get(sum, "id"), json_object_get(entry, "id")) || !json_equal(cmp, rec))
-			problem(r, "run %s: runs/%s.json does not match the run's record", hex, hex);
+			xtrk_br_problem(r, "run %s: runs/%s.json does not match the run's record", hex, hex);
 		if (xtrk_record_check(sum) < 0)
-			problem(r, "runs/%s.json: %s", hex, xtrk_error_last());
+			xtrk_br_problem(r, "runs/%s.json: %s", hex, xtrk_error_last());
 	}
 	memset(&reach, 0, sizeof(reach));
 	reach.read_tree = tree_from_bundle;
@@ -657,15 +164,15 @@ static void check_run(struct reader *r, json_t *entry)
 	reach.seen = &seen;
 	reach.skip_data = r->st->no_data;
 	if (xtrk_reach_run(&reach, &id, rec) < 0)
-		problem(r, "run %s: %s", hex, xtrk_error_last());
+		xtrk_br_problem(r, "run %s: %s", hex, xtrk_error_last());
 	if (json_is_string(json_object_get(json_object_get(rec, "source"), "commit")) && r->pack_path.size &&
 	    !xtrk_gitpack_has_commit(r->pack_path.ptr, json_string_value(json_object_get(json_object_get(rec, "source"), "commit"))))
-		problem(r, "run %s: its commit %s is not in source.pack", hex,
+		xtrk_br_problem(r, "run %s: its commit %s is not in source.pack", hex,
 			json_string_value(json_object_get(json_object_get(rec, "source"), "commit")));
 	else if (json_is_string(json_object_get(json_object_get(rec, "source"), "commit")) && r->pack_path.size &&
 		 xtrk_gitpack_check_commit(r->pack_path.ptr,
 			 json_string_value(json_object_get(json_object_get(rec, "source"), "commit"))) < 0)
-		problem(r, "run %s: %s", hex, xtrk_error_last());
+		xtrk_br_problem(r, "run %s: %s", hex, xtrk_error_last());
 	check_source_paths(r, hex, rec);
 done:
 	xtrk_oidset_dispose(&seen);
@@ -682,24 +189,24 @@ static void check_all(struct reader *r)
 	for (i = 0; i < r->ndecl; i++)
 		missing += !r->decl[i].seen;
 	if (missing)
-		problem(r, "%zu object%s declared in the manifest %s missing or damaged (a truncated bundle?)", missing,
+		xtrk_br_problem(r, "%zu object%s declared in the manifest %s missing or damaged (a truncated bundle?)", missing,
 			missing == 1 ? "" : "s", missing == 1 ? "is" : "are");
 	for (i = 0; i < r->ndecl && !r->stopped; i++)
 		if (!r->decl[i].seen)
-			problem(r, "%s %s is declared in the manifest but not in the bundle (or damaged)",
+			xtrk_br_problem(r, "%s %s is declared in the manifest but not in the bundle (or damaged)",
 				xtrk_otype_name(r->decl[i].type), xtrk_oid_tostr(&r->decl[i].id));
 	if (r->nmem)
-		xtrk_sort(r->mem, r->nmem, sizeof(*r->mem), mem_cmp);
+		xtrk_sort(r->mem, r->nmem, sizeof(*r->mem), xtrk_br_mem_cmp);
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e) {
 		if (r->stopped)
 			return;
 		check_run(r, e);
 	}
 	if (json_is_object(src) && !r->pack_path.size && !r->stopped)
-		problem(r, "the manifest declares source.pack, but the bundle has no usable one");
+		xtrk_br_problem(r, "the manifest declares source.pack, but the bundle has no usable one");
 	json_array_foreach(json_object_get(src, "commits"), i, e)
 		if (r->pack_path.size && !r->stopped && !xtrk_gitpack_has_commit(r->pack_path.ptr, json_string_value(e)))
-			problem(r, "source.pack lacks commit %s", json_string_value(e));
+			xtrk_br_problem(r, "source.pack lacks commit %s", json_string_value(e));
 	r->st->runs = json_array_size(json_object_get(r->manifest, "runs"));
 }
 
@@ -714,11 +221,11 @@ static int read_all(struct reader *r)
 		size_t limit = r->manifest ? r->ndecl + json_array_size(json_object_get(r->manifest, "runs")) + 5
 					   : 5;
 		if (++entries > limit) {
-			problem(r, "the bundle holds more entries than its manifest declares");
+			xtrk_br_problem(r, "the bundle holds more entries than its manifest declares");
 			r->stopped = 1;
 			break;
 		}
-		if ((err = read_entry(r, e)) < 0)
+		if ((err = xtrk_br_read_entry(r, e)) < 0)
 			return err;
 		/*
 		 * An entry refused without being read would be skipped by inflating it:
@@ -727,7 +234,7 @@ static int read_all(struct reader *r)
 		 */
 		if (!r->stopped && archive_entry_size_is_set(e) && archive_entry_size(e) > SKIP_MAX &&
 		    archive_read_data(r->a, r->chunk, 1) > 0) {
-			problem(r, "entry '%.300s': %lld bytes left unread; the check stops here",
+			xtrk_br_problem(r, "entry '%.300s': %lld bytes left unread; the check stops here",
 				archive_entry_pathname(e) ? archive_entry_pathname(e) : "", (long long)archive_entry_size(e));
 			r->stopped = 1;
 		}
@@ -737,7 +244,7 @@ static int read_all(struct reader *r)
 			archive_error_string(r->a) ? archive_error_string(r->a) : "unreadable");
 	if (!r->manifest) {
 		if (!r->stopped)
-			problem(r, "no xtrk-bundle.json: this is not an xtrk bundle");
+			xtrk_br_problem(r, "no xtrk-bundle.json: this is not an xtrk bundle");
 		return 0;
 	}
 	if (!r->stopped)
@@ -745,65 +252,11 @@ static int read_all(struct reader *r)
 	return 0;
 }
 
-static int reader_open(struct reader *r, xtrk_bundle_stats *st)
-{
-	memset(r, 0, sizeof(*r));
-	memset(st, 0, sizeof(*st));
-	r->st = st;
-	if (!(r->a = archive_read_new()) || !(r->chunk = malloc(CHUNK)) || !(r->summaries = json_object()))
-		return xtrk_error_oom();
-	/* Only tar, under any of the usual compressions: nothing else is a bundle. */
-	archive_read_support_format_tar(r->a);
-	archive_read_support_filter_all(r->a);
-	return 0;
-}
-
-static void reader_close(struct reader *r)
-{
-	if (r->a)
-		archive_read_free(r->a);
-	for (size_t i = 0; i < r->nmem; i++)
-		free(r->mem[i].data);
-	free(r->mem);
-	free(r->decl);
-	free(r->chunk);
-	free(r->first_problem);
-	json_decref(r->manifest);
-	json_decref(r->summaries);
-	xtrk_oidset_dispose(&r->patches);
-	if (r->stage) {
-		xtrk_remove_tree(r->stage);
-		free(r->stage);
-	}
-	xtrk_buf_dispose(&r->pack_path);
-}
-
-static int stage_dir(struct reader *r, const char *parent)
-{
-	xtrk_buf p = XTRK_BUF_INIT;
-	xtrk_buf_printf(&p, "%s/xtrk-bundle-XXXXXX", parent);
-	if (xtrk_buf_oom(&p) || !mkdtemp(p.ptr)) {
-		int err = xtrk_error_errno("cannot create a staging folder in '%s'", parent);
-		xtrk_buf_dispose(&p);
-		return err;
-	}
-	r->stage = xtrk_buf_detach(&p);
-	return 0;
-}
-
-static int open_file(struct reader *r, const char *path)
-{
-	if (archive_read_open_filename(r->a, path, 1 << 20) != ARCHIVE_OK)
-		return xtrk_error_set(errno == ENOENT ? XTRK_ENOTFOUND : XTRK_EINVALID, "cannot read bundle '%s': %s", path,
-			archive_error_string(r->a) ? archive_error_string(r->a) : "unreadable");
-	return 0;
-}
-
 static int verify_opened(struct reader *r)
 {
 	const char *tmp = getenv("TMPDIR");
 	int err;
-	if ((err = stage_dir(r, tmp && *tmp ? tmp : "/tmp")) < 0)
+	if ((err = xtrk_br_stage_dir(r, tmp && *tmp ? tmp : "/tmp")) < 0)
 		return err;
 	return read_all(r);
 }
@@ -811,12 +264,12 @@ static int verify_opened(struct reader *r)
 int xtrk_bundle_verify(xtrk_bundle_stats *out, const char *path, xtrk_bundle_problem_cb cb, void *payload)
 {
 	struct reader r;
-	int err = reader_open(&r, out);
+	int err = xtrk_br_reader_open(&r, out);
 	r.cb = cb;
 	r.payload = payload;
-	if (err == 0 && (err = open_file(&r, path)) == 0)
+	if (err == 0 && (err = xtrk_br_open_file(&r, path)) == 0)
 		err = verify_opened(&r);
-	reader_close(&r);
+	xtrk_br_reader_close(&r);
 	return err;
 }
 
@@ -824,14 +277,14 @@ int xtrk_bundle_verify_memory(xtrk_bundle_stats *out, const void *data, size_t l
 	xtrk_bundle_problem_cb cb, void *payload)
 {
 	struct reader r;
-	int err = reader_open(&r, out);
+	int err = xtrk_br_reader_open(&r, out);
 	r.cb = cb;
 	r.payload = payload;
 	if (err == 0 && archive_read_open_memory(r.a, data, len) != ARCHIVE_OK)
 		err = xtrk_error_set(XTRK_EINVALID, "cannot read the bundle: %s", archive_error_string(r.a));
 	if (err == 0)
 		err = verify_opened(&r);
-	reader_close(&r);
+	xtrk_br_reader_close(&r);
 	return err;
 }
 
@@ -919,13 +372,13 @@ int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 {
 	struct reader r;
 	xtrk_buf tmp = XTRK_BUF_INIT;
-	int err = reader_open(&r, out);
+	int err = xtrk_br_reader_open(&r, out);
 
 	r.repo = repo;
 	r.stop_at_first = 1;
 	xtrk_buf_printf(&tmp, "%s/objects/tmp", xtrk_repo_dir(repo));
-	if (err == 0 && (err = open_file(&r, path)) == 0 && (err = xtrk_txn_new(&r.txn, xtrk_repo_odb(repo))) == 0 &&
-	    (err = stage_dir(&r, tmp.ptr)) == 0)
+	if (err == 0 && (err = xtrk_br_open_file(&r, path)) == 0 && (err = xtrk_txn_new(&r.txn, xtrk_repo_odb(repo))) == 0 &&
+	    (err = xtrk_br_stage_dir(&r, tmp.ptr)) == 0)
 		err = read_all(&r);
 	if (err == 0 && out->problems)
 		err = xtrk_error_set(XTRK_EINVALID, "bundle '%s' refused: %s; nothing was imported", path, r.first_problem);
@@ -939,7 +392,7 @@ int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	if (err == 0)
 		index_runs(&r);
 	xtrk_txn_free(r.txn);
-	reader_close(&r);
+	xtrk_br_reader_close(&r);
 	xtrk_buf_dispose(&tmp);
 	return err;
 }

@@ -13,6 +13,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
 #include "xtrk/tree.h"
+#include "xtrk/record.h"
 
 /* ---- trees ---- */
 
@@ -365,7 +366,6 @@ json_t *xtrk_env_compare(json_t *env_a, json_t *env_b)
 
 int xtrk_diff_runs(json_t **out, xtrk_repo *repo, json_t *a, json_t *b, const xtrk_diff_options *opts)
 {
-	static const char *const data_sections[] = { "datasets", "models", "artifacts" };
 	xtrk_txn *dry = opts ? opts->dry : NULL;
 	json_t *d = json_object(), *fa, *fb, *section;
 	int err = 0;
@@ -381,11 +381,11 @@ int xtrk_diff_runs(json_t **out, xtrk_repo *repo, json_t *a, json_t *b, const xt
 	/* The workspace has no metrics of its own: nothing to compare. */
 	json_object_set_new(d, "metrics", json_is_true(json_object_get(b, "workspace")) ? json_object()
 		: compare_metrics(json_object_get(a, "metrics"), json_object_get(b, "metrics")));
-	for (size_t i = 0; i < 3 && !err; i++) {
-		err = compare_data(&section, repo, dry, json_object_get(a, data_sections[i]),
-			json_object_get(b, data_sections[i]));
+	for (size_t i = 0; i < XTRK_RECORD_NGROUPS && !err; i++) {
+		err = compare_data(&section, repo, dry, json_object_get(a, xtrk_record_groups[i]),
+			json_object_get(b, xtrk_record_groups[i]));
 		if (!err)
-			json_object_set_new(d, data_sections[i], section);
+			json_object_set_new(d, xtrk_record_groups[i], section);
 	}
 	json_object_set_new(d, "env", xtrk_env_compare(json_object_get(a, "env"), json_object_get(b, "env")));
 	json_object_set_new(d, "source", compare_source(repo, json_object_get(a, "source"), json_object_get(b, "source")));

@@ -14,6 +14,7 @@
 #include "xtrk/fsck.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
@@ -140,53 +141,38 @@ static int need_sized(struct fsck *f, const char *hex, xtrk_otype type, uint64_t
 	return use_fits(f, &id, t, size, type, bytes, what, run);
 }
 
-static int need(struct fsck *f, const char *hex, xtrk_otype type, const char *what, const xtrk_oid *run)
-{
-	return need_sized(f, hex, type, XTRK_REACH_SIZE_UNKNOWN, what, run);
-}
+struct fsck_run {
+	struct fsck *f;
+	const xtrk_oid *run;
+	int partial; /* the run was imported without its data files, so they may be absent */
+};
 
-static uint64_t entry_bytes(json_t *e)
+static int fsck_read_tree(xtrk_tree **out, const xtrk_record_object *o, int depth, void *payload)
 {
-	json_t *b = json_object_get(e, "bytes");
-	return json_is_integer(b) && json_integer_value(b) >= 0 ? (uint64_t)json_integer_value(b)
-								 : XTRK_REACH_SIZE_UNKNOWN;
-}
-
-/* `partial`: the run was imported without its data files, so blobs may be absent. */
-static void walk_tree(struct fsck *f, const xtrk_oid *tid, const char *what, const xtrk_oid *run, int partial)
-{
-	xtrk_tree *t;
-	if (xtrk_tree_read(&t, xtrk_repo_odb(f->repo), tid) < 0) {
-		if (xtrk_oidset_add(&f->bad, tid))
-			problem(f, tid, "%s (%s of run %s)", xtrk_error_last(), what, xtrk_oid_tostr(run));
+	struct fsck_run *w = payload;
+	(void)depth;
+	if (xtrk_tree_read(out, xtrk_repo_odb(w->f->repo), &o->id) < 0) {
+		if (xtrk_oidset_add(&w->f->bad, &o->id))
+			problem(w->f, &o->id, "%s (%s of run %s)", xtrk_error_last(), o->what, xtrk_oid_tostr(w->run));
 		xtrk_error_clear();
-		return;
+		return 1;
 	}
-	for (size_t i = 0; i < t->count; i++) {
-		const xtrk_tree_entry *e = &t->entries[i];
-		char hex[XTRK_OID_HEXSZ + 1];
-		xtrk_oid_fmt(hex, &e->id);
-		if (partial && e->kind != XTRK_ENTRY_TREE)
-			continue;
-		if (need_sized(f, hex, e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB,
-			       e->kind == XTRK_ENTRY_TREE ? XTRK_REACH_SIZE_UNKNOWN : e->bytes, what, run) &&
-		    e->kind == XTRK_ENTRY_TREE)
-			walk_tree(f, &e->id, what, run, partial);
-	}
-	xtrk_tree_free(t);
+	return 0;
 }
 
-static const char *str(json_t *o, const char *k)
+static int fsck_object(const xtrk_record_object *o, void *payload)
 {
-	return json_string_value(json_object_get(o, k));
+	struct fsck_run *w = payload;
+	if (w->partial && o->is_data && o->type == XTRK_OBJ_BLOB)
+		return 0;
+	return need_sized(w->f, o->hex, o->type, o->bytes, o->what, w->run);
 }
 
 static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 {
-	static const char *const groups[] = { "datasets", "models", "artifacts" };
-	json_t *run, *a, *e;
-	size_t i;
-	int partial;
+	struct fsck_run w = { f, &ref->run, 0 };
+	xtrk_record_visitor v = { fsck_object, fsck_read_tree, &w };
+	json_t *run;
 
 	f->r->runs++;
 	if (xtrk_run_read(&run, f->repo, &ref->run) < 0) {
@@ -197,43 +183,13 @@ static void check_run(struct fsck *f, const xtrk_run_ref *ref)
 		return;
 	}
 	xtrk_oidset_add(&f->seen, &ref->run);
-	if (strcmp(str(run, "experiment"), ref->experiment))
+	if (strcmp(xtrk_record_str(run, XTRK_REC_EXPERIMENT), ref->experiment))
 		problem(f, &ref->run, "run %s is filed under experiment '%s' but records '%s'",
-			xtrk_oid_tostr(&ref->run), ref->experiment, str(run, "experiment"));
-	need(f, str(json_object_get(run, "source"), "patch"), XTRK_OBJ_BLOB, "source patch", &ref->run);
-	{
-		/* The untracked source files are never left out, not even by a bundle without data. */
-		const char *ut = str(json_object_get(json_object_get(run, "source"), "untracked_content"), "id");
-		xtrk_oid id;
-		if (need(f, ut, XTRK_OBJ_TREE, "untracked source files", &ref->run) && xtrk_oid_parse(&id, ut) == 0)
-			walk_tree(f, &id, "untracked source files", &ref->run, 0);
-	}
-	need(f, str(run, "series"), XTRK_OBJ_BLOB, "metric series", &ref->run);
-	need(f, str(json_object_get(run, "logs"), "stdout"), XTRK_OBJ_BLOB, "stdout log", &ref->run);
-	need(f, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, "stderr log", &ref->run);
-	partial = xtrk_refs_partial(f->repo, &ref->run);
-	f->r->partial_runs += partial;
-	json_array_foreach(json_object_get(run, "params_files"), i, e)
-		need(f, str(e, "id"), XTRK_OBJ_BLOB, "params file", &ref->run);
-	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e)
-		need_sized(f, str(e, "id"), XTRK_OBJ_BLOB, entry_bytes(e), "script from outside the repository",
-			&ref->run);
-	for (size_t g = 0; g < 3; g++) {
-		a = json_object_get(run, groups[g]);
-		json_array_foreach(a, i, e) {
-			char what[300];
-			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree");
-			xtrk_oid id;
-			snprintf(what, sizeof(what), "%.*s '%.200s'", (int)strlen(groups[g]) - 1, groups[g],
-				str(e, "name") ? str(e, "name") : "?");
-			if (partial && !tree)
-				continue;
-			if (need_sized(f, str(e, "id"), tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB,
-				       tree ? XTRK_REACH_SIZE_UNKNOWN : entry_bytes(e), what, &ref->run) && tree &&
-			    xtrk_oid_parse(&id, str(e, "id")) == 0)
-				walk_tree(f, &id, what, &ref->run, partial);
-		}
-	}
+			xtrk_oid_tostr(&ref->run), ref->experiment, xtrk_record_str(run, XTRK_REC_EXPERIMENT));
+	w.partial = xtrk_refs_partial(f->repo, &ref->run);
+	f->r->partial_runs += w.partial;
+	/* The untracked source files are never left out, not even by a bundle without data. */
+	xtrk_record_foreach_object(run, NULL, &v);
 	json_decref(run);
 }
 

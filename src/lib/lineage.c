@@ -9,8 +9,8 @@
 #include "xtrk/lineage.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
+#include "xtrk/record.h"
 
-static const char *const groups[] = { "datasets", "models", "artifacts" };
 
 /* One use of a data object by a run. */
 struct use {
@@ -38,7 +38,7 @@ struct collect {
 static int collect_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
 {
 	struct collect *c = payload;
-	size_t glen = strlen(groups[c->group]) + 1;
+	size_t glen = strlen(xtrk_record_groups[c->group]) + 1;
 	const char *dot = key + klen;
 	char name[512], field[64];
 	json_t *e;
@@ -76,7 +76,7 @@ static int add_use(struct graph *g, size_t run, int gi, const char *name, json_t
 	memset(u, 0, sizeof(*u));
 	u->run = run;
 	u->output = gi > 0;
-	u->group = strdup(groups[gi]);
+	u->group = strdup(xtrk_record_groups[gi]);
 	u->name = strdup(name);
 	u->path = strdup(path ? path : "");
 	memcpy(u->id, id, 33);
@@ -88,10 +88,10 @@ static int collect_uses(struct graph *g)
 {
 	xtrk_index_key *keys[3] = { NULL, NULL, NULL };
 	int err = 0;
-	for (int gi = 0; gi < 3 && err == 0; gi++)
-		err = xtrk_index_key_new(&keys[gi], g->ix, groups[gi]);
+	for (int gi = 0; gi < XTRK_RECORD_NGROUPS && err == 0; gi++)
+		err = xtrk_index_key_new(&keys[gi], g->ix, xtrk_record_groups[gi]);
 	for (size_t i = 0; i < xtrk_index_count(g->ix) && err == 0; i++) {
-		for (int gi = 0; gi < 3 && err == 0; gi++) {
+		for (int gi = 0; gi < XTRK_RECORD_NGROUPS && err == 0; gi++) {
 			struct collect c = { gi, json_object() };
 			const char *name;
 			json_t *e;
@@ -102,7 +102,7 @@ static int collect_uses(struct graph *g)
 			json_decref(c.byname);
 		}
 	}
-	for (int gi = 0; gi < 3; gi++)
+	for (int gi = 0; gi < XTRK_RECORD_NGROUPS; gi++)
 		xtrk_index_key_free(keys[gi]);
 	return err;
 }

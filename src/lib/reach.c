@@ -8,10 +8,9 @@
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
 #include "xtrk/reach.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/tree.h"
-
-static const char *const groups[] = { "datasets", "models", "artifacts" };
 
 static int bad(const char *field, const char *why)
 {
@@ -197,12 +196,12 @@ int xtrk_run_validate(json_t *run)
 		if ((err = check_id(e, "id", field, 1)) < 0)
 			return err;
 	}
-	for (size_t g = 0; g < 3; g++) {
-		if ((v = json_object_get(run, groups[g])) && !json_is_array(v))
-			return bad(groups[g], "is not an array");
+	for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++) {
+		if ((v = json_object_get(run, xtrk_record_groups[g])) && !json_is_array(v))
+			return bad(xtrk_record_groups[g], "is not an array");
 		json_array_foreach(v, i, e) {
 			const char *kind = json_string_value(json_object_get(e, "kind"));
-			snprintf(field, sizeof(field), "%s[%zu]", groups[g], i);
+			snprintf(field, sizeof(field), "%s[%zu]", xtrk_record_groups[g], i);
 			if (!json_is_object(e))
 				return bad(field, "is not an object");
 			if (!kind || (strcmp(kind, "tree") && strcmp(kind, "blob")))
@@ -229,36 +228,6 @@ static int used(const xtrk_reach *r, const xtrk_oid *id, xtrk_otype type, uint64
 	return r->use ? r->use(id, type, bytes, r->payload) : 0;
 }
 
-/* The size a record entry gives its file, if it gives one. */
-static uint64_t entry_bytes(json_t *e)
-{
-	json_t *b = json_object_get(e, "bytes");
-	return json_is_integer(b) && json_integer_value(b) >= 0 ? (uint64_t)json_integer_value(b)
-								 : XTRK_REACH_SIZE_UNKNOWN;
-}
-
-static int visit_sized(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data, uint64_t bytes)
-{
-	xtrk_oid id;
-	int err;
-	if (!hex)
-		return 0;
-	if (xtrk_oid_parse(&id, hex) < 0)
-		return xtrk_error_set(XTRK_ECORRUPT, "'%s' in a run record is not an object ID", hex);
-	if ((err = used(r, &id, type, bytes)) < 0)
-		return err;
-	if (is_data && r->skip_data)
-		return 0; /* not marked seen: the same content may be a source file too */
-	if ((err = xtrk_oidset_add(r->seen, &id)) <= 0)
-		return err;
-	return r->visit(&id, type, is_data, r->payload);
-}
-
-static int visit(const xtrk_reach *r, const char *hex, xtrk_otype type, int is_data)
-{
-	return visit_sized(r, hex, type, is_data, XTRK_REACH_SIZE_UNKNOWN);
-}
-
 /*
  * A tree whose blobs were all visited is marked in `seen` by its ID with every
  * bit flipped (no object will have that ID), apart from the tree itself, which
@@ -273,107 +242,68 @@ static int mark_walked(const xtrk_reach *r, const xtrk_oid *tid)
 	return xtrk_oidset_add(r->seen, &m);
 }
 
-/* Walk a tree whose own ID was already visited; `is_data`: its files are data. */
-static int walk_tree(const xtrk_reach *r, const xtrk_oid *tid, int is_data, int depth)
-{
-	xtrk_buf raw = XTRK_BUF_INIT;
-	xtrk_tree *t = NULL;
-	int err, partial = is_data && r->skip_data;
+struct reach_walk {
+	const xtrk_reach *r;
+	const xtrk_oid *run_id;
+};
 
-	if (!partial && (err = mark_walked(r, tid)) <= 0)
-		return err; /* walked with all its files already */
+/* Read a tree whose own ID was already visited, to walk it; 1: walked with all its files already. */
+static int reach_read_tree(xtrk_tree **out, const xtrk_record_object *o, int depth, void *payload)
+{
+	const xtrk_reach *r = ((struct reach_walk *)payload)->r;
+	xtrk_buf raw = XTRK_BUF_INIT;
+	int err, partial = o->is_data && r->skip_data;
+
+	if (!partial && (err = mark_walked(r, &o->id)) <= 0)
+		return err < 0 ? err : 1;
 	if (depth > 256)
-		return xtrk_error_set(XTRK_ECORRUPT, "tree %s is nested more than 256 deep", xtrk_oid_tostr(tid));
-	err = r->read_tree ? r->read_tree(&raw, tid, r->payload)
-			   : xtrk_odb_read(&raw, NULL, r->odb, tid, XTRK_OBJ_TREE);
-	if (err < 0 || (err = xtrk_tree_parse(&t, raw.ptr ? raw.ptr : "", raw.size)) < 0)
-		goto done;
-	for (size_t i = 0; i < t->count && err >= 0; i++) {
-		const xtrk_tree_entry *e = &t->entries[i];
-		int fresh;
-		/* A data file left out is not marked seen: the same content may be a source file too. */
-		if (e->kind != XTRK_ENTRY_TREE && partial)
-			continue;
-		if ((err = e->kind == XTRK_ENTRY_TREE ? used(r, &e->id, XTRK_OBJ_TREE, XTRK_REACH_SIZE_UNKNOWN)
-						       : used(r, &e->id, XTRK_OBJ_BLOB, e->bytes)) < 0 ||
-		    (fresh = err = xtrk_oidset_add(r->seen, &e->id)) < 0)
-			break;
-		if (e->kind == XTRK_ENTRY_TREE) {
-			if (fresh && (err = r->visit(&e->id, XTRK_OBJ_TREE, 0, r->payload)) < 0)
-				break;
-			if (fresh || !partial)
-				err = walk_tree(r, &e->id, is_data, depth + 1);
-		} else if (fresh) {
-			err = r->visit(&e->id, XTRK_OBJ_BLOB, is_data, r->payload);
-		}
-	}
-done:
-	xtrk_tree_free(t);
+		return xtrk_error_set(XTRK_ECORRUPT, "tree %s is nested more than 256 deep", xtrk_oid_tostr(&o->id));
+	err = r->read_tree ? r->read_tree(&raw, &o->id, r->payload)
+			   : xtrk_odb_read(&raw, NULL, r->odb, &o->id, XTRK_OBJ_TREE);
+	if (err >= 0)
+		err = xtrk_tree_parse(out, raw.ptr ? raw.ptr : "", raw.size);
 	xtrk_buf_dispose(&raw);
 	return err < 0 ? err : 0;
 }
 
-static const char *str(json_t *o, const char *k)
+static int reach_object(const xtrk_record_object *o, void *payload)
 {
-	return json_string_value(json_object_get(o, k));
+	struct reach_walk *w = payload;
+	const xtrk_reach *r = w->r;
+	int err, fresh, partial = o->is_data && r->skip_data;
+
+	if (o->type == XTRK_OBJ_TREE && !o->id_ok) {
+		if (o->role == XTRK_RECORD_UNTRACKED)
+			return xtrk_error_set(XTRK_ECORRUPT, "run %s: its untracked files have no valid tree ID",
+				xtrk_oid_tostr(w->run_id));
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s: a %s entry has no tree ID", xtrk_oid_tostr(w->run_id),
+			o->group);
+	}
+	if (!o->hex && o->role != XTRK_RECORD_RUN)
+		return 0;
+	if (!o->id_ok)
+		return xtrk_error_set(XTRK_ECORRUPT, "'%s' in a run record is not an object ID", o->hex);
+	/* A data file left out of a walked tree is not even used. */
+	if (o->in_tree && partial && o->type == XTRK_OBJ_BLOB)
+		return 0;
+	if ((err = used(r, &o->id, o->type, o->bytes)) < 0)
+		return err;
+	/* A data file left out is not marked seen: the same content may be a source file too. */
+	if (partial && o->type == XTRK_OBJ_BLOB)
+		return 0;
+	if ((fresh = xtrk_oidset_add(r->seen, &o->id)) < 0)
+		return fresh;
+	if (fresh && (err = r->visit(&o->id, o->type, o->type == XTRK_OBJ_BLOB && o->is_data, r->payload)) < 0)
+		return err;
+	/* Seen before, a tree may have been walked without its files, which are wanted now. */
+	return o->type == XTRK_OBJ_TREE && (fresh || !partial);
 }
 
 int xtrk_reach_run(const xtrk_reach *r, const xtrk_oid *run_id, json_t *run)
 {
-	json_t *e;
-	size_t i;
-	int err;
-
-	if ((err = used(r, run_id, XTRK_OBJ_RUN, XTRK_REACH_SIZE_UNKNOWN)) < 0 || (err = xtrk_oidset_add(r->seen, run_id)) < 0)
-		return err;
-	if (err && (err = r->visit(run_id, XTRK_OBJ_RUN, 0, r->payload)) < 0)
-		return err;
-	if ((err = visit(r, str(json_object_get(run, "source"), "patch"), XTRK_OBJ_BLOB, 0)) < 0 ||
-	    (err = visit(r, str(run, "series"), XTRK_OBJ_BLOB, 0)) < 0 ||
-	    (err = visit(r, str(json_object_get(run, "logs"), "stdout"), XTRK_OBJ_BLOB, 0)) < 0 ||
-	    (err = visit(r, str(json_object_get(run, "logs"), "stderr"), XTRK_OBJ_BLOB, 0)) < 0)
-		return err;
-	json_array_foreach(json_object_get(run, "params_files"), i, e)
-		if ((err = visit(r, str(e, "id"), XTRK_OBJ_BLOB, 0)) < 0)
-			return err;
-	json_array_foreach(json_object_get(json_object_get(run, "source"), "scripts"), i, e)
-		if ((err = visit_sized(r, str(e, "id"), XTRK_OBJ_BLOB, 0, entry_bytes(e))) < 0)
-			return err;
-	/* The untracked files are source, not data: carried even without data, and walked first. */
-	if ((e = json_object_get(json_object_get(run, "source"), "untracked_content")) && str(e, "id")) {
-		xtrk_oid id;
-		if (xtrk_oid_parse(&id, str(e, "id")) < 0)
-			return xtrk_error_set(XTRK_ECORRUPT, "run %s: its untracked files have no valid tree ID",
-				xtrk_oid_tostr(run_id));
-		if ((err = used(r, &id, XTRK_OBJ_TREE, XTRK_REACH_SIZE_UNKNOWN)) < 0 ||
-		    (err = xtrk_oidset_add(r->seen, &id)) < 0 ||
-		    (err && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0) || (err = walk_tree(r, &id, 0, 0)) < 0)
-			return err;
-	}
-	for (size_t g = 0; g < 3; g++) {
-		json_array_foreach(json_object_get(run, groups[g]), i, e) {
-			int tree = str(e, "kind") && !strcmp(str(e, "kind"), "tree"), fresh;
-			xtrk_oid id;
-			if (!tree) {
-				if ((err = visit_sized(r, str(e, "id"), XTRK_OBJ_BLOB, 1, entry_bytes(e))) < 0)
-					return err;
-				continue;
-			}
-			if (!str(e, "id") || xtrk_oid_parse(&id, str(e, "id")) < 0)
-				return xtrk_error_set(XTRK_ECORRUPT, "run %s: a %s entry has no tree ID",
-					xtrk_oid_tostr(run_id), groups[g]);
-			if ((err = used(r, &id, XTRK_OBJ_TREE, XTRK_REACH_SIZE_UNKNOWN)) < 0)
-				return err;
-			if ((fresh = xtrk_oidset_add(r->seen, &id)) < 0)
-				return fresh;
-			if (fresh && (err = r->visit(&id, XTRK_OBJ_TREE, 0, r->payload)) < 0)
-				return err;
-			/* Seen before, it may have been walked without its files, which are wanted now. */
-			if ((fresh || !r->skip_data) && (err = walk_tree(r, &id, 1, 0)) < 0)
-				return err;
-		}
-	}
-	return 0;
+	struct reach_walk w = { r, run_id };
+	xtrk_record_visitor v = { reach_object, reach_read_tree, &w };
+	return xtrk_record_foreach_object(run, run_id, &v);
 }
 
 struct presence {

@@ -1,5 +1,6 @@
 /* The one check of a run record's shape (see xtrk/record.h). */
 #include "config.h"
+#include <stdio.h>
 #include <string.h>
 
 #include "xtrk/errors.h"
@@ -7,6 +8,7 @@
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
+#include "xtrk/tree.h"
 
 static int bad(const char *field, const char *why)
 {
@@ -163,6 +165,160 @@ int xtrk_record_check(const json_t *rec)
 			return bad("source.untracked", "is not a list of paths");
 		if (!opt(src, "remotes", is_object))
 			return bad("source.remotes", "is not an object");
+	}
+	return 0;
+}
+
+/* ---- the record's fields, its object groups, and every object it references ---- */
+
+const char *const xtrk_record_groups[XTRK_RECORD_NGROUPS] = { XTRK_REC_DATASETS, XTRK_REC_MODELS,
+	XTRK_REC_ARTIFACTS };
+
+const char *xtrk_record_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static json_t *of_type(json_t *v, json_type type)
+{
+	return v && json_typeof(v) == type ? v : NULL;
+}
+
+void xtrk_record_view_get(xtrk_record_view *view, json_t *rec)
+{
+	memset(view, 0, sizeof(*view));
+	view->experiment = xtrk_record_str(rec, XTRK_REC_EXPERIMENT);
+	view->status = xtrk_record_str(rec, XTRK_REC_STATUS);
+	view->started = xtrk_record_str(rec, XTRK_REC_STARTED);
+	view->ended = xtrk_record_str(rec, XTRK_REC_ENDED);
+	view->parent = xtrk_record_str(rec, XTRK_REC_PARENT);
+	view->message = xtrk_record_str(rec, XTRK_REC_MESSAGE);
+	view->source = of_type(json_object_get(rec, XTRK_REC_SOURCE), JSON_OBJECT);
+	view->commit = xtrk_record_str(view->source, XTRK_REC_COMMIT);
+	view->patch = xtrk_record_str(view->source, XTRK_REC_PATCH);
+	view->untracked = of_type(json_object_get(view->source, XTRK_REC_UNTRACKED_CONTENT), JSON_OBJECT);
+	view->scripts = of_type(json_object_get(view->source, XTRK_REC_SCRIPTS), JSON_ARRAY);
+	view->logs = of_type(json_object_get(rec, XTRK_REC_LOGS), JSON_OBJECT);
+	view->series = xtrk_record_str(rec, XTRK_REC_SERIES);
+	view->params = of_type(json_object_get(rec, XTRK_REC_PARAMS), JSON_OBJECT);
+	view->metrics = of_type(json_object_get(rec, XTRK_REC_METRICS), JSON_OBJECT);
+	view->tags = of_type(json_object_get(rec, XTRK_REC_TAGS), JSON_ARRAY);
+	view->params_files = of_type(json_object_get(rec, XTRK_REC_PARAMS_FILES), JSON_ARRAY);
+	for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++)
+		view->groups[g] = of_type(json_object_get(rec, xtrk_record_groups[g]), JSON_ARRAY);
+}
+
+/* The size a record entry gives its file, if it gives one. */
+static uint64_t entry_bytes(json_t *e)
+{
+	json_t *b = json_object_get(e, XTRK_REC_BYTES);
+	return json_is_integer(b) && json_integer_value(b) >= 0 ? (uint64_t)json_integer_value(b)
+								 : XTRK_RECORD_SIZE_UNKNOWN;
+}
+
+static int walk_tree(const xtrk_record_visitor *v, const xtrk_record_object *tree, int depth)
+{
+	xtrk_tree *t = NULL;
+	int err;
+
+	if ((err = v->read_tree(&t, tree, depth, v->payload)) != 0)
+		return err < 0 ? err : 0;
+	for (size_t i = 0; i < t->count && err >= 0; i++) {
+		const xtrk_tree_entry *e = &t->entries[i];
+		char hex[XTRK_OID_HEXSZ + 1];
+		xtrk_record_object o = *tree;
+		xtrk_oid_fmt(hex, &e->id);
+		o.hex = hex;
+		o.id = e->id;
+		o.id_ok = 1;
+		o.in_tree = 1;
+		o.type = e->kind == XTRK_ENTRY_TREE ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB;
+		o.bytes = e->kind == XTRK_ENTRY_TREE ? XTRK_RECORD_SIZE_UNKNOWN : e->bytes;
+		if ((err = v->object(&o, v->payload)) == 1 && o.type == XTRK_OBJ_TREE)
+			err = walk_tree(v, &o, depth + 1);
+	}
+	xtrk_tree_free(t);
+	return err < 0 ? err : 0;
+}
+
+/* One object named by the record; `hex` NULL is skipped unless `always`. */
+static int one(const xtrk_record_visitor *v, xtrk_record_role role, const char *hex, xtrk_otype type,
+	uint64_t bytes, const char *group, const char *what, int always)
+{
+	xtrk_record_object o;
+	int err;
+
+	if (!hex && !always)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.role = role;
+	o.hex = hex;
+	o.id_ok = hex && xtrk_oid_parse(&o.id, hex) == 0;
+	o.type = type;
+	o.bytes = bytes;
+	o.is_data = role == XTRK_RECORD_DATA;
+	o.group = group;
+	o.what = what;
+	if ((err = v->object(&o, v->payload)) < 0)
+		return err;
+	if (err == 1 && type == XTRK_OBJ_TREE && o.id_ok && v->read_tree)
+		return walk_tree(v, &o, 0);
+	return 0;
+}
+
+int xtrk_record_foreach_object(json_t *rec, const xtrk_oid *run_id, const xtrk_record_visitor *v)
+{
+	xtrk_record_view r;
+	json_t *e;
+	size_t i;
+	int err;
+
+	xtrk_record_view_get(&r, rec);
+	if (run_id) {
+		xtrk_record_object o;
+		memset(&o, 0, sizeof(o));
+		o.role = XTRK_RECORD_RUN;
+		o.id = *run_id;
+		o.id_ok = 1;
+		o.type = XTRK_OBJ_RUN;
+		o.bytes = XTRK_RECORD_SIZE_UNKNOWN;
+		o.what = "run";
+		if ((err = v->object(&o, v->payload)) < 0)
+			return err;
+	}
+	if ((err = one(v, XTRK_RECORD_PATCH, r.patch, XTRK_OBJ_BLOB, XTRK_RECORD_SIZE_UNKNOWN, NULL,
+		     "source patch", 0)) < 0 ||
+	    (err = one(v, XTRK_RECORD_SERIES, r.series, XTRK_OBJ_BLOB, XTRK_RECORD_SIZE_UNKNOWN, NULL,
+		     "metric series", 0)) < 0 ||
+	    (err = one(v, XTRK_RECORD_STDOUT, xtrk_record_str(r.logs, "stdout"), XTRK_OBJ_BLOB,
+		     XTRK_RECORD_SIZE_UNKNOWN, NULL, "stdout log", 0)) < 0 ||
+	    (err = one(v, XTRK_RECORD_STDERR, xtrk_record_str(r.logs, "stderr"), XTRK_OBJ_BLOB,
+		     XTRK_RECORD_SIZE_UNKNOWN, NULL, "stderr log", 0)) < 0)
+		return err;
+	json_array_foreach(r.params_files, i, e)
+		if ((err = one(v, XTRK_RECORD_PARAMS_FILE, xtrk_record_str(e, XTRK_REC_ID), XTRK_OBJ_BLOB,
+			     XTRK_RECORD_SIZE_UNKNOWN, NULL, "params file", 0)) < 0)
+			return err;
+	json_array_foreach(r.scripts, i, e)
+		if ((err = one(v, XTRK_RECORD_SCRIPT, xtrk_record_str(e, XTRK_REC_ID), XTRK_OBJ_BLOB, entry_bytes(e),
+			     NULL, "script from outside the repository", 0)) < 0)
+			return err;
+	/* The untracked files are source, not data: never left out, and walked before the data. */
+	if ((err = one(v, XTRK_RECORD_UNTRACKED, xtrk_record_str(r.untracked, XTRK_REC_ID), XTRK_OBJ_TREE,
+		     XTRK_RECORD_SIZE_UNKNOWN, NULL, "untracked source files", 0)) < 0)
+		return err;
+	for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++) {
+		json_array_foreach(r.groups[g], i, e) {
+			const char *kind = xtrk_record_str(e, XTRK_REC_KIND), *name = xtrk_record_str(e, XTRK_REC_NAME);
+			int tree = kind && !strcmp(kind, "tree");
+			char what[300];
+			snprintf(what, sizeof(what), "%.*s '%.200s'", (int)strlen(xtrk_record_groups[g]) - 1,
+				xtrk_record_groups[g], name ? name : "?");
+			if ((err = one(v, XTRK_RECORD_DATA, xtrk_record_str(e, XTRK_REC_ID),
+				     tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, tree ? XTRK_RECORD_SIZE_UNKNOWN : entry_bytes(e),
+				     xtrk_record_groups[g], what, 1)) < 0)
+				return err;
+		}
 	}
 	return 0;
 }

@@ -6,10 +6,12 @@
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
+#include "xtrk/record.h"
 
-static const char *str(json_t *o, const char *k)
+/* The string o[k], or "" (the record's own reader gives NULL). */
+static const char *str_or_empty(json_t *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
+	const char *s = xtrk_record_str(o, k);
 	return s ? s : "";
 }
 
@@ -28,9 +30,9 @@ static void data_table(xtrk_buf *b, const char *title, json_t *arr)
 		return;
 	xtrk_buf_printf(b, "**%s**\n\n| name | path | kind | ID | files | bytes | source |\n|---|---|---|---|---|---|---|\n", title);
 	json_array_foreach(arr, i, e)
-		xtrk_buf_printf(b, "| %s | `%s` | %s | `%s` | %lld | %lld | %s |\n", str(e, "name"), str(e, "path"),
-			str(e, "kind"), str(e, "id"), json_integer_value(json_object_get(e, "files")),
-			json_integer_value(json_object_get(e, "bytes")), str(e, "source"));
+		xtrk_buf_printf(b, "| %s | `%s` | %s | `%s` | %lld | %lld | %s |\n", str_or_empty(e, "name"), str_or_empty(e, "path"),
+			str_or_empty(e, "kind"), str_or_empty(e, "id"), json_integer_value(json_object_get(e, "files")),
+			json_integer_value(json_object_get(e, "bytes")), str_or_empty(e, "source"));
 	xtrk_buf_puts(b, "\n");
 }
 
@@ -58,15 +60,15 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env");
 	json_t *cmd = json_object_get(r, "command"), *py = json_object_get(env, "python"), *gpus, *g;
-	const char *id = str(r, "id");
+	const char *id = str_or_empty(r, "id");
 	size_t i;
 
 	xtrk_buf_printf(b, "## Run %s\n\n", id);
-	xtrk_buf_printf(b, "- experiment: %s\n- message: %s\n- status: %s", str(r, "experiment"), str(r, "message"),
-		str(r, "status"));
+	xtrk_buf_printf(b, "- experiment: %s\n- message: %s\n- status: %s", str_or_empty(r, "experiment"), str_or_empty(r, "message"),
+		str_or_empty(r, "status"));
 	if (json_is_integer(json_object_get(r, "exit_code")))
 		xtrk_buf_printf(b, " (exit %lld)", json_integer_value(json_object_get(r, "exit_code")));
-	xtrk_buf_printf(b, "\n- started %s, ended %s\n- author: %s\n", str(r, "started"), str(r, "ended"), str(r, "author"));
+	xtrk_buf_printf(b, "\n- started %s, ended %s\n- author: %s\n", str_or_empty(r, "started"), str_or_empty(r, "ended"), str_or_empty(r, "author"));
 	if (json_is_integer(json_object_get(r, "seed")))
 		xtrk_buf_printf(b, "- seed: %lld\n", json_integer_value(json_object_get(r, "seed")));
 	if (json_array_size(json_object_get(r, "tags"))) {
@@ -78,20 +80,20 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	if (json_is_object(cmd)) {
 		xtrk_buf_puts(b, "- command: `");
 		shell_line(b, json_object_get(cmd, "argv"));
-		xtrk_buf_printf(b, "` in `%s`\n", *str(cmd, "cwd") ? str(cmd, "cwd") : ".");
+		xtrk_buf_printf(b, "` in `%s`\n", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".");
 	}
 	xtrk_buf_puts(b, "\n### Source\n\n");
-	if (*str(src, "commit")) {
-		xtrk_buf_printf(b, "- commit `%s` on branch %s%s\n", str(src, "commit"),
-			*str(src, "branch") ? str(src, "branch") : "(detached)",
+	if (*str_or_empty(src, "commit")) {
+		xtrk_buf_printf(b, "- commit `%s` on branch %s%s\n", str_or_empty(src, "commit"),
+			*str_or_empty(src, "branch") ? str_or_empty(src, "branch") : "(detached)",
 			with_source ? " (carried in this bundle as source.pack)" : "");
 		if (json_is_true(json_object_get(src, "dirty")))
-			xtrk_buf_printf(b, "- uncommitted changes recorded as patch `%s`, applied by checkout\n", str(src, "patch"));
+			xtrk_buf_printf(b, "- uncommitted changes recorded as patch `%s`, applied by checkout\n", str_or_empty(src, "patch"));
 		{
 			json_t *u = json_object_get(src, "untracked_content");
-			if (*str(u, "id"))
+			if (*str_or_empty(u, "id"))
 				xtrk_buf_printf(b, "- %lld untracked files stored as tree `%s`, restored by checkout\n",
-					json_integer_value(json_object_get(u, "files")), str(u, "id"));
+					json_integer_value(json_object_get(u, "files")), str_or_empty(u, "id"));
 			if (json_integer_value(json_object_get(u, "skipped_files")))
 				xtrk_buf_printf(b, "- %lld untracked files not captured (over the size limits, or special "
 					"files); checkout cannot restore them\n",
@@ -114,18 +116,18 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	data_table(b, "Artifacts", json_object_get(r, "artifacts"));
 	xtrk_buf_puts(b, "Each file's ID is its XXH3-128, so `xxhsum -H2 FILE` checks a single file.\n\n");
 	xtrk_buf_puts(b, "### Environment\n\n");
-	xtrk_buf_printf(b, "- OS: %s %s (%s), host %s\n", str(json_object_get(env, "os"), "distro"),
-		str(json_object_get(env, "os"), "distro_version"), str(json_object_get(env, "os"), "kernel"), str(env, "host"));
-	xtrk_buf_printf(b, "- CPU: %s, %lld cores; memory %lld bytes\n", str(json_object_get(env, "cpu"), "model"),
+	xtrk_buf_printf(b, "- OS: %s %s (%s), host %s\n", str_or_empty(json_object_get(env, "os"), "distro"),
+		str_or_empty(json_object_get(env, "os"), "distro_version"), str_or_empty(json_object_get(env, "os"), "kernel"), str_or_empty(env, "host"));
+	xtrk_buf_printf(b, "- CPU: %s, %lld cores; memory %lld bytes\n", str_or_empty(json_object_get(env, "cpu"), "model"),
 		json_integer_value(json_object_get(json_object_get(env, "cpu"), "cores")),
 		json_integer_value(json_object_get(env, "memory_bytes")));
 	gpus = json_object_get(env, "gpus");
 	json_array_foreach(gpus, i, g)
-		xtrk_buf_printf(b, "- GPU %zu: %s, driver %s, CUDA %s\n", i, str(g, "name"), str(g, "driver"), str(g, "cuda"));
+		xtrk_buf_printf(b, "- GPU %zu: %s, driver %s, CUDA %s\n", i, str_or_empty(g, "name"), str_or_empty(g, "driver"), str_or_empty(g, "cuda"));
 	if (json_is_object(py)) {
 		json_t *pk = json_object_get(py, "packages"), *v;
 		const char *name;
-		xtrk_buf_printf(b, "- Python %s with %zu packages\n\n", str(py, "version"), json_object_size(pk));
+		xtrk_buf_printf(b, "- Python %s with %zu packages\n\n", str_or_empty(py, "version"), json_object_size(pk));
 		if (json_object_size(pk)) {
 			xtrk_buf_puts(b, "<details><summary>requirements (pip install -r)</summary>\n\n```\n");
 			json_object_foreach(pk, name, v)
@@ -137,17 +139,17 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	xtrk_buf_printf(b, "mkdir rebuild-%.12s && cd rebuild-%.12s\n", id, id);
 	xtrk_buf_printf(b, "xtrk init\nxtrk bundle verify ../%s\nxtrk bundle import ../%s\n", bundle, bundle);
 	xtrk_buf_printf(b, "xtrk checkout %s -C work     # source%s, data and params files, each verified\n", id,
-		*str(src, "commit") ? (with_source ? " from the bundle" : " from your clone of the git remote") : "");
+		*str_or_empty(src, "commit") ? (with_source ? " from the bundle" : " from your clone of the git remote") : "");
 	if (json_is_object(py) && json_object_size(json_object_get(py, "packages")))
 		xtrk_buf_puts(b, "# install the Python packages listed above (python -m venv; pip install -r ...)\n");
 	if (json_is_object(cmd)) {
-		xtrk_buf_printf(b, "cd work/%s && xtrk run -e %s -- ", *str(cmd, "cwd") ? str(cmd, "cwd") : ".",
-			str(r, "experiment"));
+		xtrk_buf_printf(b, "cd work/%s && xtrk run -e %s -- ", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".",
+			str_or_empty(r, "experiment"));
 		shell_line(b, json_object_get(cmd, "argv"));
 		xtrk_buf_puts(b, "\n");
 	}
 	xtrk_buf_printf(b, "xtrk diff %.12s %s   # what differs between the original and the rebuild\n```\n\n",
-		id, json_is_object(cmd) ? str(r, "experiment") : "");
+		id, json_is_object(cmd) ? str_or_empty(r, "experiment") : "");
 	if (no_data)
 		xtrk_buf_puts(b, "This bundle was made with --no-data: data, model and artifact files are not in it; "
 				 "pull them from a remote that has them.\n\n");

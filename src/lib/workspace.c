@@ -11,6 +11,7 @@
 #include "xtrk/params.h"
 #include "xtrk/run.h"
 #include "xtrk/tree.h"
+#include "xtrk/record.h"
 
 /*
  * The workspace's params: the recorded run's, with the keys that came from
@@ -87,7 +88,6 @@ int xtrk_workspace_base_run(xtrk_oid *out, xtrk_repo *repo, const char *experime
 
 int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dry)
 {
-	static const char *const roles[] = { "datasets", "models", "artifacts" };
 	json_t *ws = json_object(), *missing = json_array(), *src = NULL, *env = NULL;
 	xtrk_statcache *cache = NULL;
 	xtrk_source_options so;
@@ -100,10 +100,10 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 	json_object_set_new(ws, "workspace", json_true());
 	json_object_set(ws, "experiment", json_object_get(like, "experiment"));
 	xtrk_statcache_open(&cache, repo);
-	for (size_t r = 0; r < 3 && !err; r++) {
+	for (size_t r = 0; r < XTRK_RECORD_NGROUPS && !err; r++) {
 		json_t *arr = json_array(), *e;
 		size_t i;
-		json_array_foreach(json_object_get(like, roles[r]), i, e) {
+		json_array_foreach(json_object_get(like, xtrk_record_groups[r]), i, e) {
 			const char *path = json_string_value(json_object_get(e, "path"));
 			xtrk_snapshot_options sopt = XTRK_SNAPSHOT_OPTIONS_INIT;
 			xtrk_snapshot snap;
@@ -113,7 +113,7 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 			xtrk_buf_clear(&abs);
 			xtrk_buf_printf(&abs, "%s/%s", xtrk_repo_workdir(repo), path);
 			if (lstat(abs.ptr, &st) < 0) {
-				json_array_append_new(missing, json_pack("{s:s, s:O, s:s}", "section", roles[r],
+				json_array_append_new(missing, json_pack("{s:s, s:O, s:s}", "section", xtrk_record_groups[r],
 					"name", json_object_get(e, "name"), "path", path));
 				continue;
 			}
@@ -126,7 +126,7 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 				"id", xtrk_oid_tostr(&snap.id), "files", (json_int_t)snap.files, "bytes", (json_int_t)snap.bytes,
 				"source", json_object_get(e, "source") ? json_object_get(e, "source") : json_null()));
 		}
-		json_object_set_new(ws, roles[r], arr);
+		json_object_set_new(ws, xtrk_record_groups[r], arr);
 	}
 	if (err < 0)
 		goto done;
@@ -144,16 +144,18 @@ int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dr
 		goto done;
 	so.warn = 0;
 	{
-		static const char *const owned[] = { "datasets", "models", "artifacts", "params_files" };
+		const char *owned[XTRK_RECORD_NGROUPS + 1];
 		json_t *e;
 		size_t i, n = 0;
-		for (size_t r = 0; r < 4; r++)
+		memcpy(owned, xtrk_record_groups, sizeof(xtrk_record_groups));
+		owned[XTRK_RECORD_NGROUPS] = XTRK_REC_PARAMS_FILES;
+		for (size_t r = 0; r <= XTRK_RECORD_NGROUPS; r++)
 			n += json_array_size(json_object_get(like, owned[r]));
 		if (n && !(exclude = calloc(n, sizeof(*exclude)))) {
 			err = xtrk_error_oom();
 			goto done;
 		}
-		for (size_t r = 0; r < 4; r++)
+		for (size_t r = 0; r <= XTRK_RECORD_NGROUPS; r++)
 			json_array_foreach(json_object_get(like, owned[r]), i, e)
 				if (json_is_string(json_object_get(e, "path")))
 					exclude[so.nexclude++] = json_string_value(json_object_get(e, "path"));

@@ -69,4 +69,20 @@ check "leftover temporary files are mentioned, not counted as problems" '
 	xtrk fsck 2>err
 	expect_contains "$(cat err)" "1 temporary file"
 '
+check "a missing file inside a dataset folder is named with the dataset that needs it" '
+	fresh
+	mkdir -p big && head -c 1000000 /dev/urandom > big/inner.bin
+	xtrk commit-run -d big >/dev/null
+	inner=$(xxhsum -H2 big/inner.bin | cut -d" " -f1)
+	obj=.xtrk/objects/$(echo $inner | cut -c1-2)/$(echo $inner | cut -c3-)
+	test -f $obj
+	xtrk fsck 2>/dev/null
+	rm -f $obj
+	out=$(xtrk fsck 2>/dev/null || true)
+	expect_contains "$out" "$inner"
+	expect_contains "$out" "missing"
+	expect_contains "$out" "dataset '"'"'big'"'"'"
+	expect_exit 3 xtrk fsck
+	rm -rf big
+'
 finish

@@ -140,3 +140,95 @@ Test(record, timestamps)
 	cr_assert(!xtrk_record_timestamp_valid("2026-01-00T00:00:00Z"));
 	cr_assert(!xtrk_record_timestamp_valid("+2026-01-01T00:00:00Z"));
 }
+
+/* The visitor: every object a record names, once, in record order, with its role, type, size and label. */
+struct seen {
+	char line[16][160];
+	int n;
+};
+
+static int collect(const xtrk_record_object *o, void *payload)
+{
+	struct seen *s = payload;
+	cr_assert_lt(s->n, 16);
+	snprintf(s->line[s->n++], sizeof(s->line[0]), "%d %s %s %d %lld %s %s", (int)o->role,
+		xtrk_otype_name(o->type), o->hex ? o->hex : "-", o->is_data,
+		o->bytes == XTRK_RECORD_SIZE_UNKNOWN ? -1LL : (long long)o->bytes, o->group ? o->group : "-", o->what);
+	return o->type == XTRK_OBJ_TREE;
+}
+
+Test(record, every_object_a_run_names_is_visited)
+{
+	static const char *const text =
+		"{\"experiment\":\"exp\",\"series\":\"11111111111111111111111111111111\","
+		"\"logs\":{\"stdout\":\"22222222222222222222222222222222\",\"stderr\":null},"
+		"\"params_files\":[{\"path\":\"p.yaml\",\"id\":\"33333333333333333333333333333333\"}],"
+		"\"source\":{\"patch\":\"44444444444444444444444444444444\","
+		"\"scripts\":[{\"path\":\"/s.py\",\"id\":\"55555555555555555555555555555555\",\"bytes\":7}],"
+		"\"untracked_content\":{\"id\":\"66666666666666666666666666666666\"}},"
+		"\"datasets\":[{\"name\":\"d\",\"kind\":\"tree\",\"id\":\"77777777777777777777777777777777\"}],"
+		"\"models\":[{\"name\":\"m\",\"kind\":\"blob\",\"id\":\"88888888888888888888888888888888\",\"bytes\":9}],"
+		"\"artifacts\":[{\"name\":\"a\",\"kind\":\"blob\"}]}";
+	static const char *const want[] = {
+		"0 run - 0 -1 - run",
+		"1 blob 44444444444444444444444444444444 0 -1 - source patch",
+		"2 blob 11111111111111111111111111111111 0 -1 - metric series",
+		"3 blob 22222222222222222222222222222222 0 -1 - stdout log",
+		"5 blob 33333333333333333333333333333333 0 -1 - params file",
+		"6 blob 55555555555555555555555555555555 0 7 - script from outside the repository",
+		"7 tree 66666666666666666666666666666666 0 -1 - untracked source files",
+		"8 tree 77777777777777777777777777777777 1 -1 datasets dataset 'd'",
+		"8 blob 88888888888888888888888888888888 1 9 models model 'm'",
+		"8 blob - 1 -1 artifacts artifact 'a'",
+	};
+	json_t *r = json_loads(text, 0, NULL);
+	struct seen s = { .n = 0 };
+	xtrk_record_visitor v = { collect, NULL, &s };
+	xtrk_oid run;
+	cr_assert(r);
+	cr_assert_eq(xtrk_oid_parse(&run, "99999999999999999999999999999999"), 0);
+	cr_assert_eq(xtrk_record_foreach_object(r, &run, &v), 0);
+	cr_assert_eq(s.n, (int)(sizeof(want) / sizeof(*want)));
+	for (int i = 0; i < s.n; i++)
+		cr_assert_str_eq(s.line[i], want[i]);
+	json_decref(r);
+}
+
+static int stop_at_series(const xtrk_record_object *o, void *payload)
+{
+	(*(int *)payload)++;
+	return o->role == XTRK_RECORD_SERIES ? XTRK_ECORRUPT : 0;
+}
+
+Test(record, a_visitor_error_stops_the_walk)
+{
+	json_t *r = rec();
+	int calls = 0;
+	xtrk_record_visitor v = { stop_at_series, NULL, &calls };
+	json_object_set_new(r, "series", json_string("11111111111111111111111111111111"));
+	cr_assert_eq(xtrk_record_foreach_object(r, NULL, &v), XTRK_ECORRUPT);
+	cr_assert_eq(calls, 1);
+	json_decref(r);
+}
+
+Test(record, the_view_and_the_groups)
+{
+	json_t *r = rec();
+	xtrk_record_view v;
+	xtrk_record_view_get(&v, r);
+	cr_assert_str_eq(v.experiment, "exp");
+	cr_assert_str_eq(v.status, "succeeded");
+	cr_assert_str_eq(v.started, "2026-01-01T00:00:00.123456Z");
+	cr_assert_str_eq(v.commit, "0123456789abcdef0123456789abcdef01234567");
+	cr_assert_null(v.parent);
+	cr_assert_null(v.patch);
+	cr_assert_null(v.untracked);
+	cr_assert_null(v.series);
+	cr_assert_eq(json_array_size(v.groups[0]), 1);
+	cr_assert_str_eq(xtrk_record_groups[0], "datasets");
+	cr_assert_str_eq(xtrk_record_groups[1], "models");
+	cr_assert_str_eq(xtrk_record_groups[2], "artifacts");
+	cr_assert_str_eq(xtrk_record_str(json_array_get(v.groups[0], 0), XTRK_REC_NAME), "d");
+	cr_assert_null(xtrk_record_str(r, "params"));
+	json_decref(r);
+}
