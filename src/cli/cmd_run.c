@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "commit_opts.h"
-#include "../lib/fileutil.h"
+#include "xtrk/fs.h"
 #include "xtrk/capture.h"
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
