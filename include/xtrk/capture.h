@@ -132,14 +132,5 @@ int xtrk_env_var_secret(const char *name);
  */
 void xtrk_login_name(char *out, size_t len);
 
-/** The absolute, resolved path of a program found on PATH as execvp would; NULL when absent. */
-char *xtrk_find_program(const char *prog);
-
-/**
- * Run argv (PATH lookup) with no stdin, collecting at most `max` bytes of its
- * stdout into `out`; kill it after `timeout_ms`.  `*status` gets the exit
- * status, or -1 when it timed out.  XTRK_ENOTFOUND when it cannot be run.
- */
-int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t max, int *status);
 
 #endif

@@ -49,6 +49,8 @@ int xtrk_repo_config_foreach(xtrk_repo *repo, const char *regexp,
  * `refs/` and `config` directly in `path`.  Init is idempotent.
  */
 int xtrk_store_init(const char *path);
+/** 1 when `dir` is a bare store (an `objects/` folder and a config saying core.bare = true), else 0. */
+int xtrk_store_is_bare(const char *dir);
 /** Open a bare store; its "workdir" is the store itself and must not be used for data. */
 int xtrk_store_open(xtrk_repo **out, const char *path);
 

@@ -13,6 +13,7 @@
 
 #include "xtrk/oid.h"
 #include "xtrk/repo.h"
+#include "xtrk/revision.h"
 
 #define XTRK_RUN_FORMAT 1
 
@@ -102,13 +103,6 @@ int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
 
 /** The run's record alone, with "id" but without "tags" (which means reading every tag). */
 int xtrk_run_read_record(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
-
-/**
- * Resolve a revision: a full ID, a unique prefix of at least 4 hex digits, a
- * tag, an experiment name (its newest run), or NAME~N.  An ambiguous prefix
- * is XTRK_EAMBIGUOUS with the candidates in the message.
- */
-int xtrk_run_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev);
 
 typedef struct {
 	xtrk_oid id;

@@ -1,39 +1,54 @@
 /*
- * Running a command for `xtrk run`: its stdout and stderr are copied to the
- * given descriptors as they come (so the terminal sees them unchanged) and
- * kept in temporary files (memory stays bounded whatever it prints); its exit
- * status, CPU time and peak memory come from wait4.
+ * `xtrk run` as a library call: capture the source and environment, check the
+ * inputs, run the command in a private folder ($XTRK_RUN_DIR, under the
+ * store's tmp/), collect what it wrote there (metrics.jsonl, metrics.json,
+ * params.json, data.json, run.json), then record the run whatever went wrong
+ * once the command has run (salvage mode of xtrk_run_commit).
  */
 #ifndef XTRK_RUNNER_H
 #define XTRK_RUNNER_H
 
 #include <sys/types.h>
+#include <jansson.h>
+
+#include "xtrk/exec.h"
+#include "xtrk/oid.h"
+#include "xtrk/repo.h"
+#include "xtrk/run.h"
 
 typedef struct {
-	char *const *argv;          /* the command; argv[0] is looked up on PATH */
-	const char *log_dir;        /* folder for the temporary output files */
-	int tee_stdout;             /* where to copy the child's stdout as it comes, or -1 */
-	int tee_stderr;             /* likewise for stderr */
-	char *const *extra_env;     /* "NAME=VALUE" strings added to the child's environment */
-	void (*started)(pid_t pid, void *payload); /* e.g. to forward signals */
+	char *const *argv;            /* the command; argv[0] is looked up on PATH */
+	const char *python;           /* the Python to ask for its packages; NULL: argv[0] when it is python* */
+	int tee_stdout;               /* where the command's output is copied as it comes, or -1 */
+	int tee_stderr;
+	/* Called when the inputs passed their checks, just before the run folder is made and the command starts. */
+	void (*starting)(void *payload);
+	/* Called once the child exists (e.g. to forward signals to it). */
+	void (*started)(pid_t pid, void *payload);
+	/*
+	 * Called once the command has ended: `err` < 0 when its output could not be kept whole
+	 * (xtrk_error_last() says why; the run is recorded without it).
+	 */
+	void (*finished)(const xtrk_exec_result *result, int err, void *payload);
 	void *payload;
-} xtrk_exec_options;
+} xtrk_run_exec_options;
 
 typedef struct {
-	int exit_code;       /* exit status; 128+N when killed by signal N; 127 when it could not start */
-	int signal;          /* the signal that ended it, or 0 */
-	char error[512];     /* why it could not start, or "" */
-	double started;      /* seconds since the epoch */
-	double ended;
-	double cpu_s;        /* user + system time of the command and its children */
-	long long max_rss_bytes;
-	char *stdout_path;   /* the whole stdout, in a temporary file */
-	char *stderr_path;
-} xtrk_exec_result;
+	int refused;                  /* the inputs were refused: the command was not run */
+	int ran;                      /* the command was run (exit_code is its status) */
+	int exit_code;
+	int failed;                   /* the run is recorded with status "failed" */
+	xtrk_oid id;                  /* the run recorded */
+} xtrk_run_exec_result;
 
-/** Run the command to its end.  Fails only when xtrk itself cannot go on (pipes, fork). */
-int xtrk_exec_command(xtrk_exec_result *out, const xtrk_exec_options *opts);
-/** Remove the temporary output files and free the paths. */
-void xtrk_exec_result_dispose(xtrk_exec_result *r);
+/**
+ * Run a command as a tracked run with the options of `commit` (experiment,
+ * params, data, outputs, ...) and record it.  Returns 0 or
+ * XTRK_RUN_RECORDED_FAILED as xtrk_run_commit does (`*run_out`, optional,
+ * gets the run's JSON), or < 0 with `res` telling whether the command ran.
+ * PYTHONHASHSEED is taken as the seed when none is given.
+ */
+int xtrk_run_exec(xtrk_run_exec_result *res, json_t **run_out, xtrk_repo *repo, const xtrk_commit_options *commit,
+	const xtrk_run_exec_options *opts);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -181,21 +180,6 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* A folder holding objects/, refs/ and a config that says core.bare: a remote's store. */
-static int cli_is_bare_store(const char *dir)
-{
-	xtrk_buf p = XTRK_BUF_INIT;
-	struct stat st;
-	int bare;
-	xtrk_buf_printf(&p, "%s/config", dir);
-	bare = xtrk_buf_read_file(&p, p.ptr) == 0 && strstr(p.ptr, "bare = true");
-	xtrk_buf_clear(&p);
-	xtrk_buf_printf(&p, "%s/objects", dir);
-	bare = bare && stat(p.ptr, &st) == 0 && S_ISDIR(st.st_mode);
-	xtrk_buf_dispose(&p);
-	return bare;
-}
-
 int cli_open_repo(xtrk_repo **out, struct cli *cli)
 {
 	xtrk_buf ws = XTRK_BUF_INIT;
@@ -207,7 +191,7 @@ int cli_open_repo(xtrk_repo **out, struct cli *cli)
 		err = xtrk_repo_discover(&ws, ".");
 	if (err == 0) {
 		err = xtrk_repo_open(out, ws.ptr);
-	} else if (err == XTRK_ENOTFOUND && cli->workspace && !getenv("XTRK_DIR") && cli_is_bare_store(cli->workspace)) {
+	} else if (err == XTRK_ENOTFOUND && cli->workspace && !getenv("XTRK_DIR") && xtrk_store_is_bare(cli->workspace)) {
 		/* -C naming a remote's bare store: log, show, fsck and the like work on it too. */
 		xtrk_error_clear();
 		err = xtrk_store_open(out, cli->workspace);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../lib/fileutil.h"
+#include "xtrk/fs.h"
 #include "xtrk/errors.h"
 #include "xtrk/odb.h"
 #include "xtrk/run.h"

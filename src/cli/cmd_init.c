@@ -4,8 +4,8 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "xtrk/fs.h"
 #include "xtrk/errors.h"
-#include "../lib/fileutil.h"
 
 static const char usage[] =
 	"usage: xtrk init [-q] [DIR]\n"

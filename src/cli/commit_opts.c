@@ -5,6 +5,7 @@
 
 #include "commit_opts.h"
 #include "xtrk/capture.h"
+#include "xtrk/exec.h"
 #include "xtrk/errors.h"
 
 enum { OPT_METRIC = 256, OPT_MODEL, OPT_ARTIFACT, OPT_SEED, OPT_NOTE, OPT_TAG, OPT_PARENT, OPT_JSON, OPT_THREADS,

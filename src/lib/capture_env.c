@@ -19,6 +19,7 @@
 
 #include "fileutil.h"
 #include "xtrk/capture.h"
+#include "xtrk/exec.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 

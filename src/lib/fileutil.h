@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-/** Write all of `len` bytes, retrying on EINTR and short writes; XTRK_* code. */
-int xtrk_write_all(int fd, const void *data, size_t len, const char *what);
+#include "xtrk/fs.h"
+
 /** Positional variant of xtrk_write_all. */
 int xtrk_pwrite_all(int fd, const void *data, size_t len, uint64_t off, const char *what);
 /** Read up to `len` bytes, stopping only at EOF; returns bytes read or XTRK_* code. */
@@ -20,15 +20,11 @@ int xtrk_pread_exact(int fd, void *data, size_t len, uint64_t off, const char *w
 int xtrk_fsync(int fd, const char *what);
 /** fsync a folder so that renames inside it are durable. */
 int xtrk_fsync_dir(const char *path);
-/** Remove a folder and everything in it, never following links. */
-int xtrk_remove_tree(const char *path);
 /**
  * Refuse (XTRK_EINVALID, naming the link and `what`) a folder that holds a
  * symbolic link anywhere below `root`; `root` itself may be one.
  */
 int xtrk_refuse_links(const char *root, const char *what);
-/** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
-int xtrk_mkdir_p(const char *path);
 /* Flags for xtrk_write_file_atomic. */
 #define XTRK_WRITE_DURABLE 1 /* fsync the file and its folder (omit for caches) */
 

@@ -326,6 +326,30 @@ int xtrk_store_init(const char *path)
 	return err;
 }
 
+int xtrk_store_is_bare(const char *dir)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	git_config *cfg = NULL;
+	struct stat st;
+	int bare = 0;
+
+	git_libgit2_init();
+	xtrk_buf_printf(&p, "%s/objects", dir);
+	if (xtrk_buf_oom(&p) || stat(p.ptr, &st) < 0 || !S_ISDIR(st.st_mode))
+		goto done;
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/config", dir);
+	if (xtrk_buf_oom(&p) || stat(p.ptr, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    git_config_open_ondisk(&cfg, p.ptr) < 0 || git_config_get_bool(&bare, cfg, "core.bare") < 0)
+		bare = 0;
+done:
+	git_error_clear();
+	git_config_free(cfg);
+	xtrk_buf_dispose(&p);
+	git_libgit2_shutdown();
+	return bare ? 1 : 0;
+}
+
 int xtrk_store_open(xtrk_repo **out, const char *path)
 {
 	xtrk_repo *r = calloc(1, sizeof(*r));

@@ -1,185 +1,325 @@
-/* Running a command for `xtrk run`: tee its output, keep it in files, and measure it. */
+/* The run workflow: capture, check, execute the command in its run folder, collect, record. */
 #include "config.h"
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fileutil.h"
-#include "xtrk/buf.h"
+#include "xtrk/capture.h"
 #include "xtrk/errors.h"
+#include "xtrk/exec.h"
+#include "xtrk/index.h"
+#include "xtrk/params.h"
+#include "xtrk/refs.h"
 #include "xtrk/runner.h"
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* A list of option values: those given, then those the command declared. */
+struct list {
+	const char **v;
+	size_t n;
+};
 
-static int log_file(char **path, int *fd, const char *dir, const char *name)
+static int list_push(struct list *l, const char *s)
 {
-	xtrk_buf b = XTRK_BUF_INIT;
-	xtrk_buf_printf(&b, "%s/%s-XXXXXX", dir, name);
-	if (xtrk_buf_oom(&b))
-		return XTRK_ERROR;
-	if ((*fd = mkostemp(b.ptr, O_CLOEXEC)) < 0) {
-		int err = xtrk_error_errno("cannot create a log file in '%s'", dir);
-		xtrk_buf_dispose(&b);
-		return err;
-	}
-	*path = xtrk_buf_detach(&b);
-	return 0;
-}
-
-/* Copy to the terminal (best effort: a closed terminal must not stop the capture) and to the log. */
-static int pass_on(int tee, int logfd, const char *data, size_t len, int *log_err)
-{
-	if (tee >= 0) {
-		const char *p = data;
-		size_t left = len;
-		while (left) {
-			ssize_t n = write(tee, p, left);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			p += n;
-			left -= (size_t)n;
-		}
-	}
-	if (!*log_err && xtrk_write_all(logfd, data, len, "the command's output log") < 0)
-		*log_err = 1;
-	return 0;
-}
-
-int xtrk_exec_command(xtrk_exec_result *out, const xtrk_exec_options *o)
-{
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, execp[2] = { -1, -1 };
-	int logs[2] = { -1, -1 }, open_fds = 2, log_err = 0, status = 0, child_errno = 0, err = 0;
-	char *buf = NULL;
-	struct rusage ru;
-	pid_t pid;
-
-	memset(out, 0, sizeof(*out));
-	if (!(buf = malloc(65536)))
+	const char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
 		return xtrk_error_oom();
-	if ((err = log_file(&out->stdout_path, &logs[0], o->log_dir, "stdout")) < 0 ||
-	    (err = log_file(&out->stderr_path, &logs[1], o->log_dir, "stderr")) < 0)
-		goto done;
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0) {
-		err = xtrk_error_errno("cannot create pipes for the command");
-		goto done;
-	}
-	out->started = now_s();
-	if ((pid = fork()) < 0) {
-		err = xtrk_error_errno("cannot start '%s'", o->argv[0]);
-		goto done;
-	}
-	if (pid == 0) {
-		sigset_t none;
-		int e;
-		/* The caller may hold signals blocked around the fork; the command starts with none blocked. */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(outp[1], 1);
-		dup2(errp[1], 2);
-		for (char *const *v = o->extra_env; v && *v; v++)
-			putenv(*v);
-		execvp(o->argv[0], o->argv);
-		e = errno;
-		if (write(execp[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	if (o->started)
-		o->started(pid, o->payload);
-	close(outp[1]);
-	close(errp[1]);
-	close(execp[1]);
-	outp[1] = errp[1] = execp[1] = -1;
-	if (read(execp[0], &child_errno, sizeof(child_errno)) != (ssize_t)sizeof(child_errno))
-		child_errno = 0;
-	/* Both streams are drained as they come, so a chatty child never blocks on a full pipe. */
-	while (open_fds) {
-		struct pollfd p[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = xtrk_error_errno("cannot wait for the command's output");
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			n = read(p[i].fd, buf, 65536);
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				close(p[i].fd);
-				if (i == 0)
-					outp[0] = -1;
-				else
-					errp[0] = -1;
-				open_fds--;
-				continue;
-			}
-			pass_on(i == 0 ? o->tee_stdout : o->tee_stderr, logs[i], buf, (size_t)n, &log_err);
-		}
-		if (outp[0] < 0 && errp[0] < 0)
-			break;
-	}
-	while (wait4(pid, &status, 0, &ru) < 0) {
-		if (errno != EINTR) {
-			err = xtrk_error_errno("cannot wait for the command");
-			goto done;
-		}
-	}
-	out->ended = now_s();
-	out->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-		(double)ru.ru_stime.tv_usec / 1e6;
-	out->max_rss_bytes = (long long)ru.ru_maxrss * 1024;
-	if (child_errno) {
-		out->exit_code = 127;
-		snprintf(out->error, sizeof(out->error), "cannot run '%s': %s", o->argv[0], strerror(child_errno));
-	} else if (WIFSIGNALED(status)) {
-		out->signal = WTERMSIG(status);
-		out->exit_code = 128 + out->signal;
-		snprintf(out->error, sizeof(out->error), "killed by signal %d (%s)", out->signal, strsignal(out->signal));
-	} else {
-		out->exit_code = WEXITSTATUS(status);
-	}
-	if (log_err && !err)
-		err = xtrk_error_set(XTRK_ENOSPACE, "the command finished, but its output could not be kept in '%s'",
-			o->log_dir);
-done:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0) close(outp[i]);
-		if (errp[i] >= 0) close(errp[i]);
-		if (execp[i] >= 0) close(execp[i]);
-		if (logs[i] >= 0) close(logs[i]);
-	}
-	free(buf);
+	nv[l->n++] = s;
+	l->v = nv;
+	return 0;
+}
+
+static int list_init(struct list *l, const char *const *v, size_t n)
+{
+	int err = 0;
+	l->v = NULL;
+	l->n = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = list_push(l, v[i]);
 	return err;
 }
 
-void xtrk_exec_result_dispose(xtrk_exec_result *r)
+/* A file the command wrote to $XTRK_RUN_DIR, if present and (for JSON/YAML) readable; else a warning. */
+static int collected(const char *dir, const char *name, int parse, xtrk_buf *path)
 {
-	if (r->stdout_path) {
-		unlink(r->stdout_path);
-		free(r->stdout_path);
+	struct stat st;
+	json_t *doc;
+	xtrk_buf_clear(path);
+	xtrk_buf_printf(path, "%s/%s", dir, name);
+	if (stat(path->ptr, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (parse && xtrk_doc_load(&doc, path->ptr) < 0) {
+		xtrk_warning_add("ignoring $XTRK_RUN_DIR/%s: %s", name, xtrk_error_last());
+		xtrk_error_clear();
+		return 0;
 	}
-	if (r->stderr_path) {
-		unlink(r->stderr_path);
-		free(r->stderr_path);
+	if (parse)
+		json_decref(doc);
+	return 1;
+}
+
+/* Datasets and outputs declared by the Python binding in $XTRK_RUN_DIR/data.json. */
+static int declared_data(struct list lists[3], const char *dir, json_t **keep)
+{
+	static const char *const keys[] = { "datasets", "models", "artifacts" };
+	xtrk_buf path = XTRK_BUF_INIT;
+	json_t *doc, *v;
+	size_t i;
+	int err = 0;
+	if (!collected(dir, "data.json", 1, &path) || xtrk_doc_load(&doc, path.ptr) < 0) {
+		xtrk_error_clear();
+		xtrk_buf_dispose(&path);
+		return 0;
 	}
-	r->stdout_path = r->stderr_path = NULL;
+	for (int k = 0; k < 3; k++)
+		json_array_foreach(json_object_get(doc, keys[k]), i, v)
+			if (json_is_string(v) && !err)
+				err = list_push(&lists[k], json_string_value(v));
+	*keep = doc;
+	xtrk_buf_dispose(&path);
+	return err;
+}
+
+/*
+ * What the Python binding declared in $XTRK_RUN_DIR/run.json: the experiment, message and seed,
+ * each used only where no option gave one, and whether its run failed, and why.
+ */
+static void declared_run(xtrk_commit_options *o, const char *dir, int seed_given, json_t **keep)
+{
+	xtrk_buf path = XTRK_BUF_INIT;
+	json_t *doc, *v;
+	if (!collected(dir, "run.json", 1, &path) || xtrk_doc_load(&doc, path.ptr) < 0) {
+		xtrk_error_clear();
+		xtrk_buf_dispose(&path);
+		return;
+	}
+	v = json_object_get(doc, "experiment");
+	if (!o->experiment && json_is_string(v) && !xtrk_ref_name_valid(json_string_value(v)))
+		xtrk_warning_add("ignoring the experiment '%s' in $XTRK_RUN_DIR/run.json: not a valid name",
+			json_string_value(v));
+	else if (!o->experiment && json_is_string(v))
+		o->experiment = json_string_value(v);
+	if (!o->message && json_is_string(v = json_object_get(doc, "message")))
+		o->message = json_string_value(v);
+	if (!seed_given && json_is_integer(v = json_object_get(doc, "seed"))) {
+		o->has_seed = 1;
+		o->seed = json_integer_value(v);
+	}
+	if (json_is_true(json_object_get(doc, "failed")))
+		o->failed = 1;
+	if (json_is_string(v = json_object_get(doc, "error"))) {
+		o->failed = 1;
+		if (!o->error)
+			o->error = json_string_value(v);
+	}
+	*keep = doc;
+	xtrk_buf_dispose(&path);
+}
+
+/* A fresh folder under the store's tmp/ that the command may write to. */
+static int make_run_dir(xtrk_buf *run_dir, xtrk_repo *repo)
+{
+	xtrk_buf t = XTRK_BUF_INIT;
+	int err = 0;
+	xtrk_buf_printf(run_dir, "%s/tmp/run-XXXXXX", xtrk_repo_dir(repo));
+	if (xtrk_buf_oom(run_dir) || (err = xtrk_mkdir_p(xtrk_repo_dir(repo))) < 0)
+		return xtrk_buf_oom(run_dir) ? xtrk_error_oom() : err;
+	xtrk_buf_printf(&t, "%s/tmp", xtrk_repo_dir(repo));
+	err = xtrk_mkdir_p(t.ptr);
+	xtrk_buf_dispose(&t);
+	if (err < 0)
+		return err;
+	if (!mkdtemp(run_dir->ptr))
+		return xtrk_error_errno("cannot create a run folder in '%s/tmp'", xtrk_repo_dir(repo));
+	return 0;
+}
+
+static int parse_ll(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int xtrk_run_exec(xtrk_run_exec_result *res, json_t **run_out, xtrk_repo *repo, const xtrk_commit_options *commit,
+	const xtrk_run_exec_options *eo)
+{
+	xtrk_commit_options o = *commit;
+	xtrk_exec_options xo = { 0 };
+	xtrk_exec_result r;
+	xtrk_txn *txn = NULL;
+	xtrk_buf run_dir = XTRK_BUF_INIT, env_var = XTRK_BUF_INIT, mj = XTRK_BUF_INIT, ms = XTRK_BUF_INIT,
+		pj = XTRK_BUF_INIT, rel = XTRK_BUF_INIT;
+	json_t *source = NULL, *env = NULL, *command = NULL, *argv_json, *resources = NULL, *data = NULL,
+		*declared = NULL, *run = NULL;
+	struct list mfiles = { NULL, 0 }, lists[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+	char *extra_env[2] = { NULL, NULL }, *cwd = NULL;
+	const char *extra_params[1];
+	int keep_stdout = 1;
+	const char *seed = getenv("PYTHONHASHSEED"), *base, *prog = eo->argv[0];
+	long long ll;
+	int err, seed_given = o.has_seed;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	if (run_out)
+		*run_out = NULL;
+
+	/* The source and environment as they are when the command starts (less the data named so far). */
+	if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0 ||
+	    (err = xtrk_capture_source_commit(&source, txn, repo, &o)) < 0 || (err = xtrk_txn_commit(txn)) < 0)
+		goto done;
+	base = strrchr(prog, '/');
+	base = base ? base + 1 : prog;
+	if ((err = xtrk_capture_env_repo(&env, repo,
+			eo->python ? eo->python : !strncmp(base, "python", 6) ? prog : NULL)) < 0)
+		goto done;
+	if (!o.has_seed && seed && parse_ll(seed, &ll) == 0) {
+		o.has_seed = 1;
+		o.seed = ll;
+	}
+	/* Whatever can be refused before the command starts is refused now: the command is then not run. */
+	o.source = source;
+	if ((err = xtrk_run_check_inputs(repo, &o)) < 0) {
+		res->refused = 1;
+		goto done;
+	}
+	if (eo->starting)
+		eo->starting(eo->payload);
+	if ((err = make_run_dir(&run_dir, repo)) < 0)
+		goto done;
+	xtrk_buf_printf(&env_var, "XTRK_RUN_DIR=%s", run_dir.ptr);
+	extra_env[0] = env_var.ptr;
+
+	xo.argv = eo->argv;
+	xo.log_dir = run_dir.ptr;
+	xo.tee_stdout = eo->tee_stdout;
+	xo.tee_stderr = eo->tee_stderr;
+	xo.extra_env = extra_env;
+	xo.started = eo->started;
+	xo.payload = eo->payload;
+	/* Outputs older than this were not written by the command (file times use the coarse clock). */
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		o.outputs_after = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
+	err = xtrk_exec_command(&r, &xo);
+	if (r.ended) {
+		res->ran = 1;
+		res->exit_code = r.exit_code;
+	}
+	if (eo->finished)
+		eo->finished(&r, r.ended ? err : 0, eo->payload);
+	if (err < 0 && !r.ended)
+		goto done;
+	if (err < 0) {
+		/* the output could not be kept whole: record the run without it */
+		xtrk_error_clear();
+		keep_stdout = 0;
+	}
+
+	/* What the command left in $XTRK_RUN_DIR. */
+	if ((err = list_init(&mfiles, o.metric_files, o.nmetric_files)) < 0 ||
+	    (err = list_init(&lists[0], o.datasets, o.ndatasets)) < 0 ||
+	    (err = list_init(&lists[1], o.models, o.nmodels)) < 0 ||
+	    (err = list_init(&lists[2], o.artifacts, o.nartifacts)) < 0)
+		goto done;
+	if (collected(run_dir.ptr, "metrics.jsonl", 0, &ms) && (err = list_push(&mfiles, ms.ptr)) < 0)
+		goto done;
+	if (collected(run_dir.ptr, "metrics.json", 1, &mj) && (err = list_push(&mfiles, mj.ptr)) < 0)
+		goto done;
+	if (collected(run_dir.ptr, "params.json", 1, &pj)) {
+		extra_params[0] = pj.ptr;
+		o.extra_param_files = extra_params;
+		o.nextra_param_files = 1;
+	}
+	if ((err = declared_data(lists, run_dir.ptr, &data)) < 0)
+		goto done;
+	o.metric_files = mfiles.v;
+	o.nmetric_files = mfiles.n;
+	o.datasets = lists[0].v;
+	o.ndatasets = lists[0].n;
+	o.models = lists[1].v;
+	o.nmodels = lists[1].n;
+	o.artifacts = lists[2].v;
+	o.nartifacts = lists[2].n;
+	o.lenient_series = 1;
+	argv_json = json_array();
+	for (char *const *a = eo->argv; *a; a++)
+		json_array_append_new(argv_json, json_string(*a));
+	cwd = getcwd(NULL, 0);
+	if (cwd && xtrk_repo_relpath(&rel, repo, cwd) < 0) {
+		xtrk_error_clear();
+		xtrk_buf_sets(&rel, cwd);
+	}
+	command = json_pack("{s:o, s:s}", "argv", argv_json, "cwd", rel.ptr);
+	resources = json_pack("{s:f, s:I}", "cpu_s", (double)(long long)(r.cpu_s * 1000 + 0.5) / 1000,
+		"max_rss_bytes", (json_int_t)r.max_rss_bytes);
+	o.command = command;
+	o.resources = resources;
+	o.has_exit_code = 1;
+	o.exit_code = r.exit_code;
+	o.failed = o.failed || r.exit_code != 0;
+	o.error = *r.error ? r.error : NULL;
+	declared_run(&o, run_dir.ptr, seed_given, &declared);
+	o.started = r.started;
+	o.ended = r.ended;
+	o.stdout_path = keep_stdout ? r.stdout_path : NULL;
+	o.stderr_path = keep_stdout ? r.stderr_path : NULL;
+	o.source = source;
+	o.env = env;
+	/* The command has run: its run is recorded whatever is wrong with the inputs and outputs. */
+	o.salvage = 1;
+	if ((err = xtrk_run_commit(&res->id, &run, repo, &o)) < 0)
+		goto done;
+	res->failed = o.failed || err == XTRK_RUN_RECORDED_FAILED;
+	/* The index is a cache: a failure to update it costs the next log a read, nothing more. */
+	if (xtrk_index_add(repo, &res->id, &run, 1) < 0)
+		xtrk_error_clear();
+	if (run_out) {
+		*run_out = run;
+		run = NULL;
+	}
+done:
+	json_decref(run);
+	xtrk_exec_result_dispose(&r);
+	/* The run folder was only a mailbox: everything worth keeping is in the store now. */
+	if (extra_env[0]) {
+		char *why = err < 0 ? strdup(xtrk_error_last()) : NULL;
+		if (xtrk_remove_tree(run_dir.ptr) < 0)
+			xtrk_warning_add("%s", xtrk_error_last());
+		if (why)
+			xtrk_error_set(err, "%s", why);
+		else if (err >= 0)
+			xtrk_error_clear();
+		free(why);
+	}
+	free(cwd);
+	free(mfiles.v);
+	for (int k = 0; k < 3; k++)
+		free(lists[k].v);
+	json_decref(source);
+	json_decref(env);
+	json_decref(command);
+	json_decref(resources);
+	json_decref(data);
+	json_decref(declared);
+	xtrk_txn_free(txn);
+	xtrk_buf_dispose(&run_dir);
+	xtrk_buf_dispose(&env_var);
+	xtrk_buf_dispose(&mj);
+	xtrk_buf_dispose(&ms);
+	xtrk_buf_dispose(&pj);
+	xtrk_buf_dispose(&rel);
+	return err;
 }

@@ -96,6 +96,13 @@ check "the command keeps its own options; PYTHONHASHSEED becomes the seed" '
 	expect_eq "$(cat out)" "sh -x"
 	expect_eq "$(xtrk show --json opts | json_get seed)" 11
 '
+check "the command reads the stdin given to xtrk, and writes stdout and stderr apart" '
+	printf "typed\n" | xtrk run -e stdin -- sh -c "read x; echo got \$x; echo apart >&2" > out 2> err
+	expect_eq "$(cat out)" "got typed"
+	expect_contains "$(cat err)" apart
+	expect_eq "$(xtrk cat-object -p $(xtrk show --json stdin | json_get logs.stdout))" "got typed"
+	expect_eq "$(xtrk cat-object -p $(xtrk show --json stdin | json_get logs.stderr))" apart
+'
 check "usage errors" '
 	expect_exit 2 xtrk run
 	expect_exit 2 xtrk run --bogus -- true

@@ -3,6 +3,7 @@
 
 #include "helpers.h"
 #include "xtrk/capture.h"
+#include "xtrk/exec.h"
 #include "xtrk/tree.h"
 
 static void expect_url(const char *in, const char *want)

@@ -85,3 +85,32 @@ Test(repo, config_values)
 	xtrk_repo_free(r);
 	tmpdir_leave();
 }
+
+Test(repo, a_bare_store_is_told_by_its_parsed_config)
+{
+	xtrk_repo *r;
+	tmpdir_enter();
+	cr_assert_eq(xtrk_store_init("remote"), 0);
+	cr_assert_eq(xtrk_store_is_bare("remote"), 1);
+	/* A workspace's store says nothing of bare: not a bare store; nor is a folder without one. */
+	r = new_repo();
+	xtrk_repo_free(r);
+	cr_assert_eq(xtrk_store_is_bare(".xtrk"), 0);
+	cr_assert_eq(xtrk_store_is_bare("."), 0);
+	cr_assert_eq(xtrk_store_is_bare("nothere"), 0);
+	/* The words in a comment or another key are not the setting. */
+	mkdir("fake", 0777);
+	mkdir("fake/objects", 0777);
+	write_text("fake/config", "# bare = true\n[core]\n\tformat = 1\n\tnotbare = true\n");
+	cr_assert_eq(xtrk_store_is_bare("fake"), 0);
+	write_text("fake/config", "[core]\n\tbare = false\n");
+	cr_assert_eq(xtrk_store_is_bare("fake"), 0);
+	/* An unreadable config and a store without objects/ are not bare stores either. */
+	write_text("fake/config", "[core\n\tbare = true\n");
+	cr_assert_eq(xtrk_store_is_bare("fake"), 0);
+	write_text("fake/config", "[core]\n\tbare = true\n");
+	cr_assert_eq(xtrk_store_is_bare("fake"), 1);
+	rmdir("fake/objects");
+	cr_assert_eq(xtrk_store_is_bare("fake"), 0);
+	tmpdir_leave();
+}

@@ -1,0 +1,14 @@
+/* File helpers the library uses and a program may too: whole writes, folders made and removed. */
+#ifndef XTRK_FS_H
+#define XTRK_FS_H
+
+#include <stddef.h>
+
+/** Write all of `len` bytes, retrying on EINTR and short writes; XTRK_* code. */
+int xtrk_write_all(int fd, const void *data, size_t len, const char *what);
+/** Remove a folder and everything in it, never following links. */
+int xtrk_remove_tree(const char *path);
+/** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
+int xtrk_mkdir_p(const char *path);
+
+#endif
