@@ -30,23 +30,6 @@ typedef int (*xtrk_tree_diff_cb)(xtrk_change change, const char *path, void *pay
 int xtrk_tree_diff(xtrk_odb *odb, xtrk_txn *txn, const char *root, const xtrk_oid *a, int a_tree,
 	const xtrk_oid *b, int b_tree, xtrk_tree_diff_cb cb, void *payload);
 
-/**
- * Build a run-shaped JSON object for the workspace as it is now, for the
- * datasets, models, artifacts and params files recorded in `like`: each path
- * snapshotted into the dry transaction `dry` (nothing is written), params
- * re-read from the params files, source and environment captured afresh.
- * Paths that no longer exist are left out and listed under "missing".
- */
-int xtrk_workspace_run(json_t **out, xtrk_repo *repo, json_t *like, xtrk_txn *dry);
-
-/**
- * The run to compare the workspace with when none is named: the newest run
- * (of `experiment`, or of all with NULL) that recorded datasets or models,
- * so that a newer run that failed before writing anything is passed over.
- * XTRK_ENOTFOUND when there are no runs, or when none recorded any.
- */
-int xtrk_workspace_base_run(xtrk_oid *out, xtrk_repo *repo, const char *experiment);
-
 typedef struct {
 	xtrk_txn *dry; /* trees of the workspace side, when `b` is the workspace */
 } xtrk_diff_options;

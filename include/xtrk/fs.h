@@ -11,4 +11,12 @@ int xtrk_remove_tree(const char *path);
 /** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
 int xtrk_mkdir_p(const char *path);
 
+/**
+ * Open `path` to read it as the content of an object: only a regular file
+ * (`nofollow`: not through a final symlink).  A FIFO, device, socket or
+ * folder is XTRK_EINVALID at once, without blocking on it or reading an
+ * endless stream.  Returns the file descriptor, or < 0.
+ */
+int xtrk_open_regular(const char *path, int nofollow);
+
 #endif

@@ -88,13 +88,6 @@ int xtrk_txn_new(xtrk_txn **out, xtrk_odb *odb);
 /** Store `len` bytes as an object of `type`; `out` receives its ID. */
 int xtrk_txn_write(xtrk_oid *out, xtrk_txn *txn, xtrk_otype type, const void *data, size_t len);
 /**
- * Open `path` to read it as the content of an object: only a regular file
- * (`nofollow`: not through a final symlink).  A FIFO, device, socket or
- * folder is XTRK_EINVALID at once, without blocking on it or reading an
- * endless stream.  Returns the file descriptor, or < 0.
- */
-int xtrk_open_regular(const char *path, int nofollow);
-/**
  * Store the contents of an open file as a blob, streaming with bounded
  * memory: a regular file as it was when this started (one that changes
  * meanwhile is XTRK_EINVALID), a pipe up to its end.  `path` names the file in messages.  `*size_out` gets the bytes read.

@@ -39,14 +39,6 @@ typedef struct {
 
 #define XTRK_REACH_SIZE_UNKNOWN XTRK_RECORD_SIZE_UNKNOWN
 
-/**
- * Check that a run record read from an untrusted place has the fields the
- * store relies on, with the right types: object IDs that are IDs, relative
- * paths with no '..', a valid experiment name, nesting no deeper than
- * params and metrics may (XTRK_MAX_NESTING).  XTRK_ECORRUPT naming the field.
- */
-int xtrk_run_validate(json_t *run);
-
 /** Read object `id` of `type` into `out`; XTRK_ENOTFOUND when absent (what is missing is reported elsewhere). */
 typedef int (*xtrk_reach_read_fn)(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload);
 

@@ -134,6 +134,14 @@ int xtrk_record_foreach_object(json_t *rec, const xtrk_oid *run_id, const xtrk_r
  */
 int xtrk_record_check(const json_t *rec);
 
+/**
+ * Check that a run record read from an untrusted place has the fields the
+ * store relies on, with the right types: object IDs that are IDs, relative
+ * paths with no '..', a valid experiment name, nesting no deeper than
+ * params and metrics may (XTRK_MAX_NESTING).  XTRK_ECORRUPT naming the field.
+ */
+int xtrk_run_validate(json_t *run);
+
 /** 1 when `s` is a timestamp as xtrk writes them: YYYY-MM-DDTHH:MM:SS[.fraction]Z. */
 int xtrk_record_timestamp_valid(const char *s);
 

@@ -1,5 +1,5 @@
 /*
- * Trees (folder snapshots) and the snapshot walker that makes them.
+ * Trees: folder snapshots as objects (the walker that makes them is in snapshot.h).
  *
  * A tree object is text, one line per entry, sorted by name (bytewise):
  *
@@ -67,46 +67,5 @@ int xtrk_tree_read(xtrk_tree **out, xtrk_odb *odb, const xtrk_oid *oid);
 void xtrk_tree_free(xtrk_tree *tree);
 /** The text form of one entry, appended to `out`. */
 int xtrk_tree_format_entry(xtrk_buf *out, const xtrk_tree_entry *e);
-
-/*
- * The stat cache: (path, size, mtime, ctime, inode, device) -> blob ID, like
- * git's index, so a file unchanged since the last snapshot is not re-read.
- * It is a cache: losing or damaging `.xtrk/cache/stat` only costs time.
- */
-typedef struct xtrk_statcache xtrk_statcache;
-
-int xtrk_statcache_open(xtrk_statcache **out, xtrk_repo *repo);
-/** Write the cache back (atomically); errors are worth a warning, not a failure. */
-int xtrk_statcache_save(xtrk_statcache *cache);
-void xtrk_statcache_free(xtrk_statcache *cache);
-
-typedef struct {
-	xtrk_oid id;
-	int is_tree;
-	uint64_t files;
-	uint64_t bytes;
-	uint64_t hashed_files; /* files actually read (stat-cache misses) */
-	uint64_t hashed_bytes;
-} xtrk_snapshot;
-
-typedef struct {
-	int threads;              /* 0: one per core, at most 8 */
-	xtrk_statcache *cache;    /* may be NULL */
-	/* Called now and then from one thread with running totals. */
-	void (*progress)(uint64_t bytes_done, uint64_t files_done, void *payload);
-	void *payload;
-	/* No warnings about symbolic links followed or kept (for comparing, not recording). */
-	int quiet;
-} xtrk_snapshot_options;
-
-#define XTRK_SNAPSHOT_OPTIONS_INIT { 0, NULL, NULL, NULL, 0 }
-
-/**
- * Snapshot the file or folder at `relpath` (relative to the workspace) into
- * the transaction: a blob for a file, a tree for a folder.  `.xtrk` and `.git`
- * folders are skipped; devices, FIFOs and sockets are refused.
- */
-int xtrk_snapshot_path(xtrk_snapshot *out, xtrk_repo *repo, xtrk_txn *txn,
-	const char *relpath, const xtrk_snapshot_options *opts);
 
 #endif

@@ -13,6 +13,7 @@
 #include "xtrk/json.h"
 #include "xtrk/run.h"
 #include "xtrk/record.h"
+#include "xtrk/workspace.h"
 
 static const char usage[] =
 	"usage: xtrk diff [--stat] [--json] [--exit-code] [SECTIONS] RUN1 [RUN2]\n"

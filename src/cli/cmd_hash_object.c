@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "xtrk/errors.h"
+#include "xtrk/fs.h"
 #include "xtrk/odb.h"
 
 static const char usage[] =

@@ -10,6 +10,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/run.h"
 #include "xtrk/record.h"
+#include "xtrk/workspace.h"
 
 static const char usage[] =
 	"usage: xtrk status [--json] [--all] [RUN]\n"

@@ -19,6 +19,7 @@
 #include "gitsrc.h"
 #include "xtrk/errors.h"
 #include "xtrk/refs.h"
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 #include "xtrk/record.h"
 #include "checkout_data.h"

@@ -4,6 +4,7 @@
 
 #include "statcache.h"
 #include "xtrk/checkout.h"
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 
 struct co {

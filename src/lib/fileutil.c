@@ -12,6 +12,7 @@
 #include "fileutil.h"
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
+#include "xtrk/fs.h"
 #include "xtrk/odb.h"
 
 int xtrk_open_regular(const char *path, int nofollow)

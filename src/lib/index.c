@@ -18,6 +18,7 @@
 #include "index_seg.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
 
@@ -61,8 +62,6 @@ struct xtrk_index_key {
 
 /* ---- flattening ---- */
 
-static const char *const named_groups[] = { "datasets", "models", "artifacts" };
-
 static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 {
 	size_t plen = prefix->size, i;
@@ -81,8 +80,8 @@ static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 		}
 	} else if (json_is_array(v)) {
 		int by_name = 0;
-		for (size_t g = 0; g < 3; g++)
-			by_name |= plen == strlen(named_groups[g]) && !memcmp(prefix->ptr, named_groups[g], plen);
+		for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++)
+			by_name |= plen == strlen(xtrk_record_groups[g]) && !memcmp(prefix->ptr, xtrk_record_groups[g], plen);
 		json_array_foreach(v, i, child) {
 			const char *name = json_string_value(json_object_get(child, "name"));
 			xtrk_buf_truncate(prefix, plen);

@@ -8,6 +8,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/lineage.h"
 #include "xtrk/run.h"
+#include "xtrk/snapshot.h"
 #include "xtrk/tree.h"
 #include "xtrk/record.h"
 

@@ -22,6 +22,8 @@
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
+#include "xtrk/snapshot.h"
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 
 void xtrk_format_time(char out[40], double t)

@@ -6,6 +6,7 @@
 
 #include "xtrk/repo.h"
 #include "xtrk/run.h"
+#include "xtrk/snapshot.h"
 #include "xtrk/tree.h"
 
 /* ---- gathering inputs (no writes) ---- */

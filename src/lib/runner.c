@@ -14,6 +14,7 @@
 #include "xtrk/exec.h"
 #include "xtrk/index.h"
 #include "xtrk/params.h"
+#include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/runner.h"
 
@@ -65,7 +66,6 @@ static int collected(const char *dir, const char *name, int parse, xtrk_buf *pat
 /* Datasets and outputs declared by the Python binding in $XTRK_RUN_DIR/data.json. */
 static int declared_data(struct list lists[3], const char *dir, json_t **keep)
 {
-	static const char *const keys[] = { "datasets", "models", "artifacts" };
 	xtrk_buf path = XTRK_BUF_INIT;
 	json_t *doc, *v;
 	size_t i;
@@ -75,8 +75,8 @@ static int declared_data(struct list lists[3], const char *dir, json_t **keep)
 		xtrk_buf_dispose(&path);
 		return 0;
 	}
-	for (int k = 0; k < 3; k++)
-		json_array_foreach(json_object_get(doc, keys[k]), i, v)
+	for (int k = 0; k < XTRK_RECORD_NGROUPS; k++)
+		json_array_foreach(json_object_get(doc, xtrk_record_groups[k]), i, v)
 			if (json_is_string(v) && !err)
 				err = list_push(&lists[k], json_string_value(v));
 	*keep = doc;

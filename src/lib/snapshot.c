@@ -14,6 +14,9 @@
 #include "statcache.h"
 #include "fileutil.h"
 #include "xtrk/errors.h"
+#include "xtrk/fs.h"
+#include "xtrk/snapshot.h"
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 
 struct snode {

@@ -11,6 +11,7 @@
 #include "fileutil.h"
 #include "statcache.h"
 #include "xtrk/errors.h"
+#include "xtrk/statcache.h"
 
 /*
  * File: "xtrk-statcache 1 <started_ns>\n" then, sorted by path,

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 
 typedef struct {

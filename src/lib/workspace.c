@@ -10,8 +10,11 @@
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
 #include "xtrk/run.h"
+#include "xtrk/snapshot.h"
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 #include "xtrk/record.h"
+#include "xtrk/workspace.h"
 
 /*
  * The workspace's params: the recorded run's, with the keys that came from

@@ -3,6 +3,7 @@
 
 #include "helpers.h"
 #include "xtrk/diff.h"
+#include "xtrk/snapshot.h"
 #include "xtrk/tree.h"
 
 static xtrk_repo *repo;

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include "helpers.h"
+#include "xtrk/snapshot.h"
+#include "xtrk/statcache.h"
 #include "xtrk/tree.h"
 
 static const char golden_text[] =
