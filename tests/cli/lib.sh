@@ -105,6 +105,14 @@ new_git_repo() {
 }
 
 # Assertions that explain themselves when they fail.
+# flip_byte FILE OFFSET: invert one byte in place (always a change, whatever the byte was).
+flip_byte() {
+	python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1)
+    if len(b) != 1: sys.exit("flip_byte: %s has no byte at %s" % (sys.argv[1], sys.argv[2]))
+    f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
 expect_eq() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; return 1; }; }
 expect_contains() { case "$1" in *"$2"*) ;; *) echo "expected to find '$2' in: $1"; return 1;; esac; }
 expect_not_contains() { case "$1" in *"$2"*) echo "did not expect '$2' in: $1"; return 1;; esac; }

@@ -18,7 +18,7 @@ check "a clean store: exit 0, summary on stderr" '
 '
 check "a flipped byte in a loose object is found by --read-data and named" '
 	chmod u+w $loose
-	printf "\\377" | dd of=$loose bs=1 seek=5000 conv=notrunc 2>/dev/null
+	flip_byte $loose 5000
 	out=$(xtrk fsck --read-data 2>/dev/null || true)
 	expect_contains "$out" "error: $model:"
 	expect_contains "$out" "does not match its ID"
@@ -36,7 +36,7 @@ check "a flipped byte in a pack is found by --read-data" '
 	p=$(ls .xtrk/objects/pack/*.pack | head -1)
 	chmod u+w $p
 	size=$(stat -c %s $p)
-	printf "\\001" | dd of=$p bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	flip_byte $p $((size / 2))
 	out=$(xtrk fsck --read-data 2>/dev/null || true)
 	echo "$out" | grep -Eq "error: [0-9a-f]{32}: "
 	expect_exit 3 xtrk fsck --read-data

@@ -29,7 +29,7 @@ check "an unknown object is an error" '
 check "a corrupt object is refused before any byte is printed" '
 	f=.xtrk/objects/$(echo $b | cut -c1-2)/$(echo $b | cut -c3-)
 	chmod u+w $f
-	printf "\\000\\001" | dd of=$f bs=1 seek=650000 conv=notrunc 2>/dev/null
+	flip_byte $f 650000 && flip_byte $f 650001
 	xtrk cat-object $b > out 2>err && exit 1
 	expect_eq "$(stat -c %s out)" 0
 	expect_contains "$(cat err)" "$b"

@@ -57,7 +57,7 @@ check "in the workspace: restores deleted and changed data" '
 check "a corrupt object is reported and never lands" '
 	m=.xtrk/objects/$(echo $want_model | cut -c1-2)/$(echo $want_model | cut -c3-)
 	chmod u+w $m && cp -p $m saved.obj
-	printf "\\001\\002" | dd of=$m bs=1 seek=100000 conv=notrunc 2>/dev/null
+	flip_byte $m 100000 && flip_byte $m 100001
 	rm -rf "$TRASH/out3"
 	err=$(xtrk checkout -C "$TRASH/out3" $run 2>&1 || true)
 	expect_contains "$err" "$want_model"

@@ -113,7 +113,7 @@ check "checkout in place into a git repository that lacks the commit copies it i
 check "verify names each problem and exits 3 on a damaged object" '
 	mkdir dmg && tar xf one.tar -C dmg
 	f=dmg/objects/$want_model.blob
-	printf "X" | dd of=$f bs=1 seek=1000 conv=notrunc 2>/dev/null
+	flip_byte $f 1000
 	(cd dmg && tar cf ../dmg.tar RUNBOOK.md xtrk-bundle.json runs objects)
 	expect_exit 3 xtrk bundle verify dmg.tar > out 2>/dev/null
 	expect_contains "$(cat out)" "objects/$want_model.blob: content hashes to"

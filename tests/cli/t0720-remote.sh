@@ -89,7 +89,7 @@ check "a remote with a damaged object: pull refuses it and adds nothing" '
 		xtrk remote add er "$TRASH/er" 2>/dev/null && xtrk push er 2>/dev/null)
 	id=$(xxhsum -H2 evil/m.bin | cut -d" " -f1)
 	f=er/objects/$(echo $id | cut -c1-2)/$(echo $id | cut -c3-)
-	chmod u+w $f && printf "Z" | dd of=$f bs=1 seek=5000 conv=notrunc 2>/dev/null
+	chmod u+w $f && flip_byte $f 5000
 	mkdir victim && cd victim && new_ws && xtrk remote add er "$TRASH/er" 2>/dev/null
 	before=$(store_listing)
 	expect_exit 1 xtrk pull er 2>err
