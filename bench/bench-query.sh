@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 here=$(cd "$(dirname "$0")/.." && pwd)
-XTRK=$here/xtrk
+XTRK=${XTRK:-$here/xtrk}   # XTRK=OTHER/xtrk: time another build
 make -C "$here" -s bench/mkruns >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-bench-query.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
