@@ -39,6 +39,7 @@ check "man finds the installed pages" '
 
 check "the installed Python package imports and records a run with the installed program" '
 	cd proj
+	unset PYTHONDONTWRITEBYTECODE  # as for a user: the import leaves __pycache__ for uninstall to remove
 	installed_path python3 -c "import xtrk, sys; assert xtrk.__file__.startswith(sys.argv[1]), xtrk.__file__" "$site"
 	installed_path python3 -c "
 import xtrk
@@ -46,6 +47,7 @@ with xtrk.start(experiment=\"py\", params={\"lr\": 0.5}) as run:
     run.log_metric(\"loss\", 0.25)
 print(run.id)" > id
 	installed_path xtrk show "$(cat id)" | grep "0.25"
+	ls "$site"/xtrk/__pycache__/*.pyc
 '
 
 check "the installed completion completes commands, options and tag names" '
