@@ -52,9 +52,9 @@ print(run.id)" > id
 
 check "the installed completion completes commands, options and tag names" '
 	cd proj
-	installed_path bash -c "
+	installed_path bash -ec "
 		. \"$P/share/bash-completion/completions/xtrk\"
-		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk xtrk; echo \"\${COMPREPLY[*]}\"; }
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk xtrk || return 1; echo \"\${COMPREPLY[*]}\"; }
 		test \"\$(c xtrk com)\" = commit-run
 		test \"\$(c xtrk log --whe)\" = --where
 		c xtrk show fir | grep -x first
