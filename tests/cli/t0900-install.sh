@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 P=$TRASH/prefix
+unset MAKEFLAGS MFLAGS MAKELEVEL  # a make of its own, not part of the make check that started us
 make -s -C "$XTRK_TEST_BUILDDIR" install prefix="$P" >"$TRASH/install.log" 2>&1 ||
 	{ cat "$TRASH/install.log"; skip_all "make install failed"; }
 site=$(dirname "$(find "$P" -path '*/xtrk/__init__.py')")
