@@ -116,11 +116,17 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	data_table(b, "Artifacts", json_object_get(r, "artifacts"));
 	xtrk_buf_puts(b, "Each file's ID is its XXH3-128, so `xxhsum -H2 FILE` checks a single file.\n\n");
 	xtrk_buf_puts(b, "### Environment\n\n");
-	xtrk_buf_printf(b, "- OS: %s %s (%s), host %s\n", str_or_empty(json_object_get(env, "os"), "distro"),
-		str_or_empty(json_object_get(env, "os"), "distro_version"), str_or_empty(json_object_get(env, "os"), "kernel"), str_or_empty(env, "host"));
-	xtrk_buf_printf(b, "- CPU: %s, %lld cores; memory %lld bytes\n", str_or_empty(json_object_get(env, "cpu"), "model"),
-		json_integer_value(json_object_get(json_object_get(env, "cpu"), "cores")),
-		json_integer_value(json_object_get(env, "memory_bytes")));
+	{
+		json_t *os = json_object_get(env, "os");
+		const char *distro = str_or_empty(os, "distro"), *version = str_or_empty(os, "distro_version");
+		char mem[32];
+		/* The distribution's pretty name mostly holds its version already: written once. */
+		xtrk_buf_printf(b, "- OS: %s%s%s (%s), host %s\n", distro, *version && !strstr(distro, version) ? " " : "",
+			*version && !strstr(distro, version) ? version : "", str_or_empty(os, "kernel"), str_or_empty(env, "host"));
+		xtrk_human_bytes(mem, sizeof(mem), (unsigned long long)json_integer_value(json_object_get(env, "memory_bytes")));
+		xtrk_buf_printf(b, "- CPU: %s, %lld cores; memory %s\n", str_or_empty(json_object_get(env, "cpu"), "model"),
+			json_integer_value(json_object_get(json_object_get(env, "cpu"), "cores")), mem);
+	}
 	gpus = json_object_get(env, "gpus");
 	json_array_foreach(gpus, i, g)
 		xtrk_buf_printf(b, "- GPU %zu: %s, driver %s, CUDA %s\n", i, str_or_empty(g, "name"), str_or_empty(g, "driver"), str_or_empty(g, "cuda"));
