@@ -36,26 +36,6 @@ static void data_table(xtrk_buf *b, const char *title, json_t *arr)
 	xtrk_buf_puts(b, "\n");
 }
 
-/* The command as a shell line, each word quoted when it needs it. */
-static void shell_line(xtrk_buf *b, json_t *argv)
-{
-	size_t i;
-	json_t *a;
-	json_array_foreach(argv, i, a) {
-		const char *w = json_string_value(a) ? json_string_value(a) : "";
-		if (i)
-			xtrk_buf_putc(b, ' ');
-		if (*w && !w[strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")]) {
-			xtrk_buf_puts(b, w);
-			continue;
-		}
-		xtrk_buf_putc(b, '\'');
-		for (; *w; w++)
-			*w == '\'' ? xtrk_buf_puts(b, "'\\''") : xtrk_buf_putc(b, *w);
-		xtrk_buf_putc(b, '\'');
-	}
-}
-
 static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source, int no_data)
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env");
@@ -79,7 +59,7 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	}
 	if (json_is_object(cmd)) {
 		xtrk_buf_puts(b, "- command: `");
-		shell_line(b, json_object_get(cmd, "argv"));
+		xtrk_record_shell_line(b, json_object_get(cmd, "argv"));
 		xtrk_buf_printf(b, "` in `%s`\n", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".");
 	}
 	xtrk_buf_puts(b, "\n### Source\n\n");
@@ -151,7 +131,7 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	if (json_is_object(cmd)) {
 		xtrk_buf_printf(b, "cd work/%s && xtrk run -e %s -- ", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".",
 			str_or_empty(r, "experiment"));
-		shell_line(b, json_object_get(cmd, "argv"));
+		xtrk_record_shell_line(b, json_object_get(cmd, "argv"));
 		xtrk_buf_puts(b, "\n");
 	}
 	xtrk_buf_printf(b, "xtrk diff %.12s %s   # what differs between the original and the rebuild\n```\n\n",
