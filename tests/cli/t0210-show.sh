@@ -50,6 +50,18 @@ check "a failed run shows its last 10 stderr lines, escaped" '
 	expect_eq "$(echo "$tail" | tail -1)" "  \\e[2Jboom\\r"
 	expect_eq "$(printf "%s" "$out" | tr -d -c "\\033\\r" | wc -c)" 0
 '
+check "a failed run with a long stderr shows its end, a very long last line cut at its start" '
+	xtrk run -q -e long -- sh -c "seq 1 200000 >&2; exit 1" >/dev/null 2>&1 || true
+	out=$(xtrk show long)
+	expect_eq "$(echo "$out" | tail -1)" "  200000"
+	expect_eq "$(echo "$out" | sed -n "/^stderr (last lines/,\$p" | tail -n +2 | head -1)" "  199991"
+	xtrk run -q -e long -- sh -c "head -c 300000 /dev/zero | tr \"\\\\0\" x >&2; echo END >&2; exit 1" >/dev/null 2>&1 || true
+	last=$(xtrk show long | tail -1)
+	expect_eq "$(echo "$last" | cut -c1-3)" "  x"
+	case "$last" in *xEND) ;; *) echo "the last line does not end with END"; exit 1;; esac
+	test ${#last} -le 70000
+	test ${#last} -ge 60000
+'
 check "a command with control characters in its argv is shown escaped" '
 	xtrk run -q -e esc -- sh -c "exit 0" "$(printf "\\033]0;pwned\\007")" >/dev/null 2>&1
 	out=$(xtrk show esc)
