@@ -43,6 +43,8 @@ void xtrk_buf_truncate(xtrk_buf *buf, size_t len);
 void xtrk_buf_clear(xtrk_buf *buf);
 /** Free the memory and reset to XTRK_BUF_INIT. */
 void xtrk_buf_dispose(xtrk_buf *buf);
+/** A byte count for people ("512 B", "1.5 GiB"), in `out` of `len` bytes. */
+void xtrk_human_bytes(char *out, size_t len, unsigned long long bytes);
 /** Take ownership of the memory (caller frees); the buffer is reset. NULL on OOM. */
 char *xtrk_buf_detach(xtrk_buf *buf);
 /** True when an allocation failed on this buffer. */

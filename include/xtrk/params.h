@@ -41,6 +41,13 @@ int xtrk_yaml_parse(json_t **out, const char *text, size_t len, const char *name
 json_t *xtrk_value_parse(const char *text);
 
 /**
+ * A number as Python's float() reads it ("0.97", ".97", "1.", "+1", "1e3", "1_000", surrounding
+ * white space): a JSON integer when written without '.' or exponent and within 64 bits, else a real.
+ * NULL with XTRK_EINVALID set for anything else, for "inf", "nan" and for numbers too large for a double.
+ */
+json_t *xtrk_number_parse(const char *text);
+
+/**
  * Set `dotted` (a.b.c) in the nested object `obj` (stealing `value`).
  * XTRK_EINVALID when the key is already set ("given twice"), or when the key's
  * levels and the value's together nest deeper than XTRK_MAX_NESTING; `origin`

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "xtrk/buf.h"
 #include "xtrk/oid.h"
 #include "xtrk/odb.h"
 #include "xtrk/tree.h"
@@ -50,6 +51,13 @@ extern const char *const xtrk_record_groups[XTRK_RECORD_NGROUPS];
 
 /** The string `o[key]`, or NULL when `o` is not an object or the value is not a string. */
 const char *xtrk_record_str(const json_t *o, const char *key);
+
+/**
+ * Append a command's argv (the record's command.argv, a list of strings) to `b` as one shell
+ * line: words joined by spaces, each quoted with '...' when it holds anything but
+ * [A-Za-z0-9-_./=:,+@%] (a ' inside as '\''). Control characters are left as they are.
+ */
+void xtrk_record_shell_line(xtrk_buf *b, const json_t *argv);
 
 /** What most readers need of a record: pointers into its JSON (NULL when absent or of another type). */
 typedef struct {

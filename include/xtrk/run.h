@@ -104,6 +104,25 @@ int xtrk_run_read(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
 /** The run's record alone, with "id" but without "tags" (which means reading every tag). */
 int xtrk_run_read_record(json_t **out, xtrk_repo *repo, const xtrk_oid *id);
 
+/** A run's stored output, as `xtrk run` kept it (record field logs.stdout / logs.stderr). */
+typedef enum { XTRK_RUN_LOG_STDOUT, XTRK_RUN_LOG_STDERR } xtrk_run_log;
+
+/**
+ * The ID of a run's stdout or stderr log (`run` as xtrk_run_read gives it), once checked to be a
+ * blob in the store.  XTRK_ENOTFOUND, saying why, when the run has none (a run recorded with
+ * commit-run, or one whose output could not be kept) or when the store lacks it; XTRK_ECORRUPT
+ * when the record names something that is not a log.
+ */
+int xtrk_run_log_id(xtrk_oid *out, xtrk_repo *repo, json_t *run, xtrk_run_log which);
+
+/**
+ * The last `lines` lines of a run's log into `out` (replacing its contents), read and verified
+ * whole, keeping at most the last `max_bytes` bytes in memory (a longer last line is cut at its
+ * start).  Errors as xtrk_run_log_id, and XTRK_ECORRUPT for a damaged log.
+ */
+int xtrk_run_log_tail(xtrk_buf *out, xtrk_repo *repo, json_t *run, xtrk_run_log which, size_t lines,
+	size_t max_bytes);
+
 typedef struct {
 	xtrk_oid id;
 	json_t *run;

@@ -219,17 +219,7 @@ int cli_isatty(int fd)
 
 void cli_human_bytes(char *out, size_t len, unsigned long long bytes)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	int u = 0;
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, len, "%llu B", bytes);
-	else
-		snprintf(out, len, "%.1f %s", v, units[u]);
+	xtrk_human_bytes(out, len, bytes);
 }
 
 int cli_parse_ll(const char *s, long long *out)

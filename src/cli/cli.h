@@ -69,6 +69,7 @@ int cmd_commit_run(int argc, char **argv, struct cli *cli);
 int cmd_log(int argc, char **argv, struct cli *cli);
 int cmd_rm(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
+int cmd_logs(int argc, char **argv, struct cli *cli);
 int cmd_hash_object(int argc, char **argv, struct cli *cli);
 int cmd_cat_object(int argc, char **argv, struct cli *cli);
 int cmd_fsck(int argc, char **argv, struct cli *cli);

@@ -79,31 +79,42 @@ static void print_dot(json_t *g)
  * an edge back to a node on the current path is marked as a cycle.  Nodes left over (a cycle that no
  * root leads into) get trees of their own, so every node is shown.
  */
-static void print_from(json_t *g, const char *id, int depth, json_t *shown, json_t *path)
+/*
+ * One node and, below it, its children: each drawn after `prefix` (the rails of the levels above) with
+ * "├─ ", the last with "└─ ".  `last` is 1 for the last child, -1 for a root (no branch drawn).
+ */
+static void print_from(json_t *g, const char *id, xtrk_buf *prefix, int last, json_t *shown, json_t *path)
 {
-	size_t i;
+	size_t i, nkids = 0, k = 0, plen = prefix->size;
 	json_t *e;
 	const char *target = json_string_value(json_object_get(json_object_get(g, "target"), "id"));
 	int cycle = json_object_get(path, id) != NULL, again = json_object_get(shown, id) != NULL;
 
-	printf("%*s%s%s%s%s\n", depth * 4, "", depth ? "└─ " : "", cli_esc(label(json_object_get(g, "nodes"), id)),
+	printf("%s%s%s%s%s\n", prefix->ptr, last < 0 ? "" : last ? "└─ " : "├─ ",
+		cli_esc(label(json_object_get(g, "nodes"), id)),
 		!strcmp(id, target) ? "   <== target" : "",
 		cycle ? "   (cycle: back to this node above)" : again ? "   (shown above)" : "");
 	if (cycle || again)
 		return;
 	json_object_set_new(shown, id, json_true());
 	json_object_set_new(path, id, json_true());
+	json_array_foreach(json_object_get(g, "edges"), i, e)
+		nkids += !strcmp(json_string_value(json_object_get(e, "from")), id);
+	if (last >= 0)
+		xtrk_buf_puts(prefix, last ? "    " : "│   ");
 	json_array_foreach(json_object_get(g, "edges"), i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "from")), id))
 			continue;
-		print_from(g, json_string_value(json_object_get(e, "to")), depth + 1, shown, path);
+		print_from(g, json_string_value(json_object_get(e, "to")), prefix, ++k == nkids, shown, path);
 	}
+	xtrk_buf_truncate(prefix, plen);
 	json_object_del(path, id);
 }
 
 static void print_text(json_t *g)
 {
 	json_t *shown = json_object(), *path = json_object(), *n, *e;
+	xtrk_buf prefix = XTRK_BUF_INIT;
 	size_t i, j;
 	json_array_foreach(json_object_get(g, "nodes"), i, n) {
 		const char *id = json_string_value(json_object_get(n, "id"));
@@ -111,15 +122,16 @@ static void print_text(json_t *g)
 		json_array_foreach(json_object_get(g, "edges"), j, e)
 			root &= strcmp(json_string_value(json_object_get(e, "to")), id) != 0;
 		if (root)
-			print_from(g, id, 0, shown, path);
+			print_from(g, id, &prefix, -1, shown, path);
 	}
 	json_array_foreach(json_object_get(g, "nodes"), i, n) {
 		const char *id = json_string_value(json_object_get(n, "id"));
 		if (!json_object_get(shown, id))
-			print_from(g, id, 0, shown, path);
+			print_from(g, id, &prefix, -1, shown, path);
 	}
 	json_decref(path);
 	json_decref(shown);
+	xtrk_buf_dispose(&prefix);
 }
 
 int cmd_lineage(int argc, char **argv, struct cli *cli)

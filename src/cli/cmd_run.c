@@ -126,8 +126,9 @@ int cmd_run(int argc, char **argv, struct cli *cli)
 	if (a.progress_shown)
 		fputc('\n', stderr);
 	cli_warnings();
-	fprintf(stderr, "xtrk: recorded run %s (%s, exit %d)\n", xtrk_oid_tostr(&res.id),
-		res.failed ? "failed" : "succeeded", res.exit_code);
+	if (!a.quiet)
+		fprintf(stderr, "xtrk: recorded run %s (%s, exit %d)\n", xtrk_oid_tostr(&res.id),
+			res.failed ? "failed" : "succeeded", res.exit_code);
 	if (a.json)
 		cli_print_json(run);
 	status = res.exit_code;

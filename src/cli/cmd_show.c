@@ -24,6 +24,9 @@ static const char usage[] =
 
 enum { OPT_JSON = 256 };
 
+/* How many of its last stderr lines a failed run shows. */
+#define SHOW_STDERR_LINES 10
+
 static int cmp_cstr(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -76,7 +79,67 @@ static void print_data(const char *title, json_t *arr)
 	}
 }
 
-static void print_human(json_t *r)
+/* What `xtrk run` recorded of the command: its line, where it ran, what it used. */
+static void print_command(json_t *r)
+{
+	json_t *cmd = json_object_get(r, "command"), *res = json_object_get(r, "resources"), *v;
+
+	if (json_is_object(cmd)) {
+		xtrk_buf line = XTRK_BUF_INIT;
+		xtrk_record_shell_line(&line, json_object_get(cmd, "argv"));
+		printf("command:    %s\n", cli_esc(line.ptr));
+		printf("            in %s\n", *s(cmd, "cwd") ? s(cmd, "cwd") : ".");
+		xtrk_buf_dispose(&line);
+	}
+	if (json_is_object(res)) {
+		char num[XTRK_DOUBLE_BUFSZ], hb[32];
+		printf("resources: ");
+		if (json_is_number(v = json_object_get(res, "cpu_s"))) {
+			xtrk_double_format(num, json_number_value(v));
+			printf(" CPU %s s", num);
+		}
+		if (json_is_integer(v = json_object_get(res, "max_rss_bytes")) && json_integer_value(v) >= 0) {
+			cli_human_bytes(hb, sizeof(hb), (unsigned long long)json_integer_value(v));
+			printf("%s peak memory %s", json_is_number(json_object_get(res, "cpu_s")) ? "," : "", hb);
+		}
+		putchar('\n');
+	}
+}
+
+/* The last lines the command of a failed run wrote on stderr, shown escaped; why when they cannot be. */
+static void print_stderr_tail(xtrk_repo *repo, json_t *r)
+{
+	xtrk_buf tail = XTRK_BUF_INIT;
+	int err;
+
+	if (!json_is_string(json_object_get(json_object_get(r, "logs"), "stderr")))
+		return; /* not run by xtrk run, or nothing kept: nothing to show */
+	if ((err = xtrk_run_log_tail(&tail, repo, r, XTRK_RUN_LOG_STDERR, SHOW_STDERR_LINES, 64 * 1024)) < 0) {
+		printf("stderr:     (cannot be shown: %s)\n", cli_esc(xtrk_error_last()));
+		xtrk_error_clear();
+	} else if (!tail.size) {
+		printf("stderr:     (empty)\n");
+	} else {
+		char *p, *nl, *end = tail.ptr + tail.size;
+		printf("stderr (last lines; all with 'xtrk logs --stderr'):\n");
+		for (p = tail.ptr; p < end; p = nl + 1) {
+			if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+				nl = end;
+			*nl = '\0';
+			fputs("  ", stdout);
+			for (char *q = p;; q++) { /* a NUL in the log is shown as \0, not taken as the line's end */
+				fputs(cli_esc_ml(q), stdout);
+				if ((q += strlen(q)) >= nl)
+					break;
+				fputs("\\0", stdout);
+			}
+			putchar('\n');
+		}
+	}
+	xtrk_buf_dispose(&tail);
+}
+
+static void print_human(xtrk_repo *repo, json_t *r)
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env"), *a, *v;
 	const char *k;
@@ -96,6 +159,7 @@ static void print_human(json_t *r)
 	putchar('\n');
 	if (*s(r, "error"))
 		printf("error:      %s\n", s(r, "error"));
+	print_command(r);
 	if (*s(r, "parent")) {
 		xtrk_oid pid;
 		/* Shown only as what it must be, a run ID; anything else is named as such. */
@@ -181,6 +245,8 @@ static void print_human(json_t *r)
 	a = json_object_get(r, "notes");
 	json_array_foreach(a, i, v)
 		printf("note: %s\n", cli_esc(json_string_value(v)));
+	if (!strcmp(s(r, "status"), "failed"))
+		print_stderr_tail(repo, r);
 }
 
 int cmd_show(int argc, char **argv, struct cli *cli)
@@ -214,7 +280,7 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 	if (json)
 		cli_print_json(run);
 	else
-		print_human(run);
+		print_human(repo, run);
 done:
 	json_decref(run);
 	xtrk_repo_free(repo);

@@ -200,3 +200,18 @@ int xtrk_buf_joinpath(xtrk_buf *buf, const char *a, const char *b)
 		return XTRK_ERROR;
 	return xtrk_buf_puts(buf, b);
 }
+
+void xtrk_human_bytes(char *out, size_t len, unsigned long long bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes;
+	int u = 0;
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%llu B", bytes);
+	else
+		snprintf(out, len, "%.1f %s", v, units[u]);
+}

@@ -29,6 +29,89 @@ json_t *xtrk_value_parse(const char *text)
 	return v ? v : json_string(text);
 }
 
+/* Digits with single underscores between them, as Python's float() reads them; the count read, 0 if none. */
+static size_t py_digits(const char *s)
+{
+	size_t n = 0;
+	if (!(s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	while ((s[n] >= '0' && s[n] <= '9') || (s[n] == '_' && s[n + 1] >= '0' && s[n + 1] <= '9'))
+		n++;
+	return n;
+}
+
+json_t *xtrk_number_parse(const char *text)
+{
+	const char *p = text, *q;
+	xtrk_buf plain = XTRK_BUF_INIT;
+	size_t n, ws = strspn(text, " \t\n\r\f\v");
+	int frac = 0, len;
+	json_t *out = NULL;
+	char *end;
+
+	p += ws;
+	len = (int)strlen(p);
+	while (len && strchr(" \t\n\r\f\v", p[len - 1]))
+		len--;
+	q = p + (*p == '+' || *p == '-');
+	if ((p + len - q == 3 && (!strncasecmp(q, "inf", 3) || !strncasecmp(q, "nan", 3))) ||
+	    (p + len - q == 8 && !strncasecmp(q, "infinity", 8))) {
+		xtrk_error_set(XTRK_EINVALID, "'%s' is not a finite number; a metric is a finite number", text);
+		return NULL;
+	}
+	/* [sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits], digits possibly with '_' */
+	n = py_digits(q);
+	q += n;
+	if (*q == '.') {
+		size_t m = py_digits(q + 1);
+		if (!n && !m)
+			goto not_number;
+		q += 1 + m;
+		frac = 1;
+	} else if (!n) {
+		goto not_number;
+	}
+	if (*q == 'e' || *q == 'E') {
+		const char *e = q + 1 + (q[1] == '+' || q[1] == '-');
+		size_t m = py_digits(e);
+		if (!m)
+			goto not_number;
+		q = e + m;
+		frac = 1;
+	}
+	if (q != p + len)
+		goto not_number;
+	for (const char *c = p; c < q; c++)
+		if (*c != '_' && xtrk_buf_putc(&plain, *c) < 0)
+			goto oom;
+	errno = 0;
+	if (!frac) {
+		long long ll = strtoll(plain.ptr, &end, 10);
+		if (errno == 0) {
+			if (!(out = json_integer(ll)))
+				goto oom;
+			goto done;
+		}
+	}
+	errno = 0;
+	double d = strtod(plain.ptr, &end);
+	if (!isfinite(d)) {
+		xtrk_error_set(XTRK_EINVALID, "%s is too large a number", text);
+		goto done;
+	}
+	if (!(out = json_real(d)))
+		goto oom;
+	goto done;
+not_number:
+	xtrk_error_set(XTRK_EINVALID, "'%s' is not a number", text);
+	goto done;
+oom:
+	xtrk_error_oom();
+done:
+	xtrk_buf_dispose(&plain);
+	return out;
+}
+
 static int depth_of(const json_t *v, int limit)
 {
 	const char *k;

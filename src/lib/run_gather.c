@@ -325,7 +325,7 @@ int run_gather_metrics(struct commit_state *s)
 			return xtrk_error_set(XTRK_EINVALID, "--metric '%s': expected KEY=VALUE", o->metrics[i]);
 		if (!(key = strndup(o->metrics[i], (size_t)(eq - o->metrics[i]))))
 			return xtrk_error_oom();
-		err = set_metric(s->metrics, key, xtrk_value_parse(eq + 1), "given with --metric");
+		err = set_metric(s->metrics, key, xtrk_number_parse(eq + 1), "given with --metric");
 		free(key);
 		if (err < 0)
 			return err;

@@ -18,6 +18,7 @@
 #include "xtrk/json.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
+#include "xtrk/odb.h"
 #include "xtrk/run.h"
 
 /* ---- reading ---- */
@@ -152,4 +153,84 @@ void xtrk_runs_free(xtrk_run_item *items, size_t count)
 	for (size_t i = 0; i < count && items; i++)
 		json_decref(items[i].run);
 	free(items);
+}
+
+/* ---- logs ---- */
+
+int xtrk_run_log_id(xtrk_oid *out, xtrk_repo *repo, json_t *run, xtrk_run_log which)
+{
+	const char *field = which == XTRK_RUN_LOG_STDERR ? "stderr" : "stdout";
+	const char *rid = xtrk_record_str(run, "id") ? xtrk_record_str(run, "id") : "?";
+	json_t *logs = json_object_get(run, XTRK_REC_LOGS);
+	const char *id = xtrk_record_str(logs, field);
+	xtrk_otype type;
+	uint64_t size;
+	int err;
+
+	if (!json_is_object(logs) || (!id && !json_is_string(json_object_get(logs, which == XTRK_RUN_LOG_STDERR ?
+	    "stdout" : "stderr"))))
+		return xtrk_error_set(XTRK_ENOTFOUND, "run %s has no logs: only runs made with 'xtrk run' keep the "
+			"command's output", rid);
+	if (!id)
+		return xtrk_error_set(XTRK_ENOTFOUND, "run %s has no %s log: the command's %s could not be kept",
+			rid, field, field);
+	if (xtrk_oid_parse(out, id) < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s: logs.%s is not an object ID", rid, field);
+	if ((err = xtrk_odb_stat(&size, &type, xtrk_repo_odb(repo), out)) < 0) {
+		if (err == XTRK_ENOTFOUND)
+			return xtrk_error_set(err, "run %s: its %s log %s is not in this store (left behind when the "
+				"run was copied?)", rid, field, id);
+		return err;
+	}
+	if (type != XTRK_OBJ_BLOB)
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s: logs.%s names a %s, not a log", rid, field,
+			xtrk_otype_name(type));
+	return 0;
+}
+
+int xtrk_run_log_tail(xtrk_buf *out, xtrk_repo *repo, json_t *run, xtrk_run_log which, size_t lines,
+	size_t max_bytes)
+{
+	xtrk_odb_stream *st = NULL;
+	xtrk_oid id;
+	char chunk[65536];
+	size_t n, start;
+	int err;
+
+	xtrk_buf_clear(out);
+	if ((err = xtrk_run_log_id(&id, repo, run, which)) < 0 ||
+	    (err = xtrk_odb_stream_open(&st, xtrk_repo_odb(repo), &id)) < 0)
+		goto done;
+	for (;;) {
+		if ((err = xtrk_odb_stream_read(st, chunk, sizeof(chunk), &n)) < 0)
+			goto done;
+		if (!n)
+			break;
+		if (xtrk_buf_put(out, chunk, n) < 0) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		if (out->size > 2 * max_bytes + sizeof(chunk)) { /* keep the last max_bytes */
+			memmove(out->ptr, out->ptr + out->size - max_bytes, max_bytes);
+			xtrk_buf_truncate(out, max_bytes);
+		}
+	}
+	/* The last `lines` lines: back from the end (a final newline ends the last line, not a new one). */
+	start = out->size > max_bytes ? out->size - max_bytes : 0;
+	n = out->size;
+	if (n > start && out->ptr[n - 1] == '\n')
+		n--;
+	for (size_t seen = 0; n > start; n--) {
+		if (out->ptr[n - 1] == '\n' && ++seen == lines)
+			break;
+	}
+	if (n) {
+		memmove(out->ptr, out->ptr + n, out->size - n);
+		xtrk_buf_truncate(out, out->size - n);
+	}
+done:
+	xtrk_odb_stream_free(st);
+	if (err < 0)
+		xtrk_buf_clear(out);
+	return err;
 }

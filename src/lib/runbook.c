@@ -36,26 +36,6 @@ static void data_table(xtrk_buf *b, const char *title, json_t *arr)
 	xtrk_buf_puts(b, "\n");
 }
 
-/* The command as a shell line, each word quoted when it needs it. */
-static void shell_line(xtrk_buf *b, json_t *argv)
-{
-	size_t i;
-	json_t *a;
-	json_array_foreach(argv, i, a) {
-		const char *w = json_string_value(a) ? json_string_value(a) : "";
-		if (i)
-			xtrk_buf_putc(b, ' ');
-		if (*w && !w[strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")]) {
-			xtrk_buf_puts(b, w);
-			continue;
-		}
-		xtrk_buf_putc(b, '\'');
-		for (; *w; w++)
-			*w == '\'' ? xtrk_buf_puts(b, "'\\''") : xtrk_buf_putc(b, *w);
-		xtrk_buf_putc(b, '\'');
-	}
-}
-
 static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source, int no_data)
 {
 	json_t *src = json_object_get(r, "source"), *env = json_object_get(r, "env");
@@ -79,7 +59,7 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	}
 	if (json_is_object(cmd)) {
 		xtrk_buf_puts(b, "- command: `");
-		shell_line(b, json_object_get(cmd, "argv"));
+		xtrk_record_shell_line(b, json_object_get(cmd, "argv"));
 		xtrk_buf_printf(b, "` in `%s`\n", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".");
 	}
 	xtrk_buf_puts(b, "\n### Source\n\n");
@@ -116,11 +96,17 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	data_table(b, "Artifacts", json_object_get(r, "artifacts"));
 	xtrk_buf_puts(b, "Each file's ID is its XXH3-128, so `xxhsum -H2 FILE` checks a single file.\n\n");
 	xtrk_buf_puts(b, "### Environment\n\n");
-	xtrk_buf_printf(b, "- OS: %s %s (%s), host %s\n", str_or_empty(json_object_get(env, "os"), "distro"),
-		str_or_empty(json_object_get(env, "os"), "distro_version"), str_or_empty(json_object_get(env, "os"), "kernel"), str_or_empty(env, "host"));
-	xtrk_buf_printf(b, "- CPU: %s, %lld cores; memory %lld bytes\n", str_or_empty(json_object_get(env, "cpu"), "model"),
-		json_integer_value(json_object_get(json_object_get(env, "cpu"), "cores")),
-		json_integer_value(json_object_get(env, "memory_bytes")));
+	{
+		json_t *os = json_object_get(env, "os");
+		const char *distro = str_or_empty(os, "distro"), *version = str_or_empty(os, "distro_version");
+		char mem[32];
+		/* The distribution's pretty name mostly holds its version already: written once. */
+		xtrk_buf_printf(b, "- OS: %s%s%s (%s), host %s\n", distro, *version && !strstr(distro, version) ? " " : "",
+			*version && !strstr(distro, version) ? version : "", str_or_empty(os, "kernel"), str_or_empty(env, "host"));
+		xtrk_human_bytes(mem, sizeof(mem), (unsigned long long)json_integer_value(json_object_get(env, "memory_bytes")));
+		xtrk_buf_printf(b, "- CPU: %s, %lld cores; memory %s\n", str_or_empty(json_object_get(env, "cpu"), "model"),
+			json_integer_value(json_object_get(json_object_get(env, "cpu"), "cores")), mem);
+	}
 	gpus = json_object_get(env, "gpus");
 	json_array_foreach(gpus, i, g)
 		xtrk_buf_printf(b, "- GPU %zu: %s, driver %s, CUDA %s\n", i, str_or_empty(g, "name"), str_or_empty(g, "driver"), str_or_empty(g, "cuda"));
@@ -145,7 +131,7 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 	if (json_is_object(cmd)) {
 		xtrk_buf_printf(b, "cd work/%s && xtrk run -e %s -- ", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".",
 			str_or_empty(r, "experiment"));
-		shell_line(b, json_object_get(cmd, "argv"));
+		xtrk_record_shell_line(b, json_object_get(cmd, "argv"));
 		xtrk_buf_puts(b, "\n");
 	}
 	xtrk_buf_printf(b, "xtrk diff %.12s %s   # what differs between the original and the rebuild\n```\n\n",

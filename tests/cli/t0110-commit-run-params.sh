@@ -84,6 +84,27 @@ check "a metric that is not a number is refused" '
 	err=$(xtrk commit-run --metric acc=high 2>&1 || true)
 	expect_contains "$err" "metric '"'"'acc'"'"'"
 '
+check "--metric reads numbers as Python float() does" '
+	id=$(xtrk commit-run --metric a=.97 --metric b=1. --metric c=1e3 --metric d=+1 --metric e=1_000 \
+		--metric f=-2.5E-1 --metric g=1_000.5 --metric h=" 7 ")
+	xtrk show --json $id | python3 -c "
+import json, sys
+m = json.load(sys.stdin)[\"metrics\"]
+want = {\"a\": .97, \"b\": 1., \"c\": 1e3, \"d\": 1, \"e\": 1000, \"f\": -0.25, \"g\": 1000.5, \"h\": 7}
+assert m == want, m
+assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in m.values()), m"
+'
+check "--metric refuses inf and nan as not finite, and what float() refuses as not a number" '
+	for v in inf -inf +Infinity nan NaN; do
+		err=$(xtrk commit-run --metric acc=$v 2>&1) && { echo "took $v"; exit 1; }
+		expect_contains "$err" "'"'"'$v'"'"' is not a finite number"
+	done
+	for v in 1__0 _1 1_ 1e 1e+ . -. 0x10 1.2.3 acc 1e3x; do
+		err=$(xtrk commit-run --metric acc=$v 2>&1) && { echo "took $v"; exit 1; }
+		expect_contains "$err" "'"'"'$v'"'"' is not a number"
+	done
+	expect_exit 1 xtrk commit-run --metric acc=inf
+'
 check "a .jsonl series is stored and its last values become metrics" '
 	id=$(xtrk commit-run -M series.jsonl --metric loss=0.05)
 	j=$(xtrk show --json $id)

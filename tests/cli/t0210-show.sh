@@ -21,6 +21,53 @@ check "the human view shows the run's parts" '
 	expect_contains "$out" "note: why not"
 	expect_contains "$out" "Linux"
 '
+check "a run of xtrk run shows its command, where it ran, exit status, CPU time and peak memory" '
+	mkdir -p sub
+	xtrk run -q -e cmd -- sh -c "cd sub && echo ok" "it'"'"'s" "a b" >/dev/null 2>&1
+	out=$(xtrk show cmd)
+	expect_contains "$out" "command:    sh -c '"'"'cd sub && echo ok'"'"' '"'"'it'"'"'\'"'"''"'"'s'"'"' '"'"'a b'"'"'"
+	expect_contains "$out" "            in ."
+	expect_contains "$out" "status:     succeeded (exit 0)"
+	echo "$out" | grep -Eq "^resources:  CPU [0-9.e-]+ s, peak memory [0-9.]+ (B|KiB|MiB|GiB)$"
+	expect_not_contains "$out" "stderr"
+	(cd sub && xtrk run -q -e cmd -- true >/dev/null 2>&1)
+	expect_contains "$(xtrk show cmd)" "            in sub"
+'
+check "commit-run runs have no command or resources lines" '
+	out=$(xtrk show $id)
+	expect_not_contains "$out" "command:"
+	expect_not_contains "$out" "resources:"
+'
+check "a failed run shows its last 10 stderr lines, escaped" '
+	xtrk run -q -e bad -- sh -c "for i in \$(seq 1 25); do echo line\$i >&2; done; printf \"\\033[2Jboom\\r\\n\" >&2; exit 3" >/dev/null 2>&1 || true
+	out=$(xtrk show bad)
+	expect_contains "$out" "status:     failed (exit 3)"
+	expect_contains "$out" "stderr (last lines"
+	tail=$(echo "$out" | sed -n "/^stderr (last lines/,\$p" | tail -n +2)
+	expect_eq "$(echo "$tail" | wc -l)" 10
+	expect_eq "$(echo "$tail" | head -1)" "  line17"
+	expect_eq "$(echo "$tail" | sed -n 9p)" "  line25"
+	expect_eq "$(echo "$tail" | tail -1)" "  \\e[2Jboom\\r"
+	expect_eq "$(printf "%s" "$out" | tr -d -c "\\033\\r" | wc -c)" 0
+'
+check "a failed run with a long stderr shows its end, a very long last line cut at its start" '
+	xtrk run -q -e long -- sh -c "seq 1 200000 >&2; exit 1" >/dev/null 2>&1 || true
+	out=$(xtrk show long)
+	expect_eq "$(echo "$out" | tail -1)" "  200000"
+	expect_eq "$(echo "$out" | sed -n "/^stderr (last lines/,\$p" | tail -n +2 | head -1)" "  199991"
+	xtrk run -q -e long -- sh -c "head -c 300000 /dev/zero | tr \"\\\\0\" x >&2; echo END >&2; exit 1" >/dev/null 2>&1 || true
+	last=$(xtrk show long | tail -1)
+	expect_eq "$(echo "$last" | cut -c1-3)" "  x"
+	case "$last" in *xEND) ;; *) echo "the last line does not end with END"; exit 1;; esac
+	test ${#last} -le 70000
+	test ${#last} -ge 60000
+'
+check "a command with control characters in its argv is shown escaped" '
+	xtrk run -q -e esc -- sh -c "exit 0" "$(printf "\\033]0;pwned\\007")" >/dev/null 2>&1
+	out=$(xtrk show esc)
+	expect_contains "$out" "\\e]0;pwned\\a"
+	expect_eq "$(printf "%s" "$out" | tr -d -c "\\033\\007" | wc -c)" 0
+'
 check "--json is one JSON document with the ID" '
 	expect_eq "$(xtrk show --json best | json_get id)" "$id"
 '

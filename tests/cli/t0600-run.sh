@@ -23,6 +23,17 @@ check "output passes through unchanged and the command's status is the exit stat
 	expect_contains "$(cat err)" "to stderr"
 	expect_contains "$(cat err)" "xtrk: recorded run"
 '
+check "-q records the run without a word on stderr of its own" '
+	set +e; xtrk run -q -e quiet -- ./job.sh 0 > out 2> err; rc=$?; set -e
+	expect_eq $rc 0
+	expect_eq "$(cat out)" "to stdout"
+	expect_eq "$(cat err)" "to stderr"
+	expect_eq "$(xtrk show --json quiet | json_get exit_code)" 0
+	set +e; xtrk run -q -e quiet -- ./job.sh 3 > out 2> err; rc=$?; set -e
+	expect_eq $rc 3
+	expect_eq "$(cat err)" "to stderr"
+	expect_eq "$(xtrk show --json quiet | json_get exit_code)" 3
+'
 check "the run has argv, cwd, exit code, resources, logs, params, metrics, series and model" '
 	j=$(xtrk show --json job)
 	expect_eq "$(echo "$j" | json_get command.argv.0)" ./job.sh

@@ -39,6 +39,25 @@ check "RUNBOOK.md tells a person what ran and how to rebuild it" '
 	expect_contains "$(cat RUNBOOK.md)" "$want_model"
 	expect_contains "$(cat RUNBOOK.md)" "uncommitted changes recorded as patch"
 '
+check "the run book writes memory in binary units and the distribution version once" '
+	xtrk -C origin show --json $run1 > r1.json
+	python3 - r1.json RUNBOOK.md <<-PY
+	import json, re, sys
+	env = json.load(open(sys.argv[1]))["env"]
+	book = open(sys.argv[2]).read()
+	os_ = env["os"]
+	distro, version = os_.get("distro") or "", os_.get("distro_version") or ""
+	name = distro if version in distro else distro + " " + version
+	want = "- OS: %s (%s), host " % (name, os_.get("kernel") or "")
+	assert want in book, (want, [l for l in book.splitlines() if l.startswith("- OS:")])
+	cpu = [l for l in book.splitlines() if l.startswith("- CPU:")][0]
+	m = re.search(r"; memory ([0-9.]+) (B|KiB|MiB|GiB|TiB|PiB|EiB)$", cpu)
+	assert m, cpu
+	unit = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"].index(m.group(2))
+	assert abs(float(m.group(1)) * 1024 ** unit - env["memory_bytes"]) <= 0.05 * 1024 ** unit + 1, (cpu, env["memory_bytes"])
+	assert "bytes" not in cpu, cpu
+	PY
+'
 check "the colleague story: a fresh folder, no origin repository, import, checkout, same bytes" '
 	mv origin origin.hidden
 	mkdir colleague && cd colleague && new_ws

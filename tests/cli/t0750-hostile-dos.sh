@@ -69,7 +69,7 @@ check "numbers too large for a double are refused naming the key, in YAML as in 
 	refused_run "key '"'"'lr'"'"' (with -p): 1e400 is too large a number" -p lr=1e400
 	refused_run "metric '"'"'loss'"'"' (given with --metric): 1e400 is too large" --metric loss=1e400
 	refused_run "metric '"'"'loss'"'"' (in in/nan-metrics.yaml) is not a number" -M in/nan-metrics.yaml
-	refused_run "metric '"'"'loss'"'"' (given with --metric) is not a number" --metric loss=nan
+	refused_run "metric '"'"'loss'"'"' (given with --metric): '"'"'nan'"'"' is not a finite number" --metric loss=nan
 '
 check "nan and inf, which JSON cannot hold, are kept as text in params" '
 	id=$(xtrk commit-run -q -P in/inf.yaml -p x=nan -p y=-inf)

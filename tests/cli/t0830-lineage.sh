@@ -54,6 +54,23 @@ check "text shows the chain from the raw data, the target marked" '
 	expect_contains "$out" "model.bin $(echo $model | cut -c1-12)   <== target"
 	expect_contains "$out" "report.txt"
 '
+check "text draws sibling children with ├─, the last with └─, and rails under an open sibling" '
+	echo w > w.txt && echo v > v.txt
+	b1=$(xtrk commit-run -q -e fork -d model=model.bin --artifact w=w.txt --artifact v=v.txt)
+	out=$(xtrk lineage model.bin --down)
+	expect_eq "$(echo "$out" | sed -n 1p)" "model.bin $(echo $model | cut -c1-12)   <== target"
+	expect_eq "$(echo "$out" | grep -c "^├─ run ")" 1
+	expect_eq "$(echo "$out" | grep -c "^└─ run ")" 1
+	# the first run child is open while its own children are drawn: their lines carry the rail
+	first=$(echo "$out" | grep -n "^├─ run " | cut -d: -f1)
+	last=$(echo "$out" | grep -n "^└─ run " | cut -d: -f1)
+	test "$first" -lt "$last"
+	inner=$(echo "$out" | sed -n "$((first + 1)),$((last - 1))p")
+	test -n "$inner"
+	expect_eq "$(echo "$inner" | grep -vc "^│   [├└]─ ")" 0
+	case "$(echo "$inner" | tail -1)" in "│   └─ "*) ;; *) echo "the last inner line has no └─"; exit 1;; esac
+	expect_eq "$(echo "$out" | sed -n "$((last + 1)),\$p" | grep -vc "^    [├└]─ ")" 0
+'
 check "dot is a Graphviz digraph (rendered when dot is installed)" '
 	xtrk lineage $eval --format dot > g.dot
 	expect_eq "$(head -1 g.dot)" "digraph lineage {"
