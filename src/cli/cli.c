@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "xtrk/errors.h"
+#include "xtrk/fs.h"
 #include "xtrk/json.h"
 
 void strlist_push(struct strlist *l, const char *s)
@@ -231,4 +232,31 @@ int cli_parse_ll(const char *s, long long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_print_object(xtrk_repo *repo, const xtrk_oid *id)
+{
+	xtrk_odb_stream *st = NULL;
+	char *buf = NULL;
+	int err;
+
+	/* Checked whole before any byte leaves the store, then streamed (and verified again). */
+	if ((err = xtrk_odb_check(xtrk_repo_odb(repo), id, 1)) < 0 ||
+	    (err = xtrk_odb_stream_open(&st, xtrk_repo_odb(repo), id)) < 0)
+		goto done;
+	if (!(buf = malloc(1 << 20))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (;;) {
+		size_t n;
+		if ((err = xtrk_odb_stream_read(st, buf, 1 << 20, &n)) < 0 || !n)
+			break;
+		if ((err = xtrk_write_all(1, buf, n, "standard output")) < 0)
+			break;
+	}
+done:
+	free(buf);
+	xtrk_odb_stream_free(st);
+	return err;
 }

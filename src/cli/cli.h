@@ -45,6 +45,8 @@ void cli_warnings(void);
 int cli_open_repo(xtrk_repo **out, struct cli *cli);
 /** Print a JSON value on stdout, indented, keys sorted, with a final newline. */
 void cli_print_json(json_t *v);
+/** An object's bytes on stdout, as stored: the whole object is verified before any byte is printed. */
+int cli_print_object(xtrk_repo *repo, const xtrk_oid *id);
 /** 1 when stdout (fd 1) or stderr (fd 2) is a terminal. */
 int cli_isatty(int fd);
 /**

@@ -33,11 +33,9 @@ int cmd_cat_object(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 }
 	};
 	xtrk_repo *repo = NULL;
-	xtrk_odb_stream *st = NULL;
 	xtrk_oid id;
 	xtrk_otype type;
 	uint64_t size;
-	char *buf = NULL;
 	int c, mode = 0, err, status = EXIT_OK;
 
 	optind = 0;
@@ -83,29 +81,12 @@ int cmd_cat_object(int argc, char **argv, struct cli *cli)
 		json_decref(run);
 		goto done;
 	}
-	/* Check the whole object before any byte leaves the store, then stream it (verified again). */
-	if ((err = xtrk_odb_check(xtrk_repo_odb(repo), &id, 1)) < 0 ||
-	    (err = xtrk_odb_stream_open(&st, xtrk_repo_odb(repo), &id)) < 0)
+	if ((err = cli_print_object(repo, &id)) < 0)
 		goto fail;
-	if (!(buf = malloc(1 << 20))) {
-		err = xtrk_error_oom();
-		goto fail;
-	}
-	for (;;) {
-		size_t n;
-		if ((err = xtrk_odb_stream_read(st, buf, 1 << 20, &n)) < 0)
-			goto fail;
-		if (!n)
-			break;
-		if ((err = xtrk_write_all(1, buf, n, "standard output")) < 0)
-			goto fail;
-	}
 	goto done;
 fail:
 	status = cli_fail(err);
 done:
-	free(buf);
-	xtrk_odb_stream_free(st);
 	xtrk_repo_free(repo);
 	return status;
 }

@@ -32,10 +32,8 @@ int cmd_logs(int argc, char **argv, struct cli *cli)
 	};
 	xtrk_run_log which = XTRK_RUN_LOG_STDOUT;
 	xtrk_repo *repo = NULL;
-	xtrk_odb_stream *st = NULL;
 	xtrk_oid id, log;
 	json_t *run = NULL;
-	char *buf = NULL;
 	int c, err = 0, status = EXIT_OK;
 
 	optind = 0;
@@ -53,29 +51,12 @@ int cmd_logs(int argc, char **argv, struct cli *cli)
 	if ((err = xtrk_run_resolve(&id, repo, argv[optind])) < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0 ||
 	    (err = xtrk_run_log_id(&log, repo, run, which)) < 0)
 		goto fail;
-	/* The whole log is checked before any byte of it is printed, then streamed (verified again). */
-	if ((err = xtrk_odb_check(xtrk_repo_odb(repo), &log, 1)) < 0 ||
-	    (err = xtrk_odb_stream_open(&st, xtrk_repo_odb(repo), &log)) < 0)
+	if ((err = cli_print_object(repo, &log)) < 0)
 		goto fail;
-	if (!(buf = malloc(1 << 20))) {
-		err = xtrk_error_oom();
-		goto fail;
-	}
-	for (;;) {
-		size_t n;
-		if ((err = xtrk_odb_stream_read(st, buf, 1 << 20, &n)) < 0)
-			goto fail;
-		if (!n)
-			break;
-		if ((err = xtrk_write_all(1, buf, n, "standard output")) < 0)
-			goto fail;
-	}
 	goto done;
 fail:
 	status = cli_fail(err);
 done:
-	free(buf);
-	xtrk_odb_stream_free(st);
 	json_decref(run);
 	xtrk_repo_free(repo);
 	return status;
