@@ -160,6 +160,31 @@ static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel,
 	xtrk_index_key_free(metrics);
 }
 
+/*
+ * A column that names a list or an object (tags, params) lists what is below it, comma-separated:
+ * a list's values as they are, an object's fields as name=value.
+ */
+struct below {
+	xtrk_buf *out;
+	size_t skip; /* the column's name and its '.' */
+	size_t n;
+};
+
+static int below_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	struct below *b = payload;
+	const char *rest = key + (b->skip < klen ? b->skip : klen);
+	size_t rlen = (size_t)(key + klen - rest), digits = 0;
+	while (digits < rlen && rest[digits] >= '0' && rest[digits] <= '9')
+		digits++;
+	if (b->n++)
+		xtrk_buf_putc(b->out, ',');
+	if (digits < rlen)
+		xtrk_buf_printf(b->out, "%.*s=", (int)rlen, rest);
+	value_text(b->out, v);
+	return 0;
+}
+
 static void cell(xtrk_buf *out, xtrk_index *ix, size_t i, const char *col, xtrk_index_key *k, int short_id)
 {
 	xtrk_value v;
@@ -173,6 +198,10 @@ static void cell(xtrk_buf *out, xtrk_index *ix, size_t i, const char *col, xtrk_
 	}
 	if (xtrk_index_get(&v, ix, i, k))
 		value_text(out, &v);
+	else if (k) {
+		struct below b = { out, strlen(col) + 1, 0 };
+		xtrk_index_each_below(ix, i, k, below_cb, &b);
+	}
 }
 
 static int print_csv(xtrk_index *ix, const size_t *sel, size_t n, struct colset *cols)

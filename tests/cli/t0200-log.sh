@@ -42,6 +42,13 @@ check "--columns chooses the fields" '
 	expect_eq "$(echo "$out" | head -1 | tr -s " ")" "id params.lr metrics.acc"
 	expect_contains "$(echo "$out" | sed -n 2p)" "0.001"
 '
+check "--columns on a list or an object shows what is below it (tags, params)" '
+	t=$(xtrk commit-run -e tagged -p lr=0.5 -p opt.name=adam --tag best --tag v2)
+	out=$(xtrk log -e tagged --columns id,tags,params)
+	expect_eq "$(echo "$out" | sed -n 2p | tr -s " ")" "$(echo $t | cut -c1-12) best,v2 lr=0.5,opt.name=adam"
+	csv=$(xtrk log -e tagged --format csv --columns tags,params.opt)
+	expect_eq "$(echo "$csv" | sed -n 2p)" "\"best,v2\",name=adam"
+'
 check "bad options exit 2" '
 	expect_exit 2 xtrk log --format xml
 	expect_exit 2 xtrk log -n many
