@@ -327,7 +327,8 @@ int xtrk_co_source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run,
 	xtrk_txn *dry = NULL;
 	json_t *src = json_object_get(run, "source");
 	xtrk_source_options so = XTRK_SOURCE_OPTIONS_INIT;
-	int err;
+	git_oid head;
+	int err, at_commit;
 
 	*changed = 0;
 	so.untracked = 0; /* compared file by file, by plan_untracked */
@@ -346,8 +347,10 @@ int xtrk_co_source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run,
 	if (!force && (err = untracked_in_way(p)) < 0)
 		goto done;
 	o.checkout_strategy = GIT_CHECKOUT_FORCE;
+	/* HEAD moves (detached, as git checkout COMMIT does) only when it is not at the run's commit already. */
+	at_commit = git_reference_name_to_id(&head, p->g, "HEAD") == 0 && git_oid_equal(&head, git_commit_id(p->commit));
 	if (git_checkout_tree(p->g, (git_object *)p->commit, &o) < 0 ||
-	    git_repository_set_head_detached(p->g, git_commit_id(p->commit)) < 0) {
+	    (!at_commit && git_repository_set_head_detached(p->g, git_commit_id(p->commit)) < 0)) {
 		err = xtrk_git_error("cannot check out the recorded commit");
 		goto done;
 	}

@@ -54,6 +54,13 @@ check "in the workspace: restores deleted and changed data" '
 	expect_eq "$(xxhsum -H2 model.bin | cut -d" " -f1)" "$want_model"
 	cmp train.py want-train.py
 '
+check "in the workspace at the run's commit: the branch stays checked out, the patch comes back" '
+	branch=$(git symbolic-ref HEAD)
+	git checkout -q train.py
+	xtrk checkout $run 2>/dev/null
+	expect_eq "$(git symbolic-ref HEAD)" "$branch"
+	cmp train.py want-train.py
+'
 check "a corrupt object is reported and never lands" '
 	m=.xtrk/objects/$(echo $want_model | cut -c1-2)/$(echo $want_model | cut -c3-)
 	chmod u+w $m && cp -p $m saved.obj
