@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "xtrk/buf.h"
 #include "xtrk/oid.h"
 #include "xtrk/repo.h"
 
@@ -88,5 +89,10 @@ int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *
 
 /** Flatten a run record into (key, JSON leaf) pairs, as the index stores it. */
 json_t *xtrk_run_flatten(json_t *run);
+
+/** 1 when some run has the key, or fields below it (a --where on a field no run has matches nothing). */
+int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k);
+/** The key a mistyped `name` most likely meant ("lr" -> "params.lr", "metric.acc" -> "metrics.acc") into `out`; 0 when none is close. */
+int xtrk_index_suggest(xtrk_buf *out, const xtrk_index *ix, const char *name);
 
 #endif

@@ -57,4 +57,8 @@ void xtrk_query_free(xtrk_query *q);
 /** Compare two values as the query language does for `<` (for sorting): <0, 0, >0. */
 int xtrk_value_cmp(const xtrk_value *a, const xtrk_value *b);
 
+/** Call `cb` for each field the query names, with its key once bound (NULL before); non-zero stops. */
+int xtrk_query_each_field(const xtrk_query *q, int (*cb)(const char *field, const xtrk_index_key *key, void *payload),
+	void *payload);
+
 #endif

@@ -185,6 +185,21 @@ static int below_cb(const char *key, size_t klen, const xtrk_value *v, void *pay
 	return 0;
 }
 
+/* A --where field no run has matches nothing, silently: say so, and what it may have meant. */
+static int warn_unknown(const char *field, const xtrk_index_key *key, void *payload)
+{
+	xtrk_index *ix = payload;
+	xtrk_buf hint = XTRK_BUF_INIT;
+	if (key && !xtrk_index_key_seen(ix, key)) {
+		if (xtrk_index_suggest(&hint, ix, field))
+			xtrk_warning_add("--where: no run has a field '%s'; did you mean '%s'?", field, hint.ptr);
+		else
+			xtrk_warning_add("--where: no run has a field '%s'", field);
+	}
+	xtrk_buf_dispose(&hint);
+	return 0;
+}
+
 static void cell(xtrk_buf *out, xtrk_index *ix, size_t i, const char *col, xtrk_index_key *k, int short_id)
 {
 	xtrk_value v;
@@ -356,6 +371,8 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 		goto done;
 	if (o->where && ((err = xtrk_query_parse(&q, o->where, NULL)) < 0 || (err = xtrk_query_bind(q, ix)) < 0))
 		goto done;
+	if (q && xtrk_index_count(ix))
+		xtrk_query_each_field(q, warn_unknown, ix);
 	if (!(sel = calloc(xtrk_index_count(ix) + 1, sizeof(*sel)))) {
 		err = xtrk_error_oom();
 		goto done;

@@ -644,3 +644,88 @@ int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *
 	free(paths);
 	return 0;
 }
+
+/* ---- fields no run has ---- */
+
+static int key_below_or_equal(const char *key, size_t klen, const char *name, size_t len)
+{
+	return klen >= len && !memcmp(key, name, len) && (klen == len || key[len] == '.');
+}
+
+int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
+{
+	const char *key;
+	json_t *v;
+	if (k->is_id || k->is_tags)
+		return 1;
+	for (size_t s = 0; s < ix->nsegs; s++)
+		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s])
+			return 1;
+	for (size_t m = 0; m < ix->nmems; m++)
+		json_object_foreach(ix->mems[m].flat, key, v)
+			if (key_below_or_equal(key, strlen(key), k->name, k->len))
+				return 1;
+	return 0;
+}
+
+/* How far apart two short strings are (edits), capped: enough to catch "metric" for "metrics". */
+static size_t edits(const char *a, size_t na, const char *b, size_t nb)
+{
+	size_t prev[65], cur[65];
+	if (na > 64 || nb > 64)
+		return 99;
+	for (size_t j = 0; j <= nb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t d = prev[j - 1] + (a[i - 1] != b[j - 1]), up = prev[j] + 1, left = cur[j - 1] + 1;
+			cur[j] = d < up ? (d < left ? d : left) : (up < left ? up : left);
+		}
+		memcpy(prev, cur, (nb + 1) * sizeof(*prev));
+	}
+	return prev[nb];
+}
+
+/* A known key's part that `name` may have meant: the key itself, or the key up to the depth of `name`. */
+static void consider(const char *key, size_t klen, const char *name, size_t len, xtrk_buf *best, size_t *best_d)
+{
+	size_t dots = 0, cut = klen, d;
+	for (size_t i = 0; i < len; i++)
+		dots += name[i] == '.';
+	/* A bare name that is the last part of a key: "lr" for "params.lr". */
+	if (!dots && klen > len && key[klen - len - 1] == '.' && !memcmp(key + klen - len, name, len))
+		d = 1;
+	else {
+		for (size_t i = 0, seen = 0; i < klen; i++)
+			if (key[i] == '.' && seen++ == dots) {
+				cut = i;
+				break;
+			}
+		d = edits(key, cut, name, len);
+		klen = cut;
+	}
+	if (d < *best_d || (d == *best_d && best->size && klen < best->size)) {
+		*best_d = d;
+		xtrk_buf_clear(best);
+		xtrk_buf_put(best, key, klen);
+	}
+}
+
+int xtrk_index_suggest(xtrk_buf *out, const xtrk_index *ix, const char *name)
+{
+	size_t len = strlen(name), best_d = len < 4 ? 1 : 2;
+	const char *key;
+	json_t *v;
+	best_d++;
+	xtrk_buf_clear(out);
+	for (size_t s = 0; s < ix->nsegs; s++)
+		for (uint32_t kid = 0; kid < ix->segs[s].h->nkeys; kid++) {
+			const struct seg_key *k = &ix->segs[s].keys[kid];
+			consider(ix->segs[s].str + k->off, k->len, name, len, out, &best_d);
+		}
+	for (size_t m = 0; m < ix->nmems; m++)
+		json_object_foreach(ix->mems[m].flat, key, v)
+			consider(key, strlen(key), name, len, out, &best_d);
+	return out->size ? 1 : 0;
+}

@@ -453,6 +453,26 @@ int xtrk_query_bind(xtrk_query *q, xtrk_index *ix)
 	return bind_node(q->root, ix);
 }
 
+static int each_field(const struct node *n, int (*cb)(const char *, const xtrk_index_key *, void *), void *payload)
+{
+	int err = 0;
+	if (!n)
+		return 0;
+	if (n->kind == N_FIELD)
+		err = cb(n->field, n->key, payload);
+	if (err == 0)
+		err = each_field(n->a, cb, payload);
+	if (err == 0)
+		err = each_field(n->b, cb, payload);
+	return err;
+}
+
+int xtrk_query_each_field(const xtrk_query *q, int (*cb)(const char *field, const xtrk_index_key *key, void *payload),
+	void *payload)
+{
+	return each_field(q->root, cb, payload);
+}
+
 /* ---- evaluation ---- */
 
 static int all_hex(const char *s, size_t n)

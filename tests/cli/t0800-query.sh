@@ -110,4 +110,17 @@ check "a malformed expression exits 2 pointing at the column" '
 	expect_error "seed == 1x" 9 "not a number"
 	expect_error "params.lr # 3" 11 "unexpected"
 '
+check "a field no run has is named in a warning, with what it may have meant; known fields warn nothing" '
+	xtrk log --where "lr < 0.05" >/dev/null 2>err
+	expect_contains "$(cat err)" "no run has a field '"'"'lr'"'"'; did you mean '"'"'params.lr'"'"'?"
+	xtrk log --where "metric.acc > 0.5" >/dev/null 2>err
+	expect_contains "$(cat err)" "did you mean '"'"'metrics.acc'"'"'?"
+	xtrk export --where "nothing.like.this == 1" >/dev/null 2>err
+	expect_contains "$(cat err)" "no run has a field '"'"'nothing.like.this'"'"'"
+	for w in "params.lr < 0.05" "datasets.train.id != '"'"'x'"'"'" "env.os.name != '"'"''"'"'" "tags contains '"'"'baseline'"'"'" \
+		"id != '"'"'0000'"'"'" "status == '"'"'succeeded'"'"'" "params.opt == '"'"'sgd'"'"'" "params" "source.dirty == false"; do
+		xtrk log --where "$w" >/dev/null 2>err
+		expect_eq "$(cat err)" ""
+	done
+'
 finish
