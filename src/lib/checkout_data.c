@@ -150,9 +150,7 @@ int xtrk_co_write_blob(struct co *c, int dirfd, const char *name, const char *sh
 		}
 		for (;;) {
 			if ((err = xtrk_odb_stream_read(s, c->buf, 1 << 20, &n)) < 0) {
-				char why[512];
-				snprintf(why, sizeof(why), "%s", xtrk_error_last());
-				err = xtrk_error_set(err, "not restoring '%s': %s", shown, why);
+				err = xtrk_error_set(err, "not restoring '%s': %s", shown, xtrk_error_last());
 				goto done;
 			}
 			if (!n)

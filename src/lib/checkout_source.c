@@ -101,9 +101,7 @@ done:
 	return err;
 refused:
 	{
-		char why[1024];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		err = xtrk_error_set(err, "run %s: %s", run_id, why);
+		err = xtrk_error_set(err, "run %s: %s", run_id, xtrk_error_last());
 	}
 	goto done;
 }
@@ -469,10 +467,8 @@ int xtrk_co_plan_untracked(struct source_plan *p, struct co *c, json_t *run, int
 			return xtrk_error_errno("cannot open '%s'", wd);
 	}
 	if ((err = untracked_check(&k, dirfd, &p->untracked, &shown, 0)) < 0) {
-		char why[1024];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
 		err = xtrk_error_set(err, "the untracked files of run %s cannot be restored: %s; nothing was changed",
-			run_id, why);
+			run_id, xtrk_error_last());
 	} else if (k.nin_way) {
 		err = xtrk_error_set(XTRK_EEXISTS, "%s%s %s in the way of the run's untracked files (a folder where the run "
 			"has a file, or a file or link where it has a folder); move %s away first; nothing was changed",

@@ -29,9 +29,7 @@ static int read_tree(xtrk_tree **out, struct tdiff *d, const xtrk_oid *id)
 	xtrk_buf b = XTRK_BUF_INIT;
 	int err = d->txn ? xtrk_txn_read(&b, d->txn, id) : xtrk_odb_read(&b, NULL, d->odb, id, XTRK_OBJ_TREE);
 	if (err == 0 && (err = xtrk_tree_parse(out, b.ptr, b.size)) < 0) {
-		char why[256];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		err = xtrk_error_set(XTRK_ECORRUPT, "tree %s: %s", xtrk_oid_tostr(id), why);
+		err = xtrk_error_set(XTRK_ECORRUPT, "tree %s: %s", xtrk_oid_tostr(id), xtrk_error_last());
 	}
 	xtrk_buf_dispose(&b);
 	return err;

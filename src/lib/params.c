@@ -152,9 +152,7 @@ int xtrk_json_set_path(json_t *obj, const char *dotted, json_t *value, const cha
 	int levels = 1;
 
 	if (!value) { /* xtrk_value_parse refused it */
-		char why[200];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		return xtrk_error_set(XTRK_EINVALID, "key '%s' (%s): %s", dotted, origin, why);
+		return xtrk_error_set(XTRK_EINVALID, "key '%s' (%s): %s", dotted, origin, xtrk_error_last());
 	}
 	if (!*dotted || dotted[0] == '.' || dotted[strlen(dotted) - 1] == '.' || strstr(dotted, "..")) {
 		json_decref(value);

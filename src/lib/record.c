@@ -148,10 +148,8 @@ int xtrk_record_check(const json_t *rec)
 		json_t *t;
 		json_array_foreach(v, i, t)
 			if (!json_is_string(t) || !xtrk_tag_name_valid(json_string_value(t))) {
-				char why[256];
 				xtrk_tag_name_refuse(json_is_string(t) ? json_string_value(t) : "?");
-				snprintf(why, sizeof(why), "%s", xtrk_error_last());
-				return xtrk_error_set(XTRK_ECORRUPT, "malformed run record: 'tags': %s", why);
+				return xtrk_error_set(XTRK_ECORRUPT, "malformed run record: 'tags': %s", xtrk_error_last());
 			}
 	}
 	if ((src = json_object_get(r, "source")) && json_is_object(src)) {

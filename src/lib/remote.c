@@ -148,10 +148,8 @@ static int copy_object(const xtrk_oid *id, xtrk_otype type, int is_data, void *p
 	if (xtrk_odb_exists(xtrk_repo_odb(s->to), id))
 		return 0;
 	if ((err = xtrk_odb_stream_open(&in, xtrk_repo_odb(s->from), id)) < 0) {
-		char why[512];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
 		return xtrk_error_set(err, "%s %s cannot be read from %s: %s", xtrk_otype_name(type), xtrk_oid_tostr(id),
-			s->from_name, why);
+			s->from_name, xtrk_error_last());
 	}
 	if ((err = xtrk_txn_writer_open(&w, s->txn, type, xtrk_oid_tostr(id))) < 0)
 		goto done;
@@ -248,9 +246,7 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 			goto done;
 		if (untrusted && (err < 0 || (err = xtrk_record_check(runs[i])) < 0 ||
 				  (err = xtrk_run_check_source(runs[i], remote_object, from)) < 0)) {
-			char why[512];
-			snprintf(why, sizeof(why), "%s", xtrk_error_last());
-			err = xtrk_error_set(err, "run %s on %s: %s", xtrk_oid_tostr(&ids[i]), from_name, why);
+			err = xtrk_error_set(err, "run %s on %s: %s", xtrk_oid_tostr(&ids[i]), from_name, xtrk_error_last());
 			goto done;
 		}
 		/* A run that came without its data files travels without them. */
@@ -293,9 +289,7 @@ static int open_remote(xtrk_repo **out, xtrk_repo *repo, const char *name)
 	 * writes, or a pull's reads, outside it. */
 	if ((err = xtrk_remote_path(&path, repo, name)) == 0 &&
 	    ((err = xtrk_refuse_links(path.ptr, "the remote's folder")) < 0 || (err = xtrk_store_open(out, path.ptr)) < 0)) {
-		char why[512];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		err = xtrk_error_set(err, "remote '%s': %s", name, why);
+		err = xtrk_error_set(err, "remote '%s': %s", name, xtrk_error_last());
 	}
 	xtrk_buf_dispose(&path);
 	return err;
@@ -353,9 +347,7 @@ int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const c
 	} else {
 		for (n = 0; n < nrevs && err == 0; n++)
 			if ((err = xtrk_run_resolve(&ids[n], r, revs[n])) < 0) {
-				char why[512];
-				snprintf(why, sizeof(why), "%s", xtrk_error_last());
-				err = xtrk_error_set(err, "remote '%s': %s", remote, why);
+				err = xtrk_error_set(err, "remote '%s': %s", remote, xtrk_error_last());
 			}
 	}
 	xtrk_buf_printf(&name, "remote '%s'", remote);

@@ -538,9 +538,8 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 	}
 	/* Nor one that readers would have to skip. */
 	if (xtrk_record_check(run) < 0) {
-		char why[512];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last()); /* the message is rewritten below */
-		err = xtrk_error_set(XTRK_EINVALID, "the run record would not be valid (%s); nothing was written", why);
+		err = xtrk_error_set(XTRK_EINVALID, "the run record would not be valid (%s); nothing was written",
+			xtrk_error_last());
 		goto done;
 	}
 	if ((err = xtrk_txn_write(out, txn, XTRK_OBJ_RUN, dump, strlen(dump))) < 0)
@@ -557,9 +556,7 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 		goto done;
 	for (size_t i = 0; i < o->ntags; i++) {
 		if ((err = xtrk_refs_tag_create(repo, o->tags[i], out, 0)) < 0) {
-			char why[512];
-			snprintf(why, sizeof(why), "%s", xtrk_error_last());
-			err = xtrk_error_set(err, "run %s was recorded, but tagging it failed: %s", xtrk_oid_tostr(out), why);
+			err = xtrk_error_set(err, "run %s was recorded, but tagging it failed: %s", xtrk_oid_tostr(out), xtrk_error_last());
 			goto done;
 		}
 	}

@@ -223,9 +223,7 @@ int run_gather_params(struct commit_state *s)
 static int set_metric(json_t *metrics, const char *key, json_t *v, const char *origin)
 {
 	if (!v) { /* xtrk_value_parse refused it */
-		char why[200];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		return xtrk_error_set(XTRK_EINVALID, "metric '%s' (%s): %s", key, origin, why);
+		return xtrk_error_set(XTRK_EINVALID, "metric '%s' (%s): %s", key, origin, xtrk_error_last());
 	}
 	if (!json_is_number(v)) {
 		json_decref(v);

@@ -191,9 +191,7 @@ int xtrk_tree_read(xtrk_tree **out, xtrk_odb *odb, const xtrk_oid *oid)
 	xtrk_buf b = XTRK_BUF_INIT;
 	int err = xtrk_odb_read(&b, NULL, odb, oid, XTRK_OBJ_TREE);
 	if (err == 0 && (err = xtrk_tree_parse(out, b.ptr, b.size)) < 0) {
-		char why[256];
-		snprintf(why, sizeof(why), "%s", xtrk_error_last());
-		err = xtrk_error_set(XTRK_ECORRUPT, "tree %s: %s", xtrk_oid_tostr(oid), why);
+		err = xtrk_error_set(XTRK_ECORRUPT, "tree %s: %s", xtrk_oid_tostr(oid), xtrk_error_last());
 	}
 	xtrk_buf_dispose(&b);
 	return err;
