@@ -57,6 +57,11 @@ const xtrk_oid *xtrk_index_run(const xtrk_index *ix, size_t i);
 const char *xtrk_index_experiment(const xtrk_index *ix, size_t i);
 /** The run's tags (names, sorted), as read from the refs when the index was opened; a new reference. */
 json_t *xtrk_index_tags(const xtrk_index *ix, size_t i);
+/**
+ * The run's appended notes (xtrk_notes_json's shape), read from the refs when the index was
+ * opened; a new reference.  Keys "notes" and "notes.N" see them after the record's own notes.
+ */
+json_t *xtrk_index_notes(const xtrk_index *ix, size_t i);
 
 /** Resolve a key ("params.lr"); a key no run has is valid and always missing. */
 int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *key);

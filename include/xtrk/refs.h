@@ -44,6 +44,18 @@ int xtrk_refs_list_runs(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, cons
 
 /** Create a tag; XTRK_EEXISTS when it exists and names another run (unless `force`). */
 int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force);
+/**
+ * Tag a run after the fact, as `git tag` does: `run` must be listed in an
+ * experiment (a removed run is refused), `name` a valid tag name that is not
+ * also an experiment's (it would make the name ambiguous), and an existing
+ * tag is refused with XTRK_EEXISTS unless `force` moves it.
+ */
+int xtrk_tag_run(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force);
+/**
+ * Delete a tag under its lock; `*was` gets the run it named (zero for a
+ * damaged tag).  XTRK_ENOTFOUND when there is no such tag.
+ */
+int xtrk_refs_tag_delete(xtrk_oid *was, xtrk_repo *repo, const char *name);
 /** Look up a tag; XTRK_ENOTFOUND when absent. */
 int xtrk_refs_tag_lookup(xtrk_oid *out, xtrk_repo *repo, const char *name);
 /**

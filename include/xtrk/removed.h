@@ -32,4 +32,18 @@ int xtrk_removed_list(xtrk_run_ref **out, size_t *count, xtrk_repo *repo);
  */
 int xtrk_removed_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev);
 
+/**
+ * 0 when `run` is a run object listed in an experiment: what a tag or a note
+ * may be added to.  XTRK_EINVALID for a removed run (saying how to restore it),
+ * for an object that is not a run, or for a run no experiment lists.
+ */
+int xtrk_run_check_listed(xtrk_repo *repo, const xtrk_oid *run);
+
+/**
+ * Resolve a revision (xtrk_run_resolve) to a run that may be tagged or
+ * noted: as xtrk_run_check_listed, and an ID prefix of a removed run is
+ * XTRK_EINVALID saying it is removed rather than unknown.
+ */
+int xtrk_run_resolve_listed(xtrk_oid *out, xtrk_repo *repo, const char *rev);
+
 #endif

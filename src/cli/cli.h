@@ -70,6 +70,8 @@ int cmd_init(int argc, char **argv, struct cli *cli);
 int cmd_commit_run(int argc, char **argv, struct cli *cli);
 int cmd_log(int argc, char **argv, struct cli *cli);
 int cmd_rm(int argc, char **argv, struct cli *cli);
+int cmd_tag(int argc, char **argv, struct cli *cli);
+int cmd_note(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_logs(int argc, char **argv, struct cli *cli);
 int cmd_hash_object(int argc, char **argv, struct cli *cli);

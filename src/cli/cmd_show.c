@@ -9,6 +9,7 @@
 #include "runfmt.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
+#include "xtrk/notes.h"
 #include "xtrk/params.h"
 #include "xtrk/run.h"
 #include "xtrk/record.h"
@@ -244,7 +245,10 @@ static void print_human(xtrk_repo *repo, json_t *r)
 		print_kv_section("variables", json_object_get(env, "vars"));
 	a = json_object_get(r, "notes");
 	json_array_foreach(a, i, v)
-		printf("note: %s\n", cli_esc(json_string_value(v)));
+		if (i < json_array_size(a) - json_array_size(json_object_get(r, "appended_notes")))
+			printf("note: %s\n", cli_esc(json_string_value(v)));
+	json_array_foreach(json_object_get(r, "appended_notes"), i, v)
+		printf("note: %s  (%s, %s)\n", s(v, "text"), s(v, "author"), s(v, "time"));
 	if (!strcmp(s(r, "status"), "failed"))
 		print_stderr_tail(repo, r);
 }
@@ -273,7 +277,8 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 		return cli_usage_error(usage, argc == optind ? "which run? give RUN" : "give one RUN");
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		return status;
-	if ((err = xtrk_run_resolve(&id, repo, argv[optind])) < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0) {
+	if ((err = xtrk_run_resolve(&id, repo, argv[optind])) < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0 ||
+	    (err = xtrk_notes_attach_stored(run, repo, &id)) < 0) {
 		status = cli_fail(err);
 		goto done;
 	}

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{ "remote", cmd_remote, "list, add or remove remotes (stores in shared folders)" },
 	{ "push", cmd_push, "copy runs and their objects to a remote" },
 	{ "pull", cmd_pull, "copy runs and their objects from a remote, verified" },
+	{ "tag", cmd_tag, "tag a run, delete or list tags" },
+	{ "note", cmd_note, "append a note to a run, or list its notes" },
 	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },

@@ -9,6 +9,7 @@
 #include "runlist.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
+#include "xtrk/notes.h"
 #include "xtrk/query.h"
 #include "xtrk/run.h"
 
@@ -344,7 +345,10 @@ static int print_json(xtrk_repo *repo, xtrk_index *ix, const size_t *sel, size_t
 		json_t *run;
 		/* The record from the store (verified); the tags the index read from the refs. */
 		if ((err = xtrk_run_read_record(&run, repo, xtrk_index_run(ix, sel[r]))) == 0) {
+			json_t *notes = xtrk_index_notes(ix, sel[r]);
 			json_object_set_new(run, "tags", xtrk_index_tags(ix, sel[r]));
+			err = xtrk_notes_attach(run, notes);
+			json_decref(notes);
 			json_array_append_new(arr, run);
 		}
 	}

@@ -18,6 +18,7 @@
 #include "index_seg.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
+#include "xtrk/notes.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
@@ -37,6 +38,7 @@ struct entry {
 	int seg;      /* index into segs, or -1 for mem */
 	uint32_t idx; /* run index in the segment, or in mems */
 	json_t *tags; /* array of names, from the refs */
+	json_t *notes; /* appended notes (xtrk_notes_json), from the refs, or NULL */
 	char hex[XTRK_OID_HEXSZ + 1];
 };
 
@@ -49,15 +51,18 @@ struct xtrk_index {
 	size_t n;
 	xtrk_run_ref *refs;
 	json_t *tags; /* run id -> [names] */
+	json_t *notes; /* run id -> appended notes */
 };
 
 struct xtrk_index_key {
 	char *name;
 	size_t len;
 	int is_tags;
+	int is_notes;      /* "notes" or "notes.N": the record's notes, then the appended ones */
 	int is_id;
 	int64_t *kid;      /* per segment: the key's ID, or -1 */
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
+	int64_t *nlo, *nhi; /* is_notes: per segment, the IDs of the keys "notes.*" */
 };
 
 /* ---- flattening ---- */
@@ -352,7 +357,7 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 		merge(ix, repo); /* takes effect for the next reader; this one keeps its maps */
 	if (ix->n)
 		xtrk_sort(ix->entries, ix->n, sizeof(*ix->entries), entry_cmp);
-	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0)
+	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0 || (err = xtrk_notes_all(&ix->notes, repo)) < 0)
 		goto fail;
 	for (size_t i = 0; i < ntags; i++) {
 		const char *k = xtrk_oid_tostr(&ttargets[i]);
@@ -363,6 +368,7 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 	}
 	for (size_t i = 0; i < ix->n; i++) {
 		ix->entries[i].tags = json_object_get(ix->tags, xtrk_oid_tostr(&ix->entries[i].id));
+		ix->entries[i].notes = json_object_get(ix->notes, xtrk_oid_tostr(&ix->entries[i].id));
 		xtrk_oid_fmt(ix->entries[i].hex, &ix->entries[i].id);
 	}
 	xtrk_refs_tags_free(tnames, ttargets, ntags);
@@ -389,6 +395,7 @@ void xtrk_index_free(xtrk_index *ix)
 	free(ix->entries);
 	free(ix->refs);
 	json_decref(ix->tags);
+	json_decref(ix->notes);
 	free(ix);
 }
 
@@ -401,6 +408,11 @@ json_t *xtrk_index_tags(const xtrk_index *ix, size_t i)
 	return ix->entries[i].tags ? json_incref(ix->entries[i].tags) : json_array();
 }
 
+json_t *xtrk_index_notes(const xtrk_index *ix, size_t i)
+{
+	return ix->entries[i].notes ? json_incref(ix->entries[i].notes) : json_array();
+}
+
 /* ---- lookups ---- */
 
 int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
@@ -409,17 +421,23 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	size_t n = ix->nsegs ? ix->nsegs : 1;
 	*out = NULL;
 	if (!k || !(k->name = strdup(name)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
-	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi)))) {
+	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi))) ||
+	    !(k->nlo = calloc(n, sizeof(*k->nlo))) || !(k->nhi = calloc(n, sizeof(*k->nhi)))) {
 		xtrk_index_key_free(k);
 		return xtrk_error_oom();
 	}
 	k->len = strlen(name);
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
 	k->is_id = !strcmp(name, "id");
+	k->is_notes = !strcmp(name, "notes") || !strncmp(name, "notes.", 6);
 	for (size_t s = 0; s < ix->nsegs; s++) {
 		const struct seg *sg = &ix->segs[s];
 		char *below;
 		uint32_t at = xtrk_seg_key_lower(sg, name, k->len);
+		if (k->is_notes) {
+			k->nlo[s] = xtrk_seg_key_lower(sg, "notes.", 6);
+			k->nhi[s] = xtrk_seg_key_lower(sg, "notes/", 6);
+		}
 		k->kid[s] = at < sg->h->nkeys && xtrk_seg_key_cmp(sg, at, name, k->len) == 0 ? (int64_t)at : -1;
 		if (asprintf(&below, "%s.", name) < 0) {
 			xtrk_index_key_free(k);
@@ -443,10 +461,38 @@ void xtrk_index_key_free(xtrk_index_key *k)
 	free(k->kid);
 	free(k->lo);
 	free(k->hi);
+	free(k->nlo);
+	free(k->nhi);
 	free(k);
 }
 
+static int get_stored(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_index_key *k);
+static size_t record_notes(const xtrk_index *ix, const struct entry *e, const xtrk_index_key *k);
+
+/* "notes.N" past the record's own notes: an appended note's text. */
+static int get_appended_note(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_index_key *k)
+{
+	const struct entry *e = &ix->entries[i];
+	size_t have;
+	unsigned long at;
+	char *end;
+	json_t *t;
+	if (!e->notes || k->len <= 6 || !(k->name[6] >= '0' && k->name[6] <= '9'))
+		return 0;
+	at = strtoul(k->name + 6, &end, 10);
+	if (*end || at < (have = record_notes(ix, e, k)) || !(t = json_object_get(json_array_get(e->notes, at - have), "text")))
+		return 0;
+	xtrk_seg_leaf_value(out, t);
+	return 1;
+}
+
 int xtrk_index_get(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_index_key *k)
+{
+	int rc = get_stored(out, ix, i, k);
+	return rc || !k->is_notes ? rc : get_appended_note(out, ix, i, k);
+}
+
+static int get_stored(xtrk_value *out, const xtrk_index *ix, size_t i, const xtrk_index_key *k)
 {
 	const struct entry *e = &ix->entries[i];
 	memset(out, 0, sizeof(*out));
@@ -547,22 +593,74 @@ static int each_mem(json_t *flat, const char *prefix, size_t plen, each_cb cb, v
 	return 0;
 }
 
+static int count_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	(void)key;
+	(void)klen;
+	(void)v;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+/* How many notes the run's record holds (its keys "notes.N"). */
+static size_t record_notes(const xtrk_index *ix, const struct entry *e, const xtrk_index_key *k)
+{
+	size_t n = 0;
+	if (e->seg < 0)
+		each_mem(ix->mems[e->idx].flat, "notes", 5, count_cb, &n);
+	else if (k->nlo)
+		each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->nlo[e->seg], k->nhi[e->seg], count_cb, &n);
+	return n;
+}
+
+/* The appended notes as "notes.N", numbered after the record's `first` own. */
+static int each_appended_note(const struct entry *e, size_t first, each_cb cb, void *payload)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(e->notes, i, n) {
+		char key[48];
+		xtrk_value v;
+		int len = snprintf(key, sizeof(key), "notes.%zu", first + i), rc;
+		xtrk_seg_leaf_value(&v, json_object_get(n, "text"));
+		if ((rc = cb(key, (size_t)len, &v, payload)))
+			return rc;
+	}
+	return 0;
+}
+
 int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *k, each_cb cb, void *payload)
 {
 	const struct entry *e = &ix->entries[i];
+	int rc;
 	if (k->is_tags)
 		return k->len == 4 ? each_tag(e, cb, payload) : 0;
 	if (e->seg < 0)
-		return each_mem(ix->mems[e->idx].flat, k->name, k->len, cb, payload);
-	return each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb, payload);
+		rc = each_mem(ix->mems[e->idx].flat, k->name, k->len, cb, payload);
+	else
+		rc = each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb, payload);
+	if (rc || !k->is_notes || k->len != 5 || !e->notes)
+		return rc;
+	return each_appended_note(e, record_notes(ix, e, k), cb, payload);
 }
 
 int xtrk_index_each(const xtrk_index *ix, size_t i, each_cb cb, void *payload)
 {
 	const struct entry *e = &ix->entries[i];
+	size_t have = 0;
 	int rc = e->seg < 0 ? each_mem(ix->mems[e->idx].flat, "", 0, cb, payload)
 			    : each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], 0, INT64_MAX, cb, payload);
-	return rc ? rc : each_tag(e, cb, payload);
+	if (rc || (rc = each_tag(e, cb, payload)) || !e->notes)
+		return rc;
+	/* The record's notes counted by their keys, whatever key this walk was not given. */
+	if (e->seg < 0)
+		each_mem(ix->mems[e->idx].flat, "notes", 5, count_cb, &have);
+	else {
+		const struct seg *sg = &ix->segs[e->seg];
+		each_seg(sg, &sg->runs[e->idx], xtrk_seg_key_lower(sg, "notes.", 6), xtrk_seg_key_lower(sg, "notes/", 6),
+			count_cb, &have);
+	}
+	return each_appended_note(e, have, cb, payload);
 }
 
 /* ---- maintenance ---- */
@@ -656,7 +754,7 @@ int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
 {
 	const char *key;
 	json_t *v;
-	if (k->is_id || k->is_tags)
+	if (k->is_id || k->is_tags || (k->is_notes && json_object_size(ix->notes)))
 		return 1;
 	for (size_t s = 0; s < ix->nsegs; s++)
 		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s])

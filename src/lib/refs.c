@@ -13,6 +13,7 @@
 #include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/refs.h"
+#include "xtrk/removed.h"
 
 #define LOCK_WAIT_MS 5000
 
@@ -56,18 +57,35 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Take a ref's lock file (O_EXCL), waiting a few seconds for another writer: its fd, or an error. */
+static int lock_take(const char *lock)
+{
+	long waited = 0, step = 1, limit = LOCK_WAIT_MS;
+	const char *env = getenv("XTRK_LOCK_TIMEOUT_MS");
+	int fd;
+
+	/* Tests shorten the wait; people never need to. */
+	if (env && *env)
+		limit = atol(env);
+	while ((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+		if (errno != EEXIST)
+			return xtrk_error_errno("cannot create lock '%s'", lock);
+		if (waited >= limit)
+			return xtrk_error_set(XTRK_ELOCKED,
+				"'%s' is locked by another xtrk process; if none is running, remove the lock file", lock);
+		sleep_ms(step);
+		waited += step;
+		step = step < 64 ? step * 2 : 64;
+	}
+	return fd;
+}
+
 int xtrk_ref_write(xtrk_repo *repo, const char *relpath, const char *content, int must_not_exist)
 {
 	xtrk_buf path = XTRK_BUF_INIT, lock = XTRK_BUF_INIT;
 	struct stat st;
 	int fd = -1, err = 0;
-	long waited = 0, step = 1, limit = LOCK_WAIT_MS;
-	const char *env = getenv("XTRK_LOCK_TIMEOUT_MS");
 	char *slash;
-
-	/* Tests shorten the wait; people never need to. */
-	if (env && *env)
-		limit = atol(env);
 
 	xtrk_buf_printf(&path, "%s/%s", xtrk_repo_dir(repo), relpath);
 	xtrk_buf_printf(&lock, "%s.lock", path.ptr);
@@ -81,20 +99,9 @@ int xtrk_ref_write(xtrk_repo *repo, const char *relpath, const char *content, in
 	*slash = '/';
 	if (err < 0)
 		goto done;
-	while ((fd = open(lock.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
-		if (errno != EEXIST) {
-			err = xtrk_error_errno("cannot create lock '%s'", lock.ptr);
-			goto done;
-		}
-		if (waited >= limit) {
-			err = xtrk_error_set(XTRK_ELOCKED,
-				"'%s' is locked by another xtrk process; if none is running, remove the lock file",
-				lock.ptr);
-			goto done;
-		}
-		sleep_ms(step);
-		waited += step;
-		step = step < 64 ? step * 2 : 64;
+	if ((fd = lock_take(lock.ptr)) < 0) {
+		err = fd;
+		goto done;
 	}
 	/* Checked under the lock, so two writers cannot both see it absent. */
 	if (must_not_exist && stat(path.ptr, &st) == 0) {
@@ -358,6 +365,71 @@ int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run,
 		err = xtrk_error_set(XTRK_EEXISTS, "tag '%s' was just created by another process", name);
 	xtrk_buf_dispose(&rel);
 	xtrk_buf_dispose(&content);
+	return err;
+}
+
+int xtrk_tag_run(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	xtrk_oid old;
+	struct stat st;
+	int err, is_exp;
+
+	if (!xtrk_tag_name_valid(name))
+		return xtrk_tag_name_refuse(name);
+	xtrk_buf_printf(&p, "%s/refs/experiments/%s", xtrk_repo_dir(repo), name);
+	if (xtrk_buf_oom(&p))
+		return xtrk_error_oom();
+	is_exp = lstat(p.ptr, &st) == 0;
+	xtrk_buf_dispose(&p);
+	/* As a revision, a tag wins over an experiment of the same name: the name would stop meaning the experiment. */
+	if (is_exp)
+		return xtrk_error_set(XTRK_EINVALID,
+			"'%s' is not a valid tag name: it is the name of an experiment, so 'xtrk show %s' would be ambiguous",
+			name, name);
+	if ((err = xtrk_run_check_listed(repo, run)) < 0)
+		return err;
+	if (!force && xtrk_refs_tag_lookup(&old, repo, name) == 0)
+		return xtrk_error_set(XTRK_EEXISTS, "tag '%s' already exists (naming run %s); -f moves it", name,
+			xtrk_oid_tostr(&old));
+	xtrk_error_clear();
+	return xtrk_refs_tag_create(repo, name, run, force);
+}
+
+int xtrk_refs_tag_delete(xtrk_oid *was, xtrk_repo *repo, const char *name)
+{
+	xtrk_buf path = XTRK_BUF_INIT, lock = XTRK_BUF_INIT;
+	int fd = -1, err;
+
+	if (!xtrk_ref_name_valid(name))
+		return xtrk_error_set(XTRK_ENOTFOUND, "no tag '%s'", name);
+	xtrk_buf_printf(&path, "%s/refs/tags/%s", xtrk_repo_dir(repo), name);
+	xtrk_buf_printf(&lock, "%s.lock", path.ptr);
+	if (xtrk_buf_oom(&path) || xtrk_buf_oom(&lock)) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	if ((err = fd = lock_take(lock.ptr)) < 0)
+		goto done;
+	/* Looked up under the lock: what is removed is what was named when the lock was taken. */
+	if (access(path.ptr, F_OK) < 0)
+		err = xtrk_error_set(XTRK_ENOTFOUND, "no tag '%s'", name);
+	else if ((err = read_ref(was, path.ptr, name)) == XTRK_ECORRUPT) {
+		memset(was, 0, sizeof(*was)); /* a damaged tag can still be deleted */
+		xtrk_error_clear();
+		err = 0;
+	}
+	if (err == 0 && unlink(path.ptr) < 0)
+		err = xtrk_error_errno("cannot delete tag '%s'", name);
+	close(fd);
+	unlink(lock.ptr);
+	if (err == 0) {
+		*strrchr(path.ptr, '/') = '\0';
+		err = xtrk_fsync_dir(path.ptr);
+	}
+done:
+	xtrk_buf_dispose(&path);
+	xtrk_buf_dispose(&lock);
 	return err;
 }
 

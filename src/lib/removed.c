@@ -12,7 +12,9 @@
 #include "fileutil.h"
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
+#include "xtrk/odb.h"
 #include "xtrk/removed.h"
+#include "xtrk/revision.h"
 
 static int scan(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *area)
 {
@@ -177,4 +179,61 @@ int xtrk_removed_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev)
 	if (!matches)
 		return xtrk_error_set(XTRK_ENOTFOUND, "no removed run matches '%s' (see 'xtrk rm --list')", rev);
 	return 0;
+}
+
+int xtrk_run_check_listed(xtrk_repo *repo, const xtrk_oid *run)
+{
+	xtrk_buf base = XTRK_BUF_INIT, p = XTRK_BUF_INIT;
+	xtrk_run_ref *refs;
+	xtrk_otype type;
+	size_t n;
+	DIR *d;
+	struct dirent *de;
+	int listed = 0, removed = 0, err;
+
+	if (xtrk_odb_stat(NULL, &type, xtrk_repo_odb(repo), run) < 0 || type != XTRK_OBJ_RUN) {
+		xtrk_error_clear();
+		return xtrk_error_set(XTRK_EINVALID, "%s is not a run in this store", xtrk_oid_tostr(run));
+	}
+	/* One access per experiment, not a listing of every run. */
+	xtrk_buf_printf(&base, "%s/refs/experiments", xtrk_repo_dir(repo));
+	if (xtrk_buf_oom(&base))
+		return xtrk_error_oom();
+	if ((d = opendir(base.ptr))) {
+		while (!listed && (de = readdir(d))) {
+			if (de->d_name[0] == '.' || !xtrk_ref_name_valid(de->d_name))
+				continue;
+			xtrk_buf_clear(&p);
+			xtrk_buf_printf(&p, "%s/%s/%s", base.ptr, de->d_name, xtrk_oid_tostr(run));
+			listed = !xtrk_buf_oom(&p) && access(p.ptr, F_OK) == 0;
+		}
+		closedir(d);
+	}
+	xtrk_buf_dispose(&base);
+	xtrk_buf_dispose(&p);
+	if (listed)
+		return 0;
+	if ((err = xtrk_removed_list(&refs, &n, repo)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		removed |= !xtrk_oid_cmp(&refs[i].run, run);
+	free(refs);
+	return xtrk_error_set(XTRK_EINVALID, removed ? "run %s is removed; 'xtrk rm --restore %s' brings it back"
+					       : "run %s is not listed in any experiment%s",
+		xtrk_oid_tostr(run), removed ? xtrk_oid_tostr(run) : "");
+}
+
+int xtrk_run_resolve_listed(xtrk_oid *out, xtrk_repo *repo, const char *rev)
+{
+	int err = xtrk_run_resolve(out, repo, rev);
+	if (err == XTRK_ENOTFOUND) {
+		char *why = strdup(xtrk_error_last());
+		if (xtrk_removed_resolve(out, repo, rev) == 0)
+			err = xtrk_run_check_listed(repo, out);
+		else
+			err = xtrk_error_set(XTRK_ENOTFOUND, "%s", why ? why : "unknown run");
+		free(why);
+		return err;
+	}
+	return err < 0 ? err : xtrk_run_check_listed(repo, out);
 }
