@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "xtrk/buf.h"
+#include "xtrk/odb.h"
 #include "xtrk/oid.h"
 #include "xtrk/repo.h"
 
@@ -97,6 +98,21 @@ int xtrk_notes_attach_stored(json_t *run, xtrk_repo *repo, const xtrk_oid *id);
  * stored form, which `bytes` receives.  XTRK_ECORRUPT saying what is wrong.
  */
 int xtrk_note_from_json(xtrk_oid *id, xtrk_buf *bytes, const xtrk_oid *run, json_t *entry);
+
+/**
+ * Bundles: a run's appended notes go into its manifest entry (`entry`, a JSON
+ * object) as "notes", xtrk_notes_json's shape; a run without notes gets none.
+ * A damaged note is an error (run 'xtrk fsck').
+ */
+int xtrk_notes_carry(json_t *entry, xtrk_repo *repo, const xtrk_oid *run);
+
+/**
+ * Bundles, receiving side: the notes carried for `run` (`notes`, NULL when
+ * none), each checked with xtrk_note_from_json, none twice, at most
+ * XTRK_NOTES_MAX_PER_RUN.  With `txn`, each object is written to it.
+ * `*ids` (free()) gets their IDs.  XTRK_ECORRUPT naming the first problem.
+ */
+int xtrk_notes_carried(xtrk_oid **ids, size_t *n, json_t *notes, const xtrk_oid *run, xtrk_txn *txn);
 
 /**
  * Name notes of `run` whose objects are already durable in the store:

@@ -21,6 +21,7 @@
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
+#include "xtrk/notes.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
@@ -174,6 +175,14 @@ static void check_run(struct reader *r, json_t *entry)
 			 json_string_value(json_object_get(json_object_get(rec, "source"), "commit"))) < 0)
 		xtrk_br_problem(r, "run %s: %s", hex, xtrk_error_last());
 	check_source_paths(r, hex, rec);
+	{
+		/* Appended notes: each checked whole; on import, its object staged with the others. */
+		xtrk_oid *notes;
+		size_t nnotes;
+		if (xtrk_notes_carried(&notes, &nnotes, json_object_get(entry, "notes"), &id, r->txn) < 0)
+			xtrk_br_problem(r, "%s", xtrk_error_last());
+		free(notes);
+	}
 done:
 	xtrk_oidset_dispose(&seen);
 	json_decref(rec);
@@ -313,6 +322,16 @@ static int publish_refs(struct reader *r)
 		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = xtrk_reach_mark_partial(r->repo, &id, sum)) < 0) ||
 		    (err = xtrk_refs_add_run(r->repo, exp, &id)) < 0)
 			goto done;
+		{
+			xtrk_oid *notes;
+			size_t nnotes;
+			/* Checked (and their objects committed) before anything was published. */
+			if ((err = xtrk_notes_carried(&notes, &nnotes, json_object_get(e, "notes"), &id, NULL)) == 0)
+				err = xtrk_notes_publish(r->repo, &id, notes, nnotes);
+			free(notes);
+			if (err < 0)
+				goto done;
+		}
 		json_array_foreach(json_object_get(sum, "tags"), k, t) {
 			xtrk_oid have;
 			const char *name = json_string_value(t), *q = json_string_value(json_object_get(queued, name));

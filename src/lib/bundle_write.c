@@ -16,6 +16,7 @@
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
+#include "xtrk/notes.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
@@ -339,6 +340,10 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		err = xtrk_error_oom();
 		goto done;
 	}
+	/* Appended notes travel in the manifest, each whole with its ID (xtrk-format(5)). */
+	for (size_t i = 0; i < nruns; i++)
+		if ((err = xtrk_notes_carry(json_array_get(json_object_get(m, "runs"), i), repo, &ids[i])) < 0)
+			goto done;
 
 	/* The archive goes to a temp file beside the destination, renamed when complete. */
 	xtrk_buf_clear(&tmp);

@@ -12,6 +12,7 @@
 
 #include "xtrk/errors.h"
 #include "xtrk/fsck.h"
+#include "xtrk/notes.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
@@ -248,6 +249,11 @@ static void check_refs(struct fsck *f)
 	xtrk_buf_dispose(&p);
 }
 
+static void note_problem(const xtrk_oid *run, const char *what, void *payload)
+{
+	problem(payload, run, "%s", what);
+}
+
 static size_t count_temp(xtrk_repo *repo)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
@@ -297,6 +303,7 @@ int xtrk_fsck(xtrk_fsck_result *out, xtrk_repo *repo, const xtrk_fsck_options *o
 			problem(&f, &targets[i], "tag '%s' names %s, which is not a run in the store", names[i],
 				xtrk_oid_tostr(&targets[i]));
 	}
+	xtrk_notes_check(repo, note_problem, &f);
 	xtrk_error_clear();
 	out->temp_files = count_temp(repo);
 done:

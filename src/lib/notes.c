@@ -14,6 +14,7 @@
 #include "xtrk/json.h"
 #include "xtrk/notes.h"
 #include "xtrk/odb.h"
+#include "xtrk/oidset.h"
 #include "xtrk/refs.h"
 #include "xtrk/removed.h"
 #include "xtrk/run.h"
@@ -406,6 +407,68 @@ int xtrk_note_from_json(xtrk_oid *id, xtrk_buf *bytes, const xtrk_oid *run, json
 		err = xtrk_buf_puts(bytes, text);
 	xtrk_note_dispose(&note);
 	free(text);
+	return err;
+}
+
+int xtrk_notes_carry(json_t *entry, xtrk_repo *repo, const xtrk_oid *run)
+{
+	xtrk_note *notes;
+	json_t *arr;
+	size_t n;
+	int err = xtrk_notes_list(&notes, &n, repo, run, 0);
+	if (err < 0)
+		return xtrk_error_set(err, "%s; run 'xtrk fsck'", xtrk_error_last());
+	if (n == 0)
+		return 0;
+	arr = xtrk_notes_json(notes, n, run);
+	xtrk_notes_free(notes, n);
+	if (!arr || json_object_set_new(entry, "notes", arr) < 0)
+		return xtrk_error_oom();
+	return 0;
+}
+
+int xtrk_notes_carried(xtrk_oid **ids, size_t *n, json_t *notes, const xtrk_oid *run, xtrk_txn *txn)
+{
+	xtrk_oidset seen = XTRK_OIDSET_INIT;
+	xtrk_buf bytes = XTRK_BUF_INIT;
+	json_t *e;
+	size_t i;
+	int err = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (!notes)
+		return 0;
+	if (!json_is_array(notes))
+		return xtrk_error_set(XTRK_ECORRUPT, "the notes of run %s are not a list", xtrk_oid_tostr(run));
+	if (json_array_size(notes) > XTRK_NOTES_MAX_PER_RUN)
+		return xtrk_error_set(XTRK_ECORRUPT, "run %s carries %zu notes; a run holds at most %d", xtrk_oid_tostr(run),
+			json_array_size(notes), XTRK_NOTES_MAX_PER_RUN);
+	if (!(*ids = calloc(json_array_size(notes) + 1, sizeof(**ids))))
+		return xtrk_error_oom();
+	json_array_foreach(notes, i, e) {
+		xtrk_oid id, got;
+		if ((err = xtrk_note_from_json(&id, &bytes, run, e)) < 0)
+			break;
+		if ((err = xtrk_oidset_add(&seen, &id)) < 0)
+			break;
+		if (err == 0) {
+			err = xtrk_error_set(XTRK_ECORRUPT, "run %s carries note %s twice", xtrk_oid_tostr(run),
+				xtrk_oid_tostr(&id));
+			break;
+		}
+		err = 0;
+		if (txn && (err = xtrk_txn_write(&got, txn, XTRK_OBJ_BLOB, bytes.ptr, bytes.size)) < 0)
+			break;
+		(*ids)[(*n)++] = id;
+	}
+	xtrk_oidset_dispose(&seen);
+	xtrk_buf_dispose(&bytes);
+	if (err < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
 	return err;
 }
 

@@ -10,6 +10,7 @@
 #include "fileutil.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
+#include "xtrk/notes.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
@@ -268,7 +269,8 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		    (err = xtrk_refs_add_run(to, exp, &ids[i])) < 0)
 			goto done;
 	}
-	if ((err = copy_tags(&s, ids, n, untrusted)) == 0 && xtrk_index_add(to, ids, runs, n) < 0)
+	if ((err = copy_tags(&s, ids, n, untrusted)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
+	    xtrk_index_add(to, ids, runs, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
 	for (size_t i = 0; runs && i < n; i++)
