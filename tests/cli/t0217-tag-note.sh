@@ -153,6 +153,9 @@ check "show, log --json, log --columns notes and --where see appended notes afte
 	expect_contains "$($W log -e exp --columns id,notes.1)" "${ONE:0:12}  first appended"
 	expect_eq "$($W log --where "notes.2 == \"second appended\"" --format json | json_get 0.id)" "$ONE"
 	expect_eq "$($W log --where "notes.3 == \"second appended\"" --format json)" "[]"
+	expect_eq "$($W log --where "notes contains \"second appended\"" --format json | json_get 0.id)" "$ONE"
+	expect_eq "$($W export -e exp --where "id == \"$ONE\"" | json_get 0.notes.2)" "second appended"
+	expect_contains "$($W export -e exp --format csv --columns id,notes)" "$ONE,\"recorded note,first appended,second appended\""
 '
 
 check "-F FILE, -F - and -m - read the note; several lines are listed indented" '
@@ -267,7 +270,7 @@ check "fsck: a note object that is not a note, or not in the form xtrk writes" '
 	damaged "L=\$(xtrk -C dmg hash-object -w \"$TRASH/nj.txt\"); echo \$L > dmg/.xtrk/refs/notes/$ONE/\$L" "is not JSON"
 	head -c 300000 /dev/zero > huge.bin
 	damaged "L=\$(xtrk -C dmg hash-object -w \"$TRASH/huge.bin\"); echo \$L > dmg/.xtrk/refs/notes/$ONE/\$L" \
-		"larger than any note"
+		"larger than any note (300000 bytes)"
 '
 
 # ---- notes and tags travel ----
