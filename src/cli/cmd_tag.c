@@ -30,6 +30,19 @@ static const char usage[] =
 
 enum { OPT_JSON = 256 };
 
+static int ref_cmp(const void *a, const void *b)
+{
+	const xtrk_run_ref *x = a, *y = b;
+	int c = xtrk_oid_cmp(&x->run, &y->run);
+	return c ? c : strcmp(x->experiment, y->experiment);
+}
+
+/* By ID alone, for bsearch: the first experiment found is as good as any. */
+static int id_cmp(const void *a, const void *b)
+{
+	return xtrk_oid_cmp(&((const xtrk_run_ref *)a)->run, &((const xtrk_run_ref *)b)->run);
+}
+
 static int list(xtrk_repo *repo, const char *pattern, int json)
 {
 	char **names;
@@ -41,21 +54,24 @@ static int list(xtrk_repo *repo, const char *pattern, int json)
 
 	if ((err = xtrk_refs_tags(&names, &targets, &n, repo)) < 0)
 		return err;
-	/* The refs once, not once per tag. */
+	/* The refs once, sorted, not once per tag: thousands of tags on 100,000 runs stay quick. */
 	if ((err = xtrk_refs_list_runs(&live, &nlive, repo, NULL)) < 0 || (err = xtrk_removed_list(&removed, &nremoved, repo)) < 0)
 		goto done;
+	if (nlive)
+		qsort(live, nlive, sizeof(*live), ref_cmp);
+	if (nremoved)
+		qsort(removed, nremoved, sizeof(*removed), ref_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const char *exp = NULL, *state = "listed";
 		if (pattern && fnmatch(pattern, names[i], 0) != 0)
 			continue;
-		for (size_t j = 0; j < nlive && !exp; j++)
-			if (!xtrk_oid_cmp(&live[j].run, &targets[i]))
-				exp = live[j].experiment;
-		for (size_t j = 0; j < nremoved && !exp; j++)
-			if (!xtrk_oid_cmp(&removed[j].run, &targets[i])) {
-				exp = removed[j].experiment;
-				state = "removed";
-			}
+		xtrk_run_ref key = { targets[i], "" }, *hit;
+		if ((hit = bsearch(&key, live, nlive, sizeof(*live), id_cmp)))
+			exp = hit->experiment;
+		else if ((hit = bsearch(&key, removed, nremoved, sizeof(*removed), id_cmp))) {
+			exp = hit->experiment;
+			state = "removed";
+		}
 		if (xtrk_oid_is_zero(&targets[i]))
 			state = "damaged";
 		else if (!exp)

@@ -594,6 +594,11 @@ int xtrk_notes_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t
 		size_t k;
 		if ((err = note_ids(&names, &k, from, &runs[r])) < 0 || !k)
 			continue;
+		if (k > XTRK_NOTES_MAX_PER_RUN) { /* a store that holds more is damaged: no more are read */
+			xtrk_warning_add("run %s has %zu notes; only %d are copied", xtrk_oid_tostr(&runs[r]), k,
+				XTRK_NOTES_MAX_PER_RUN);
+			k = XTRK_NOTES_MAX_PER_RUN;
+		}
 		if (!(ids[r] = calloc(k, sizeof(**ids)))) {
 			free(names);
 			err = xtrk_error_oom();
