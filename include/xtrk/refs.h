@@ -45,6 +45,12 @@ int xtrk_refs_list_runs(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, cons
 /** Create a tag; XTRK_EEXISTS when it exists and names another run (unless `force`). */
 int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force);
 /**
+ * 0 when `name` may become a new tag: a valid tag name (else as
+ * xtrk_tag_name_refuse) that is not the name of an experiment of the store
+ * nor `new_experiment` (may be NULL), which would make the name ambiguous.
+ */
+int xtrk_tag_name_check(xtrk_repo *repo, const char *name, const char *new_experiment);
+/**
  * Tag a run after the fact, as `git tag` does: `run` must be listed in an
  * experiment (a removed run is refused), `name` a valid tag name that is not
  * also an experiment's (it would make the name ambiguous), and an existing

@@ -368,25 +368,34 @@ int xtrk_refs_tag_create(xtrk_repo *repo, const char *name, const xtrk_oid *run,
 	return err;
 }
 
-int xtrk_tag_run(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force)
+int xtrk_tag_name_check(xtrk_repo *repo, const char *name, const char *new_experiment)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
-	xtrk_oid old;
 	struct stat st;
-	int err, is_exp;
+	int is_exp;
 
 	if (!xtrk_tag_name_valid(name))
 		return xtrk_tag_name_refuse(name);
 	xtrk_buf_printf(&p, "%s/refs/experiments/%s", xtrk_repo_dir(repo), name);
 	if (xtrk_buf_oom(&p))
 		return xtrk_error_oom();
-	is_exp = lstat(p.ptr, &st) == 0;
+	is_exp = lstat(p.ptr, &st) == 0 || (new_experiment && !strcmp(name, new_experiment));
 	xtrk_buf_dispose(&p);
 	/* As a revision, a tag wins over an experiment of the same name: the name would stop meaning the experiment. */
 	if (is_exp)
 		return xtrk_error_set(XTRK_EINVALID,
 			"'%s' is not a valid tag name: it is the name of an experiment, so 'xtrk show %s' would be ambiguous",
 			name, name);
+	return 0;
+}
+
+int xtrk_tag_run(xtrk_repo *repo, const char *name, const xtrk_oid *run, int force)
+{
+	xtrk_oid old;
+	int err;
+
+	if ((err = xtrk_tag_name_check(repo, name, NULL)) < 0)
+		return err;
 	if ((err = xtrk_run_check_listed(repo, run)) < 0)
 		return err;
 	if (!force && xtrk_refs_tag_lookup(&old, repo, name) == 0)

@@ -269,8 +269,8 @@ static int commit_state_prepare(struct commit_state *s)
 	}
 	for (size_t i = 0; i < o->ntags; i++) {
 		xtrk_oid old;
-		if (!xtrk_tag_name_valid(o->tags[i]))
-			err = xtrk_tag_name_refuse(o->tags[i]);
+		if ((err = xtrk_tag_name_check(s->repo, o->tags[i], s->experiment)) < 0)
+			;
 		else if (xtrk_refs_tag_lookup(&old, s->repo, o->tags[i]) == 0)
 			err = xtrk_error_set(XTRK_EEXISTS, "tag '%s' already names run %s; choose another name",
 				o->tags[i], xtrk_oid_tostr(&old));

@@ -62,6 +62,14 @@ check "invalid and ambiguous names are refused with exit 2 and write nothing" '
 	expect_contains "$($W tag exp abcd 2>&1 || true)" "looks like a run ID"
 	expect_contains "$($W tag exp exp 2>&1 || true)" "name of an experiment"
 	expect_eq "$(ls ws/.xtrk/refs/tags | sort | tr "\n" " ")" "baseline release-1 "
+	# The same rule when a run is recorded: an existing experiment, or the one being created.
+	before=$(store_listing ws)
+	expect_exit 1 $W commit-run -e exp --tag other
+	expect_exit 1 $W commit-run -e fresh --tag fresh
+	expect_exit 1 $W run -e fresh2 --tag fresh2 -- touch "$TRASH/ran"
+	expect_eq "$(store_listing ws)" "$before"
+	test ! -e "$TRASH/ran"
+	expect_contains "$($W commit-run -e exp --tag other 2>&1 || true)" "name of an experiment"
 '
 
 check "a removed run cannot be tagged (by ID, prefix or experiment~N), nor an object that is not a run" '
