@@ -66,9 +66,9 @@ static int list(xtrk_repo *repo, const char *pattern, int json)
 		if (pattern && fnmatch(pattern, names[i], 0) != 0)
 			continue;
 		xtrk_run_ref key = { targets[i], "" }, *hit;
-		if ((hit = bsearch(&key, live, nlive, sizeof(*live), id_cmp)))
+		if (nlive && (hit = bsearch(&key, live, nlive, sizeof(*live), id_cmp)))
 			exp = hit->experiment;
-		else if ((hit = bsearch(&key, removed, nremoved, sizeof(*removed), id_cmp))) {
+		else if (nremoved && (hit = bsearch(&key, removed, nremoved, sizeof(*removed), id_cmp))) {
 			exp = hit->experiment;
 			state = "removed";
 		}
