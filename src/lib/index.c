@@ -51,7 +51,14 @@ struct xtrk_index {
 	size_t n;
 	xtrk_run_ref *refs;
 	json_t *tags; /* run id -> [names] */
-	json_t *notes; /* run id -> appended notes */
+	struct lazy_notes *notes; /* read on first use: most listings never look at notes */
+};
+
+/* Appended notes, read from the refs the first time a lookup needs them. */
+struct lazy_notes {
+	xtrk_repo *repo;
+	int loaded;
+	json_t *all; /* run id -> appended notes (xtrk_notes_all) */
 };
 
 struct xtrk_index_key {
@@ -357,8 +364,13 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 		merge(ix, repo); /* takes effect for the next reader; this one keeps its maps */
 	if (ix->n)
 		xtrk_sort(ix->entries, ix->n, sizeof(*ix->entries), entry_cmp);
-	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0 || (err = xtrk_notes_all(&ix->notes, repo)) < 0)
+	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0)
 		goto fail;
+	if (!(ix->notes = calloc(1, sizeof(*ix->notes)))) {
+		err = xtrk_error_oom();
+		goto fail;
+	}
+	ix->notes->repo = repo;
 	for (size_t i = 0; i < ntags; i++) {
 		const char *k = xtrk_oid_tostr(&ttargets[i]);
 		json_t *arr = json_object_get(ix->tags, k);
@@ -368,7 +380,6 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 	}
 	for (size_t i = 0; i < ix->n; i++) {
 		ix->entries[i].tags = json_object_get(ix->tags, xtrk_oid_tostr(&ix->entries[i].id));
-		ix->entries[i].notes = json_object_get(ix->notes, xtrk_oid_tostr(&ix->entries[i].id));
 		xtrk_oid_fmt(ix->entries[i].hex, &ix->entries[i].id);
 	}
 	xtrk_refs_tags_free(tnames, ttargets, ntags);
@@ -395,7 +406,9 @@ void xtrk_index_free(xtrk_index *ix)
 	free(ix->entries);
 	free(ix->refs);
 	json_decref(ix->tags);
-	json_decref(ix->notes);
+	if (ix->notes)
+		json_decref(ix->notes->all);
+	free(ix->notes);
 	free(ix);
 }
 
@@ -408,8 +421,28 @@ json_t *xtrk_index_tags(const xtrk_index *ix, size_t i)
 	return ix->entries[i].tags ? json_incref(ix->entries[i].tags) : json_array();
 }
 
+/*
+ * The appended notes of every run, once: a failure to read them costs only the notes
+ * (a warning says so), never the listing.  The index keeps the store it was opened on.
+ */
+static void notes_load(const xtrk_index *ix)
+{
+	struct lazy_notes *ln = ix->notes;
+	if (ln->loaded)
+		return;
+	ln->loaded = 1;
+	if (xtrk_notes_all(&ln->all, ln->repo) < 0) {
+		xtrk_warning_add("appended notes left out: %s", xtrk_error_last());
+		xtrk_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < ix->n; i++)
+		ix->entries[i].notes = json_object_get(ln->all, ix->entries[i].hex);
+}
+
 json_t *xtrk_index_notes(const xtrk_index *ix, size_t i)
 {
+	notes_load(ix);
 	return ix->entries[i].notes ? json_incref(ix->entries[i].notes) : json_array();
 }
 
@@ -430,6 +463,8 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
 	k->is_id = !strcmp(name, "id");
 	k->is_notes = !strcmp(name, "notes") || !strncmp(name, "notes.", 6);
+	if (k->is_notes)
+		notes_load(ix);
 	for (size_t s = 0; s < ix->nsegs; s++) {
 		const struct seg *sg = &ix->segs[s];
 		char *below;
@@ -648,7 +683,9 @@ int xtrk_index_each(const xtrk_index *ix, size_t i, each_cb cb, void *payload)
 {
 	const struct entry *e = &ix->entries[i];
 	size_t have = 0;
-	int rc = e->seg < 0 ? each_mem(ix->mems[e->idx].flat, "", 0, cb, payload)
+	int rc;
+	notes_load(ix);
+	rc = e->seg < 0 ? each_mem(ix->mems[e->idx].flat, "", 0, cb, payload)
 			    : each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], 0, INT64_MAX, cb, payload);
 	if (rc || (rc = each_tag(e, cb, payload)) || !e->notes)
 		return rc;
@@ -754,7 +791,7 @@ int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
 {
 	const char *key;
 	json_t *v;
-	if (k->is_id || k->is_tags || (k->is_notes && json_object_size(ix->notes)))
+	if (k->is_id || k->is_tags || (k->is_notes && json_object_size(ix->notes->all)))
 		return 1;
 	for (size_t s = 0; s < ix->nsegs; s++)
 		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s])
