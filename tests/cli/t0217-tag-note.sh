@@ -72,7 +72,7 @@ check "invalid and ambiguous names are refused with exit 2 and write nothing" '
 	expect_contains "$($W commit-run -e exp --tag other 2>&1 || true)" "name of an experiment"
 '
 
-check "a removed run cannot be tagged (by ID, prefix or experiment~N), nor an object that is not a run" '
+check "a removed run cannot be tagged (by full ID or ID prefix), nor an object that is not a run" '
 	xtrk -C ws commit-run -e scratch -m scratch >/dev/null 2>&1
 	S=$($W log -e scratch --format json | json_get 0.id)
 	$W rm "$S" >/dev/null
