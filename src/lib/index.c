@@ -58,7 +58,113 @@ struct xtrk_index_key {
 	int is_id;
 	int64_t *kid;      /* per segment: the key's ID, or -1 */
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
+	int64_t *blo, *bhi; /* per segment: the IDs of keys below it in brackets ("name[") */
 };
+
+/* ---- field names ---- */
+
+int xtrk_field_plain_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		c == '/' || c == ':' || c == '@' || c == '+' || (unsigned char)c >= 0x80;
+}
+
+int xtrk_field_append(xtrk_buf *name, const char *part, size_t len)
+{
+	size_t plain = 0;
+	while (plain < len && xtrk_field_plain_char(part[plain]))
+		plain++;
+	if (len && plain == len) {
+		if (name->size)
+			xtrk_buf_putc(name, '.');
+		xtrk_buf_put(name, part, len);
+	} else {
+		xtrk_buf_putc(name, '[');
+		for (size_t i = 0; i < len; i++) {
+			if (part[i] == ']' || part[i] == '\\')
+				xtrk_buf_putc(name, '\\');
+			xtrk_buf_putc(name, part[i]);
+		}
+		xtrk_buf_putc(name, ']');
+	}
+	return xtrk_buf_oom(name) ? xtrk_error_oom() : 0;
+}
+
+size_t xtrk_field_span(const char *s)
+{
+	const char *p = s;
+	for (;;) {
+		if (*p == '.' || xtrk_field_plain_char(*p)) {
+			p++;
+		} else if (*p == '[') {
+			for (p++; *p && *p != ']'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else {
+			return (size_t)(p - s);
+		}
+	}
+}
+
+int xtrk_field_canon(xtrk_buf *out, const char *name, size_t len)
+{
+	xtrk_buf part = XTRK_BUF_INIT;
+	size_t i = 0;
+	int err = 0;
+
+	xtrk_buf_clear(out);
+	if (!len)
+		return xtrk_error_set(XTRK_EINVALID, "an empty field name");
+	while (i < len && err == 0) {
+		xtrk_buf_clear(&part);
+		if (i && name[i] == '.' && ++i >= len) { /* the '.' before a part ("a.[b]" is "a[b]") */
+			err = xtrk_error_set(XTRK_EINVALID, "field name '%.*s': an empty part", (int)len, name);
+			break;
+		}
+		if (i < len && name[i] == '[') {
+			for (i++; i < len && name[i] != ']'; i++) {
+				if (name[i] == '\\' && i + 1 < len)
+					i++;
+				xtrk_buf_putc(&part, name[i]);
+			}
+			if (i >= len) {
+				err = xtrk_error_set(XTRK_EINVALID, "field name '%.*s': a '[' is not closed with ']'",
+					(int)len, name);
+				break;
+			}
+			i++;
+			if (i < len && name[i] != '.' && name[i] != '[') {
+				err = xtrk_error_set(XTRK_EINVALID, "field name '%.*s': '%c' after ']' (a '.' or '[' goes there)",
+					(int)len, name, name[i]);
+				break;
+			}
+		} else {
+			size_t start = i;
+			while (i < len && xtrk_field_plain_char(name[i]))
+				i++;
+			if (i == start || (i < len && name[i] != '.' && name[i] != '[')) {
+				err = i < len && name[i] != '.' ? xtrk_error_set(XTRK_EINVALID,
+					"field name '%.*s': '%c' needs brackets (e.g. models[model.pt].bytes)", (int)len, name,
+					name[i]) : xtrk_error_set(XTRK_EINVALID, "field name '%.*s': an empty part", (int)len, name);
+				break;
+			}
+			xtrk_buf_put(&part, name + start, i - start);
+		}
+		if (xtrk_buf_oom(&part) || (err = xtrk_field_append(out, part.ptr ? part.ptr : "", part.size)) < 0)
+			err = err < 0 ? err : xtrk_error_oom();
+	}
+	xtrk_buf_dispose(&part);
+	if (err < 0)
+		xtrk_buf_clear(out);
+	return err;
+}
+
+int xtrk_field_below(const char *key, size_t klen, const char *name, size_t len)
+{
+	return klen > len && !memcmp(key, name, len) && (key[len] == '.' || key[len] == '[');
+}
 
 /* ---- flattening ---- */
 
@@ -73,9 +179,7 @@ static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 			if (top && (!strcmp(k, "id") || !strcmp(k, "tags")))
 				continue; /* the ID is the entry's own; tags are refs, read fresh */
 			xtrk_buf_truncate(prefix, plen);
-			if (plen)
-				xtrk_buf_putc(prefix, '.');
-			xtrk_buf_puts(prefix, k);
+			xtrk_field_append(prefix, k, strlen(k));
 			flat_into(out, child, prefix, 0);
 		}
 	} else if (json_is_array(v)) {
@@ -84,14 +188,17 @@ static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 			by_name |= plen == strlen(xtrk_record_groups[g]) && !memcmp(prefix->ptr, xtrk_record_groups[g], plen);
 		json_array_foreach(v, i, child) {
 			const char *name = json_string_value(json_object_get(child, "name"));
+			char pos[32];
 			xtrk_buf_truncate(prefix, plen);
-			if (by_name && name)
-				xtrk_buf_printf(prefix, ".%s", name);
-			else
-				xtrk_buf_printf(prefix, ".%zu", i);
+			if (by_name && name) {
+				xtrk_field_append(prefix, name, json_string_length(json_object_get(child, "name")));
+			} else {
+				snprintf(pos, sizeof(pos), "%zu", i);
+				xtrk_field_append(prefix, pos, strlen(pos));
+			}
 			flat_into(out, child, prefix, 0);
 		}
-	} else if (plen) {
+	} else if (plen && !xtrk_buf_oom(prefix)) {
 		json_object_set(out, prefix->ptr, v);
 	}
 	xtrk_buf_truncate(prefix, plen);
@@ -407,12 +514,21 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 {
 	xtrk_index_key *k = calloc(1, sizeof(*k));
 	size_t n = ix->nsegs ? ix->nsegs : 1;
+	xtrk_buf canon = XTRK_BUF_INIT;
+	int err;
 	*out = NULL;
-	if (!k || !(k->name = strdup(name)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
-	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi)))) {
+	if ((err = xtrk_field_canon(&canon, name, strlen(name))) < 0) {
+		free(k);
+		return err;
+	}
+	if (!k || !(k->name = xtrk_buf_detach(&canon)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
+	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi))) ||
+	    !(k->blo = calloc(n, sizeof(*k->blo))) || !(k->bhi = calloc(n, sizeof(*k->bhi)))) {
+		xtrk_buf_dispose(&canon);
 		xtrk_index_key_free(k);
 		return xtrk_error_oom();
 	}
+	name = k->name;
 	k->len = strlen(name);
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
 	k->is_id = !strcmp(name, "id");
@@ -425,10 +541,14 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 			xtrk_index_key_free(k);
 			return xtrk_error_oom();
 		}
-		/* Keys "name." up to "name/" ('/' follows '.') are the ones below. */
+		/* Keys "name." up to "name/" ('/' follows '.') are the ones below, and "name[" up to "name\\". */
 		k->lo[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
 		below[k->len] = '/';
 		k->hi[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
+		below[k->len] = '[';
+		k->blo[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
+		below[k->len] = '\\';
+		k->bhi[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
 		free(below);
 	}
 	*out = k;
@@ -443,6 +563,8 @@ void xtrk_index_key_free(xtrk_index_key *k)
 	free(k->kid);
 	free(k->lo);
 	free(k->hi);
+	free(k->blo);
+	free(k->bhi);
 	free(k);
 }
 
@@ -538,7 +660,7 @@ static int each_mem(json_t *flat, const char *prefix, size_t plen, each_cb cb, v
 	json_object_foreach(flat, key, leaf) {
 		xtrk_value v;
 		int rc;
-		if (plen && (strncmp(key, prefix, plen) || key[plen] != '.'))
+		if (plen && !xtrk_field_below(key, strlen(key), prefix, plen))
 			continue;
 		xtrk_seg_leaf_value(&v, leaf);
 		if ((rc = cb(key, strlen(key), &v, payload)))
@@ -554,7 +676,12 @@ int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *
 		return k->len == 4 ? each_tag(e, cb, payload) : 0;
 	if (e->seg < 0)
 		return each_mem(ix->mems[e->idx].flat, k->name, k->len, cb, payload);
-	return each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb, payload);
+	{
+		int rc = each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb,
+			payload);
+		return rc ? rc : each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->blo[e->seg],
+			k->bhi[e->seg], cb, payload);
+	}
 }
 
 int xtrk_index_each(const xtrk_index *ix, size_t i, each_cb cb, void *payload)
@@ -649,7 +776,7 @@ int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *
 
 static int key_below_or_equal(const char *key, size_t klen, const char *name, size_t len)
 {
-	return klen >= len && !memcmp(key, name, len) && (klen == len || key[len] == '.');
+	return (klen == len && !memcmp(key, name, len)) || xtrk_field_below(key, klen, name, len);
 }
 
 int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
@@ -659,7 +786,7 @@ int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
 	if (k->is_id || k->is_tags)
 		return 1;
 	for (size_t s = 0; s < ix->nsegs; s++)
-		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s])
+		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s] || k->blo[s] < k->bhi[s])
 			return 1;
 	for (size_t m = 0; m < ix->nmems; m++)
 		json_object_foreach(ix->mems[m].flat, key, v)
