@@ -135,70 +135,107 @@ static int64_t *all_steps(struct shown *runs, size_t n, size_t *count)
 	return all;
 }
 
+/* A column of the table: a run's metric (its key in the run's series, or -1 for a blank column). */
+struct column {
+	size_t run;
+	long key;
+	const char *name;
+};
+
+/* A run's columns: the metrics shown that it logged, or one blank column under the first when none. */
+static size_t run_columns(struct column *out, size_t r, const struct shown *run, const struct strlist *metrics)
+{
+	size_t k = 0;
+	for (size_t m = 0; m < metrics->n; m++) {
+		long key = xtrk_series_key(run->s, metrics->items[m]);
+		if (key >= 0) {
+			out[k].run = r;
+			out[k].key = key;
+			out[k++].name = metrics->items[m];
+		}
+	}
+	if (!k) {
+		out[0].run = r;
+		out[0].key = -1;
+		out[k++].name = metrics->items[0];
+	}
+	return k;
+}
+
 static void print_table(struct shown *runs, size_t n, struct strlist *metrics)
 {
-	size_t nsteps = 0, ncols = 1 + n * metrics->n, nrows, *width;
+	size_t nsteps = 0, ncols = 1, nrows, *width = NULL, *first = NULL, row = 0;
 	int64_t *steps = all_steps(runs, n, &nsteps);
 	size_t *at = calloc(n + 1, sizeof(*at));
-	char **cells;
+	struct column *cols = calloc(n * (metrics->n + 1) + 1, sizeof(*cols));
+	char **cells = NULL;
 	xtrk_buf b = XTRK_BUF_INIT;
 	int heads = n > 1 ? 2 : 1;
 
-	nrows = (size_t)heads + nsteps;
-	cells = calloc(nrows * ncols + 1, sizeof(*cells));
-	width = calloc(ncols + 1, sizeof(*width));
-	if (!steps || !at || !cells || !width) {
-		fprintf(stderr, "xtrk: error: out of memory\n");
-		goto done;
+	if (!steps || !at || !cols || !(first = calloc(n + 1, sizeof(*first))))
+		goto oom;
+	/* cols[0] is the step; first[r] is run r's first column. */
+	for (size_t r = 0; r < n; r++) {
+		first[r] = ncols;
+		ncols += run_columns(cols + ncols, r, &runs[r], metrics);
 	}
-	/* Header: with several runs, a line of run labels over the metric names. */
-	cells[(heads - 1) * ncols] = strdup("step");
-	for (size_t r = 0; r < n; r++)
-		for (size_t m = 0; m < metrics->n; m++) {
-			size_t c = 1 + r * metrics->n + m;
-			if (heads == 2)
-				cells[c] = strdup(m ? "" : runs[r].label);
-			cells[(heads - 1) * ncols + c] = strdup(cli_esc(metrics->items[m]));
-		}
+	first[n] = ncols;
+	nrows = (size_t)heads + nsteps;
+	if (!(cells = calloc(nrows * ncols + 1, sizeof(*cells))) || !(width = calloc(ncols + 1, sizeof(*width))))
+		goto oom;
+	cells[(size_t)(heads - 1) * ncols] = strdup("step");
+	for (size_t c = 1; c < ncols; c++)
+		cells[(size_t)(heads - 1) * ncols + c] = strdup(cli_esc(cols[c].name));
+	row = (size_t)heads;
 	for (size_t i = 0; i < nsteps; i++) {
-		size_t row = (size_t)heads + i;
-		xtrk_buf_clear(&b);
-		xtrk_buf_printf(&b, "%lld", (long long)steps[i]);
-		cells[row * ncols] = strdup(b.ptr);
+		int any = 0;
 		for (size_t r = 0; r < n; r++) {
 			const xtrk_series *s = runs[r].s;
 			int here = at[r] < s->nsteps && s->steps[at[r]] == steps[i];
-			for (size_t m = 0; m < metrics->n; m++) {
-				long k = xtrk_series_key(s, metrics->items[m]);
+			for (size_t c = first[r]; c < first[r + 1]; c++) {
 				xtrk_buf_clear(&b);
-				if (here && k >= 0)
-					value_text(&b, s->values[at[r] * s->nkeys + (size_t)k]);
-				cells[row * ncols + 1 + r * metrics->n + m] = strdup(b.ptr ? b.ptr : "");
+				if (here && cols[c].key >= 0 && !isnan(s->values[at[r] * s->nkeys + (size_t)cols[c].key])) {
+					value_text(&b, s->values[at[r] * s->nkeys + (size_t)cols[c].key]);
+					any = 1;
+				}
+				cells[row * ncols + c] = strdup(b.ptr ? b.ptr : "");
 			}
 			at[r] += here;
 		}
+		if (!any) { /* a step where none of the metrics shown has a value */
+			for (size_t c = 1; c < ncols; c++) {
+				free(cells[row * ncols + c]);
+				cells[row * ncols + c] = NULL;
+			}
+			continue;
+		}
+		xtrk_buf_clear(&b);
+		xtrk_buf_printf(&b, "%lld", (long long)steps[i]);
+		cells[row * ncols] = strdup(b.ptr);
+		row++;
 	}
+	nrows = row;
 	for (size_t i = (size_t)(heads - 1) * ncols; i < nrows * ncols; i++) {
 		size_t len = cells[i] ? strlen(cells[i]) : 0;
 		if (len > width[i % ncols])
 			width[i % ncols] = len;
 	}
-	/* A run's label spans its metrics' columns; a longer label widens the last of them. */
+	/* A run's label spans its columns; a longer label widens the last of them. */
 	for (size_t r = 0; heads == 2 && r < n; r++) {
-		size_t span = 2 * (metrics->n - 1), len = strlen(runs[r].label);
-		for (size_t m = 0; m < metrics->n; m++)
-			span += width[1 + r * metrics->n + m];
+		size_t span = 2 * (first[r + 1] - first[r] - 1), len = strlen(runs[r].label);
+		for (size_t c = first[r]; c < first[r + 1]; c++)
+			span += width[c];
 		if (len > span)
-			width[1 + r * metrics->n + metrics->n - 1] += len - span;
+			width[first[r + 1] - 1] += len - span;
 	}
 	if (heads == 2) {
 		xtrk_buf_clear(&b);
 		for (size_t p = 0; p < width[0]; p++)
 			xtrk_buf_putc(&b, ' ');
 		for (size_t r = 0; r < n; r++) {
-			size_t span = 2 * (metrics->n - 1);
-			for (size_t m = 0; m < metrics->n; m++)
-				span += width[1 + r * metrics->n + m];
+			size_t span = 2 * (first[r + 1] - first[r] - 1);
+			for (size_t c = first[r]; c < first[r + 1]; c++)
+				span += width[c];
 			xtrk_buf_printf(&b, "  %-*s", (int)span, runs[r].label);
 		}
 		while (b.size && b.ptr[b.size - 1] == ' ')
@@ -206,21 +243,26 @@ static void print_table(struct shown *runs, size_t n, struct strlist *metrics)
 		printf("%s\n", b.ptr ? b.ptr : "");
 	}
 	/* The step left, the values (and their names) right-aligned. */
-	for (size_t row = (size_t)(heads - 1); row < nrows; row++) {
+	for (size_t r = (size_t)(heads - 1); r < nrows; r++) {
 		xtrk_buf_clear(&b);
 		for (size_t c = 0; c < ncols; c++) {
-			const char *cell = cells[row * ncols + c] ? cells[row * ncols + c] : "";
+			const char *cell = cells[r * ncols + c] ? cells[r * ncols + c] : "";
 			xtrk_buf_printf(&b, c ? "  %*s" : "%-*s", (int)width[c], cell);
 		}
 		while (b.size && b.ptr[b.size - 1] == ' ')
 			xtrk_buf_truncate(&b, b.size - 1);
 		printf("%s\n", b.ptr ? b.ptr : "");
 	}
+	goto done;
+oom:
+	fprintf(stderr, "xtrk: error: out of memory\n");
 done:
-	for (size_t i = 0; cells && i < nrows * ncols; i++)
+	for (size_t i = 0; cells && i < ((size_t)heads + nsteps) * ncols; i++)
 		free(cells[i]);
 	free(cells);
 	free(width);
+	free(first);
+	free(cols);
 	free(steps);
 	free(at);
 	xtrk_buf_dispose(&b);
@@ -250,15 +292,19 @@ static void print_csv(struct shown *runs, size_t n, struct strlist *metrics)
 	for (size_t r = 0; r < n; r++) {
 		const xtrk_series *s = runs[r].s;
 		for (size_t i = 0; i < s->nsteps; i++) {
+			int any = 0;
 			xtrk_buf_clear(&b);
 			xtrk_buf_printf(&b, "%s,%lld", xtrk_oid_tostr(&runs[r].id), (long long)s->steps[i]);
 			for (size_t m = 0; m < metrics->n; m++) {
 				long k = xtrk_series_key(s, metrics->items[m]);
 				xtrk_buf_putc(&b, ',');
-				if (k >= 0)
+				if (k >= 0 && !isnan(s->values[i * s->nkeys + (size_t)k])) {
 					value_text(&b, s->values[i * s->nkeys + (size_t)k]);
+					any = 1;
+				}
 			}
-			printf("%s\n", b.ptr);
+			if (any) /* a step where none of the metrics shown has a value is left out */
+				printf("%s\n", b.ptr);
 		}
 	}
 	xtrk_buf_dispose(&b);
@@ -443,6 +489,7 @@ int cmd_series(int argc, char **argv, struct cli *cli)
 				goto fail;
 			xtrk_warning_add("%s; left out", xtrk_error_last());
 			xtrk_error_clear();
+			err = 0;
 			json_decref(r->run);
 			r->run = NULL;
 			continue;

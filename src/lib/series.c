@@ -372,9 +372,10 @@ int xtrk_chart_render(xtrk_buf *out, const xtrk_chart_line *lines, size_t n, int
 				if (!isfinite(v) || lines[l].steps[i] < 0)
 					continue;
 				fx = smax > smin ? (double)((uint64_t)lines[l].steps[i] - (uint64_t)smin) /
-						   (double)((uint64_t)smax - (uint64_t)smin) : 0.5;
-				col = (int)lround(fx * (width - 1));
-				row = (int)lround((1 - frac(v, vmin, vmax)) * (height - 1));
+					(double)((uint64_t)smax - (uint64_t)smin) : 0;
+				/* One step or one value: the middle column or row, where its label goes. */
+				col = smax > smin ? (int)lround(fx * (width - 1)) : (width - 1) / 2;
+				row = vmax > vmin ? (int)lround((1 - frac(v, vmin, vmax)) * (height - 1)) : (height - 1) / 2;
 				grid[row * width + col] = (int)l;
 			}
 		}
