@@ -6,13 +6,15 @@
 
 new_git_repo
 new_ws
-# Out of step order, two lines for step 20 (loss and acc logged apart), step 30 without acc.
+# Out of step order, two lines for step 20 (loss and acc logged apart), step 30 without acc and
+# its loss given twice (the later one counts).
 cat > a.jsonl <<'EOF'
 {"step": 10, "loss": 1.5, "acc": 0.25}
 {"step": 0, "loss": 2, "acc": 0.125}
 {"step": 20, "loss": 1}
 
 {"step": 20, "acc": 0.5}
+{"step": 30, "loss": 9}
 {"step": 30, "loss": 0.75}
 EOF
 printf '{"step": 0, "loss": 3}\n{"step": 15, "loss": 0.5}\n' > b.jsonl
@@ -111,7 +113,7 @@ check "chart: a metric only some runs have is drawn for those; a single point an
 	expect_eq "$(grep -c "5 ┤●" out)" 1
 	expect_eq "$(grep -o "●" out | wc -l)" 4
 '
-check "the chart is drawn on a terminal by default, --no-chart leaves it out; bad combinations exit 2" '
+check "the chart is drawn on a terminal by default; --no-chart and csv leave it out" '
 	command -v script >/dev/null || skip "no script(1) to make a terminal"
 	COLUMNS=100 script -qec "$XTRK_BIN series $a" /dev/null > tty.out
 	grep "┤" tty.out >/dev/null
