@@ -122,6 +122,19 @@ check "the chart is drawn on a terminal by default; --no-chart and csv leave it 
 	COLUMNS=100 script -qec "$XTRK_BIN series --format csv $a" /dev/null > tty.out
 	! grep "┤" tty.out >/dev/null
 '
+check "bash completion: the command, its options, its formats and run names" '
+	. "$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash"
+	PATH=$(dirname "$XTRK_BIN"):$PATH
+	COMP_WORDS=(xtrk se); COMP_CWORD=1; _xtrk xtrk || :
+	expect_contains "${COMPREPLY[*]}" series
+	COMP_WORDS=(xtrk series --); COMP_CWORD=2; _xtrk xtrk || :
+	expect_contains "${COMPREPLY[*]}" --no-chart
+	expect_contains "${COMPREPLY[*]}" --metric
+	COMP_WORDS=(xtrk series --format ""); COMP_CWORD=3; _xtrk xtrk || :
+	expect_eq "${COMPREPLY[*]}" "table csv json"
+	COMP_WORDS=(xtrk series ba); COMP_CWORD=2; _xtrk xtrk || :
+	expect_contains "${COMPREPLY[*]}" base
+'
 check "usage errors" '
 	expect_exit 2 xtrk series
 	expect_exit 2 xtrk series --chart --no-chart $a
