@@ -109,6 +109,11 @@ size_t xtrk_field_span(const char *s);
  * naming the problem (an empty part "a..b", a bracket not closed, a character that needs brackets).
  */
 int xtrk_field_canon(xtrk_buf *out, const char *name, size_t len);
+/**
+ * Read the first part of field name `name` (`len` bytes; after its '.' unless `first`) into `part`,
+ * unbracketed, and how many bytes it spans into `*used`.  XTRK_EINVALID saying what is wrong.
+ */
+int xtrk_field_next(xtrk_buf *part, size_t *used, const char *name, size_t len, int first);
 /** 1 when `key` is a field below `name` (name.x or name[x]). */
 int xtrk_field_below(const char *key, size_t klen, const char *name, size_t len);
 

@@ -108,52 +108,56 @@ size_t xtrk_field_span(const char *s)
 	}
 }
 
+int xtrk_field_next(xtrk_buf *part, size_t *used, const char *name, size_t len, int first)
+{
+	size_t i = 0, start;
+
+	xtrk_buf_clear(part);
+	*used = 0;
+	if (!first && i < len && name[i] == '.')
+		i++; /* the '.' before a part ("a.[b]" is "a[b]") */
+	if (i < len && name[i] == '[') {
+		for (i++; i < len && name[i] != ']'; i++) {
+			if (name[i] == '\\' && i + 1 < len)
+				i++;
+			xtrk_buf_putc(part, name[i]);
+		}
+		if (i >= len)
+			return xtrk_error_set(XTRK_EINVALID, "a '[' is not closed with ']'");
+		i++;
+		if (i < len && name[i] != '.' && name[i] != '[')
+			return xtrk_error_set(XTRK_EINVALID, "'%c' after ']' (a '.' or '[' goes there)", name[i]);
+	} else {
+		start = i;
+		while (i < len && xtrk_field_plain_char(name[i]))
+			i++;
+		if (i < len && name[i] != '.' && name[i] != '[')
+			return xtrk_error_set(XTRK_EINVALID, "'%c' needs brackets (e.g. models[model.pt].bytes)", name[i]);
+		if (i == start)
+			return xtrk_error_set(XTRK_EINVALID, "an empty part");
+		xtrk_buf_put(part, name + start, i - start);
+	}
+	if (xtrk_buf_oom(part))
+		return xtrk_error_oom();
+	*used = i;
+	return 0;
+}
+
 int xtrk_field_canon(xtrk_buf *out, const char *name, size_t len)
 {
 	xtrk_buf part = XTRK_BUF_INIT;
-	size_t i = 0;
+	size_t i = 0, used;
 	int err = 0;
 
 	xtrk_buf_clear(out);
 	if (!len)
 		return xtrk_error_set(XTRK_EINVALID, "an empty field name");
 	while (i < len && err == 0) {
-		xtrk_buf_clear(&part);
-		if (i && name[i] == '.' && ++i >= len) { /* the '.' before a part ("a.[b]" is "a[b]") */
-			err = xtrk_error_set(XTRK_EINVALID, "field name '%.*s': an empty part", (int)len, name);
-			break;
-		}
-		if (i < len && name[i] == '[') {
-			for (i++; i < len && name[i] != ']'; i++) {
-				if (name[i] == '\\' && i + 1 < len)
-					i++;
-				xtrk_buf_putc(&part, name[i]);
-			}
-			if (i >= len) {
-				err = xtrk_error_set(XTRK_EINVALID, "field name '%.*s': a '[' is not closed with ']'",
-					(int)len, name);
-				break;
-			}
-			i++;
-			if (i < len && name[i] != '.' && name[i] != '[') {
-				err = xtrk_error_set(XTRK_EINVALID, "field name '%.*s': '%c' after ']' (a '.' or '[' goes there)",
-					(int)len, name, name[i]);
-				break;
-			}
-		} else {
-			size_t start = i;
-			while (i < len && xtrk_field_plain_char(name[i]))
-				i++;
-			if (i == start || (i < len && name[i] != '.' && name[i] != '[')) {
-				err = i < len && name[i] != '.' ? xtrk_error_set(XTRK_EINVALID,
-					"field name '%.*s': '%c' needs brackets (e.g. models[model.pt].bytes)", (int)len, name,
-					name[i]) : xtrk_error_set(XTRK_EINVALID, "field name '%.*s': an empty part", (int)len, name);
-				break;
-			}
-			xtrk_buf_put(&part, name + start, i - start);
-		}
-		if (xtrk_buf_oom(&part) || (err = xtrk_field_append(out, part.ptr ? part.ptr : "", part.size)) < 0)
-			err = err < 0 ? err : xtrk_error_oom();
+		if ((err = xtrk_field_next(&part, &used, name + i, len - i, i == 0)) < 0)
+			err = xtrk_error_set(err, "field name '%.*s': %s", (int)len, name, xtrk_error_last());
+		else
+			err = xtrk_field_append(out, part.ptr ? part.ptr : "", part.size);
+		i += used;
 	}
 	xtrk_buf_dispose(&part);
 	if (err < 0)
