@@ -161,7 +161,7 @@ int xtrk_field_canon(xtrk_buf *out, const char *name, size_t len)
 	}
 	xtrk_buf_dispose(&part);
 	if (err < 0)
-		xtrk_buf_clear(out);
+		xtrk_buf_dispose(out);
 	return err;
 }
 
