@@ -107,6 +107,17 @@ assert len(cols) == len(set(cols)), cols
 	expect_eq "$(xtrk export --where "models.model.pt.bytes == 2" 2>err | json_get 0 2>/dev/null || :)" ""
 	expect_contains "$(cat err)" "models[model.pt].bytes"
 '
+check "an index written before the rule (segment version 1, names with dots only) is not used: runs are read again" '
+	for f in .xtrk/index/seg-*.idx; do
+		python3 -c "
+import struct, sys
+with open(sys.argv[1], \"r+b\") as f:
+    f.seek(8); assert struct.unpack(\"<I\", f.read(4))[0] == 2; f.seek(8); f.write(struct.pack(\"<I\", 1))" "$f"
+	done
+	before=$(ls .xtrk/index/seg-*.idx | wc -l)
+	expect_eq "$(xtrk export --format csv --where "models[model.pt].bytes == 2" --columns "models[w.v1].bytes" | sed -n 2p)" 2
+	test "$(ls .xtrk/index/seg-*.idx | wc -l)" -gt "$before"
+'
 check "malformed field names are refused with exit 2 and a clear message" '
 	for bad in "models[model.pt" "params..lr" "params.lr." "models[a]b" "params.a b"; do
 		expect_exit 2 xtrk export --format csv --columns "$bad"
