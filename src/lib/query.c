@@ -126,7 +126,7 @@ static int next(struct lexer *lx)
 			return fail(lx, p, "'%.*s' is not a number", (int)strcspn(p, " \t()"), p);
 		lx->t = T_NUM;
 		p = end;
-	} else if (isalpha((unsigned char)*p) || *p == '_') {
+	} else if (isalpha((unsigned char)*p) || *p == '_' || *p == '[') {
 		const char *s = p;
 		xtrk_buf canon = XTRK_BUF_INIT;
 		p += xtrk_field_span(p);
