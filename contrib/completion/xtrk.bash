@@ -51,6 +51,13 @@ _xtrk() {
 		COMPREPLY=($(compgen -W "$(_xtrk_options "$prog" "$cmd")" -- "$cur"))
 		return 0
 	fi
+	if [ "${COMP_WORDS[COMP_CWORD - 1]}" = --format ]; then
+		case $cmd in
+		series) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return 0 ;;
+		export) COMPREPLY=($(compgen -W "json csv" -- "$cur")); return 0 ;;
+		log) COMPREPLY=($(compgen -W "table json csv" -- "$cur")); return 0 ;;
+		esac
+	fi
 	case $cmd in
 	show | diff | checkout | logs | series | tag | note | rm | lineage | export | push | bundle)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;

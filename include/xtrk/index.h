@@ -92,7 +92,37 @@ int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out);
 /** Figures for benchmarks: segments, runs, bytes on disk. */
 int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *bytes);
 
-/** Flatten a run record into (key, JSON leaf) pairs, as the index stores it. */
+/*
+ * Field names.  A flattened name is a path of parts: record fields, object keys, list positions,
+ * and the entries of datasets, models and artifacts by name.  A part made only of letters, digits,
+ * '_', '-', '/', ':', '@', '+' and non-ASCII bytes is written plain, after a '.' unless it comes
+ * first (params.lr, datasets.train.id, tags.0); any other part (a '.', a space, a bracket, ...,
+ * or empty) is written in brackets with no '.' before it, a ']' or '\' inside escaped with '\'
+ * (models[model.pt].bytes, env.python.packages[ruamel.yaml], params[a\]b]).  So every name reads
+ * back one way.  People may bracket any part (datasets[train].id) or put a '.' before a bracket;
+ * xtrk_field_canon gives the one written form, which is how the index, export and queries name it.
+ */
+
+/** 1 when byte `c` may stand in a plain part of a field name. */
+int xtrk_field_plain_char(char c);
+/** Append part `part` (`len` bytes) to the field name in `name`, by the rule above. */
+int xtrk_field_append(xtrk_buf *name, const char *part, size_t len);
+/** How many bytes of `s` a field name spans: plain characters, '.', and bracketed parts (escapes included). */
+size_t xtrk_field_span(const char *s);
+/**
+ * The written form of field name `name` (`len` bytes) into `out` (replacing it); XTRK_EINVALID
+ * naming the problem (an empty part "a..b", a bracket not closed, a character that needs brackets).
+ */
+int xtrk_field_canon(xtrk_buf *out, const char *name, size_t len);
+/**
+ * Read the first part of field name `name` (`len` bytes; after its '.' unless `first`) into `part`,
+ * unbracketed, and how many bytes it spans into `*used`.  XTRK_EINVALID saying what is wrong.
+ */
+int xtrk_field_next(xtrk_buf *part, size_t *used, const char *name, size_t len, int first);
+/** 1 when `key` is a field below `name` (name.x or name[x]). */
+int xtrk_field_below(const char *key, size_t klen, const char *name, size_t len);
+
+/** Flatten a run record into (key, JSON leaf) pairs, as the index stores it (names as above). */
 json_t *xtrk_run_flatten(json_t *run);
 
 /** 1 when some run has the key, or fields below it (a --where on a field no run has matches nothing). */

@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "write run summaries as JSON or CSV for other tools" },
 	{ "show", cmd_show, "show everything recorded for a run" },
 	{ "logs", cmd_logs, "print the output a run's command wrote" },
+	{ "series", cmd_series, "the metrics runs logged step by step, with a chart" },
 	{ "diff", cmd_diff, "what changed between two runs, or a run and the workspace" },
 	{ "status", cmd_status, "does the workspace still match a run?" },
 	{ "checkout", cmd_checkout, "restore a run's source, data and models" },

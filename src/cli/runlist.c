@@ -112,25 +112,49 @@ static int col_cb(const char *key, size_t klen, const xtrk_value *v, void *paylo
 	return 0;
 }
 
+/* The environment's packages, a column each: hundreds, and the same for most runs. */
+#define PACKAGES_FIELD "env.python.packages"
+
+static int col_no_packages_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	size_t n = strlen(PACKAGES_FIELD);
+	if (klen > n && !memcmp(key, PACKAGES_FIELD, n) && (key[n] == '.' || key[n] == '['))
+		return 0;
+	return col_cb(key, klen, v, payload);
+}
+
 static int cmp_cstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void split_columns(struct colset *c, const char *list)
+/* --columns: names split at commas outside brackets, each in its written form (xtrk/index.h); -1 on a bad one. */
+static int split_columns(struct colset *c, const char *list)
 {
+	xtrk_buf canon = XTRK_BUF_INIT;
 	const char *p = list;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n)
-			col_add(c, p, n);
-		p += n + (comma ? 1 : 0);
+	int err = 0;
+	while (*p && err == 0) {
+		size_t n = 0;
+		while (p[n] && p[n] != ',') {
+			if (p[n] == '[') /* a bracketed part may hold commas */
+				n += xtrk_field_span(p + n);
+			else
+				n++;
+		}
+		if (n && (err = xtrk_field_canon(&canon, p, n)) == 0)
+			col_add(c, canon.ptr, canon.size);
+		p += n + (p[n] == ',' ? 1 : 0);
 	}
+	xtrk_buf_dispose(&canon);
+	return err;
 }
 
-/* The default CSV columns: fixed fields, then every param and metric (or every field) the runs have. */
-static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel, size_t n, int all)
+/*
+ * The default CSV columns: fixed fields, then every param and metric (or every field the runs have,
+ * the environment's packages only with `packages`).
+ */
+static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel, size_t n, int all, int packages)
 {
 	static const char *const fixed[] = { "id", "experiment", "started", "ended", "duration_s", "status",
 		"exit_code", "message", "author", "source.commit", "source.branch", "source.dirty", "seed", NULL };
@@ -143,7 +167,7 @@ static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel,
 	xtrk_index_key_new(&metrics, ix, "metrics");
 	for (size_t i = 0; i < n && params && metrics; i++) {
 		if (all) {
-			xtrk_index_each(ix, sel[i], col_cb, &extra);
+			xtrk_index_each(ix, sel[i], packages ? col_cb : col_no_packages_cb, &extra);
 		} else {
 			xtrk_index_each_below(ix, sel[i], params, col_cb, &extra);
 			xtrk_index_each_below(ix, sel[i], metrics, col_cb, &extra);
@@ -167,7 +191,7 @@ static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel,
  */
 struct below {
 	xtrk_buf *out;
-	size_t skip; /* the column's name and its '.' */
+	size_t skip; /* the column's name */
 	size_t n;
 };
 
@@ -175,6 +199,8 @@ static int below_cb(const char *key, size_t klen, const xtrk_value *v, void *pay
 {
 	struct below *b = payload;
 	const char *rest = key + (b->skip < klen ? b->skip : klen);
+	if (rest < key + klen && *rest == '.')
+		rest++; /* name.x: x; name[x.y]: [x.y] */
 	size_t rlen = (size_t)(key + klen - rest), digits = 0;
 	while (digits < rlen && rest[digits] >= '0' && rest[digits] <= '9')
 		digits++;
@@ -215,7 +241,7 @@ static void cell(xtrk_buf *out, xtrk_index *ix, size_t i, const char *col, xtrk_
 	if (xtrk_index_get(&v, ix, i, k))
 		value_text(out, &v);
 	else if (k) {
-		struct below b = { out, strlen(col) + 1, 0 };
+		struct below b = { out, strlen(col), 0 };
 		xtrk_index_each_below(ix, i, k, below_cb, &b);
 	}
 }
@@ -258,7 +284,8 @@ static int metric_cb(const char *key, size_t klen, const xtrk_value *v, void *pa
 	xtrk_buf *out = payload;
 	if (out->size)
 		xtrk_buf_putc(out, ' ');
-	xtrk_buf_printf(out, "%.*s=", (int)(klen - 8), key + 8); /* after "metrics." */
+	size_t skip = 7 + (klen > 7 && key[7] == '.'); /* after "metrics." (a bracketed name keeps its brackets) */
+	xtrk_buf_printf(out, "%.*s=", (int)(klen - skip), key + skip);
 	value_text(out, v);
 	return 0;
 }
@@ -364,11 +391,21 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 	xtrk_index *ix = NULL;
 	xtrk_query *q = NULL;
 	struct colset cols = { NULL, 0, json_object() };
+	xtrk_buf sortkey = XTRK_BUF_INIT;
 	size_t *sel = NULL, n = 0;
 	int err = 0, status;
 
 	if ((status = runlist_check_where(o->where)) != EXIT_OK)
 		goto out;
+	if (o->columns && split_columns(&cols, o->columns) < 0) {
+		status = cli_error(EXIT_USAGE, "--columns: %s", xtrk_error_last());
+		goto out;
+	}
+	if (o->sort && xtrk_field_canon(&sortkey, o->sort + (o->sort[0] == '-' || o->sort[0] == '+'),
+		    strlen(o->sort + (o->sort[0] == '-' || o->sort[0] == '+'))) < 0) {
+		status = cli_error(EXIT_USAGE, "--sort: %s", xtrk_error_last());
+		goto out;
+	}
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		goto out;
 	if ((err = xtrk_index_open(&ix, repo, o->experiment)) < 0)
@@ -398,13 +435,12 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 		goto done;
 	if (o->max >= 0 && (size_t)o->max < n)
 		n = (size_t)o->max;
-	if (o->columns)
-		split_columns(&cols, o->columns);
+
 	if (!strcmp(o->format, "json")) {
 		err = print_json(repo, ix, sel, n);
 	} else if (!strcmp(o->format, "csv")) {
 		if (!o->columns)
-			default_columns(&cols, ix, sel, n, o->all_columns);
+			default_columns(&cols, ix, sel, n, o->all_columns, o->packages);
 		err = print_csv(ix, sel, n, &cols);
 	} else if (o->columns) {
 		print_table(ix, sel, n, &cols);
@@ -419,6 +455,7 @@ out:
 	free(cols.names);
 	json_decref(cols.seen);
 	free(sel);
+	xtrk_buf_dispose(&sortkey);
 	xtrk_query_free(q);
 	xtrk_index_free(ix);
 	xtrk_repo_free(repo);

@@ -15,6 +15,7 @@ struct runlist {
 	const char *format;     /* table, json or csv */
 	const char *columns;    /* --columns K1,K2 */
 	int all_columns;        /* CSV: every flattened field (export), not only params and metrics */
+	int packages;           /* with all_columns: the environment's packages too (env.python.packages) */
 };
 
 /**

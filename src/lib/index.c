@@ -70,7 +70,117 @@ struct xtrk_index_key {
 	int64_t *kid;      /* per segment: the key's ID, or -1 */
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
 	int64_t *nlo, *nhi; /* is_notes: per segment, the IDs of the keys "notes.*" */
+	int64_t *blo, *bhi; /* per segment: the IDs of keys below it in brackets ("name[") */
 };
+
+/* ---- field names ---- */
+
+int xtrk_field_plain_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		c == '/' || c == ':' || c == '@' || c == '+' || (unsigned char)c >= 0x80;
+}
+
+int xtrk_field_append(xtrk_buf *name, const char *part, size_t len)
+{
+	size_t plain = 0;
+	while (plain < len && xtrk_field_plain_char(part[plain]))
+		plain++;
+	if (len && plain == len) {
+		if (name->size)
+			xtrk_buf_putc(name, '.');
+		xtrk_buf_put(name, part, len);
+	} else {
+		xtrk_buf_putc(name, '[');
+		for (size_t i = 0; i < len; i++) {
+			if (part[i] == ']' || part[i] == '\\')
+				xtrk_buf_putc(name, '\\');
+			xtrk_buf_putc(name, part[i]);
+		}
+		xtrk_buf_putc(name, ']');
+	}
+	return xtrk_buf_oom(name) ? xtrk_error_oom() : 0;
+}
+
+size_t xtrk_field_span(const char *s)
+{
+	const char *p = s;
+	for (;;) {
+		if (*p == '.' || xtrk_field_plain_char(*p)) {
+			p++;
+		} else if (*p == '[') {
+			for (p++; *p && *p != ']'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else {
+			return (size_t)(p - s);
+		}
+	}
+}
+
+int xtrk_field_next(xtrk_buf *part, size_t *used, const char *name, size_t len, int first)
+{
+	size_t i = 0, start;
+
+	xtrk_buf_clear(part);
+	*used = 0;
+	if (!first && i < len && name[i] == '.')
+		i++; /* the '.' before a part ("a.[b]" is "a[b]") */
+	if (i < len && name[i] == '[') {
+		for (i++; i < len && name[i] != ']'; i++) {
+			if (name[i] == '\\' && i + 1 < len)
+				i++;
+			xtrk_buf_putc(part, name[i]);
+		}
+		if (i >= len)
+			return xtrk_error_set(XTRK_EINVALID, "a '[' is not closed with ']'");
+		i++;
+		if (i < len && name[i] != '.' && name[i] != '[')
+			return xtrk_error_set(XTRK_EINVALID, "'%c' after ']' (a '.' or '[' goes there)", name[i]);
+	} else {
+		start = i;
+		while (i < len && xtrk_field_plain_char(name[i]))
+			i++;
+		if (i < len && name[i] != '.' && name[i] != '[')
+			return xtrk_error_set(XTRK_EINVALID, "'%c' needs brackets (e.g. models[model.pt].bytes)", name[i]);
+		if (i == start)
+			return xtrk_error_set(XTRK_EINVALID, "an empty part");
+		xtrk_buf_put(part, name + start, i - start);
+	}
+	if (xtrk_buf_oom(part))
+		return xtrk_error_oom();
+	*used = i;
+	return 0;
+}
+
+int xtrk_field_canon(xtrk_buf *out, const char *name, size_t len)
+{
+	xtrk_buf part = XTRK_BUF_INIT;
+	size_t i = 0, used;
+	int err = 0;
+
+	xtrk_buf_clear(out);
+	if (!len)
+		return xtrk_error_set(XTRK_EINVALID, "an empty field name");
+	while (i < len && err == 0) {
+		if ((err = xtrk_field_next(&part, &used, name + i, len - i, i == 0)) < 0)
+			err = xtrk_error_set(err, "field name '%.*s': %s", (int)len, name, xtrk_error_last());
+		else
+			err = xtrk_field_append(out, part.ptr ? part.ptr : "", part.size);
+		i += used;
+	}
+	xtrk_buf_dispose(&part);
+	if (err < 0)
+		xtrk_buf_dispose(out);
+	return err;
+}
+
+int xtrk_field_below(const char *key, size_t klen, const char *name, size_t len)
+{
+	return klen > len && !memcmp(key, name, len) && (key[len] == '.' || key[len] == '[');
+}
 
 /* ---- flattening ---- */
 
@@ -85,9 +195,7 @@ static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 			if (top && (!strcmp(k, "id") || !strcmp(k, "tags")))
 				continue; /* the ID is the entry's own; tags are refs, read fresh */
 			xtrk_buf_truncate(prefix, plen);
-			if (plen)
-				xtrk_buf_putc(prefix, '.');
-			xtrk_buf_puts(prefix, k);
+			xtrk_field_append(prefix, k, strlen(k));
 			flat_into(out, child, prefix, 0);
 		}
 	} else if (json_is_array(v)) {
@@ -96,14 +204,17 @@ static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 			by_name |= plen == strlen(xtrk_record_groups[g]) && !memcmp(prefix->ptr, xtrk_record_groups[g], plen);
 		json_array_foreach(v, i, child) {
 			const char *name = json_string_value(json_object_get(child, "name"));
+			char pos[32];
 			xtrk_buf_truncate(prefix, plen);
-			if (by_name && name)
-				xtrk_buf_printf(prefix, ".%s", name);
-			else
-				xtrk_buf_printf(prefix, ".%zu", i);
+			if (by_name && name) {
+				xtrk_field_append(prefix, name, json_string_length(json_object_get(child, "name")));
+			} else {
+				snprintf(pos, sizeof(pos), "%zu", i);
+				xtrk_field_append(prefix, pos, strlen(pos));
+			}
 			flat_into(out, child, prefix, 0);
 		}
-	} else if (plen) {
+	} else if (plen && !xtrk_buf_oom(prefix)) {
 		json_object_set(out, prefix->ptr, v);
 	}
 	xtrk_buf_truncate(prefix, plen);
@@ -452,13 +563,22 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 {
 	xtrk_index_key *k = calloc(1, sizeof(*k));
 	size_t n = ix->nsegs ? ix->nsegs : 1;
+	xtrk_buf canon = XTRK_BUF_INIT;
+	int err;
 	*out = NULL;
-	if (!k || !(k->name = strdup(name)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
+	if ((err = xtrk_field_canon(&canon, name, strlen(name))) < 0) {
+		free(k);
+		return err;
+	}
+	if (!k || !(k->name = xtrk_buf_detach(&canon)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
 	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi))) ||
-	    !(k->nlo = calloc(n, sizeof(*k->nlo))) || !(k->nhi = calloc(n, sizeof(*k->nhi)))) {
+	    !(k->nlo = calloc(n, sizeof(*k->nlo))) || !(k->nhi = calloc(n, sizeof(*k->nhi))) ||
+	    !(k->blo = calloc(n, sizeof(*k->blo))) || !(k->bhi = calloc(n, sizeof(*k->bhi)))) {
+		xtrk_buf_dispose(&canon);
 		xtrk_index_key_free(k);
 		return xtrk_error_oom();
 	}
+	name = k->name;
 	k->len = strlen(name);
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
 	k->is_id = !strcmp(name, "id");
@@ -478,10 +598,14 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 			xtrk_index_key_free(k);
 			return xtrk_error_oom();
 		}
-		/* Keys "name." up to "name/" ('/' follows '.') are the ones below. */
+		/* Keys "name." up to "name/" ('/' follows '.') are the ones below, and "name[" up to "name\\". */
 		k->lo[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
 		below[k->len] = '/';
 		k->hi[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
+		below[k->len] = '[';
+		k->blo[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
+		below[k->len] = '\\';
+		k->bhi[s] = xtrk_seg_key_lower(sg, below, k->len + 1);
 		free(below);
 	}
 	*out = k;
@@ -498,6 +622,8 @@ void xtrk_index_key_free(xtrk_index_key *k)
 	free(k->hi);
 	free(k->nlo);
 	free(k->nhi);
+	free(k->blo);
+	free(k->bhi);
 	free(k);
 }
 
@@ -619,7 +745,7 @@ static int each_mem(json_t *flat, const char *prefix, size_t plen, each_cb cb, v
 	json_object_foreach(flat, key, leaf) {
 		xtrk_value v;
 		int rc;
-		if (plen && (strncmp(key, prefix, plen) || key[plen] != '.'))
+		if (plen && !xtrk_field_below(key, strlen(key), prefix, plen))
 			continue;
 		xtrk_seg_leaf_value(&v, leaf);
 		if ((rc = cb(key, strlen(key), &v, payload)))
@@ -672,8 +798,10 @@ int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *
 		return k->len == 4 ? each_tag(e, cb, payload) : 0;
 	if (e->seg < 0)
 		rc = each_mem(ix->mems[e->idx].flat, k->name, k->len, cb, payload);
-	else
-		rc = each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb, payload);
+	else if (!(rc = each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb,
+			   payload)))
+		rc = each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->blo[e->seg], k->bhi[e->seg], cb,
+			payload);
 	if (rc || !k->is_notes || k->len != 5 || !e->notes)
 		return rc;
 	return each_appended_note(e, record_notes(ix, e, k), cb, payload);
@@ -784,7 +912,7 @@ int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *
 
 static int key_below_or_equal(const char *key, size_t klen, const char *name, size_t len)
 {
-	return klen >= len && !memcmp(key, name, len) && (klen == len || key[len] == '.');
+	return (klen == len && !memcmp(key, name, len)) || xtrk_field_below(key, klen, name, len);
 }
 
 int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
@@ -794,7 +922,7 @@ int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
 	if (k->is_id || k->is_tags || (k->is_notes && json_object_size(ix->notes->all)))
 		return 1;
 	for (size_t s = 0; s < ix->nsegs; s++)
-		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s])
+		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s] || k->blo[s] < k->bhi[s])
 			return 1;
 	for (size_t m = 0; m < ix->nmems; m++)
 		json_object_foreach(ix->mems[m].flat, key, v)

@@ -25,7 +25,7 @@
 #include "xtrk/repo.h"
 
 #define SEG_MAGIC "XTRKSEG1"
-#define SEG_VERSION 1
+#define SEG_VERSION 2 /* 2: field names by the rule of xtrk/index.h (brackets) */
 #define NO_ENV UINT32_MAX
 
 struct seg_hdr {

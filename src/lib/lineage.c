@@ -36,25 +36,25 @@ struct collect {
 	json_t *byname; /* name -> {id, path} */
 };
 
+/* A group's field "models[model.pt].id": the entry's name, and its id or path (names as xtrk/index.h writes them). */
 static int collect_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
 {
 	struct collect *c = payload;
-	size_t glen = strlen(xtrk_record_groups[c->group]) + 1;
-	const char *dot = key + klen;
-	char name[512], field[64];
+	size_t glen = strlen(xtrk_record_groups[c->group]), used, used2;
+	xtrk_buf name = XTRK_BUF_INIT, field = XTRK_BUF_INIT;
 	json_t *e;
 
-	while (dot > key + glen && *dot != '.')
-		dot--;
-	if (dot <= key + glen || v->type != XTRK_VAL_STR)
-		return 0;
-	snprintf(name, sizeof(name), "%.*s", (int)(dot - key - glen), key + glen);
-	snprintf(field, sizeof(field), "%.*s", (int)(key + klen - dot - 1), dot + 1);
-	if (strcmp(field, "id") && strcmp(field, "path"))
-		return 0;
-	if (!(e = json_object_get(c->byname, name)))
-		json_object_set_new(c->byname, name, e = json_object());
-	json_object_set_new(e, field, json_stringn(v->str, v->len));
+	if (v->type == XTRK_VAL_STR && klen > glen &&
+	    xtrk_field_next(&name, &used, key + glen, klen - glen, 0) == 0 &&
+	    xtrk_field_next(&field, &used2, key + glen + used, klen - glen - used, 0) == 0 &&
+	    glen + used + used2 == klen && (!strcmp(field.ptr, "id") || !strcmp(field.ptr, "path"))) {
+		if (!(e = json_object_get(c->byname, name.ptr)))
+			json_object_set_new(c->byname, name.ptr, e = json_object());
+		json_object_set_new(e, field.ptr, json_stringn(v->str, v->len));
+	}
+	xtrk_error_clear();
+	xtrk_buf_dispose(&name);
+	xtrk_buf_dispose(&field);
 	return 0;
 }
 

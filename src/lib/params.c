@@ -11,6 +11,7 @@
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
 #include "xtrk/params.h"
+#include "xtrk/series.h"
 
 /* jansson's message for a number it cannot hold ("real number overflow", "too big integer"...). */
 static int number_too_big(const json_error_t *je)
@@ -555,31 +556,15 @@ int xtrk_series_load(json_t **finals, size_t *points, size_t *bad_lines, const c
 			: xtrk_error_errno("cannot open '%s'", path);
 	}
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *obj, *step;
+		json_t *obj;
 		const char *k;
 		json_t *v;
 		char why[400] = "";
+		int rc;
 		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)n)
+		if ((rc = xtrk_series_line(&obj, line, (size_t)n, why, sizeof(why))) == 1)
 			continue;
-		obj = json_loads(line, JSON_REJECT_DUPLICATES, &je);
-		if (!obj)
-			snprintf(why, sizeof(why), "%s", je.text);
-		else if (!json_is_object(obj))
-			snprintf(why, sizeof(why), "a line must be a JSON object");
-		else if (!(step = json_object_get(obj, "step")) || !json_is_integer(step) || json_integer_value(step) < 0)
-			snprintf(why, sizeof(why), "each line needs a non-negative integer \"step\"");
-		else {
-			json_object_foreach(obj, k, v) {
-				if (strcmp(k, "step") && !json_is_number(v)) {
-					snprintf(why, sizeof(why), "value of '%s' is not a number", k);
-					break;
-				}
-			}
-		}
-		if (*why) {
-			json_decref(obj);
+		if (rc < 0) {
 			if (!*first_bad)
 				snprintf(first_bad, sizeof(first_bad), "%s:%zu: %s", path, lineno, why);
 			if (bad_lines)

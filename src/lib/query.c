@@ -74,8 +74,7 @@ static int fail(struct lexer *lx, const char *at, const char *fmt, ...)
 
 static int field_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '/' || c == ':' || c == '@' ||
-		c == '+' || (unsigned char)c >= 0x80;
+	return c == '.' || c == '[' || xtrk_field_plain_char(c);
 }
 
 static int next(struct lexer *lx)
@@ -127,13 +126,19 @@ static int next(struct lexer *lx)
 			return fail(lx, p, "'%.*s' is not a number", (int)strcspn(p, " \t()"), p);
 		lx->t = T_NUM;
 		p = end;
-	} else if (isalpha((unsigned char)*p) || *p == '_') {
+	} else if (isalpha((unsigned char)*p) || *p == '_' || *p == '[') {
 		const char *s = p;
-		while (field_char(*p))
-			p++;
+		xtrk_buf canon = XTRK_BUF_INIT;
+		p += xtrk_field_span(p);
 		if (p[-1] == '.')
 			return fail(lx, p - 1, "a field name cannot end with '.'");
-		lx->text = strndup(s, (size_t)(p - s));
+		if (xtrk_field_canon(&canon, s, (size_t)(p - s)) < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "%s", xtrk_error_last());
+			xtrk_error_clear();
+			return fail(lx, s, "%s", msg);
+		}
+		lx->text = xtrk_buf_detach(&canon);
 		if (!strcasecmp(lx->text, "and"))
 			lx->t = T_AND;
 		else if (!strcasecmp(lx->text, "or"))

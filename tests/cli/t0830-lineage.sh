@@ -83,4 +83,16 @@ check "unknown targets are clear errors" '
 	expect_exit 2 xtrk lineage
 	expect_exit 2 xtrk lineage --format png $train
 '
+check "names with a dot (model.bin, clean.csv) are shown as recorded, whatever the index calls their fields" '
+	xtrk lineage $train --format json > g.json
+	python3 - <<PY
+import json
+g = json.load(open("g.json"))
+names = sorted((e["group"], e["name"]) for e in g["edges"] if e["group"] != "artifacts" or e["name"] == "clean")
+assert ("models", "model.bin") in names, names
+assert ("datasets", "model") in names and ("datasets", "train") in names, names
+nodes = g["nodes"].values() if isinstance(g["nodes"], dict) else g["nodes"]
+assert any(n.get("name") == "model.bin" for n in nodes), nodes
+PY
+'
 finish

@@ -509,3 +509,55 @@ Test(index, flatten_keys_records_as_the_index_stores_them)
 	json_decref(flat);
 	json_decref(run);
 }
+
+static void canon_is(const char *in, const char *want)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	cr_assert_eq(xtrk_field_canon(&b, in, strlen(in)), 0, "%s: %s", in, xtrk_error_last());
+	cr_assert_str_eq(b.ptr, want, "%s", in);
+	xtrk_buf_dispose(&b);
+}
+
+static void canon_refused(const char *in)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	cr_assert_eq(xtrk_field_canon(&b, in, strlen(in)), XTRK_EINVALID, "%s was accepted", in);
+	xtrk_buf_dispose(&b);
+}
+
+Test(index, field_names_have_one_written_form)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	const char *parts[] = { "models", "model.pt", "bytes" };
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(xtrk_field_append(&b, parts[i], strlen(parts[i])), 0);
+	cr_assert_str_eq(b.ptr, "models[model.pt].bytes");
+	xtrk_buf_clear(&b);
+	xtrk_field_append(&b, "params", 6);
+	xtrk_field_append(&b, "a]b\\c", 5);
+	xtrk_field_append(&b, "", 0);
+	xtrk_field_append(&b, "0", 1);
+	cr_assert_str_eq(b.ptr, "params[a\\]b\\\\c][].0");
+	xtrk_buf_dispose(&b);
+	canon_is("params.lr", "params.lr");
+	canon_is("datasets[train].id", "datasets.train.id");
+	canon_is("models.[model.pt].bytes", "models[model.pt].bytes");
+	canon_is("models[model.pt].bytes", "models[model.pt].bytes");
+	canon_is("params[a\\]b\\\\c][].0", "params[a\\]b\\\\c][].0");
+	canon_is("[env].os", "env.os");
+	canon_is("tags.0", "tags.0");
+	canon_refused("");
+	canon_refused("params..lr");
+	canon_refused("params.lr.");
+	canon_refused(".lr");
+	canon_refused("models[model.pt");
+	canon_refused("models[a]b");
+	canon_refused("params.a b");
+	canon_refused("a]b");
+	cr_assert_eq(xtrk_field_span("models[a b].x == 1"), strlen("models[a b].x"));
+	cr_assert_eq(xtrk_field_span("p[a\\]b] > 1"), strlen("p[a\\]b]"));
+	cr_assert(xtrk_field_below("models[a.b].x", 13, "models", 6));
+	cr_assert(xtrk_field_below("models.a", 8, "models", 6));
+	cr_assert(!xtrk_field_below("modelsx", 7, "models", 6));
+	cr_assert(!xtrk_field_below("models", 6, "models", 6));
+}

@@ -287,6 +287,22 @@ Test(query, parse_errors_name_their_column)
 	parse_fails("params.n == 1 and", 18, "expected a field");
 	parse_fails("params.n == 1 & params.n == 2", 15, "unexpected '&'");
 	parse_fails("params.n == 1)", 14, "found ')'");
+	parse_fails("params.n == 1 and models[a.b == 2", 19, "'[' is not closed");
+	parse_fails("params..n == 1", 1, "an empty part");
+	parse_fails("x == 1 or models[a]b == 2", 11, "after ']'");
+}
+
+Test(query, bracketed_field_names_read_as_their_written_form)
+{
+	/* params.n, written any way a part may be written; a bracket may hold spaces and operators. */
+	expect("params[n] == 2", "2");
+	expect("[params].n == 2", "2");
+	expect("params.[n] == 2 or params[n ] == 3", "2");
+	{
+		xtrk_query *q = NULL;
+		cr_assert_eq(xtrk_query_parse(&q, "datasets[a b == c].id == 1", NULL), 0, "%s", xtrk_error_last());
+		xtrk_query_free(q);
+	}
 }
 
 Test(query, a_valid_query_reports_no_column)
