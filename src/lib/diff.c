@@ -433,6 +433,13 @@ static int compare_untracked(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_
 	return 0;
 }
 
+/* 1 when a[key] equals b[key], an absent field being the same as null. */
+static int same_field(json_t *a, json_t *b, const char *key)
+{
+	json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+	return json_equal(va ? va : json_null(), vb ? vb : json_null());
+}
+
 /* Source: the two commits, how far apart they are, and the commit subjects between. */
 static json_t *compare_source(xtrk_repo *repo, json_t *sa, json_t *sb)
 {
@@ -448,7 +455,7 @@ static json_t *compare_source(xtrk_repo *repo, json_t *sa, json_t *sb)
 	json_object_set_new(out, "b", cb ? json_string(cb) : json_null());
 	json_object_set_new(out, "commits_between", json_null());
 	json_object_set_new(out, "patch_changed",
-		json_boolean(!json_equal(json_object_get(sa, "patch"), json_object_get(sb, "patch"))));
+		json_boolean(!same_field(sa, sb, "patch")));
 	json_object_set_new(out, "dirty_a", json_boolean(json_is_true(json_object_get(sa, "dirty"))));
 	json_object_set_new(out, "dirty_b", json_boolean(json_is_true(json_object_get(sb, "dirty"))));
 	if (ca && cb && strcmp(ca, cb) && git_repository_open_ext(&g, xtrk_repo_workdir(repo), 0, NULL) == 0 &&
