@@ -26,6 +26,7 @@ static const char usage[] =
 	"      --color=WHEN  always, never or auto (default: on a terminal)\n"
 	"  sections (default: all):\n"
 	"      --params --metrics --data --env --source\n"
+	"      (--env also lists every environment key, not a one-line summary)\n"
 	"  -h, --help        show this help\n";
 
 enum { OPT_STAT = 256, OPT_JSON, OPT_EXIT_CODE, OPT_PARAMS, OPT_METRICS, OPT_DATA, OPT_ENV, OPT_SOURCE, OPT_COLOR };
