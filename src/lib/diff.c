@@ -240,8 +240,8 @@ static const char *const match_names[] = { "name", "path", "id" };
 
 /*
  * The key an entry is matched by in one pass: its name, its path, or its
- * content (kind and ID).  NULL when the entry has none (an empty name or path, no valid ID):
- * such an entry is not matched in that pass.
+ * content (kind and ID).  NULL when the entry has none (an empty name or
+ * path, no valid ID): such an entry is not paired in that pass.
  */
 static const char *match_key(xtrk_buf *buf, json_t *e, int pass)
 {
@@ -291,9 +291,10 @@ static int pair_entries(json_t *aa, json_t *ba, long *pair, int *how)
 		/* From the end, so that each chain lists B's entries in record order. */
 		for (size_t j = nb; j-- > 0;) {
 			const char *k;
+			json_t *h;
 			if (used[j] || !(k = match_key(&key, json_array_get(ba, j), pass)))
 				continue;
-			next[j] = json_is_integer(json_object_get(head, k)) ? (long)json_integer_value(json_object_get(head, k)) : -1;
+			next[j] = (h = json_object_get(head, k)) ? (long)json_integer_value(h) : -1;
 			if (json_object_set_new(head, k, json_integer((json_int_t)j)) < 0) {
 				err = xtrk_error_oom();
 				break;
