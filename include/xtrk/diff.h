@@ -34,7 +34,12 @@ typedef struct {
 	xtrk_txn *dry; /* trees of the workspace side, when `b` is the workspace */
 } xtrk_diff_options;
 
-/** Compare two runs (B may be from xtrk_workspace_run) into the diff JSON of xtrk-diff(1). */
+/**
+ * Compare two runs (B may be from xtrk_workspace_run) into the diff JSON of xtrk-diff(1).
+ * Datasets, models and artifacts are paired by name, then path, then content (kind and ID),
+ * each entry at most once, in record order; only the entries that differ are listed, a
+ * renamed or moved one with "renamed_from" / "path_from" (see xtrk-diff(1)).
+ */
 int xtrk_diff_runs(json_t **out, xtrk_repo *repo, json_t *a, json_t *b, const xtrk_diff_options *opts);
 
 /** Compare two environments flattened ("gpus.0.cuda"): {"changed", "added", "removed"}. */

@@ -26,9 +26,13 @@ static const char usage[] =
 	"      --color=WHEN  always, never or auto (default: on a terminal)\n"
 	"  sections (default: all):\n"
 	"      --params --metrics --data --env --source\n"
+	"      (--env also lists every environment key, not a one-line summary)\n"
 	"  -h, --help        show this help\n";
 
 enum { OPT_STAT = 256, OPT_JSON, OPT_EXIT_CODE, OPT_PARAMS, OPT_METRICS, OPT_DATA, OPT_ENV, OPT_SOURCE, OPT_COLOR };
+
+/* Run IDs in the header are this many hex digits, for both runs (JSON has them in full). */
+#define SHORT_ID 12
 
 static const char *c_add = "", *c_del = "", *c_mod = "", *c_off = "", *c_head = "";
 
@@ -104,6 +108,78 @@ static void print_paths(json_t *arr, const char *mark, const char *color)
 		printf("    %s%s %s%s\n", color, mark, cli_esc(json_string_value(p)), c_off);
 }
 
+/* ", 1 modified, 2 added": the counts that are not zero, or "same content". */
+static void print_counts(json_t *e)
+{
+	static const char *const kinds[] = { "modified", "added", "removed" };
+	int any = 0;
+	for (int k = 0; k < 3; k++) {
+		size_t n = json_array_size(json_object_get(e, kinds[k]));
+		if (n)
+			printf("%s%zu %s", any++ ? ", " : "", n, kinds[k]);
+	}
+	if (!any)
+		fputs("same content", stdout);
+}
+
+static void print_bytes(json_t *v)
+{
+	char b[32] = "-";
+	if (json_is_integer(v))
+		cli_human_bytes(b, sizeof(b), (unsigned long long)json_integer_value(v));
+	fputs(b, stdout);
+}
+
+/*
+ * One entry of a data section:
+ *   added: NAME (PATH): N files; SIZE
+ *   removed: NAME (PATH): N files; SIZE
+ *   renamed: OLD -> NEW (OLDPATH -> NEWPATH): COUNTS; SIZE -> SIZE
+ *   NAME (PATH): COUNTS; SIZE -> SIZE
+ * then, unless --stat, the files.
+ */
+static void print_data_entry(json_t *e, int stat)
+{
+	const char *change = json_string_value(json_object_get(e, "change")) ?: "modified";
+	const char *name = json_string_value(json_object_get(e, "name")) ?: "";
+	const char *path = json_string_value(json_object_get(e, "path")) ?: "";
+	json_t *from = json_object_get(e, "renamed_from"), *pfrom = json_object_get(e, "path_from");
+	int added = !strcmp(change, "added"), removed = !strcmp(change, "removed");
+
+	fputs("  ", stdout);
+	if (added || removed) {
+		size_t n = json_array_size(json_object_get(e, added ? "added" : "removed"));
+		printf("%s%s:%s %s (%s): %zu file%s; ", added ? c_add : c_del, change, c_off, cli_esc(name), cli_esc(path), n,
+			n == 1 ? "" : "s");
+		print_bytes(json_object_get(e, added ? "bytes_b" : "bytes_a"));
+	} else {
+		if (json_is_string(from))
+			printf("%srenamed:%s %s -> ", c_mod, c_off, cli_esc(json_string_value(from)));
+		else if (json_is_string(pfrom))
+			printf("%smoved:%s ", c_mod, c_off);
+		printf("%s (", cli_esc(name));
+		if (json_is_string(pfrom))
+			printf("%s -> ", cli_esc(json_string_value(pfrom)));
+		printf("%s): ", cli_esc(path));
+		print_counts(e);
+		if (json_array_size(json_object_get(e, "added")) || json_array_size(json_object_get(e, "removed")) ||
+		    json_array_size(json_object_get(e, "modified")) ||
+		    !json_equal(json_object_get(e, "bytes_a"), json_object_get(e, "bytes_b"))) {
+			fputs("; ", stdout);
+			print_bytes(json_object_get(e, "bytes_a"));
+			fputs(" -> ", stdout);
+			print_bytes(json_object_get(e, "bytes_b"));
+		}
+	}
+	putchar('\n');
+	if (stat)
+		return;
+	print_paths(json_object_get(e, "modified"), "M", c_mod);
+	print_paths(json_object_get(e, "added"), "A", c_add);
+	print_paths(json_object_get(e, "removed"), "D", c_del);
+}
+
+/* A data section: only the entries that differ (the library leaves the others out). */
 static void print_data(const char *title, json_t *arr, int stat)
 {
 	size_t i;
@@ -111,23 +187,77 @@ static void print_data(const char *title, json_t *arr, int stat)
 	if (!json_array_size(arr))
 		return;
 	printf("%s%s:%s\n", c_head, title, c_off);
-	json_array_foreach(arr, i, e) {
-		char ba[32] = "-", bb[32] = "-";
-		json_t *xa = json_object_get(e, "bytes_a"), *xb = json_object_get(e, "bytes_b");
-		if (json_is_integer(xa))
-			cli_human_bytes(ba, sizeof(ba), (unsigned long long)json_integer_value(xa));
-		if (json_is_integer(xb))
-			cli_human_bytes(bb, sizeof(bb), (unsigned long long)json_integer_value(xb));
-		printf("  %s (%s): %zu modified, %zu added, %zu removed; %s -> %s\n",
-			cli_esc(json_string_value(json_object_get(e, "name"))), cli_esc(json_string_value(json_object_get(e, "path"))),
-			json_array_size(json_object_get(e, "modified")), json_array_size(json_object_get(e, "added")),
-			json_array_size(json_object_get(e, "removed")), ba, bb);
-		if (stat)
-			continue;
-		print_paths(json_object_get(e, "modified"), "M", c_mod);
-		print_paths(json_object_get(e, "added"), "A", c_add);
-		print_paths(json_object_get(e, "removed"), "D", c_del);
+	json_array_foreach(arr, i, e)
+		print_data_entry(e, stat);
+}
+
+/* The key of the environment that holds a Python package's version. */
+#define PACKAGE_PREFIX "python.packages."
+
+static int is_package(const char *key)
+{
+	return !strncmp(key, PACKAGE_PREFIX, strlen(PACKAGE_PREFIX));
+}
+
+/* One environment key in the summary: "python 3.11 -> 3.12", "vars.SEED (none) -> 1". */
+static void print_env_key(const char **sep, const char *k, json_t *a, json_t *b)
+{
+	fputs(*sep, stdout);
+	*sep = ", ";
+	fputs(!strcmp(k, "python.version") ? "python" : cli_esc(k), stdout);
+	putchar(' ');
+	print_value(a);
+	fputs(" -> ", stdout);
+	print_value(b);
+}
+
+/*
+ * The environment in one line: how many packages differ, then the first few
+ * other keys (the Python version first), then how many more; --env lists all.
+ */
+#define ENV_SUMMARY_KEYS 4
+
+static void print_env_summary(json_t *s)
+{
+	static const char *const parts[] = { "changed", "added", "removed" };
+	size_t npk[3] = { 0 }, total = 0, shown = 0, others = 0;
+	json_t *v, *py = json_object_get(json_object_get(s, "changed"), "python.version");
+	const char *k, *sep = " ";
+
+	for (int p = 0; p < 3; p++)
+		json_object_foreach(json_object_get(s, parts[p]), k, v) {
+			if (is_package(k))
+				npk[p]++;
+			else
+				others++;
+		}
+	total = npk[0] + npk[1] + npk[2];
+	if (!total && !others)
+		return;
+	printf("%senvironment:%s", c_head, c_off);
+	if (total) {
+		printf("%s%zu package%s changed", sep, total, total == 1 ? "" : "s");
+		if (npk[1] || npk[2])
+			printf(" (%zu added, %zu removed)", npk[1], npk[2]);
+		sep = ", ";
 	}
+	if (py) {
+		print_env_key(&sep, "python.version", json_array_get(py, 0), json_array_get(py, 1));
+		shown++;
+	}
+	for (int p = 0; p < 3; p++)
+		json_object_foreach(json_object_get(s, parts[p]), k, v) {
+			if (is_package(k) || (p == 0 && v == py) || shown >= ENV_SUMMARY_KEYS)
+				continue;
+			print_env_key(&sep, k, p == 1 ? NULL : p == 0 ? json_array_get(v, 0) : v, p == 0 ? json_array_get(v, 1)
+				: p == 1 ? v : NULL);
+			shown++;
+		}
+	if (others > shown)
+		printf(", %zu more", others - shown);
+	if (total || others > shown)
+		fputs(" (details: --env)", stdout);
+	putchar('\n');
 }
 
 static void print_source(json_t *s, int stat)
@@ -165,6 +295,31 @@ static void print_source(json_t *s, int stat)
 	json_array_foreach(json_object_get(s, "commits"), i, c)
 		printf("    %.12s %s\n", cli_esc(json_string_value(json_object_get(c, "id"))),
 			cli_esc(json_string_value(json_object_get(c, "subject"))));
+}
+
+/*
+ * One side of the header: the run's short ID (the same length for both runs)
+ * with its experiment and tags, or the workspace.
+ */
+static void print_side(json_t *run)
+{
+	const char *exp = json_string_value(json_object_get(run, "experiment"));
+	json_t *tags = json_object_get(run, "tags"), *t;
+	size_t i;
+
+	if (json_is_true(json_object_get(run, "workspace"))) {
+		fputs("workspace (the files as they are now)", stdout);
+		return;
+	}
+	printf("%.*s", SHORT_ID, cli_esc(json_string_value(json_object_get(run, "id")) ?: "?"));
+	if (!exp && !json_array_size(tags))
+		return;
+	printf(" (%s", exp ? cli_esc(exp) : "");
+	if (json_array_size(tags))
+		printf("%stag%s", exp ? ", " : "", json_array_size(tags) == 1 ? "" : "s");
+	json_array_foreach(tags, i, t)
+		printf(" %s", cli_esc(json_string_value(t) ?: ""));
+	putchar(')');
 }
 
 int cmd_diff(int argc, char **argv, struct cli *cli)
@@ -253,10 +408,12 @@ int cmd_diff(int argc, char **argv, struct cli *cli)
 	} else {
 		json_t *missing = json_object_get(b, "missing"), *m;
 		size_t i;
-		printf("%sdiff %.12s -> %s%s\n", c_head, xtrk_oid_tostr(&ia),
-			json_is_string(json_object_get(d, "b")) ? cli_esc(json_string_value(json_object_get(d, "b"))) : "workspace", c_off);
-		if (!xtrk_diff_has_changes(d, sections) && !json_array_size(missing))
-			printf("no differences\n");
+		int same = !xtrk_diff_has_changes(d, sections) && !json_array_size(missing);
+		printf("%sdiff ", c_head);
+		print_side(a);
+		fputs(" -> ", stdout);
+		print_side(b);
+		printf("%s%s\n", same ? ": no differences" : "", c_off);
 		if (json_object_get(d, "params"))
 			print_kv_changes("params", json_object_get(d, "params"), stat);
 		if (json_object_get(d, "metrics"))
@@ -266,8 +423,11 @@ int cmd_diff(int argc, char **argv, struct cli *cli)
 		json_array_foreach(missing, i, m)
 			printf("  %smissing %s %s%s\n", c_del, cli_esc(json_string_value(json_object_get(m, "section"))),
 				cli_esc(json_string_value(json_object_get(m, "path"))), c_off);
-		if (json_object_get(d, "env"))
-			print_kv_changes("env", json_object_get(d, "env"), stat);
+		/* The environment in one line, unless --env asks for every key. */
+		if (json_object_get(d, "env") && want[5])
+			print_kv_changes("environment", json_object_get(d, "env"), stat);
+		else if (json_object_get(d, "env"))
+			print_env_summary(json_object_get(d, "env"));
 		if (json_object_get(d, "source"))
 			print_source(json_object_get(d, "source"), stat);
 	}

@@ -201,16 +201,6 @@ static json_t *compare_metrics(json_t *ma, json_t *mb)
 	return out;
 }
 
-static json_t *find_named(json_t *arr, const char *name)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(arr, i, e)
-		if (json_is_string(json_object_get(e, "name")) && !strcmp(json_string_value(json_object_get(e, "name")), name))
-			return e;
-	return NULL;
-}
-
 struct lists {
 	json_t *added, *removed, *modified;
 };
@@ -235,45 +225,183 @@ static int entry_oid(xtrk_oid *out, json_t *e)
 	return 1;
 }
 
-/* One data section (datasets, models or artifacts): only the entries that differ. */
-static int compare_data(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_t *aa, json_t *ba)
+static const char *entry_str(json_t *e, const char *key)
 {
-	json_t *res = json_array(), *names = json_array(), *n;
-	size_t i;
+	const char *v = json_string_value(json_object_get(e, key));
+	return v ? v : "";
+}
+
+static int entry_is_tree(json_t *e)
+{
+	return e && !strcmp(entry_str(e, "kind"), "tree");
+}
+
+static const char *const match_names[] = { "name", "path", "id" };
+
+/*
+ * The key an entry is matched by in one pass: its name, its path, or its
+ * content (kind and ID).  NULL when the entry has none (an empty name or
+ * path, no valid ID): such an entry is not paired in that pass.
+ */
+static const char *match_key(xtrk_buf *buf, json_t *e, int pass)
+{
+	xtrk_oid id;
+	xtrk_buf_clear(buf);
+	if (pass < 2)
+		return *entry_str(e, match_names[pass]) ? entry_str(e, match_names[pass]) : NULL;
+	if (!entry_oid(&id, e))
+		return NULL;
+	return xtrk_buf_printf(buf, "%s:%s", entry_is_tree(e) ? "tree" : "blob", xtrk_oid_tostr(&id)) < 0 ? NULL : buf->ptr;
+}
+
+/*
+ * Pair the entries of one data section of A with those of B, in three passes:
+ * by name, then by path, then by content (same kind and ID).  Each entry is
+ * paired at most once, and a pass sees only the entries the earlier passes
+ * left unpaired, so a name match wins over a path match, which wins over an
+ * ID match.  Within a pass, A's entries are taken in record order and each
+ * takes the first unpaired entry of B with the same key (so of two entries
+ * with the same content, the first is the one paired).  Each pass indexes B
+ * by key once (a chain per key, advanced past paired entries), so pairing is
+ * linear in the number of entries, whatever the records hold.
+ * On return pair[i] is B's index for A's entry i, or -1; how[i] the pass.
+ */
+static int pair_entries(json_t *aa, json_t *ba, long *pair, int *how)
+{
+	size_t na = json_array_size(aa), nb = json_array_size(ba);
+	long *next = NULL;
+	char *used = NULL;
+	json_t *head = NULL;
+	xtrk_buf key = XTRK_BUF_INIT;
 	int err = 0;
 
-	json_array_foreach(aa, i, n)
-		json_array_append(names, json_object_get(n, "name"));
-	json_array_foreach(ba, i, n)
-		if (!find_named(aa, json_string_value(json_object_get(n, "name"))))
-			json_array_append(names, json_object_get(n, "name"));
-	json_array_foreach(names, i, n) {
-		const char *name = json_string_value(n);
-		json_t *ea = find_named(aa, name), *eb = find_named(ba, name), *e;
-		xtrk_oid ia, ib;
-		int ha = entry_oid(&ia, ea), hb = entry_oid(&ib, eb);
-		int ta = ea && !strcmp(json_string_value(json_object_get(ea, "kind")) ?: "", "tree");
-		int tb = eb && !strcmp(json_string_value(json_object_get(eb, "kind")) ?: "", "tree");
-		const char *path = json_string_value(json_object_get(ea ? ea : eb, "path"));
-		struct lists l = { json_array(), json_array(), json_array() };
-		if (ha && hb && ta == tb && !xtrk_oid_cmp(&ia, &ib) &&
-		    json_equal(json_object_get(ea, "path"), json_object_get(eb, "path"))) {
-			json_decref(l.added); json_decref(l.removed); json_decref(l.modified);
-			continue;
-		}
-		err = xtrk_tree_diff(xtrk_repo_odb(repo), dry, path ? path : name, ha ? &ia : NULL, ta, hb ? &ib : NULL, tb,
-			collect, &l);
-		e = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", name, "path", path ? path : "",
-			"added", l.added, "removed", l.removed, "modified", l.modified,
-			"bytes_a", ea ? json_incref(json_object_get(ea, "bytes")) : json_null(),
-			"bytes_b", eb ? json_incref(json_object_get(eb, "bytes")) : json_null(),
-			"id_a", ea ? json_incref(json_object_get(ea, "id")) : json_null(),
-			"id_b", eb ? json_incref(json_object_get(eb, "id")) : json_null());
-		json_array_append_new(res, e);
-		if (err < 0)
-			break;
+	for (size_t i = 0; i < na; i++) {
+		pair[i] = -1;
+		how[i] = -1;
 	}
-	json_decref(names);
+	if (!(next = calloc(nb ? nb : 1, sizeof(*next))) || !(used = calloc(nb ? nb : 1, 1))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (int pass = 0; pass < 3 && !err; pass++) {
+		if (!(head = json_object())) {
+			err = xtrk_error_oom();
+			break;
+		}
+		/* From the end, so that each chain lists B's entries in record order. */
+		for (size_t j = nb; j-- > 0;) {
+			const char *k;
+			json_t *h;
+			if (used[j] || !(k = match_key(&key, json_array_get(ba, j), pass)))
+				continue;
+			next[j] = (h = json_object_get(head, k)) ? (long)json_integer_value(h) : -1;
+			if (json_object_set_new(head, k, json_integer((json_int_t)j)) < 0) {
+				err = xtrk_error_oom();
+				break;
+			}
+		}
+		for (size_t i = 0; i < na && !err; i++) {
+			const char *k;
+			json_t *h;
+			long j;
+			if (pair[i] >= 0 || !(k = match_key(&key, json_array_get(aa, i), pass)) || !(h = json_object_get(head, k)))
+				continue;
+			for (j = (long)json_integer_value(h); j >= 0 && used[j]; j = next[j])
+				;
+			if (j < 0) {
+				json_integer_set(h, -1);
+				continue;
+			}
+			used[j] = 1;
+			pair[i] = j;
+			how[i] = pass;
+			json_integer_set(h, next[j]);
+		}
+		json_decref(head);
+		head = NULL;
+	}
+done:
+	free(next);
+	free(used);
+	xtrk_buf_dispose(&key);
+	return err;
+}
+
+/* A new reference to e[key], or null when `e` or the field is absent. */
+static json_t *field_or_null(json_t *e, const char *key)
+{
+	json_t *v = json_object_get(e, key);
+	return v ? json_incref(v) : json_null();
+}
+
+/* The entry of a data section for A's entry `ea` and B's entry `eb` (either may be NULL). */
+static int compare_entry(json_t *res, xtrk_repo *repo, xtrk_txn *dry, json_t *ea, json_t *eb, int how)
+{
+	xtrk_oid ia, ib;
+	int ha = entry_oid(&ia, ea), hb = entry_oid(&ib, eb), ta = entry_is_tree(ea), tb = entry_is_tree(eb);
+	json_t *now = eb ? eb : ea, *e;
+	const char *name = entry_str(now, "name"), *path = entry_str(now, "path");
+	int renamed = ea && eb && strcmp(entry_str(ea, "name"), name);
+	int moved = ea && eb && strcmp(entry_str(ea, "path"), path);
+	struct lists l = { json_array(), json_array(), json_array() };
+	int err = 0;
+
+	if (ea && eb && ha && hb && ta == tb && !xtrk_oid_cmp(&ia, &ib) && !renamed && !moved) {
+		json_decref(l.added);
+		json_decref(l.removed);
+		json_decref(l.modified);
+		return 0; /* the same entry: nothing to report */
+	}
+	/* File paths are given under the path of the entry as it is in B (in A when B has no such entry). */
+	err = xtrk_tree_diff(xtrk_repo_odb(repo), dry, *path ? path : name, ha ? &ia : NULL, ta, hb ? &ib : NULL, tb,
+		collect, &l);
+	e = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", name, "path", path,
+		"change", !ea ? "added" : !eb ? "removed" : renamed || moved ? "renamed" : "modified",
+		"renamed_from", renamed ? json_string(entry_str(ea, "name")) : json_null(),
+		"path_from", moved ? json_string(entry_str(ea, "path")) : json_null(),
+		"matched_by", how >= 0 ? json_string(match_names[how]) : json_null(),
+		"added", l.added, "removed", l.removed, "modified", l.modified,
+		"bytes_a", field_or_null(ea, "bytes"), "bytes_b", field_or_null(eb, "bytes"),
+		"id_a", field_or_null(ea, "id"), "id_b", field_or_null(eb, "id"));
+	if (!e || json_array_append_new(res, e) < 0)
+		return err < 0 ? err : xtrk_error_oom();
+	return err;
+}
+
+/*
+ * One data section (datasets, models or artifacts): the entries that differ,
+ * A's in record order (each with the entry of B it was paired with, if any),
+ * then B's unpaired entries in record order.  Entries that are the same on
+ * both sides (name, path and content) are left out.
+ */
+static int compare_data(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_t *aa, json_t *ba)
+{
+	size_t na = json_array_size(aa), nb = json_array_size(ba);
+	json_t *res = json_array();
+	long *pair = calloc(na ? na : 1, sizeof(*pair));
+	int *how = calloc(na ? na : 1, sizeof(*how));
+	char *paired = calloc(nb ? nb : 1, 1);
+	int err = 0;
+
+	if (!res || !pair || !how || !paired) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	if ((err = pair_entries(aa, ba, pair, how)) < 0)
+		goto done;
+	for (size_t i = 0; i < na && !err; i++) {
+		if (pair[i] >= 0)
+			paired[pair[i]] = 1;
+		err = compare_entry(res, repo, dry, json_array_get(aa, i), pair[i] >= 0 ? json_array_get(ba, pair[i]) : NULL,
+			how[i]);
+	}
+	for (size_t j = 0; j < nb && !err; j++)
+		if (!paired[j])
+			err = compare_entry(res, repo, dry, NULL, json_array_get(ba, j), -1);
+done:
+	free(pair);
+	free(how);
+	free(paired);
 	if (err < 0) {
 		json_decref(res);
 		return err;
@@ -306,6 +434,13 @@ static int compare_untracked(json_t **out, xtrk_repo *repo, xtrk_txn *dry, json_
 	return 0;
 }
 
+/* 1 when a[key] equals b[key], an absent field being the same as null. */
+static int same_field(json_t *a, json_t *b, const char *key)
+{
+	json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+	return json_equal(va ? va : json_null(), vb ? vb : json_null());
+}
+
 /* Source: the two commits, how far apart they are, and the commit subjects between. */
 static json_t *compare_source(xtrk_repo *repo, json_t *sa, json_t *sb)
 {
@@ -321,7 +456,7 @@ static json_t *compare_source(xtrk_repo *repo, json_t *sa, json_t *sb)
 	json_object_set_new(out, "b", cb ? json_string(cb) : json_null());
 	json_object_set_new(out, "commits_between", json_null());
 	json_object_set_new(out, "patch_changed",
-		json_boolean(!json_equal(json_object_get(sa, "patch"), json_object_get(sb, "patch"))));
+		json_boolean(!same_field(sa, sb, "patch")));
 	json_object_set_new(out, "dirty_a", json_boolean(json_is_true(json_object_get(sa, "dirty"))));
 	json_object_set_new(out, "dirty_b", json_boolean(json_is_true(json_object_get(sb, "dirty"))));
 	if (ca && cb && strcmp(ca, cb) && git_repository_open_ext(&g, xtrk_repo_workdir(repo), 0, NULL) == 0 &&

@@ -149,8 +149,8 @@ check "the run's own data, models and params files are not captured twice, nor w
 	printf "lr: 0.1\n" > params.yaml
 	id6=$(xtrk commit-run -e owned -d data --model big.bin -P params.yaml 2>"$S/err6")
 	j6=$(xtrk show --json $id6)
-	expect_eq "$(xtrk diff --source $id6)" "diff ${id6%${id6#????????????}} -> workspace
-no differences"
+	expect_eq "$(xtrk diff --source $id6)" \
+		"diff ${id6%${id6#????????????}} (owned) -> workspace (the files as they are now): no differences"
 	expect_not_contains "$(cat "$S/err6")" "big.bin"
 	expect_eq "$(echo "$j6" | ut | json_get skipped_files)" 0
 	tree=$(xtrk cat-object $(echo "$j6" | ut | json_get id))

@@ -119,3 +119,60 @@ Test(diff, runs_params_metrics_env)
 	json_decref(b);
 	json_decref(d);
 }
+
+static json_t *entry(const char *name, const char *path, const char *id)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", name, "path", path, "kind", "blob", "id", id, "bytes", 1);
+}
+
+static json_t *run_with(json_t *datasets)
+{
+	return json_pack("{s:s, s:{}, s:{}, s:{}, s:o, s:[], s:[], s:{}}", "id", "r", "params", "metrics", "env",
+		"datasets", datasets, "models", "artifacts", "source");
+}
+
+#define X1 "11111111111111111111111111111111"
+#define X2 "22222222222222222222222222222222"
+#define X3 "33333333333333333333333333333333"
+#define X4 "44444444444444444444444444444444"
+
+Test(diff, entries_pair_by_name_then_path_then_content)
+{
+	/* same: unchanged; bypath: new name, same path, new content; byid: new name and path, same content;
+	 * twin: the same content as byid, after it (so left unpaired); fresh: only in B. */
+	json_t *a = run_with(json_pack("[o, o, o, o]", entry("same", "s", X1), entry("bypath", "p", X2),
+		entry("byid", "i", X3), entry("twin", "t", X3)));
+	json_t *b = run_with(json_pack("[o, o, o, o]", entry("fresh", "f", X4), entry("renamed", "i2", X3),
+		entry("other", "p", X4), entry("same", "s", X1)));
+	json_t *d, *e;
+	cr_assert_eq(xtrk_diff_runs(&d, repo, a, b, NULL), 0, "%s", xtrk_error_last());
+	json_t *ds = json_object_get(d, "datasets");
+	cr_assert_eq(json_array_size(ds), 4, "the unchanged entry is left out: %s", json_dumps(ds, 0));
+	e = json_array_get(ds, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "name")), "other");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "renamed_from")), "bypath");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "matched_by")), "path");
+	cr_assert(json_is_null(json_object_get(e, "path_from")));
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "modified"), 0)), "p");
+	e = json_array_get(ds, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "name")), "renamed");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "renamed_from")), "byid");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "path_from")), "i");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "matched_by")), "id");
+	cr_assert_eq(json_array_size(json_object_get(e, "modified")) + json_array_size(json_object_get(e, "added")) +
+		json_array_size(json_object_get(e, "removed")), 0, "a rename alone lists no files");
+	e = json_array_get(ds, 2);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "name")), "twin");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "change")), "removed");
+	e = json_array_get(ds, 3);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "name")), "fresh");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "change")), "added");
+	cr_assert(xtrk_diff_has_changes(d, (const char *const[]){ "datasets", NULL }));
+	json_decref(d);
+	/* A run against itself: nothing, in every section. */
+	cr_assert_eq(xtrk_diff_runs(&d, repo, a, a, NULL), 0, "%s", xtrk_error_last());
+	cr_assert_not(xtrk_diff_has_changes(d, NULL), "%s", json_dumps(d, JSON_SORT_KEYS));
+	json_decref(d);
+	json_decref(a);
+	json_decref(b);
+}
