@@ -519,10 +519,11 @@ int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int
 	if (git_repository_open_bare(&store, path.ptr) < 0 || !has_commit(store, &oid)) {
 		git_error_clear();
 		err = xtrk_error_set(XTRK_ENOTFOUND,
-			ws ? "commit %s is not in this git repository; fetch it, or ask for the run as a bundle made with "
-			     "'xtrk bundle create --with-source'"
-			   : "commit %s is not here: '%s' is not in a git repository and no bundle brought that commit; "
-			     "ask for the run as a bundle made with 'xtrk bundle create --with-source'",
+			ws ? "commit %s is not in this git repository; fetch it, pull the run from a remote it was pushed to "
+			     "with its source, or ask for it as a bundle made with 'xtrk bundle create --with-source'"
+			   : "commit %s is not here: '%s' is not in a git repository and no bundle or pull brought that commit; "
+			     "pull the run from a remote it was pushed to with its source, or ask for it as a bundle made with "
+			     "'xtrk bundle create --with-source'",
 			hex, xtrk_repo_workdir(repo));
 		goto done;
 	}
