@@ -293,10 +293,10 @@ int xtrk_gitpack_receive_file(xtrk_buf *pack_out, const char *dir, const char *p
 	if (fstat(fd, &st) < 0) {
 		err = xtrk_error_errno("cannot read the source pack '%s'", path);
 	} else if (!S_ISREG(st.st_mode)) {
-		err = xtrk_error_set(XTRK_EINVALID, "the source pack '%s' is not a regular file", path);
+		err = xtrk_error_set(XTRK_EINVALID, "not a regular file");
 	} else if ((uint64_t)st.st_size > XTRK_BUNDLE_MAX_GIT_TOTAL) {
-		err = xtrk_error_set(XTRK_EINVALID, "the source pack '%s' holds %llu bytes, more than the limit of %llu MiB "
-			"(refused unread)", path, (unsigned long long)st.st_size,
+		err = xtrk_error_set(XTRK_EINVALID, "%llu bytes, more than the limit of %llu MiB for a source pack "
+			"(refused unread)", (unsigned long long)st.st_size,
 			(unsigned long long)(XTRK_BUNDLE_MAX_GIT_TOTAL >> 20));
 	} else {
 		err = xtrk_gitpack_receive_fd(pack_out, dir, fd, (uint64_t)st.st_size);
@@ -323,20 +323,53 @@ static int regular_file(const char *path)
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+struct claims {
+	git_oid *want;    /* sorted */
+	size_t n;
+	unsigned char *hit;
+};
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/* Every ID the pack's index lists: the pack itself is not read (it is received and checked whole if chosen). */
+static int claim(const git_oid *id, void *payload)
+{
+	struct claims *c = payload;
+	git_oid *at = bsearch(id, c->want, c->n, sizeof(*c->want), oid_cmp);
+	if (at)
+		c->hit[at - c->want] = 1;
+	return 0;
+}
+
 int xtrk_gitpack_locate(char **found, const char *store_dir, const char *const *commits, size_t n)
 {
 	xtrk_buf dir = XTRK_BUF_INIT, idx = XTRK_BUF_INIT, pack = XTRK_BUF_INIT;
+	struct claims c = { calloc(n + 1, sizeof(git_oid)), 0, calloc(n + 1, 1) };
 	size_t left = n, packs = 0;
 	struct dirent *de;
-	DIR *d;
+	DIR *d = NULL;
 	int err = 0;
 
 	memset(found, 0, n * sizeof(*found));
-	if (xtrk_buf_printf(&dir, "%s/source.git/objects/pack", store_dir) < 0)
-		return XTRK_ERROR;
+	if (!c.want || !c.hit) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (git_oid_fromstr(&c.want[c.n], commits[i]) == 0)
+			c.n++;
+	qsort(c.want, c.n, sizeof(*c.want), oid_cmp);
+	if (xtrk_buf_printf(&dir, "%s/source.git/objects/pack", store_dir) < 0) {
+		err = XTRK_ERROR;
+		goto done;
+	}
 	if (!(d = opendir(dir.ptr))) {
-		xtrk_buf_dispose(&dir);
-		return errno == ENOENT || errno == ENOTDIR ? 0 : xtrk_error_errno("cannot read '%s'", dir.ptr);
+		if (errno != ENOENT && errno != ENOTDIR)
+			err = xtrk_error_errno("cannot read '%s'", dir.ptr);
+		goto done;
 	}
 	git_libgit2_init();
 	while (left && !err && (de = readdir(d))) {
@@ -360,30 +393,37 @@ int xtrk_gitpack_locate(char **found, const char *store_dir, const char *const *
 		/* libgit2 would open a pipe and wait on it: only plain files are read. */
 		if (!regular_file(idx.ptr) || !regular_file(pack.ptr))
 			continue;
+		memset(c.hit, 0, c.n);
 		if (git_odb_new(&odb) == 0 && git_odb_backend_one_pack(&b, idx.ptr) == 0) {
-			if (git_odb_add_backend(odb, b, 1) < 0) {
+			if (git_odb_add_backend(odb, b, 1) < 0)
 				b->free(b);
-			} else {
-				for (size_t i = 0; i < n && !err; i++) {
-					git_oid oid;
-					if (found[i] || git_oid_fromstr(&oid, commits[i]) < 0 || !git_odb_exists(odb, &oid))
-						continue;
-					if (!(found[i] = strdup(pack.ptr)))
-						err = xtrk_error_oom();
-					left--;
-				}
-			}
+			else
+				git_odb_foreach(odb, claim, &c);
 		}
 		git_odb_free(odb);
 		git_error_clear();
+		for (size_t i = 0; i < n && !err; i++) {
+			git_oid oid;
+			git_oid *at;
+			if (found[i] || git_oid_fromstr(&oid, commits[i]) < 0 ||
+			    !(at = bsearch(&oid, c.want, c.n, sizeof(*c.want), oid_cmp)) || !c.hit[at - c.want])
+				continue;
+			if (!(found[i] = strdup(pack.ptr)))
+				err = xtrk_error_oom();
+			left--;
+		}
 	}
-	closedir(d);
 	git_libgit2_shutdown();
+done:
+	if (d)
+		closedir(d);
 	if (err < 0)
 		for (size_t i = 0; i < n; i++) {
 			free(found[i]);
 			found[i] = NULL;
 		}
+	free(c.want);
+	free(c.hit);
 	xtrk_buf_dispose(&dir);
 	xtrk_buf_dispose(&idx);
 	xtrk_buf_dispose(&pack);

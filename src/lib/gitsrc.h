@@ -66,7 +66,8 @@ int xtrk_gitpack_receive_file(xtrk_buf *pack_out, const char *dir, const char *p
 /**
  * Find which packs of `<store_dir>/source.git` claim each commit: `found[i]`
  * gets the .pack's path (free() it) or NULL.  The claim comes from the pack's
- * index only: what is found is to be received and checked before use.
+ * index only (the pack is not read): what is found is to be received and
+ * checked whole before use.
  */
 int xtrk_gitpack_locate(char **found, const char *store_dir, const char *const *commits, size_t n);
 

@@ -304,7 +304,7 @@ static int stage_received(struct sync *s, char *const *found, size_t n)
 		if ((err = stage_folder(s)) < 0)
 			break;
 		if ((err = xtrk_gitpack_receive_file(&pack, s->stage, found[i])) < 0 || (err = keep_pack(s, &pack)) < 0)
-			err = xtrk_error_set(err, "%s: source pack '%s' refused: %s", s->from_name,
+			err = xtrk_error_set(err, "%s: source pack '%s' refused (nothing was pulled): %s", s->from_name,
 				strrchr(found[i], '/') + 1, xtrk_error_last());
 	}
 	xtrk_buf_dispose(&pack);
@@ -317,12 +317,12 @@ static int check_staged(struct sync *s, const char *hex)
 	for (size_t i = 0; i < s->npacks; i++)
 		if (xtrk_gitpack_has_commit(s->packs[i], hex)) {
 			if (xtrk_gitpack_check_commit(s->packs[i], hex) < 0)
-				return xtrk_error_set(XTRK_EINVALID, "%s: source commit %s: %s", s->from_name, hex,
-					xtrk_error_last());
+				return xtrk_error_set(XTRK_EINVALID, "%s: source commit %s: %s%s", s->from_name, hex,
+					xtrk_error_last(), s->push ? "" : " (nothing was pulled)");
 			return 0;
 		}
 	return xtrk_error_set(XTRK_EINVALID, "%s: the source pack said to hold commit %s does not hold it (damaged or "
-		"tampered with)", s->from_name, hex);
+		"tampered with)%s", s->from_name, hex, s->push ? "" : "; nothing was pulled");
 }
 
 /*
