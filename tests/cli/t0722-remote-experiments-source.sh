@@ -232,10 +232,12 @@ check "links and pipes in the remote's source.git are never followed or read" '
 	ln -s /etc/passwd h/source.git/objects/pack/pack-0000.pack
 	refused "symbolic link"
 	fresh_h
-	mkfifo h/source.git/objects/pack/pack-00ff.idx h/source.git/objects/pack/pack-00ff.pack
+	mv "$P" h/source.git/objects/pack/pack-00ff.pack && rm "$I"
+	mkfifo h/source.git/objects/pack/pack-00ff.idx h/source.git/objects/pack/pack-0fff.pack
 	rm -rf victim && mkdir victim && (cd victim && new_ws && xtrk remote add h "$TRASH/h" 2>/dev/null)
-	timeout 20 "$XTRK_BIN" -C victim pull --json -e mnist h > out 2>/dev/null
-	expect_eq "$(json_get sources_new < out)" 1
+	timeout 20 "$XTRK_BIN" -C victim pull --json -e mnist h > out 2>err
+	expect_eq "$(json_get sources_missing < out)" 1
+	expect_contains "$(cat err)" "pulled without its source"
 '
 check "a source tree with a path checkout refuses: push refuses it, and a pull of a planted one is refused" '
 	mkdir evil && cd evil && new_git_repo
