@@ -146,6 +146,25 @@ check "a run whose commit is gone from the git repository is pushed without its 
 	test -f "$TRASH/ghost-remote/refs/experiments/ghost/$g1"
 '
 
+check "bash completion: remote names, then the sending side's experiments after -e, and the new options" '
+	command -v bash >/dev/null || skip "no bash"
+	cd alice
+	bash -c "set -e
+		. \"$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash\"
+		xtrk() { \"$XTRK_BIN\" \"\$@\"; }
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk \"$XTRK_BIN\" || return 1; echo \"\${COMPREPLY[*]}\"; }
+		test \"\$(c xtrk push sh)\" = shared
+		test \"\$(c xtrk pull --all nos)\" = nosrc
+		test \"\$(c xtrk push shared -e mn)\" = mnist
+		test \"\$(c xtrk push -e ci)\" = cifar
+		test \"\$(c xtrk pull shared -e oth)\" = other
+		test \"\$(c xtrk pull nosrc -e oth)\" = \"\"
+		test \"\$(c xtrk pull shared be)\" = best
+		test \"\$(c xtrk push --no-s)\" = --no-source
+		test \"\$(c xtrk pull --al)\" = --all
+	"
+'
+
 # ---- a hostile remote's source packs ----
 
 # A remote holding mnist with its one source pack, copied fresh for each case.
