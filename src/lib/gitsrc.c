@@ -317,10 +317,10 @@ static int pack_name(const char *name, const char *suffix)
 	return 1;
 }
 
-static int regular_file(const char *path)
+static int regular_file(const char *path, uint64_t max)
 {
 	struct stat st;
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= max;
 }
 
 struct claims {
@@ -390,8 +390,11 @@ int xtrk_gitpack_locate(char **found, const char *store_dir, const char *const *
 			err = XTRK_ERROR;
 			break;
 		}
-		/* libgit2 would open a pipe and wait on it: only plain files are read. */
-		if (!regular_file(idx.ptr) || !regular_file(pack.ptr))
+		/*
+		 * libgit2 would open a pipe and wait on it: only plain files are read.  Listing an
+		 * index costs memory in proportion to its entries: one past the limit is left alone.
+		 */
+		if (!regular_file(idx.ptr, XTRK_GITPACK_MAX_INDEX) || !regular_file(pack.ptr, UINT64_MAX))
 			continue;
 		memset(c.hit, 0, c.n);
 		if (git_odb_new(&odb) == 0 && git_odb_backend_one_pack(&b, idx.ptr) == 0) {

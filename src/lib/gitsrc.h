@@ -61,8 +61,9 @@ int xtrk_gitpack_receive_fd(xtrk_buf *pack_out, const char *dir, int fd, uint64_
 /** The same for the pack file at `path`: never through a link, only a regular file within the limit. */
 int xtrk_gitpack_receive_file(xtrk_buf *pack_out, const char *dir, const char *path);
 
-/* Packs searched in one store's source.git at most. */
+/* Packs searched in one store's source.git at most, and the largest pack index read (about 9 million objects). */
 #define XTRK_GITPACK_MAX_PACKS 65536
+#define XTRK_GITPACK_MAX_INDEX (256ull << 20)
 /**
  * Find which packs of `<store_dir>/source.git` claim each commit: `found[i]`
  * gets the .pack's path (free() it) or NULL.  The claim comes from the pack's
