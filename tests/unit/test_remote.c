@@ -7,6 +7,7 @@
 #include "xtrk/index.h"
 #include "xtrk/refs.h"
 #include "xtrk/remote.h"
+#include "xtrk/removed.h"
 #include "xtrk/run.h"
 
 /* The workspace "a" is the current folder; "b" is a colleague's, "remote" the shared store. */
@@ -402,5 +403,42 @@ Test(remote, an_empty_pull_and_an_empty_push_are_fine)
 	cr_assert_eq(xtrk_push(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 0);
+	xtrk_repo_free(b);
+}
+
+Test(remote, whole_experiments_travel_and_removed_runs_stay_behind)
+{
+	xtrk_oid e1 = commit_in(repo, "e", "lr=0.1", NULL), e2 = commit_in(repo, "e", "lr=0.2", NULL),
+		 gone = commit_in(repo, "e", "lr=0.3", NULL), f1 = commit_in(repo, "f", "lr=1", NULL);
+	const char *exps[] = { "e" }, *rev[] = { "e" }, *bad[] = { "nosuch" };
+	xtrk_sync_options by_exp = { NULL, 0, exps, 1, 0, 0 }, newest = { rev, 1, NULL, 0, 0, 0 },
+			  none = { NULL, 0, bad, 1, 0, 0 }, all = { NULL, 0, NULL, 0, 1, 0 };
+	xtrk_sync_stats st;
+	xtrk_repo *b, *rem;
+	(void)e1;
+	(void)e2;
+	(void)f1;
+	cr_assert_eq(xtrk_run_remove(repo, &gone, NULL), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", &none), XTRK_ENOTFOUND);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", &by_exp), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 2, "the live runs of e, not the removed one");
+	rem = open_remote_store();
+	cr_assert_eq(count_runs(rem, "e"), 2);
+	cr_assert_eq(count_runs(rem, NULL), 2);
+	xtrk_repo_free(rem);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", &all), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 3);
+	cr_assert_eq(st.runs_new, 1);
+	b = new_repo_at("../b");
+	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &newest), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 1, "an experiment named as a revision is its newest run");
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &by_exp), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 2);
+	cr_assert_eq(st.runs_new, 1);
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &none), XTRK_ENOTFOUND);
+	cr_assert(strstr(xtrk_error_last(), "remote 'origin': experiment 'nosuch' has no runs"), "%s", xtrk_error_last());
+	cr_assert_eq(count_runs(b, NULL), 2);
 	xtrk_repo_free(b);
 }
