@@ -331,7 +331,7 @@ static int check_staged(struct sync *s, const char *hex)
  * the refs.  A commit the sending side does not have is left behind, with a
  * warning; a pack that fails a check refuses the whole transfer.
  */
-static int stage_sources(struct sync *s, json_t **runs, size_t n)
+static int stage_sources(struct sync *s, const xtrk_oid *ids, json_t **runs, size_t n)
 {
 	json_t *set = json_object(), *first;
 	const char **commits = calloc(n + 1, sizeof(*commits)), **want = calloc(n + 1, sizeof(*want));
@@ -347,7 +347,7 @@ static int stage_sources(struct sync *s, json_t **runs, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *c = json_string_value(json_object_get(json_object_get(runs[i], "source"), "commit"));
-		if (c && !json_object_get(set, c) && json_object_set(set, c, json_object_get(runs[i], "id")) < 0) {
+		if (c && !json_object_get(set, c) && json_object_set_new(set, c, json_integer((json_int_t)i)) < 0) {
 			err = xtrk_error_oom();
 			goto done;
 		}
@@ -391,7 +391,7 @@ static int stage_sources(struct sync *s, json_t **runs, size_t n)
 					   "it is pushed without its source"
 					 : "run %s: its source commit %s is not on %s (pushed with --no-source?); it is pulled "
 					   "without its source, so 'xtrk checkout' needs that commit from elsewhere",
-			json_string_value(json_object_get(set, want[i])), want[i], s->from_name);
+			xtrk_oid_tostr(&ids[json_integer_value(json_object_get(set, want[i]))]), want[i], s->from_name);
 	}
 	if (!carried)
 		goto done;
@@ -466,7 +466,7 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = xtrk_reach_run(&reach, &ids[i], runs[i])) < 0)
 			goto done;
 	}
-	if (!no_source && (err = stage_sources(&s, runs, n)) < 0)
+	if (!no_source && (err = stage_sources(&s, ids, runs, n)) < 0)
 		goto done;
 	/* Objects first, durably; then the source; then the refs that name them. */
 	if ((err = xtrk_txn_commit(s.txn)) < 0)

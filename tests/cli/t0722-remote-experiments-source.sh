@@ -142,6 +142,7 @@ check "a run whose commit is gone from the git repository is pushed without its 
 	xtrk push --json r > out 2>err
 	expect_eq "$(json_get runs_new < out)" 1
 	expect_eq "$(json_get sources_missing < out)" 1
+	expect_contains "$(cat err)" "run $g1: its source commit"
 	expect_contains "$(cat err)" "pushed without its source"
 	test -f "$TRASH/ghost-remote/refs/experiments/ghost/$g1"
 '
