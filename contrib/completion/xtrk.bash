@@ -10,19 +10,61 @@ _xtrk_options() {
 	"$1" "$2" --help 2>&1 | grep -oE -- '(^|[ ,[])--?[a-zA-Z][a-zA-Z-]*' | sed 's/^[ ,[]*//' | sort -u
 }
 
-# Tag and experiment names of the store found from the current folder (or -C DIR).
-_xtrk_runs() {
-	local dir=${1:-.} d
-	d=$(cd "$dir" 2>/dev/null && pwd) || return 0
-	while [ -n "$d" ] && [ ! -d "$d/.xtrk" ]; do
-		[ "$d" = / ] && return 0
-		d=${d%/*}; [ -z "$d" ] && d=/
-	done
-	[ -d "$d/.xtrk/refs" ] || return 0
-	(cd "$d/.xtrk/refs" 2>/dev/null && {
-		find tags -type f ! -name '*.lock' 2>/dev/null
+# Tag and experiment names in a store's refs folder (with "experiments" as $2: experiments only).
+_xtrk_refnames() {
+	[ -d "$1" ] || return 0
+	(cd "$1" 2>/dev/null && {
+		[ "${2:-}" = experiments ] || find tags -type f ! -name '*.lock' 2>/dev/null
 		find experiments -mindepth 1 -maxdepth 1 -type d 2>/dev/null
 	}) | sed 's,^[a-z]*/,,'
+}
+
+# The refs folder of the store found from the current folder (or -C DIR).
+_xtrk_store_refs() {
+	local d
+	d=$(cd "${1:-.}" 2>/dev/null && pwd) || return 1
+	while [ -n "$d" ] && [ ! -d "$d/.xtrk" ]; do
+		[ "$d" = / ] && return 1
+		d=${d%/*}; [ -z "$d" ] && d=/
+	done
+	echo "$d/.xtrk/refs"
+}
+
+# Tag and experiment names of the store found from the current folder (or -C DIR).
+_xtrk_runs() {
+	local refs
+	refs=$(_xtrk_store_refs "$1") || return 0
+	_xtrk_refnames "$refs" "${2:-}"
+}
+
+# Remote names, and the folder of one ($3), as `xtrk remote` lists them.
+_xtrk_remotes() { "$1" -C "$2" remote 2>/dev/null | cut -f1; }
+_xtrk_remote_path() { "$1" -C "$2" remote 2>/dev/null | awk -F'\t' -v n="$3" '$1 == n { print $2 }'; }
+
+# push|pull [options] NAME [RUN...] [-e EXP]: NAME is a remote; RUN and EXP are named on the
+# sending side (this store for push, the remote's for pull).
+_xtrk_transfer() {
+	local prog=$1 dir=$2 cmd=$3 i=$4 cur=$5 prev=${COMP_WORDS[COMP_CWORD - 1]} remote="" refs="" w
+	for ((i = i + 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		-e | --experiment) i=$((i + 1)) ;;
+		-*) ;;
+		*) remote=$w; break ;;
+		esac
+	done
+	if [ "$cmd" = pull ]; then
+		[ -n "$remote" ] && refs=$(_xtrk_remote_path "$prog" "$dir" "$remote")/refs
+	else
+		refs=$(_xtrk_store_refs "$dir") || refs=""
+	fi
+	if [ "$prev" = -e ] || [ "$prev" = --experiment ]; then
+		COMPREPLY=($(compgen -W "$(_xtrk_refnames "$refs" experiments)" -- "$cur"))
+	elif [ -z "$remote" ]; then
+		COMPREPLY=($(compgen -W "$(_xtrk_remotes "$prog" "$dir")" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -W "$(_xtrk_refnames "$refs")" -- "$cur"))
+	fi
 }
 
 _xtrk() {
@@ -59,7 +101,9 @@ _xtrk() {
 		esac
 	fi
 	case $cmd in
-	show | diff | checkout | logs | series | tag | note | rm | lineage | export | push | bundle)
+	push | pull)
+		_xtrk_transfer "$prog" "$dir" "$cmd" "$i" "$cur" ;;
+	show | diff | checkout | logs | series | tag | note | rm | lineage | export | bundle)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
 	*)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;

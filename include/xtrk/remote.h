@@ -9,6 +9,8 @@
  * missing object.  Runs are a set: pushes from several people to one
  * experiment all succeed.  What comes from a remote is untrusted: every
  * object is re-hashed, every run record validated, like a bundle import.
+ * The runs' source commits travel as git packs in the remote's `source.git`,
+ * and land in the pulling store's `.xtrk/source.git`, as a bundle's do.
  */
 #ifndef XTRK_REMOTE_H
 #define XTRK_REMOTE_H
@@ -33,14 +35,37 @@ typedef struct {
 	size_t runs_new;    /* runs the receiving side did not have */
 	size_t objects_new; /* objects copied */
 	uint64_t bytes_new; /* their bytes */
+	size_t sources_new;        /* source commits carried (the receiving side lacked them) */
+	uint64_t source_bytes_new; /* the bytes of the source packs that carried them */
+	size_t sources_missing;    /* source commits left behind: the sending side does not have them */
 } xtrk_sync_stats;
 
-/** Copy runs (all local runs when `nruns` is 0) and the objects they reach to the remote. */
-int xtrk_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_oid *runs, size_t nruns);
+/* Which runs travel, named on the sending side.  With nothing named, every live run. */
+typedef struct {
+	const char *const *revs;        /* revisions (xtrk-format(5)): an experiment name is its newest run */
+	size_t nrevs;
+	const char *const *experiments; /* every live run of each of these experiments */
+	size_t nexperiments;
+	int all;                        /* every live run (removed runs, under refs/removed/, stay behind) */
+	int no_source;                  /* leave the runs' source commits behind */
+} xtrk_sync_options;
+
 /**
- * Copy runs from the remote (`revs` resolved there; all its runs when
- * `nrevs` is 0), verifying everything received.
+ * Copy runs (`opts` NULL: every live run) and the objects they reach to the
+ * remote, with the git commits they record (and their history) as a source
+ * pack in the remote's `source.git`, unless the remote has them already.  A
+ * commit that neither the workspace's git repository nor the store's
+ * source.git holds is left behind with a warning.
  */
-int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const char *const *revs, size_t nrevs);
+int xtrk_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_sync_options *opts);
+/**
+ * Copy runs from the remote (revisions resolved there), verifying everything
+ * received; the source commits this side lacks come from the remote's
+ * source.git packs, each checked as a bundle's source pack is (sizes before
+ * inflating, every object, the commit present, every path it would write).
+ * A bad pack refuses the whole pull, changing nothing; a commit the remote
+ * does not have is left behind with a warning.
+ */
+int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_sync_options *opts);
 
 #endif

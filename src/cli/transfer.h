@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-/** Parse `[--json] NAME [RUN...]` and push (`push` = 1) or pull those runs; prints the figures. */
+/** Parse `[--json] [--no-source] [--all | -e EXP...] NAME [RUN...]` and push (`push` = 1) or pull; prints the figures. */
 int cli_transfer(int argc, char **argv, struct cli *cli, int push, const char *usage);
 
 #endif

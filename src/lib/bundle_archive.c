@@ -17,7 +17,6 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
-#include "packscan.h"
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
@@ -321,8 +320,7 @@ done:
 static int read_pack(struct reader *r, la_int64_t size)
 {
 	json_t *src = json_object_get(r->manifest, "source");
-	xtrk_gitpack_indexer *ix = NULL;
-	xtrk_packscan *scan = NULL;
+	xtrk_gitpack_recv *rx = NULL;
 	la_ssize_t n;
 	int err = 0;
 
@@ -336,41 +334,26 @@ static int read_pack(struct reader *r, la_int64_t size)
 		r->stopped = 1;
 		return 0;
 	}
-	if ((err = xtrk_packscan_new(&scan, XTRK_BUNDLE_MAX_GIT_OBJECT, XTRK_BUNDLE_MAX_GIT_TOTAL)) < 0 ||
-	    (err = xtrk_gitpack_indexer_new(&ix, r->stage)) < 0)
+	if ((err = xtrk_gitpack_recv_new(&rx, r->stage, (uint64_t)size)) < 0)
 		goto done;
-	for (uint64_t seen = 0; (n = archive_read_data(r->a, r->chunk, CHUNK)) > 0; seen += (uint64_t)n) {
-		/*
-		 * The pack header's object count sizes libgit2's tables: a count the
-		 * pack cannot hold (every object takes at least 9 bytes) is refused
-		 * before libgit2 sees it.
-		 */
-		if (seen == 0 && (n < 12 || memcmp(r->chunk, "PACK", 4) ||
-				     ((uint64_t)r->chunk[8] << 24 | (uint64_t)r->chunk[9] << 16 | (uint64_t)r->chunk[10] << 8 |
-					     r->chunk[11]) > (uint64_t)size / 9)) {
-			xtrk_br_problem(r, "source.pack: not a git pack, or it declares more objects than it can hold");
-			goto done;
-		}
-		/* Each object's declared size is checked before libgit2 inflates it. */
-		if (xtrk_packscan_feed(scan, r->chunk, (size_t)n) < 0 || xtrk_gitpack_indexer_append(ix, r->chunk, (size_t)n) < 0) {
+	while ((n = archive_read_data(r->a, r->chunk, CHUNK)) > 0)
+		if (xtrk_gitpack_recv_feed(rx, r->chunk, (size_t)n) < 0) {
 			xtrk_br_problem(r, "source.pack: %s", xtrk_error_last());
 			goto done;
 		}
-	}
 	if (n < 0) {
 		err = xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated at source.pack: %s",
 			archive_error_string(r->a));
 		goto done;
 	}
-	if (xtrk_gitpack_indexer_commit(ix, &r->pack_path) < 0) {
+	if (xtrk_gitpack_recv_finish(rx, &r->pack_path) < 0) {
 		xtrk_br_problem(r, "source.pack: %s", xtrk_error_last());
 		xtrk_buf_clear(&r->pack_path);
 		goto done;
 	}
 	r->st->has_source = 1;
 done:
-	xtrk_gitpack_indexer_free(ix);
-	xtrk_packscan_free(scan);
+	xtrk_gitpack_recv_free(rx);
 	return err;
 }
 

@@ -330,8 +330,10 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 			goto done;
 		}
 		unlink(tmp.ptr);
-		if ((err = xtrk_gitpack_build(&pack_size, pack_fd, xtrk_repo_workdir(repo), chex, nc)) < 0)
+		if ((err = xtrk_gitpack_build(&pack_size, pack_fd, repo, chex, nc)) < 0) {
+			err = xtrk_error_set(err, "--with-source: %s", xtrk_error_last());
 			goto done;
+		}
 	} else if (o->with_source) {
 		xtrk_warning_add("--with-source: none of these runs records a git commit; the bundle carries no source");
 	}

@@ -1,6 +1,8 @@
-/* Source commits in bundles: git packs built, indexed, published and found again. */
+/* Source commits in bundles and remotes: git packs built, received (checked), published and found again. */
 #include "config.h"
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +13,12 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "packscan.h"
+#include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/tree.h"
+
+#define RECV_CHUNK (256 * 1024)
 
 void xtrk_git_note_oom(void)
 {
@@ -43,7 +49,56 @@ static int pack_chunk(void *buf, size_t size, void *payload)
 	return 0;
 }
 
-int xtrk_gitpack_build(uint64_t *size_out, int fd, const char *workdir, const char *const *commits, size_t n)
+static int store_source_path(xtrk_buf *out, xtrk_repo *repo);
+static int has_commit(git_repository *g, const git_oid *oid);
+
+/* The workspace's git repository (reading the store's source.git too), else the store's source.git alone. */
+static int open_sources(git_repository **out, xtrk_repo *repo)
+{
+	git_repository *g = NULL;
+	git_odb *odb = NULL;
+	xtrk_buf path = XTRK_BUF_INIT;
+	struct stat st;
+	int err = 0;
+
+	*out = NULL;
+	store_source_path(&path, repo);
+	if (git_repository_open_ext(&g, xtrk_repo_workdir(repo), 0, NULL) == 0) {
+		xtrk_buf_puts(&path, "/objects");
+		if (stat(path.ptr, &st) == 0 && (git_repository_odb(&odb, g) < 0 || git_odb_add_disk_alternate(odb, path.ptr) < 0))
+			err = xtrk_git_error("cannot read the store's source commits");
+	} else if (git_repository_open_bare(&g, path.ptr) < 0) {
+		err = xtrk_error_set(XTRK_ENOTFOUND, "'%s' is not in a git repository and this store holds no source commits",
+			xtrk_repo_workdir(repo));
+	}
+	git_error_clear();
+	git_odb_free(odb);
+	xtrk_buf_dispose(&path);
+	if (err < 0)
+		git_repository_free(g);
+	else
+		*out = g;
+	return err;
+}
+
+int xtrk_gitsrc_present(xtrk_repo *repo, const char *const *commits, size_t n, unsigned char *present)
+{
+	git_repository *g = NULL;
+	memset(present, 0, n);
+	git_libgit2_init();
+	if (open_sources(&g, repo) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			git_oid oid;
+			present[i] = git_oid_fromstr(&oid, commits[i]) == 0 && has_commit(g, &oid);
+		}
+	}
+	xtrk_error_clear();
+	git_repository_free(g);
+	git_libgit2_shutdown();
+	return 0;
+}
+
+int xtrk_gitpack_build(uint64_t *size_out, int fd, xtrk_repo *repo, const char *const *commits, size_t n)
 {
 	git_repository *g = NULL;
 	git_packbuilder *pb = NULL;
@@ -51,8 +106,9 @@ int xtrk_gitpack_build(uint64_t *size_out, int fd, const char *workdir, const ch
 	struct pack_sink sink = { fd, 0, 0 };
 	int err = 0;
 
-	if (git_repository_open_ext(&g, workdir, 0, NULL) < 0)
-		return xtrk_error_set(XTRK_ENOTFOUND, "--with-source: '%s' is not in a git repository", workdir);
+	git_libgit2_init();
+	if ((err = open_sources(&g, repo)) < 0)
+		goto done;
 	if (git_packbuilder_new(&pb, g) < 0 || git_revwalk_new(&walk, g) < 0) {
 		err = xtrk_git_error("cannot start the source pack");
 		goto done;
@@ -60,8 +116,8 @@ int xtrk_gitpack_build(uint64_t *size_out, int fd, const char *workdir, const ch
 	for (size_t i = 0; i < n; i++) {
 		git_oid oid;
 		if (git_oid_fromstr(&oid, commits[i]) < 0 || git_revwalk_push(walk, &oid) < 0) {
-			err = xtrk_error_set(XTRK_ENOTFOUND, "--with-source: commit %s is not in the git repository at '%s'",
-				commits[i], workdir);
+			err = xtrk_error_set(XTRK_ENOTFOUND, "commit %s is neither in the git repository at '%s' nor in this "
+				"store", commits[i], xtrk_repo_workdir(repo));
 			goto done;
 		}
 	}
@@ -78,6 +134,7 @@ done:
 	git_revwalk_free(walk);
 	git_packbuilder_free(pb);
 	git_repository_free(g);
+	git_libgit2_shutdown();
 	return err;
 }
 
@@ -131,6 +188,249 @@ void xtrk_gitpack_indexer_free(xtrk_gitpack_indexer *ix)
 	free(ix->dir);
 	free(ix);
 	git_libgit2_shutdown();
+}
+
+/* ---- receiving a pack from untrusted hands ---- */
+
+struct xtrk_gitpack_recv {
+	xtrk_gitpack_indexer *ix;
+	xtrk_packscan *scan;
+	uint64_t size, seen;
+	unsigned char head[12];
+};
+
+int xtrk_gitpack_recv_new(xtrk_gitpack_recv **out, const char *dir, uint64_t size)
+{
+	xtrk_gitpack_recv *r = calloc(1, sizeof(*r));
+	int err;
+	*out = NULL;
+	if (!r)
+		return xtrk_error_oom();
+	r->size = size;
+	if ((err = xtrk_packscan_new(&r->scan, XTRK_BUNDLE_MAX_GIT_OBJECT, XTRK_BUNDLE_MAX_GIT_TOTAL)) < 0 ||
+	    (err = xtrk_gitpack_indexer_new(&r->ix, dir)) < 0) {
+		xtrk_gitpack_recv_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int xtrk_gitpack_recv_feed(xtrk_gitpack_recv *r, const void *data, size_t len)
+{
+	int err;
+	if (r->seen < sizeof(r->head)) {
+		size_t k = len < sizeof(r->head) - r->seen ? len : sizeof(r->head) - r->seen;
+		memcpy(r->head + r->seen, data, k);
+		/*
+		 * The pack header's object count sizes libgit2's tables: a count the
+		 * pack cannot hold (every object takes at least 9 bytes) is refused
+		 * before libgit2 sees it.
+		 */
+		if (r->seen + k == sizeof(r->head) &&
+		    (memcmp(r->head, "PACK", 4) || ((uint64_t)r->head[8] << 24 | (uint64_t)r->head[9] << 16 |
+							   (uint64_t)r->head[10] << 8 | r->head[11]) > r->size / 9))
+			return xtrk_error_set(XTRK_EINVALID, "not a git pack, or it declares more objects than it can hold");
+	}
+	if (len > r->size - r->seen)
+		return xtrk_error_set(XTRK_EINVALID, "more than the %llu bytes it was declared to hold",
+			(unsigned long long)r->size);
+	r->seen += len;
+	/* Each object's declared size is checked before libgit2 inflates it. */
+	if ((err = xtrk_packscan_feed(r->scan, data, len)) < 0)
+		return err;
+	return xtrk_gitpack_indexer_append(r->ix, data, len);
+}
+
+int xtrk_gitpack_recv_finish(xtrk_gitpack_recv *r, xtrk_buf *pack_out)
+{
+	if (r->seen < sizeof(r->head))
+		return xtrk_error_set(XTRK_EINVALID, "not a git pack, or it declares more objects than it can hold");
+	if (r->seen != r->size)
+		return xtrk_error_set(XTRK_ECORRUPT, "%llu bytes where %llu were declared (truncated?)",
+			(unsigned long long)r->seen, (unsigned long long)r->size);
+	return xtrk_gitpack_indexer_commit(r->ix, pack_out);
+}
+
+void xtrk_gitpack_recv_free(xtrk_gitpack_recv *r)
+{
+	if (!r)
+		return;
+	xtrk_gitpack_indexer_free(r->ix);
+	xtrk_packscan_free(r->scan);
+	free(r);
+}
+
+int xtrk_gitpack_receive_fd(xtrk_buf *pack_out, const char *dir, int fd, uint64_t size)
+{
+	xtrk_gitpack_recv *r = NULL;
+	unsigned char *chunk = malloc(RECV_CHUNK);
+	ssize_t n;
+	int err;
+
+	if (!chunk)
+		return xtrk_error_oom();
+	if ((err = xtrk_gitpack_recv_new(&r, dir, size)) < 0)
+		goto done;
+	while ((n = xtrk_read_full(fd, chunk, RECV_CHUNK, "the source pack")) > 0)
+		if ((err = xtrk_gitpack_recv_feed(r, chunk, (size_t)n)) < 0)
+			goto done;
+	err = n < 0 ? (int)n : xtrk_gitpack_recv_finish(r, pack_out);
+done:
+	xtrk_gitpack_recv_free(r);
+	free(chunk);
+	return err;
+}
+
+int xtrk_gitpack_receive_file(xtrk_buf *pack_out, const char *dir, const char *path)
+{
+	struct stat st;
+	int fd, err;
+
+	/* Never through a link, never a device or a pipe: only a file whose size is known before reading it. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return xtrk_error_errno("cannot open the source pack '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		err = xtrk_error_errno("cannot read the source pack '%s'", path);
+	} else if (!S_ISREG(st.st_mode)) {
+		err = xtrk_error_set(XTRK_EINVALID, "not a regular file");
+	} else if ((uint64_t)st.st_size > XTRK_BUNDLE_MAX_GIT_TOTAL) {
+		err = xtrk_error_set(XTRK_EINVALID, "%llu bytes, more than the limit of %llu MiB for a source pack "
+			"(refused unread)", (unsigned long long)st.st_size,
+			(unsigned long long)(XTRK_BUNDLE_MAX_GIT_TOTAL >> 20));
+	} else {
+		err = xtrk_gitpack_receive_fd(pack_out, dir, fd, (uint64_t)st.st_size);
+	}
+	close(fd);
+	return err;
+}
+
+/* A pack name as git writes it: pack-<hex>.pack or .idx. */
+static int pack_name(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix), i;
+	if (n <= 5 + k || n > 5 + 64 + k || strncmp(name, "pack-", 5) || strcmp(name + n - k, suffix))
+		return 0;
+	for (i = 5; i < n - k; i++)
+		if (!strchr("0123456789abcdef", name[i]))
+			return 0;
+	return 1;
+}
+
+static int regular_file(const char *path, uint64_t max)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= max;
+}
+
+struct claims {
+	git_oid *want;    /* sorted */
+	size_t n;
+	unsigned char *hit;
+};
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/* Every ID the pack's index lists: the pack itself is not read (it is received and checked whole if chosen). */
+static int claim(const git_oid *id, void *payload)
+{
+	struct claims *c = payload;
+	git_oid *at = bsearch(id, c->want, c->n, sizeof(*c->want), oid_cmp);
+	if (at)
+		c->hit[at - c->want] = 1;
+	return 0;
+}
+
+int xtrk_gitpack_locate(char **found, const char *store_dir, const char *const *commits, size_t n)
+{
+	xtrk_buf dir = XTRK_BUF_INIT, idx = XTRK_BUF_INIT, pack = XTRK_BUF_INIT;
+	struct claims c = { calloc(n + 1, sizeof(git_oid)), 0, calloc(n + 1, 1) };
+	size_t left = n, packs = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+	int err = 0;
+
+	memset(found, 0, n * sizeof(*found));
+	if (!c.want || !c.hit) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (git_oid_fromstr(&c.want[c.n], commits[i]) == 0)
+			c.n++;
+	qsort(c.want, c.n, sizeof(*c.want), oid_cmp);
+	if (xtrk_buf_printf(&dir, "%s/source.git/objects/pack", store_dir) < 0) {
+		err = XTRK_ERROR;
+		goto done;
+	}
+	if (!(d = opendir(dir.ptr))) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			err = xtrk_error_errno("cannot read '%s'", dir.ptr);
+		goto done;
+	}
+	git_libgit2_init();
+	while (left && !err && (de = readdir(d))) {
+		git_odb *odb = NULL;
+		git_odb_backend *b = NULL;
+		if (!pack_name(de->d_name, ".idx"))
+			continue;
+		if (++packs > XTRK_GITPACK_MAX_PACKS) {
+			err = xtrk_error_set(XTRK_EINVALID, "'%s' holds more than %d source packs; refusing to search them",
+				dir.ptr, XTRK_GITPACK_MAX_PACKS);
+			break;
+		}
+		xtrk_buf_clear(&idx);
+		xtrk_buf_clear(&pack);
+		xtrk_buf_printf(&idx, "%s/%s", dir.ptr, de->d_name);
+		xtrk_buf_printf(&pack, "%s/%.*s.pack", dir.ptr, (int)(strlen(de->d_name) - 4), de->d_name);
+		if (xtrk_buf_oom(&idx) || xtrk_buf_oom(&pack)) {
+			err = XTRK_ERROR;
+			break;
+		}
+		/*
+		 * libgit2 would open a pipe and wait on it: only plain files are read.  Listing an
+		 * index costs memory in proportion to its entries: one past the limit is left alone.
+		 */
+		if (!regular_file(idx.ptr, XTRK_GITPACK_MAX_INDEX) || !regular_file(pack.ptr, UINT64_MAX))
+			continue;
+		memset(c.hit, 0, c.n);
+		if (git_odb_new(&odb) == 0 && git_odb_backend_one_pack(&b, idx.ptr) == 0) {
+			if (git_odb_add_backend(odb, b, 1) < 0)
+				b->free(b);
+			else
+				git_odb_foreach(odb, claim, &c);
+		}
+		git_odb_free(odb);
+		git_error_clear();
+		for (size_t i = 0; i < n && !err; i++) {
+			git_oid oid;
+			git_oid *at;
+			if (found[i] || git_oid_fromstr(&oid, commits[i]) < 0 ||
+			    !(at = bsearch(&oid, c.want, c.n, sizeof(*c.want), oid_cmp)) || !c.hit[at - c.want])
+				continue;
+			if (!(found[i] = strdup(pack.ptr)))
+				err = xtrk_error_oom();
+			left--;
+		}
+	}
+	git_libgit2_shutdown();
+done:
+	if (d)
+		closedir(d);
+	if (err < 0)
+		for (size_t i = 0; i < n; i++) {
+			free(found[i]);
+			found[i] = NULL;
+		}
+	free(c.want);
+	free(c.hit);
+	xtrk_buf_dispose(&dir);
+	xtrk_buf_dispose(&idx);
+	xtrk_buf_dispose(&pack);
+	return err;
 }
 
 static int idx_path(xtrk_buf *out, const char *pack_path)
@@ -262,10 +562,11 @@ int xtrk_gitsrc_open(git_repository **out, xtrk_repo *repo, const char *hex, int
 	if (git_repository_open_bare(&store, path.ptr) < 0 || !has_commit(store, &oid)) {
 		git_error_clear();
 		err = xtrk_error_set(XTRK_ENOTFOUND,
-			ws ? "commit %s is not in this git repository; fetch it, or ask for the run as a bundle made with "
-			     "'xtrk bundle create --with-source'"
-			   : "commit %s is not here: '%s' is not in a git repository and no bundle brought that commit; "
-			     "ask for the run as a bundle made with 'xtrk bundle create --with-source'",
+			ws ? "commit %s is not in this git repository; fetch it, pull the run from a remote it was pushed to "
+			     "with its source, or ask for it as a bundle made with 'xtrk bundle create --with-source'"
+			   : "commit %s is not here: '%s' is not in a git repository and no bundle or pull brought that commit; "
+			     "pull the run from a remote it was pushed to with its source, or ask for it as a bundle made with "
+			     "'xtrk bundle create --with-source'",
 			hex, xtrk_repo_workdir(repo));
 		goto done;
 	}

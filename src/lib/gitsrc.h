@@ -1,8 +1,10 @@
 /*
- * Source commits carried in bundles (internal): building a git pack of
- * commits and their history, indexing a received pack (which verifies it),
- * and finding the repository that holds a recorded commit, which is the
- * workspace's own git repository or the store's `.xtrk/source.git`.
+ * Source commits carried in bundles and to remotes (internal): building a git
+ * pack of commits and their history, receiving a pack from untrusted hands
+ * (its sizes checked before inflating, then indexed, which verifies it), and
+ * finding the repository that holds a recorded commit, which is the
+ * workspace's own git repository or the store's `.xtrk/source.git` (a
+ * remote's is `source.git` in its folder).
  */
 #ifndef XTRK_GITSRC_H
 #define XTRK_GITSRC_H
@@ -21,10 +23,14 @@ void xtrk_git_note_oom(void);
 int xtrk_git_error(const char *what);
 
 /**
- * Write a pack of `commits` (40-hex strings) with their history, from the git
- * repository around `workdir`, into the open file `fd`.
+ * Write a pack of `commits` (40-hex strings) with their history into the open
+ * file `fd`, from the git repository around the workspace and the store's
+ * source.git (a run pulled or imported with its source can be passed on).
  */
-int xtrk_gitpack_build(uint64_t *size_out, int fd, const char *workdir, const char *const *commits, size_t n);
+int xtrk_gitpack_build(uint64_t *size_out, int fd, xtrk_repo *repo, const char *const *commits, size_t n);
+
+/** `present[i]` = 1 when the workspace's git repository or the store's source.git holds commit `commits[i]`. */
+int xtrk_gitsrc_present(xtrk_repo *repo, const char *const *commits, size_t n, unsigned char *present);
 
 typedef struct xtrk_gitpack_indexer xtrk_gitpack_indexer;
 /** Start indexing a received pack into the folder `dir`. */
@@ -36,6 +42,35 @@ int xtrk_gitpack_indexer_append(xtrk_gitpack_indexer *ix, const void *data, size
  */
 int xtrk_gitpack_indexer_commit(xtrk_gitpack_indexer *ix, xtrk_buf *pack_out);
 void xtrk_gitpack_indexer_free(xtrk_gitpack_indexer *ix);
+
+/*
+ * Receiving a pack of `size` bytes from untrusted hands into the folder `dir`:
+ * the header's object count and every object's declared size are checked
+ * (XTRK_BUNDLE_MAX_GIT_OBJECT, XTRK_BUNDLE_MAX_GIT_TOTAL) before libgit2
+ * inflates anything; finishing indexes it, which verifies every object, and
+ * gives the path of the .pack (named by its checksum, the .idx beside it).
+ * One home for bundles and remotes.
+ */
+typedef struct xtrk_gitpack_recv xtrk_gitpack_recv;
+int xtrk_gitpack_recv_new(xtrk_gitpack_recv **out, const char *dir, uint64_t size);
+int xtrk_gitpack_recv_feed(xtrk_gitpack_recv *r, const void *data, size_t len);
+int xtrk_gitpack_recv_finish(xtrk_gitpack_recv *r, xtrk_buf *pack_out);
+void xtrk_gitpack_recv_free(xtrk_gitpack_recv *r);
+/** The same, reading the open file `fd` of `size` bytes from where it stands. */
+int xtrk_gitpack_receive_fd(xtrk_buf *pack_out, const char *dir, int fd, uint64_t size);
+/** The same for the pack file at `path`: never through a link, only a regular file within the limit. */
+int xtrk_gitpack_receive_file(xtrk_buf *pack_out, const char *dir, const char *path);
+
+/* Packs searched in one store's source.git at most, and the largest pack index read (about 9 million objects). */
+#define XTRK_GITPACK_MAX_PACKS 65536
+#define XTRK_GITPACK_MAX_INDEX (256ull << 20)
+/**
+ * Find which packs of `<store_dir>/source.git` claim each commit: `found[i]`
+ * gets the .pack's path (free() it) or NULL.  The claim comes from the pack's
+ * index only (the pack is not read): what is found is to be received and
+ * checked whole before use.
+ */
+int xtrk_gitpack_locate(char **found, const char *store_dir, const char *const *commits, size_t n);
 
 /** 1 when the indexed pack at `pack_path` holds commit `hex`, 0 when not. */
 int xtrk_gitpack_has_commit(const char *pack_path, const char *hex);

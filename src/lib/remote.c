@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "gitsrc.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
+#include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
@@ -133,6 +135,10 @@ struct sync {
 	xtrk_sync_stats *st;
 	unsigned char *chunk;
 	const char *from_name; /* for messages */
+	int push;              /* from this store to a remote (else the other way) */
+	char *stage;           /* source packs received, in the receiving store's objects/tmp */
+	char **packs;          /* their paths, to publish once the objects are durable */
+	size_t npacks;
 };
 
 /* Copy one object the receiving side lacks; the stream verifies the source, the writer the result. */
@@ -179,21 +185,21 @@ static int run_ref_exists(xtrk_repo *repo, const char *exp, const xtrk_oid *id)
 }
 
 /* Tags of the sending side that name these runs go along, unless the name is taken here. */
-static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n, int untrusted)
+static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
 {
 	char **names = NULL;
 	xtrk_oid *targets = NULL;
 	size_t ntags = 0;
+	xtrk_oidset wanted = XTRK_OIDSET_INIT;
 	int err;
 
 	if ((err = xtrk_refs_tags(&names, &targets, &ntags, s->from)) < 0)
 		return err;
+	for (size_t k = 0; k < n && err == 0; k++)
+		err = xtrk_oidset_add(&wanted, &runs[k]) < 0 ? xtrk_error_oom() : 0;
 	for (size_t i = 0; i < ntags && err == 0; i++) {
 		xtrk_oid have;
-		int wanted = 0;
-		for (size_t k = 0; k < n; k++)
-			wanted |= !xtrk_oid_cmp(&runs[k], &targets[i]);
-		if (!wanted)
+		if (!xtrk_oidset_has(&wanted, &targets[i]))
 			continue;
 		if (!xtrk_tag_name_valid(names[i])) {
 			xtrk_warning_add("tag '%s' of %s left behind: not a valid tag name", names[i], s->from_name);
@@ -208,6 +214,7 @@ static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n, int untrust
 		xtrk_error_clear();
 		err = xtrk_refs_tag_create(s->to, names[i], &targets[i], 0);
 	}
+	xtrk_oidset_dispose(&wanted);
 	xtrk_refs_tags_free(names, targets, ntags);
 	return err;
 }
@@ -221,13 +228,217 @@ static int remote_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, voi
 	return xtrk_odb_read(out, NULL, xtrk_repo_odb(from), id, type);
 }
 
-static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const xtrk_oid *ids, size_t n,
-	int untrusted, const char *from_name)
+/* ---- source commits ---- */
+
+static int stage_folder(struct sync *s)
 {
-	struct sync s = { from, to, NULL, out, NULL, from_name };
+	xtrk_buf p = XTRK_BUF_INIT;
+	if (s->stage)
+		return 0;
+	xtrk_buf_printf(&p, "%s/objects/tmp/xtrk-source-XXXXXX", xtrk_repo_dir(s->to));
+	if (xtrk_buf_oom(&p) || !mkdtemp(p.ptr)) {
+		int err = xtrk_error_errno("cannot create a staging folder in '%s/objects/tmp'", xtrk_repo_dir(s->to));
+		xtrk_buf_dispose(&p);
+		return err;
+	}
+	s->stage = xtrk_buf_detach(&p);
+	return 0;
+}
+
+static int keep_pack(struct sync *s, xtrk_buf *path)
+{
+	char **p = realloc(s->packs, (s->npacks + 1) * sizeof(*p));
+	struct stat st;
+	if (!p)
+		return xtrk_error_oom();
+	s->packs = p;
+	if (stat(path->ptr, &st) == 0)
+		s->st->source_bytes_new += (uint64_t)st.st_size;
+	s->packs[s->npacks++] = xtrk_buf_detach(path);
+	return 0;
+}
+
+/* Push: one pack of the commits (with their history) from this side's git repository or source.git. */
+static int stage_built(struct sync *s, const char *const *commits, size_t n)
+{
+	xtrk_buf tmp = XTRK_BUF_INIT, pack = XTRK_BUF_INIT;
+	uint64_t size = 0;
+	int fd = -1, err;
+
+	xtrk_buf_printf(&tmp, "%s/objects/tmp/source-pack-XXXXXX", xtrk_repo_dir(s->from));
+	if (xtrk_buf_oom(&tmp) || (fd = mkstemp(tmp.ptr)) < 0) {
+		err = xtrk_error_errno("cannot create a temporary file in '%s/objects/tmp'", xtrk_repo_dir(s->from));
+		goto done;
+	}
+	unlink(tmp.ptr);
+	if ((err = xtrk_gitpack_build(&size, fd, s->from, commits, n)) < 0 || (err = stage_folder(s)) < 0)
+		goto done;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		err = xtrk_error_errno("cannot read back the source pack");
+		goto done;
+	}
+	/* Checked on the way in as a pull will check it: what the remote holds is what a colleague can take. */
+	if ((err = xtrk_gitpack_receive_fd(&pack, s->stage, fd, size)) < 0 || (err = keep_pack(s, &pack)) < 0)
+		err = xtrk_error_set(err, "the source pack for %s: %s (push with --no-source to leave the source behind)",
+			xtrk_repo_dir(s->to), xtrk_error_last());
+done:
+	if (fd >= 0)
+		close(fd);
+	xtrk_buf_dispose(&tmp);
+	xtrk_buf_dispose(&pack);
+	return err;
+}
+
+/* Pull: the remote's packs that claim the commits, each received and checked whole. */
+static int stage_received(struct sync *s, char *const *found, size_t n)
+{
+	xtrk_buf pack = XTRK_BUF_INIT;
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		int dup = 0;
+		if (!found[i])
+			continue;
+		for (size_t k = 0; k < i; k++)
+			dup |= found[k] && !strcmp(found[k], found[i]);
+		if (dup)
+			continue;
+		if ((err = stage_folder(s)) < 0)
+			break;
+		if ((err = xtrk_gitpack_receive_file(&pack, s->stage, found[i])) < 0 || (err = keep_pack(s, &pack)) < 0)
+			err = xtrk_error_set(err, "%s: source pack '%s' refused (nothing was pulled): %s", s->from_name,
+				strrchr(found[i], '/') + 1, xtrk_error_last());
+	}
+	xtrk_buf_dispose(&pack);
+	return err;
+}
+
+/* Each carried commit is in a received pack, and every path it would write is one checkout accepts. */
+static int check_staged(struct sync *s, const char *hex)
+{
+	for (size_t i = 0; i < s->npacks; i++)
+		if (xtrk_gitpack_has_commit(s->packs[i], hex)) {
+			if (xtrk_gitpack_check_commit(s->packs[i], hex) < 0)
+				return xtrk_error_set(XTRK_EINVALID, "%s: source commit %s: %s%s", s->from_name, hex,
+					xtrk_error_last(), s->push ? "" : " (nothing was pulled)");
+			return 0;
+		}
+	return xtrk_error_set(XTRK_EINVALID, "%s: the source pack said to hold commit %s does not hold it (damaged or "
+		"tampered with)%s", s->from_name, hex, s->push ? "" : "; nothing was pulled");
+}
+
+/*
+ * The source commits of these runs that the receiving side lacks, received
+ * into its staging folder and checked; published after the objects, before
+ * the refs.  A commit the sending side does not have is left behind, with a
+ * warning; a pack that fails a check refuses the whole transfer.
+ */
+static int stage_sources(struct sync *s, const xtrk_oid *ids, json_t **runs, size_t n)
+{
+	json_t *set = json_object(), *first;
+	const char **commits = calloc(n + 1, sizeof(*commits)), **want = calloc(n + 1, sizeof(*want));
+	unsigned char *flag = calloc(n + 1, 1);
+	char **found = calloc(n + 1, sizeof(*found));
+	size_t nc = 0, nw = 0, carried = 0;
+	const char *key;
+	int err = 0;
+
+	if (!set || !commits || !want || !flag || !found) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *c = json_string_value(json_object_get(json_object_get(runs[i], "source"), "commit"));
+		if (c && !json_object_get(set, c) && json_object_set_new(set, c, json_integer((json_int_t)i)) < 0) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+	}
+	json_object_foreach(set, key, first)
+		commits[nc++] = key;
+	if (!nc)
+		goto done;
+	/* What the receiving side has already stays where it is: a second transfer carries nothing. */
+	if (s->push)
+		err = xtrk_gitpack_locate(found, xtrk_repo_dir(s->to), commits, nc);
+	else
+		err = xtrk_gitsrc_present(s->to, commits, nc, flag);
+	if (err < 0)
+		goto done;
+	for (size_t i = 0; i < nc; i++) {
+		if (!(s->push ? found[i] != NULL : flag[i]))
+			want[nw++] = commits[i];
+		free(found[i]);
+		found[i] = NULL;
+	}
+	if (!nw)
+		goto done;
+	if (s->push)
+		err = xtrk_gitsrc_present(s->from, want, nw, flag);
+	else
+		err = xtrk_gitpack_locate(found, xtrk_repo_dir(s->from), want, nw);
+	if (err < 0)
+		goto done;
+	for (size_t i = 0; i < nw; i++) {
+		if (s->push ? flag[i] : found[i] != NULL) {
+			if (!s->push && carried != i) {
+				found[carried] = found[i];
+				found[i] = NULL;
+			}
+			want[carried++] = want[i];
+			continue;
+		}
+		s->st->sources_missing++;
+		xtrk_warning_add(s->push ? "run %s: its source commit %s is neither in the git repository nor in this store; "
+					   "it is pushed without its source"
+					 : "run %s: its source commit %s is not on %s (pushed with --no-source?); it is pulled "
+					   "without its source, so 'xtrk checkout' needs that commit from elsewhere",
+			xtrk_oid_tostr(&ids[json_integer_value(json_object_get(set, want[i]))]), want[i], s->from_name);
+	}
+	if (!carried)
+		goto done;
+	if ((err = s->push ? stage_built(s, want, carried) : stage_received(s, found, carried)) < 0)
+		goto done;
+	for (size_t i = 0; i < carried && err == 0; i++)
+		err = check_staged(s, want[i]);
+	if (err == 0)
+		s->st->sources_new += carried;
+done:
+	for (size_t i = 0; found && i < n + 1; i++)
+		free(found[i]);
+	free(found);
+	free(flag);
+	free(want);
+	free(commits);
+	json_decref(set);
+	return err;
+}
+
+/*
+ * Everything that names one run on the receiving side, once the objects it
+ * reaches (and its source) are durable: its experiment ref, and the partial
+ * mark of a run that travels without its data files.  Whatever else belongs
+ * to a single run and travels with it is copied here.
+ */
+static int publish_run(struct sync *s, const xtrk_oid *id, json_t *run, int partial)
+{
+	const char *exp = json_string_value(json_object_get(run, "experiment"));
+	int err;
+	s->st->runs++;
+	if (!run_ref_exists(s->to, exp, id))
+		s->st->runs_new++;
+	if ((partial || xtrk_refs_partial(s->to, id)) && (err = xtrk_reach_mark_partial(s->to, id, run)) < 0)
+		return err;
+	return xtrk_refs_add_run(s->to, exp, id);
+}
+
+static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const xtrk_oid *ids, size_t n,
+	int push, int no_source, const char *from_name)
+{
+	struct sync s = { from, to, NULL, out, NULL, from_name, push, NULL, NULL, 0 };
 	xtrk_oidset seen = XTRK_OIDSET_INIT;
 	json_t **runs = calloc(n ? n : 1, sizeof(*runs));
 	int *partial = calloc(n ? n : 1, sizeof(*partial));
+	int untrusted = !push;
 	xtrk_reach reach;
 	int err = 0;
 
@@ -256,20 +467,18 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = xtrk_reach_run(&reach, &ids[i], runs[i])) < 0)
 			goto done;
 	}
-	/* Objects first, durably; then the refs that name them. */
+	if (!no_source && (err = stage_sources(&s, ids, runs, n)) < 0)
+		goto done;
+	/* Objects first, durably; then the source; then the refs that name them. */
 	if ((err = xtrk_txn_commit(s.txn)) < 0)
 		goto done;
-	for (size_t i = 0; i < n; i++) {
-		const char *exp = json_string_value(json_object_get(runs[i], "experiment"));
-		out->runs++;
-		if (!run_ref_exists(to, exp, &ids[i]))
-			out->runs_new++;
-		if (((partial[i] || xtrk_refs_partial(to, &ids[i])) &&
-			    (err = xtrk_reach_mark_partial(to, &ids[i], runs[i])) < 0) ||
-		    (err = xtrk_refs_add_run(to, exp, &ids[i])) < 0)
+	for (size_t i = 0; i < s.npacks; i++)
+		if ((err = xtrk_gitpack_publish(to, s.packs[i])) < 0)
 			goto done;
-	}
-	if ((err = copy_tags(&s, ids, n, untrusted)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
+	for (size_t i = 0; i < n; i++)
+		if ((err = publish_run(&s, &ids[i], runs[i], partial[i])) < 0)
+			goto done;
+	if ((err = copy_tags(&s, ids, n)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
 	    xtrk_index_add(to, ids, runs, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
@@ -278,6 +487,13 @@ done:
 	free(runs);
 	free(partial);
 	free(s.chunk);
+	for (size_t i = 0; i < s.npacks; i++)
+		free(s.packs[i]);
+	free(s.packs);
+	if (s.stage) {
+		xtrk_remove_tree(s.stage);
+		free(s.stage);
+	}
 	xtrk_txn_free(s.txn);
 	xtrk_oidset_dispose(&seen);
 	return err;
@@ -297,41 +513,95 @@ static int open_remote(xtrk_repo **out, xtrk_repo *repo, const char *name)
 	return err;
 }
 
-static int all_runs(xtrk_oid **out, size_t *n, xtrk_repo *repo)
+static int add_run(xtrk_oid **ids, size_t *n, size_t *alloc, xtrk_oidset *seen, const xtrk_oid *id)
 {
-	xtrk_run_ref *refs = NULL;
-	int err = xtrk_refs_list_runs(&refs, n, repo, NULL);
-	if (err < 0)
-		return err;
-	if (!(*out = calloc(*n ? *n : 1, sizeof(**out)))) {
-		free(refs);
-		return xtrk_error_oom();
+	if (xtrk_oidset_has(seen, id))
+		return 0;
+	if (*n == *alloc) {
+		size_t na = *alloc ? *alloc * 2 : 64;
+		xtrk_oid *p = realloc(*ids, na * sizeof(*p));
+		if (!p)
+			return xtrk_error_oom();
+		*ids = p;
+		*alloc = na;
 	}
-	for (size_t i = 0; i < *n; i++)
-		(*out)[i] = refs[i].run;
-	free(refs);
-	return 0;
+	(*ids)[(*n)++] = *id;
+	return xtrk_oidset_add(seen, id) < 0 ? xtrk_error_oom() : 0;
 }
 
-int xtrk_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_oid *runs, size_t nruns)
+/* Every live run of `exp` (NULL: of all experiments); an experiment named must have some. */
+static int add_listed(xtrk_oid **ids, size_t *n, size_t *alloc, xtrk_oidset *seen, xtrk_repo *from, const char *exp,
+	const char *where)
+{
+	xtrk_run_ref *refs = NULL;
+	size_t nrefs = 0;
+	int err;
+	if (exp && !xtrk_ref_name_valid(exp))
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid experiment name", exp);
+	if ((err = xtrk_refs_list_runs(&refs, &nrefs, from, exp)) == 0 && exp && !nrefs)
+		err = xtrk_error_set(XTRK_ENOTFOUND, "%s%sexperiment '%s' has no runs", where ? where : "", where ? ": " : "",
+			exp);
+	for (size_t i = 0; i < nrefs && err == 0; i++)
+		err = add_run(ids, n, alloc, seen, &refs[i].run);
+	free(refs);
+	return err;
+}
+
+/*
+ * The runs to send, named on the sending side: the revisions, every live run
+ * of each experiment, or every live run (also when nothing is named); each
+ * once, in the order named.  Removed runs are not listed, so never sent.
+ */
+static int select_runs(xtrk_oid **out, size_t *n, xtrk_repo *from, const char *where, const xtrk_sync_options *o)
+{
+	static const xtrk_sync_options everything = { NULL, 0, NULL, 0, 1, 0 };
+	xtrk_oidset seen = XTRK_OIDSET_INIT;
+	size_t alloc = 0;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!o || (!o->nrevs && !o->nexperiments))
+		o = &everything;
+	if (o->all) {
+		err = add_listed(out, n, &alloc, &seen, from, NULL, where);
+		goto done;
+	}
+	for (size_t i = 0; i < o->nrevs && err == 0; i++) {
+		xtrk_oid id;
+		if ((err = xtrk_run_resolve(&id, from, o->revs[i])) < 0)
+			err = where ? xtrk_error_set(err, "%s: %s", where, xtrk_error_last()) : err;
+		else
+			err = add_run(out, n, &alloc, &seen, &id);
+	}
+	for (size_t i = 0; i < o->nexperiments && err == 0; i++)
+		err = add_listed(out, n, &alloc, &seen, from, o->experiments[i], where);
+done:
+	xtrk_oidset_dispose(&seen);
+	if (err < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+int xtrk_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_sync_options *opts)
 {
 	xtrk_repo *r = NULL;
-	xtrk_oid *all = NULL;
+	xtrk_oid *ids = NULL;
+	size_t n = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = open_remote(&r, repo, remote)) < 0)
-		return err;
-	if (!nruns && (err = all_runs(&all, &nruns, repo)) < 0)
-		goto done;
-	err = sync_runs(out, repo, r, all ? all : runs, nruns, 0, "this store");
-done:
-	free(all);
+	if ((err = select_runs(&ids, &n, repo, NULL, opts)) == 0 && (err = open_remote(&r, repo, remote)) == 0)
+		err = sync_runs(out, repo, r, ids, n, 1, opts && opts->no_source, "this store");
+	free(ids);
 	xtrk_repo_free(r);
 	return err;
 }
 
-int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const char *const *revs, size_t nrevs)
+int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_sync_options *opts)
 {
 	xtrk_repo *r = NULL;
 	xtrk_oid *ids = NULL;
@@ -342,19 +612,11 @@ int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const c
 	memset(out, 0, sizeof(*out));
 	if ((err = open_remote(&r, repo, remote)) < 0)
 		return err;
-	if (!nrevs) {
-		err = all_runs(&ids, &n, r);
-	} else if (!(ids = calloc(nrevs, sizeof(*ids)))) {
-		err = xtrk_error_oom();
-	} else {
-		for (n = 0; n < nrevs && err == 0; n++)
-			if ((err = xtrk_run_resolve(&ids[n], r, revs[n])) < 0) {
-				err = xtrk_error_set(err, "remote '%s': %s", remote, xtrk_error_last());
-			}
-	}
 	xtrk_buf_printf(&name, "remote '%s'", remote);
-	if (err == 0)
-		err = sync_runs(out, r, repo, ids, n, 1, name.ptr);
+	if (xtrk_buf_oom(&name))
+		err = xtrk_error_oom();
+	else if ((err = select_runs(&ids, &n, r, name.ptr, opts)) == 0)
+		err = sync_runs(out, r, repo, ids, n, 0, opts && opts->no_source, name.ptr);
 	free(ids);
 	xtrk_buf_dispose(&name);
 	xtrk_repo_free(r);

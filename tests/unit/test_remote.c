@@ -7,6 +7,7 @@
 #include "xtrk/index.h"
 #include "xtrk/refs.h"
 #include "xtrk/remote.h"
+#include "xtrk/removed.h"
 #include "xtrk/run.h"
 
 /* The workspace "a" is the current folder; "b" is a colleague's, "remote" the shared store. */
@@ -136,7 +137,7 @@ Test(remote, push_then_pull_into_a_fresh_store_gives_the_same_runs)
 	uint64_t bytes;
 	xtrk_buf x = XTRK_BUF_INIT, y = XTRK_BUF_INIT;
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0, "%s", xtrk_error_last());
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 2);
 	cr_assert_eq(st.runs_new, 2);
 	/* Two runs, the data tree, its file and the model. */
@@ -149,7 +150,7 @@ Test(remote, push_then_pull_into_a_fresh_store_gives_the_same_runs)
 	cr_assert_eq(count_objects(rem), objects);
 	xtrk_repo_free(rem);
 	/* A second push has nothing to do. */
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 2);
 	cr_assert_eq(st.runs_new, 0);
 	cr_assert_eq(st.objects_new, 0);
@@ -157,7 +158,7 @@ Test(remote, push_then_pull_into_a_fresh_store_gives_the_same_runs)
 
 	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0, "%s", xtrk_error_last());
-	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 2);
 	cr_assert_eq(st.runs_new, 2);
 	cr_assert_eq(st.objects_new, objects);
@@ -178,7 +179,7 @@ Test(remote, push_then_pull_into_a_fresh_store_gives_the_same_runs)
 	cr_assert_eq(xtrk_oid_cmp(&tagged, &ids[0]), 0);
 	cr_assert_eq(xtrk_index_stats(b, &segs, &runs, &bytes), 0);
 	cr_assert_eq(runs, 2, "pulled runs are indexed");
-	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs_new, 0);
 	cr_assert_eq(st.objects_new, 0);
 	xtrk_buf_dispose(&x);
@@ -194,12 +195,16 @@ Test(remote, only_the_runs_named_travel)
 	const char *revs[1];
 	char prefix[9];
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", &one, 1), 0, "%s", xtrk_error_last());
+	{
+		const char *one_rev[1] = { xtrk_oid_tostr(&one) };
+		xtrk_sync_options o = { one_rev, 1, NULL, 0, 0, 0 };
+		cr_assert_eq(xtrk_push(&st, repo, "origin", &o), 0, "%s", xtrk_error_last());
+	}
 	cr_assert_eq(st.runs_new, 1);
 	rem = open_remote_store();
 	cr_assert_eq(count_runs(rem, NULL), 1);
 	xtrk_repo_free(rem);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0);
 	cr_assert_eq(st.runs, 2);
 	cr_assert_eq(st.runs_new, 1);
 	cr_assert_eq(st.objects_new, 1, "only the second run's record: its data is there already");
@@ -207,14 +212,14 @@ Test(remote, only_the_runs_named_travel)
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
 	snprintf(prefix, sizeof(prefix), "%.8s", xtrk_oid_tostr(&two));
 	revs[0] = prefix;
-	cr_assert_eq(xtrk_pull(&st, b, "origin", revs, 1), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &(xtrk_sync_options){ revs, 1, NULL, 0, 0, 0 }), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 1);
 	cr_assert_eq(count_runs(b, NULL), 1);
 	revs[0] = "no-such-run";
-	cr_assert_eq(xtrk_pull(&st, b, "origin", revs, 1), XTRK_ENOTFOUND);
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &(xtrk_sync_options){ revs, 1, NULL, 0, 0, 0 }), XTRK_ENOTFOUND);
 	cr_assert(strstr(xtrk_error_last(), "remote 'origin'"), "%s", xtrk_error_last());
-	cr_assert_eq(xtrk_push(&st, repo, "nowhere", NULL, 0), XTRK_ENOTFOUND);
-	cr_assert_eq(xtrk_pull(&st, b, "nowhere", NULL, 0), XTRK_ENOTFOUND);
+	cr_assert_eq(xtrk_push(&st, repo, "nowhere", NULL), XTRK_ENOTFOUND);
+	cr_assert_eq(xtrk_pull(&st, b, "nowhere", NULL), XTRK_ENOTFOUND);
 	xtrk_repo_free(b);
 }
 
@@ -227,13 +232,13 @@ Test(remote, pushes_from_two_people_to_one_experiment_both_count)
 	theirs = commit_in(b, "shared", "who=b", NULL);
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
-	cr_assert_eq(xtrk_push(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs_new, 1);
 	rem = open_remote_store();
 	cr_assert_eq(count_runs(rem, "shared"), 2);
 	xtrk_repo_free(rem);
-	cr_assert_eq(xtrk_pull(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 2);
 	cr_assert_eq(st.runs_new, 1);
 	cr_assert_eq(count_runs(repo, "shared"), 2);
@@ -251,9 +256,9 @@ Test(remote, a_tag_taken_on_the_receiving_side_is_left_alone)
 	theirs = commit_in(b, "e", "who=b", "best");
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	xtrk_warning_clear();
-	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(xtrk_refs_tag_lookup(&got, b, "best"), 0);
 	cr_assert_eq(xtrk_oid_cmp(&got, &theirs), 0);
 	cr_assert_eq(xtrk_warning_count(), 1);
@@ -273,7 +278,7 @@ Test(remote, a_corrupt_object_on_the_remote_is_refused_whole)
 	FILE *f;
 	commit_in(repo, "e", "lr=0.1", NULL);
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	snprintf(path, sizeof(path), "../remote/objects/%.2s/%s", hex, hex + 2);
 	chmod(path, 0644);
 	f = fopen(path, "r+b");
@@ -283,7 +288,7 @@ Test(remote, a_corrupt_object_on_the_remote_is_refused_whole)
 	fclose(f);
 	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), XTRK_ECORRUPT, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), XTRK_ECORRUPT, "%s", xtrk_error_last());
 	cr_assert(strstr(xtrk_error_last(), hex), "%s", xtrk_error_last());
 	cr_assert_eq(count_runs(b, NULL), 0);
 	cr_assert_eq(count_objects(b), 0, "no object of the run is kept either");
@@ -299,7 +304,7 @@ Test(remote, an_invalid_run_record_on_the_remote_is_refused)
 	json_t *run;
 	char *text;
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	/* A run object on the remote whose record points outside the workspace: its ID matches, its content lies. */
 	cr_assert_eq(xtrk_run_read_record(&run, repo, &good), 0);
 	json_object_del(run, "id");
@@ -316,7 +321,7 @@ Test(remote, an_invalid_run_record_on_the_remote_is_refused)
 	json_decref(run);
 	b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
-	cr_assert_lt(xtrk_pull(&st, b, "origin", NULL, 0), 0);
+	cr_assert_lt(xtrk_pull(&st, b, "origin", NULL), 0);
 	cr_assert(strstr(xtrk_error_last(), xtrk_oid_tostr(&bad)), "%s", xtrk_error_last());
 	cr_assert(strstr(xtrk_error_last(), "remote 'origin'"), "%s", xtrk_error_last());
 	cr_assert_eq(count_runs(b, NULL), 0, "not even the good run: all or nothing");
@@ -338,7 +343,7 @@ Test(remote, a_run_without_its_files_travels_without_them_until_completed)
 	cr_assert_eq(xtrk_bundle_import(&bs, b, "../meta.tar"), 0, "%s", xtrk_error_last());
 	cr_assert_eq(xtrk_refs_partial(b, &id), 1);
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs_new, 1);
 	rem = open_remote_store();
 	cr_assert_eq(xtrk_refs_partial(rem, &id), 1, "the remote knows the run lacks files");
@@ -346,7 +351,7 @@ Test(remote, a_run_without_its_files_travels_without_them_until_completed)
 	xtrk_repo_free(rem);
 	/* a has the files: its push completes the run there. */
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs_new, 0);
 	cr_assert_eq(st.objects_new, 2, "the data file and the model");
 	rem = open_remote_store();
@@ -354,7 +359,7 @@ Test(remote, a_run_without_its_files_travels_without_them_until_completed)
 	cr_assert_eq(xtrk_odb_exists(xtrk_repo_odb(rem), &mid), 1);
 	xtrk_repo_free(rem);
 	/* And b's pull completes its own copy. */
-	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.objects_new, 2);
 	cr_assert_eq(xtrk_refs_partial(b, &id), 0);
 	xtrk_repo_free(b);
@@ -374,10 +379,10 @@ Test(remote, a_link_planted_in_the_remote_folder_is_refused_and_nothing_is_writt
 		cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0, "%s", xtrk_error_last());
 		cr_assert_eq(rename(where[i], "../moved"), 0, "%s", where[i]);
 		cr_assert_eq(symlink(outside, where[i]), 0);
-		cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), XTRK_EINVALID, "%s", where[i]);
+		cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), XTRK_EINVALID, "%s", where[i]);
 		cr_assert(strstr(xtrk_error_last(), "symbolic link"), "%s", xtrk_error_last());
 		cr_assert(strstr(xtrk_error_last(), where[i] + 2), "%s", xtrk_error_last());
-		cr_assert_eq(xtrk_pull(&st, repo, "origin", NULL, 0), XTRK_EINVALID);
+		cr_assert_eq(xtrk_pull(&st, repo, "origin", NULL), XTRK_EINVALID);
 		/* nothing under the folder the link leads to */
 		cr_assert_eq(rmdir("../outside"), 0, "the push wrote through %s", where[i]);
 		mkdir("../outside", 0777);
@@ -387,7 +392,7 @@ Test(remote, a_link_planted_in_the_remote_folder_is_refused_and_nothing_is_writt
 		cr_assert_eq(xtrk_remote_remove(repo, "origin"), 0);
 	}
 	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL, 0), 0, "a clean remote: %s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, repo, "origin", NULL), 0, "a clean remote: %s", xtrk_error_last());
 }
 
 Test(remote, an_empty_pull_and_an_empty_push_are_fine)
@@ -395,8 +400,45 @@ Test(remote, an_empty_pull_and_an_empty_push_are_fine)
 	xtrk_sync_stats st;
 	xtrk_repo *b = new_repo_at("../b");
 	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
-	cr_assert_eq(xtrk_push(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
-	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL, 0), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_push(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_pull(&st, b, "origin", NULL), 0, "%s", xtrk_error_last());
 	cr_assert_eq(st.runs, 0);
+	xtrk_repo_free(b);
+}
+
+Test(remote, whole_experiments_travel_and_removed_runs_stay_behind)
+{
+	xtrk_oid e1 = commit_in(repo, "e", "lr=0.1", NULL), e2 = commit_in(repo, "e", "lr=0.2", NULL),
+		 gone = commit_in(repo, "e", "lr=0.3", NULL), f1 = commit_in(repo, "f", "lr=1", NULL);
+	const char *exps[] = { "e" }, *rev[] = { "e" }, *bad[] = { "nosuch" };
+	xtrk_sync_options by_exp = { NULL, 0, exps, 1, 0, 0 }, newest = { rev, 1, NULL, 0, 0, 0 },
+			  none = { NULL, 0, bad, 1, 0, 0 }, all = { NULL, 0, NULL, 0, 1, 0 };
+	xtrk_sync_stats st;
+	xtrk_repo *b, *rem;
+	(void)e1;
+	(void)e2;
+	(void)f1;
+	cr_assert_eq(xtrk_run_remove(repo, &gone, NULL), 0, "%s", xtrk_error_last());
+	cr_assert_eq(xtrk_remote_add(repo, "origin", "../remote"), 0);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", &none), XTRK_ENOTFOUND);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", &by_exp), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 2, "the live runs of e, not the removed one");
+	rem = open_remote_store();
+	cr_assert_eq(count_runs(rem, "e"), 2);
+	cr_assert_eq(count_runs(rem, NULL), 2);
+	xtrk_repo_free(rem);
+	cr_assert_eq(xtrk_push(&st, repo, "origin", &all), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 3);
+	cr_assert_eq(st.runs_new, 1);
+	b = new_repo_at("../b");
+	cr_assert_eq(xtrk_remote_add(b, "origin", "../remote"), 0);
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &newest), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 1, "an experiment named as a revision is its newest run");
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &by_exp), 0, "%s", xtrk_error_last());
+	cr_assert_eq(st.runs, 2);
+	cr_assert_eq(st.runs_new, 1);
+	cr_assert_eq(xtrk_pull(&st, b, "origin", &none), XTRK_ENOTFOUND);
+	cr_assert(strstr(xtrk_error_last(), "remote 'origin': experiment 'nosuch' has no runs"), "%s", xtrk_error_last());
+	cr_assert_eq(count_runs(b, NULL), 2);
 	xtrk_repo_free(b);
 }
