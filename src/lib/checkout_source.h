@@ -26,6 +26,14 @@ int xtrk_co_source_into(struct source_plan *p, struct co *c, int rootfd);
 /* In the workspace: like 'git checkout COMMIT' then 'git apply PATCH', refusing to lose work. */
 int xtrk_co_source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, int force, int *changed);
 
+/*
+ * checkout -C: before anything is written, the target must not hold a git repository
+ * (.git) already; after the source is written, xtrk_co_make_git makes the target a git
+ * repository as a git user expects it (see there).
+ */
+int xtrk_co_check_git_target(const char *dir);
+int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int rootfd, xtrk_checkout_result *r);
+
 int xtrk_co_plan_untracked(struct source_plan *p, struct co *c, json_t *run, int in_place, int force);
 
 /* After the source: the untracked files into `dirfd` (the target, or the git working tree). */
