@@ -134,9 +134,9 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		xtrk_warning_add("the run stored untracked files but recorded no commit: they are not restored");
 	if (out->source == 0 && (err = xtrk_co_plan_untracked(&plan, &c, run, !opts->target, opts->force)) < 0)
 		goto done;
-	if (opts->target && out->source == 0 && !opts->force && (err = target_empty(opts->target)) < 0)
+	if (opts->target && out->source == 0 && (err = xtrk_co_check_git_target(&plan, opts->target, opts->force)) < 0)
 		goto done;
-	if (opts->target && out->source == 0 && (err = xtrk_co_check_git_target(opts->target)) < 0)
+	if (opts->target && out->source == 0 && !opts->force && (err = target_empty(opts->target)) < 0)
 		goto done;
 	if (opts->target && (err = xtrk_mkdir_p(opts->target)) < 0)
 		goto done;

@@ -220,20 +220,39 @@ int xtrk_co_source_into(struct source_plan *p, struct co *c, int rootfd)
 
 /* ---- the target as a git repository ---- */
 
-int xtrk_co_check_git_target(const char *dir)
+int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force)
 {
+	git_repository *g = NULL;
 	xtrk_buf path = XTRK_BUF_INIT;
 	struct stat st;
 	int err = 0;
 
+	p->git_reuse = 0;
 	if (xtrk_buf_printf(&path, "%s/.git", dir) < 0)
 		return XTRK_ERROR;
-	if (lstat(path.ptr, &st) == 0)
-		err = xtrk_error_set(XTRK_EEXISTS, "'%s' already holds a git repository (.git): checkout -C makes the "
-			"folder a new git repository at the run's commit; choose a new or empty folder, or check the run out "
-			"in place in that repository's workspace; nothing was changed", dir);
-	else if (errno != ENOENT && errno != ENOTDIR)
-		err = xtrk_error_errno("cannot look at '%s'", path.ptr);
+	if (lstat(path.ptr, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			err = xtrk_error_errno("cannot look at '%s'", path.ptr);
+		goto done;
+	}
+	if (!S_ISDIR(st.st_mode) || git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    git_repository_is_bare(g)) {
+		git_error_clear();
+		err = xtrk_error_set(XTRK_EEXISTS, "'%s' holds a .git that is not a git repository of its own (a link, a "
+			"file pointing elsewhere, or not a repository): checkout -C never writes through it, even with "
+			"--force; choose a new or empty folder; nothing was changed", dir);
+		goto done;
+	}
+	if (!force) {
+		err = xtrk_error_set(XTRK_EEXISTS, "'%s' is not empty: it holds a git repository, and checkout -C makes the "
+			"folder the run's git repository; choose a new or empty folder, or use --force to check the run out "
+			"over it (its files rewritten, its HEAD and index set to the run's commit, no branch moved); nothing "
+			"was changed", dir);
+		goto done;
+	}
+	p->git_reuse = 1;
+done:
+	git_repository_free(g);
 	xtrk_buf_dispose(&path);
 	return err;
 }
@@ -333,10 +352,11 @@ int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int ro
 	git_reference *ref = NULL;
 	git_commit *commit = NULL;
 	xtrk_buf path = XTRK_BUF_INIT;
-	int err = 0, valid = 0;
+	int err = 0, valid = 0, rc;
 
 	io.flags = GIT_REPOSITORY_INIT_NO_REINIT;
-	if (git_repository_init_ext(&g, dir, &io) < 0) {
+	if (p->git_reuse ? git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0
+			 : git_repository_init_ext(&g, dir, &io) < 0) {
 		err = xtrk_git_error("cannot make the target a git repository");
 		goto done;
 	}
@@ -364,8 +384,15 @@ int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int ro
 		valid = 0;
 	if (branch && !valid)
 		xtrk_warning_add("the run's branch name is not a valid git branch name: HEAD is detached at the commit");
-	xtrk_buf_clear(&path);
-	if (valid && (git_branch_create(&ref, g, branch, commit, 1) < 0 ||
+	if (valid && (rc = git_branch_lookup(&ref, g, branch, GIT_BRANCH_LOCAL)) == 0 &&
+	    !(git_reference_target(ref) && git_oid_equal(git_reference_target(ref), git_commit_id(commit)))) {
+		/* Reused with --force: a branch of that name at another commit is the user's; it is not moved. */
+		xtrk_warning_add("branch '%s' of the target's repository is at another commit: left as it is, HEAD is "
+			"detached at the run's commit", branch);
+		valid = 0;
+	}
+	git_error_clear();
+	if (valid && ((!ref && git_branch_create(&ref, g, branch, commit, 0) < 0) ||
 		      git_repository_set_head(g, git_reference_name(ref)) < 0)) {
 		err = xtrk_git_error("cannot create the run's branch in the target's git repository");
 		goto done;
@@ -379,6 +406,11 @@ int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int ro
 	json_object_foreach(json_object_get(src, "remotes"), name, url) {
 		git_remote *rem = NULL;
 		int ok = 0;
+		if (p->git_reuse && git_remote_lookup(&rem, g, name) == 0) { /* the user's: left as it is */
+			git_remote_free(rem);
+			continue;
+		}
+		git_error_clear();
 		if (git_remote_name_is_valid(&ok, name) < 0 || !ok || !remote_url_ok(json_string_value(url)) ||
 		    git_remote_create(&rem, g, name, json_string_value(url)) < 0) {
 			char shown[128];
