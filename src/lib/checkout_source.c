@@ -220,6 +220,16 @@ int xtrk_co_source_into(struct source_plan *p, struct co *c, int rootfd)
 
 /* ---- the target as a git repository ---- */
 
+/* 1 when both name the same folder (a repository whose core.worktree is elsewhere is not the target's own). */
+static int same_folder(const char *a, const char *b)
+{
+	char *ra = a ? realpath(a, NULL) : NULL, *rb = b ? realpath(b, NULL) : NULL;
+	int same = ra && rb && !strcmp(ra, rb);
+	free(ra);
+	free(rb);
+	return same;
+}
+
 int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force)
 {
 	git_repository *g = NULL;
@@ -236,7 +246,7 @@ int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force)
 		goto done;
 	}
 	if (!S_ISDIR(st.st_mode) || git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
-	    git_repository_is_bare(g)) {
+	    git_repository_is_bare(g) || !same_folder(git_repository_workdir(g), dir)) {
 		git_error_clear();
 		err = xtrk_error_set(XTRK_EEXISTS, "'%s' holds a .git that is not a git repository of its own (a link, a "
 			"file pointing elsewhere, or not a repository): checkout -C never writes through it, even with "

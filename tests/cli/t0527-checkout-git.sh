@@ -78,9 +78,11 @@ check "a run recorded with HEAD detached is restored detached" '
 	expect_contains "$(cat err-det)" "HEAD detached at"
 	expect_eq "$(git -C det status --porcelain)" ""
 '
-check "refused, nothing changed: a .git that is a link, a gitfile or no repository (with --force too)" '
+check "refused, nothing changed: a .git that is a link, a gitfile, no repository or one for elsewhere (--force too)" '
 	mkdir -p t1/.git t2 t3 && ln -s "$TRASH/w/.git" t2/.git && echo "gitdir: $TRASH/w/.git" > t3/.git
-	for t in t1 t2 t3; do
+	# A repository of its own in name only: its working tree is elsewhere.
+	git init -q t6 && git -C t6 config core.worktree "$TRASH/w"
+	for t in t1 t2 t3 t6; do
 		before=$(find $t | sort)
 		for f in "" --force; do
 			err=$(cd w && xtrk checkout $run -C "$TRASH/$t" $f 2>&1 && echo UNEXPECTED || true)
