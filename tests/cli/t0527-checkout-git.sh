@@ -191,4 +191,24 @@ check "run book, followed line by line: the rebuild records the same source, par
 	expect_exit 0 xtrk diff --exit-code --source --params --metrics $prun $new
 	expect_contains "$(cat ../out)" "diff ${prun:0:12} -> "
 '
+check "run book without the source: it clones the recorded remote, and the rebuild records the same source" '
+	git init -q --bare remote.git
+	mkdir cl && cd cl
+	new_git_repo
+	git remote add origin "$TRASH/remote.git" && git push -q origin main
+	new_ws
+	echo "# tweak" >> train.py
+	xtrk run -q -e cl -- python3 train.py >/dev/null
+	crun=$(xtrk log -n 1 -e cl --format json | json_get 0.id)
+	xtrk bundle create -o "$TRASH/cl.tar" $crun 2>/dev/null
+	cd "$TRASH"
+	tar -xOf cl.tar RUNBOOK.md | sed -n "/^### Reproduce/,/^\`\`\`\$/p" | sed "1,3d;\$d" > recipe-cl.sh
+	expect_contains "$(head -1 recipe-cl.sh)" "git clone -- $TRASH/remote.git rebuild-${crun:0:12}"
+	PATH="$TRASH/bin:$PATH" bash -e recipe-cl.sh > out-cl 2>&1 || { cat out-cl; false; }
+	cd rebuild-${crun:0:12}
+	new=$(xtrk log -n 1 -e cl --format json | json_get 0.id)
+	test "$new" != "$crun"
+	expect_exit 0 xtrk diff --exit-code --source $crun $new
+	expect_eq "$(git diff HEAD)" "$(git -C ../cl diff HEAD)"
+'
 finish
