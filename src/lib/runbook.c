@@ -38,14 +38,6 @@ static void data_table(xtrk_buf *b, const char *title, json_t *arr)
 	xtrk_buf_puts(b, "\n");
 }
 
-/* One word for the shell, quoted as a command line's words are. */
-static void sh_word(xtrk_buf *b, const char *w)
-{
-	json_t *one = json_pack("[s]", w ? w : "");
-	xtrk_record_shell_line(b, one);
-	json_decref(one);
-}
-
 /* A remote to clone the run's commit from: "origin" when recorded, else the first. */
 static const char *clone_url(json_t *src)
 {
@@ -80,7 +72,7 @@ static void reproduce(xtrk_buf *b, json_t *r, const char *bundle, int with_sourc
 	xtrk_buf_puts(b, "\n### Reproduce\n\n```sh\n");
 	if (*commit && !with_source && url) {
 		xtrk_buf_puts(b, "git clone -- ");
-		sh_word(b, url);
+		xtrk_record_shell_word(b, url);
 		xtrk_buf_printf(b, " %s && cd %s     # a clone that has commit %.12s\n", folder, folder, commit);
 	} else {
 		if (*commit && !with_source)
@@ -90,9 +82,9 @@ static void reproduce(xtrk_buf *b, json_t *r, const char *bundle, int with_sourc
 	}
 	xtrk_buf_puts(b, "xtrk init\nxtrk bundle verify ");
 	xtrk_buf_puts(b, "../");
-	sh_word(b, bundle);
+	xtrk_record_shell_word(b, bundle);
 	xtrk_buf_puts(b, "\nxtrk bundle import ../");
-	sh_word(b, bundle);
+	xtrk_record_shell_word(b, bundle);
 	xtrk_buf_printf(b, "\nxtrk checkout %s     # ", id);
 	if (*commit)
 		xtrk_buf_printf(b, "a git repository at commit %.12s%s%s, ", commit,
@@ -122,14 +114,14 @@ static void reproduce(xtrk_buf *b, json_t *r, const char *bundle, int with_sourc
 		}
 		if (*cwd && strcmp(cwd, ".")) {
 			xtrk_buf_puts(b, "cd ");
-			sh_word(b, cwd);
+			xtrk_record_shell_word(b, cwd);
 			xtrk_buf_puts(b, " && ");
 		}
 		if (!binding) {
 			xtrk_buf_puts(b, "xtrk run ");
 			if (*str_or_empty(r, "experiment")) {
 				xtrk_buf_puts(b, "-e ");
-				sh_word(b, str_or_empty(r, "experiment"));
+				xtrk_record_shell_word(b, str_or_empty(r, "experiment"));
 				xtrk_buf_puts(b, " ");
 			}
 			xtrk_buf_puts(b, "-- ");
@@ -140,7 +132,7 @@ static void reproduce(xtrk_buf *b, json_t *r, const char *bundle, int with_sourc
 	}
 	xtrk_buf_printf(b, "xtrk diff %.12s ", id);
 	if (json_is_object(cmd) && *str_or_empty(r, "experiment"))
-		sh_word(b, str_or_empty(r, "experiment"));
+		xtrk_record_shell_word(b, str_or_empty(r, "experiment"));
 	xtrk_buf_puts(b, "   # what differs between the original and the rebuild\n```\n\n");
 }
 
