@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The front door: install what is missing, build, then run the tour (demo) or the test suite (check).
 #
-#   contrib/quickstart.sh demo    a short tour of the main job in a temporary workspace
+#   contrib/quickstart.sh demo    a short tour of the main job in a temporary workspace, removed
+#                                 at the end (it says where it was)
+#   contrib/quickstart.sh demo --keep   the same, keeping the workspace to look around in (it says where)
 #   contrib/quickstart.sh check   the whole test suite (what CI runs)
 #   contrib/quickstart.sh check-asan   the suite again, built with AddressSanitizer, UBSan and
 #                                      allocation-failure injection, in a copy under $TMPDIR (CI runs it too)
@@ -86,10 +88,22 @@ check_asan() {
 	check
 }
 
+# Where the tour ran, said last, whether it ended well or not: kept (--keep) or removed.
+demo_end() {
+	if [ "$demo_keep" = 1 ]; then
+		say "the demo workspace is kept: $demo_ws"
+		printf '    cd %q && PATH=%q:$PATH xtrk log     # look around; rm -rf it when done\n' "$demo_ws" "$here" >&2
+	else
+		rm -rf "$demo_ws"
+		say "the demo workspace $demo_ws is removed (contrib/quickstart.sh demo --keep keeps it)"
+	fi
+}
+
 demo() {
 	local X="$here/xtrk"
 	demo_ws=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-demo.XXXXXX")
-	trap 'rm -rf "$demo_ws"' EXIT
+	trap demo_end EXIT
+	say "the demo workspace: $demo_ws ($([ "$demo_keep" = 1 ] && echo "kept at the end" || echo "removed at the end; demo --keep keeps it"))"
 	cd "$demo_ws"
 
 	say "a small project: a git repository with a training script and a dataset"
@@ -131,9 +145,10 @@ demo() {
 	say "xtrk status (the workspace still matches the newest run)"
 	"$X" status || true
 
-	say "xtrk checkout linreg~1 -C restored (the baseline: source + patch, data, model, verified)"
+	say "xtrk checkout linreg~1 -C restored (the baseline: a git repository at its commit, data, model, verified)"
 	"$X" checkout -C restored linreg~1
 	ls restored
+	git -C restored log --oneline
 	grep lr restored/params.yaml
 
 	say "the model's ID is its XXH3-128, checkable with a standard tool"
@@ -144,9 +159,15 @@ demo() {
 	"$X" fsck --read-data
 }
 
+demo_keep=0
+if [ "${1:-}" = demo ] && [ $# -gt 1 ]; then
+	[ "$2" = --keep ] && [ $# -eq 2 ] || { echo "usage: $0 demo [--keep]" >&2; exit 2; }
+	demo_keep=1
+fi
+
 case "${1:-}" in
 demo) install_deps; build; demo ;;
 check) install_deps; build; check ;;
 check-asan) install_deps; check_asan ;;
-*) echo "usage: $0 demo|check|check-asan" >&2; exit 2 ;;
+*) echo "usage: $0 demo [--keep]|check|check-asan" >&2; exit 2 ;;
 esac

@@ -34,6 +34,9 @@ typedef struct {
 	uint64_t untracked_bytes;
 	size_t scripts_written;     /* scripts run from outside the repository, written into the target */
 	size_t scripts_unchanged;
+	int git_made;               /* into a target: it was made a git repository at the run's commit */
+	int git_on_branch;          /* ... with HEAD on the run's branch (else detached at the commit) */
+	size_t git_remotes;         /* ... and this many of the run's remotes added */
 } xtrk_checkout_result;
 
 /**

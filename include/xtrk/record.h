@@ -58,6 +58,8 @@ const char *xtrk_record_str(const json_t *o, const char *key);
  * [A-Za-z0-9-_./=:,+@%] (a ' inside as '\''). Control characters are left as they are.
  */
 void xtrk_record_shell_line(xtrk_buf *b, const json_t *argv);
+/** One word of such a line, quoted the same way. */
+void xtrk_record_shell_word(xtrk_buf *b, const char *word);
 
 /** What most readers need of a record: pointers into its JSON (NULL when absent or of another type). */
 typedef struct {

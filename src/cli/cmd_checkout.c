@@ -20,7 +20,8 @@ static const char usage[] =
 	"recorded paths, verified against their IDs, and its params files; then list\n"
 	"how this machine's environment differs from the run's.\n"
 	"\n"
-	"  -C DIR        restore into DIR, new or empty (it becomes a complete copy);\n"
+	"  -C DIR        restore into DIR, new or empty (it becomes a complete copy, and\n"
+	"                a git repository at the run's commit with its patch uncommitted);\n"
 	"                default: the workspace, refusing to overwrite uncommitted work\n"
 	"      --force   in the workspace, overwrite uncommitted source changes\n"
 	"                and untracked files that differ from the run's; with -C,\n"
@@ -75,6 +76,19 @@ int cmd_checkout(int argc, char **argv, struct cli *cli)
 			json_is_string(runfmt_lookup(run, "source.patch")) ? " with its uncommitted patch" : "");
 	else if (!o.no_source)
 		fprintf(stderr, "  source: none recorded\n");
+	if (r.git_made) {
+		const char *branch = json_string_value(runfmt_lookup(run, "source.branch"));
+		fprintf(stderr, "  git: a new repository, ");
+		if (r.git_on_branch)
+			fprintf(stderr, "on branch %s", cli_esc(branch));
+		else
+			fprintf(stderr, "HEAD detached");
+		fprintf(stderr, " at %.12s%s", cli_esc(json_string_value(runfmt_lookup(run, "source.commit"))),
+			json_is_string(runfmt_lookup(run, "source.patch")) ? ", the patch left uncommitted" : "");
+		if (r.git_remotes)
+			fprintf(stderr, "; %zu remote%s added, not fetched", r.git_remotes, r.git_remotes == 1 ? "" : "s");
+		fputc('\n', stderr);
+	}
 	if (r.source >= 0 && json_is_string(runfmt_lookup(run, "source.untracked_content.id"))) {
 		char ub[32];
 		cli_human_bytes(ub, sizeof(ub), r.untracked_bytes);

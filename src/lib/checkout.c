@@ -39,17 +39,45 @@ static int target_empty(const char *dir)
 		return errno == ENOENT ? 0 : errno == ENOTDIR
 			? xtrk_error_set(XTRK_EEXISTS, "'%s' is not a folder; nothing was changed", dir)
 			: xtrk_error_errno("cannot read '%s'", dir);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			n++;
-			break;
-		}
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		/* A workspace's store is not in the way: nothing of a run is ever written into .xtrk. */
+		if (!strcmp(e->d_name, ".xtrk") && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			continue;
+		n++;
+		break;
+	}
 	closedir(d);
 	if (n)
 		return xtrk_error_set(XTRK_EEXISTS, "'%s' is not empty: checkout -C restores a run's source into a new or "
 			"empty folder, so that it holds the run's files and no others; choose another folder, or use --force "
 			"to write the run's files over what it holds (other files stay); nothing was changed", dir);
 	return 0;
+}
+
+/*
+ * A workspace in no git repository that holds nothing but its store: a run with a recorded
+ * commit is restored into it as into an empty folder with -C, so that it becomes the run's git
+ * repository (the run book's rebuild: init, import, checkout, run).
+ */
+static int fresh_workspace(xtrk_repo *repo, json_t *run)
+{
+	git_repository *g = NULL;
+	int rc;
+
+	if (!json_is_string(json_object_get(json_object_get(run, "source"), "commit")))
+		return 0;
+	rc = git_repository_open_ext(&g, xtrk_repo_workdir(repo), 0, NULL);
+	git_repository_free(g);
+	git_error_clear();
+	if (rc != GIT_ENOTFOUND)
+		return 0;
+	rc = target_empty(xtrk_repo_workdir(repo));
+	xtrk_error_clear();
+	return rc == 0;
 }
 
 int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const xtrk_checkout_options *opts)
@@ -76,6 +104,11 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		free(t);
 		free(w);
 	}
+	if (!opts->target && !opts->no_source && fresh_workspace(repo, run)) {
+		local = *opts;
+		local.target = xtrk_repo_workdir(repo);
+		opts = &local;
+	}
 	memset(&c, 0, sizeof(c));
 	memset(&plan, 0, sizeof(plan));
 	c.repo = repo;
@@ -101,6 +134,8 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 		xtrk_warning_add("the run stored untracked files but recorded no commit: they are not restored");
 	if (out->source == 0 && (err = xtrk_co_plan_untracked(&plan, &c, run, !opts->target, opts->force)) < 0)
 		goto done;
+	if (opts->target && out->source == 0 && (err = xtrk_co_check_git_target(&plan, opts->target, opts->force)) < 0)
+		goto done;
 	if (opts->target && out->source == 0 && !opts->force && (err = target_empty(opts->target)) < 0)
 		goto done;
 	if (opts->target && (err = xtrk_mkdir_p(opts->target)) < 0)
@@ -120,7 +155,8 @@ int xtrk_checkout(xtrk_checkout_result *out, xtrk_repo *repo, json_t *run, const
 			goto done;
 		out->source = changed;
 		if (opts->target) {
-			err = xtrk_co_restore_untracked(&plan, &c, run, rootfd);
+			if ((err = xtrk_co_restore_untracked(&plan, &c, run, rootfd)) == 0)
+				err = xtrk_co_make_git(&plan, run, opts->target, rootfd, out);
 		} else {
 			const char *wd = git_repository_workdir(plan.g);
 			int fd = wd ? open(wd, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;

@@ -218,6 +218,230 @@ int xtrk_co_source_into(struct source_plan *p, struct co *c, int rootfd)
 	return 0;
 }
 
+/* ---- the target as a git repository ---- */
+
+/* 1 when both name the same folder (a repository whose core.worktree is elsewhere is not the target's own). */
+static int same_folder(const char *a, const char *b)
+{
+	char *ra = a ? realpath(a, NULL) : NULL, *rb = b ? realpath(b, NULL) : NULL;
+	int same = ra && rb && !strcmp(ra, rb);
+	free(ra);
+	free(rb);
+	return same;
+}
+
+int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force)
+{
+	git_repository *g = NULL;
+	xtrk_buf path = XTRK_BUF_INIT;
+	struct stat st;
+	int err = 0;
+
+	p->git_reuse = 0;
+	if (xtrk_buf_printf(&path, "%s/.git", dir) < 0)
+		return XTRK_ERROR;
+	if (lstat(path.ptr, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			err = xtrk_error_errno("cannot look at '%s'", path.ptr);
+		goto done;
+	}
+	if (!S_ISDIR(st.st_mode) || git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    git_repository_is_bare(g) || !same_folder(git_repository_workdir(g), dir)) {
+		git_error_clear();
+		err = xtrk_error_set(XTRK_EEXISTS, "'%s' holds a .git that is not a git repository of its own (a link, a "
+			"file pointing elsewhere, or not a repository): checkout -C never writes through it, even with "
+			"--force; choose a new or empty folder; nothing was changed", dir);
+		goto done;
+	}
+	if (!force) {
+		err = xtrk_error_set(XTRK_EEXISTS, "'%s' is not empty: it holds a git repository, and checkout -C makes the "
+			"folder the run's git repository; choose a new or empty folder, or use --force to check the run out "
+			"over it (its files rewritten, its HEAD and index set to the run's commit, no branch moved); nothing "
+			"was changed", dir);
+		goto done;
+	}
+	p->git_reuse = 1;
+done:
+	git_repository_free(g);
+	xtrk_buf_dispose(&path);
+	return err;
+}
+
+/*
+ * A remote URL worth writing into a new repository's config: no control
+ * character (one config line), nothing read as an option ('-...'), and no
+ * remote helper ('ext::...' runs a command).  It was stored without its
+ * credentials when the run was recorded.
+ */
+static int remote_url_ok(const char *url)
+{
+	if (!url || !*url || *url == '-' || strstr(url, "::"))
+		return 0;
+	for (const unsigned char *u = (const unsigned char *)url; *u; u++)
+		if (*u < 0x20 || *u == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The index of the commit's tree, with the stat data of each file the patch leaves as committed. */
+static int write_index(git_repository *g, struct source_plan *p, int rootfd)
+{
+	git_index *ix = NULL;
+	git_tree *tree = NULL;
+	int err = 0;
+
+	if (git_repository_index(&ix, g) < 0 || git_tree_lookup(&tree, g, git_commit_tree_id(p->commit)) < 0 ||
+	    git_index_read_tree(ix, tree) < 0) {
+		err = xtrk_git_error("cannot write the new repository's index");
+		goto done;
+	}
+	/*
+	 * Every file of the patched source that the commit has unchanged, and every file the patch
+	 * adds (a new file is in a patch only when it was added to git's index, so it is staged here
+	 * too); a file the patch changes or deletes keeps the commit's entry, so git sees the change.
+	 */
+	for (size_t i = 0; i < git_index_entrycount(p->patched); i++) {
+		const git_index_entry *pe = git_index_get_byindex(p->patched, i);
+		const git_index_entry *e = git_index_get_bypath(ix, pe->path, 0);
+		git_tree_entry *te = NULL;
+		git_index_entry ne;
+		struct stat st;
+		int in_commit = git_tree_entry_bypath(&te, tree, pe->path) == 0;
+		git_tree_entry_free(te);
+		git_error_clear();
+		if (in_commit && (!e || pe->mode != e->mode || !git_oid_equal(&pe->id, &e->id)))
+			continue; /* changed by the patch: git sees it as modified, which it is */
+		if (pe->mode == GIT_FILEMODE_COMMIT || fstatat(rootfd, pe->path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!in_commit) { /* 'git add': its content, just written and verified, into the repository */
+			if (git_index_add_bypath(ix, pe->path) < 0) {
+				err = xtrk_git_error("cannot add a new file of the patch to the new repository's index");
+				goto done;
+			}
+			continue;
+		}
+		ne = *pe;
+		ne.ctime.seconds = (int32_t)st.st_ctim.tv_sec;
+		ne.ctime.nanoseconds = (uint32_t)st.st_ctim.tv_nsec;
+		ne.mtime.seconds = (int32_t)st.st_mtim.tv_sec;
+		ne.mtime.nanoseconds = (uint32_t)st.st_mtim.tv_nsec;
+		ne.dev = (uint32_t)st.st_dev;
+		ne.ino = (uint32_t)st.st_ino;
+		ne.uid = (uint32_t)st.st_uid;
+		ne.gid = (uint32_t)st.st_gid;
+		ne.file_size = (uint32_t)st.st_size;
+		if (git_index_add(ix, &ne) < 0) {
+			err = xtrk_git_error("cannot write the new repository's index");
+			goto done;
+		}
+	}
+	if (git_index_write(ix) < 0)
+		err = xtrk_git_error("cannot write the new repository's index");
+done:
+	git_tree_free(tree);
+	git_index_free(ix);
+	return err;
+}
+
+/*
+ * After the source is written into `dir`: make it a git repository as 'git clone' then 'git
+ * checkout' would leave it.  It holds the commit with its history (copied from the repository
+ * the source came from); the index is the commit's, so the run's uncommitted patch shows as
+ * uncommitted changes and its untracked files as untracked; HEAD is on a new branch named as the
+ * run's branch at the commit, or detached at the commit when the run recorded no valid branch;
+ * and each remote the run recorded (its URL without credentials) is added by name, not fetched.
+ */
+int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int rootfd, xtrk_checkout_result *r)
+{
+	git_repository_init_options io = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+	json_t *src = json_object_get(run, "source"), *url;
+	const char *branch = json_string_value(json_object_get(src, "branch")), *name;
+	git_repository *g = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	git_reference *ref = NULL;
+	git_commit *commit = NULL;
+	xtrk_buf path = XTRK_BUF_INIT;
+	int err = 0, valid = 0, rc;
+
+	io.flags = GIT_REPOSITORY_INIT_NO_REINIT;
+	if (p->git_reuse ? git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0
+			 : git_repository_init_ext(&g, dir, &io) < 0) {
+		err = xtrk_git_error("cannot make the target a git repository");
+		goto done;
+	}
+	/* The commit and its history, as one pack. */
+	xtrk_buf_printf(&path, "%sobjects/pack", git_repository_path(g));
+	git_repository_free(g);
+	g = NULL;
+	if (xtrk_buf_oom(&path)) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	if (git_packbuilder_new(&pb, p->g) < 0 || git_revwalk_new(&walk, p->g) < 0 ||
+	    git_revwalk_push(walk, git_commit_id(p->commit)) < 0 || git_packbuilder_insert_walk(pb, walk) < 0 ||
+	    git_packbuilder_write(pb, path.ptr, 0, NULL, NULL) < 0) {
+		err = xtrk_git_error("cannot copy the source commit into the target's git repository");
+		goto done;
+	}
+	if (git_repository_open(&g, dir) < 0 || git_commit_lookup(&commit, g, git_commit_id(p->commit)) < 0) {
+		err = xtrk_git_error("cannot read the target's git repository");
+		goto done;
+	}
+	if ((err = write_index(g, p, rootfd)) < 0)
+		goto done;
+	if (branch && git_branch_name_is_valid(&valid, branch) < 0)
+		valid = 0;
+	if (branch && !valid)
+		xtrk_warning_add("the run's branch name is not a valid git branch name: HEAD is detached at the commit");
+	if (valid && (rc = git_branch_lookup(&ref, g, branch, GIT_BRANCH_LOCAL)) == 0 &&
+	    !(git_reference_target(ref) && git_oid_equal(git_reference_target(ref), git_commit_id(commit)))) {
+		/* Reused with --force: a branch of that name at another commit is the user's; it is not moved. */
+		xtrk_warning_add("branch '%s' of the target's repository is at another commit: left as it is, HEAD is "
+			"detached at the run's commit", branch);
+		valid = 0;
+	}
+	git_error_clear();
+	if (valid && ((!ref && git_branch_create(&ref, g, branch, commit, 0) < 0) ||
+		      git_repository_set_head(g, git_reference_name(ref)) < 0)) {
+		err = xtrk_git_error("cannot create the run's branch in the target's git repository");
+		goto done;
+	}
+	if (!valid && git_repository_set_head_detached(g, git_commit_id(commit)) < 0) {
+		err = xtrk_git_error("cannot set HEAD in the target's git repository");
+		goto done;
+	}
+	r->git_made = 1;
+	r->git_on_branch = valid;
+	json_object_foreach(json_object_get(src, "remotes"), name, url) {
+		git_remote *rem = NULL;
+		int ok = 0;
+		if (p->git_reuse && git_remote_lookup(&rem, g, name) == 0) { /* the user's: left as it is */
+			git_remote_free(rem);
+			continue;
+		}
+		git_error_clear();
+		if (git_remote_name_is_valid(&ok, name) < 0 || !ok || !remote_url_ok(json_string_value(url)) ||
+		    git_remote_create(&rem, g, name, json_string_value(url)) < 0) {
+			char shown[128];
+			git_error_clear();
+			xtrk_warning_add("the run's git remote '%s' was not added to the target's repository: its name or URL "
+				"is not one git should be given", xtrk_path_shown(shown, sizeof(shown), name));
+			continue;
+		}
+		git_remote_free(rem);
+		r->git_remotes++;
+	}
+done:
+	git_reference_free(ref);
+	git_commit_free(commit);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	git_repository_free(g);
+	xtrk_buf_dispose(&path);
+	return err;
+}
+
 static int path_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

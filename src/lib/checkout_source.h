@@ -13,6 +13,7 @@ struct source_plan {
 	git_index *patched; /* commit tree + patch, in memory */
 	int has_untracked;  /* the run stored untracked files as the tree `untracked` */
 	xtrk_oid untracked;
+	int git_reuse;      /* checkout -C --force: the target's own git repository is reused */
 };
 
 void xtrk_co_plan_free(struct source_plan *p);
@@ -25,6 +26,15 @@ int xtrk_co_source_into(struct source_plan *p, struct co *c, int rootfd);
 
 /* In the workspace: like 'git checkout COMMIT' then 'git apply PATCH', refusing to lose work. */
 int xtrk_co_source_in_place(struct source_plan *p, xtrk_repo *repo, json_t *run, int force, int *changed);
+
+/*
+ * checkout -C: before anything is written, what the target holds at .git: nothing (a new
+ * repository is made there), or with --force a git repository of its own (a real folder, not a
+ * link or a gitfile), which is reused; anything else is refused.  After the source is written,
+ * xtrk_co_make_git makes the target the run's git repository (see there).
+ */
+int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force);
+int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int rootfd, xtrk_checkout_result *r);
 
 int xtrk_co_plan_untracked(struct source_plan *p, struct co *c, json_t *run, int in_place, int force);
 

@@ -177,22 +177,28 @@ const char *xtrk_record_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+void xtrk_record_shell_word(xtrk_buf *b, const char *w)
+{
+	if (!w)
+		w = "";
+	if (*w && !w[strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")]) {
+		xtrk_buf_puts(b, w);
+		return;
+	}
+	xtrk_buf_putc(b, '\'');
+	for (; *w; w++)
+		*w == '\'' ? xtrk_buf_puts(b, "'\\''") : xtrk_buf_putc(b, *w);
+	xtrk_buf_putc(b, '\'');
+}
+
 void xtrk_record_shell_line(xtrk_buf *b, const json_t *argv)
 {
 	size_t i;
 	json_t *a;
 	json_array_foreach(argv, i, a) {
-		const char *w = json_string_value(a) ? json_string_value(a) : "";
 		if (i)
 			xtrk_buf_putc(b, ' ');
-		if (*w && !w[strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")]) {
-			xtrk_buf_puts(b, w);
-			continue;
-		}
-		xtrk_buf_putc(b, '\'');
-		for (; *w; w++)
-			*w == '\'' ? xtrk_buf_puts(b, "'\\''") : xtrk_buf_putc(b, *w);
-		xtrk_buf_putc(b, '\'');
+		xtrk_record_shell_word(b, json_string_value(a));
 	}
 }
 

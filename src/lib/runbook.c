@@ -7,6 +7,8 @@
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/record.h"
+#include "xtrk/tree.h"
+#include <stdio.h>
 
 /* The string o[k], or "" (the record's own reader gives NULL). */
 static const char *str_or_empty(json_t *o, const char *k)
@@ -34,6 +36,104 @@ static void data_table(xtrk_buf *b, const char *title, json_t *arr)
 			str_or_empty(e, "kind"), str_or_empty(e, "id"), json_integer_value(json_object_get(e, "files")),
 			json_integer_value(json_object_get(e, "bytes")), str_or_empty(e, "source"));
 	xtrk_buf_puts(b, "\n");
+}
+
+/* A remote to clone the run's commit from: "origin" when recorded, else the first. */
+static const char *clone_url(json_t *src)
+{
+	json_t *rem = json_object_get(src, "remotes"), *u;
+	const char *name;
+	if (json_is_string(json_object_get(rem, "origin")))
+		return json_string_value(json_object_get(rem, "origin"));
+	json_object_foreach(rem, name, u)
+		if (json_is_string(u))
+			return json_string_value(u);
+	return NULL;
+}
+
+/*
+ * The rebuild, as shell lines: a folder that becomes the workspace and (from the bundle's source
+ * pack, or a clone) the run's git repository at its commit with the patch uncommitted, so that
+ * the rerun records the same source; then the command, as `xtrk run` ran it or, for a run that the
+ * Python package recorded itself, as the script was started, with how to make `import xtrk` work.
+ * Recorded text is quoted for the shell, and escaped where it is only shown in a comment.
+ */
+static void reproduce(xtrk_buf *b, json_t *r, const char *bundle, int with_source)
+{
+	json_t *src = json_object_get(r, "source"), *cmd = json_object_get(r, "command");
+	json_t *py = json_object_get(json_object_get(r, "env"), "python"), *argv = json_object_get(cmd, "argv");
+	const char *id = str_or_empty(r, "id"), *commit = str_or_empty(src, "commit"), *url = clone_url(src);
+	const char *cwd = str_or_empty(cmd, "cwd");
+	/* Recorded by the Python package (commit-run with its command line): `xtrk run` records an exit code. */
+	int binding = json_is_object(cmd) && !json_is_integer(json_object_get(r, "exit_code"));
+	char folder[64], shown[320];
+
+	snprintf(folder, sizeof(folder), "rebuild-%.12s", id);
+	xtrk_buf_puts(b, "\n### Reproduce\n\n```sh\n");
+	if (*commit && !with_source && url) {
+		xtrk_buf_puts(b, "git clone -- ");
+		xtrk_record_shell_word(b, url);
+		xtrk_buf_printf(b, " %s && cd %s     # a clone that has commit %.12s\n", folder, folder, commit);
+	} else {
+		if (*commit && !with_source)
+			xtrk_buf_printf(b, "# the source is not in this bundle: clone the run's git repository as %s "
+				"(it must have commit %.12s) instead of mkdir\n", folder, commit);
+		xtrk_buf_printf(b, "mkdir %s && cd %s\n", folder, folder);
+	}
+	xtrk_buf_puts(b, "xtrk init\nxtrk bundle verify ");
+	xtrk_buf_puts(b, "../");
+	xtrk_record_shell_word(b, bundle);
+	xtrk_buf_puts(b, "\nxtrk bundle import ../");
+	xtrk_record_shell_word(b, bundle);
+	xtrk_buf_printf(b, "\nxtrk checkout %s     # ", id);
+	if (*commit)
+		xtrk_buf_printf(b, "a git repository at commit %.12s%s%s, ", commit,
+			json_is_string(json_object_get(src, "patch")) ? ", the patch uncommitted" : "",
+			with_source ? " (from the bundle)" : "");
+	xtrk_buf_puts(b, "data and params files, each verified\n");
+	if (json_is_object(py) && json_object_size(json_object_get(py, "packages")))
+		xtrk_buf_puts(b, "# install the Python packages listed above (python -m venv; pip install -r ...)\n");
+	if (json_is_object(cmd)) {
+		const char *prog = json_string_value(json_array_get(argv, 0));
+		const char *base = prog && strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+		json_t *line = json_copy(argv);
+		if (binding) {
+			xtrk_buf_puts(b, "# recorded through the xtrk Python package: make `import xtrk` work for this python, "
+				"from xtrk's source:\n#   make install   (puts it in python3's site folder; configure "
+				"--with-python-sitedir=DIR for another)\n#   or: pip install ./contrib/python   (offline, no "
+				"dependency; in a virtual environment)\n");
+			/* The interpreter by its name: the recorded path is the other machine's. */
+			if (prog && base != prog && !strncmp(base, "python", 6) && line) {
+				xtrk_buf_printf(b, "# the run's interpreter was %s", xtrk_path_shown(shown, sizeof(shown), prog));
+				if (*str_or_empty(py, "version"))
+					xtrk_buf_printf(b, " (Python %s)",
+						xtrk_path_shown(shown, sizeof(shown), str_or_empty(py, "version")));
+				xtrk_buf_puts(b, "\n");
+				json_array_set_new(line, 0, json_string(base));
+			}
+		}
+		if (*cwd && strcmp(cwd, ".")) {
+			xtrk_buf_puts(b, "cd ");
+			xtrk_record_shell_word(b, cwd);
+			xtrk_buf_puts(b, " && ");
+		}
+		if (!binding) {
+			xtrk_buf_puts(b, "xtrk run ");
+			if (*str_or_empty(r, "experiment")) {
+				xtrk_buf_puts(b, "-e ");
+				xtrk_record_shell_word(b, str_or_empty(r, "experiment"));
+				xtrk_buf_puts(b, " ");
+			}
+			xtrk_buf_puts(b, "-- ");
+		}
+		xtrk_record_shell_line(b, line ? line : argv);
+		xtrk_buf_puts(b, binding ? "     # the package records the run, as it did the original\n" : "\n");
+		json_decref(line);
+	}
+	xtrk_buf_printf(b, "xtrk diff %.12s ", id);
+	if (json_is_object(cmd) && *str_or_empty(r, "experiment"))
+		xtrk_record_shell_word(b, str_or_empty(r, "experiment"));
+	xtrk_buf_puts(b, "   # what differs between the original and the rebuild\n```\n\n");
 }
 
 static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source, int no_data)
@@ -121,21 +221,7 @@ static void one_run(xtrk_buf *b, json_t *r, const char *bundle, int with_source,
 			xtrk_buf_puts(b, "```\n\n</details>\n");
 		}
 	}
-	xtrk_buf_puts(b, "\n### Reproduce\n\n```sh\n");
-	xtrk_buf_printf(b, "mkdir rebuild-%.12s && cd rebuild-%.12s\n", id, id);
-	xtrk_buf_printf(b, "xtrk init\nxtrk bundle verify ../%s\nxtrk bundle import ../%s\n", bundle, bundle);
-	xtrk_buf_printf(b, "xtrk checkout %s -C work     # source%s, data and params files, each verified\n", id,
-		*str_or_empty(src, "commit") ? (with_source ? " from the bundle" : " from your clone of the git remote") : "");
-	if (json_is_object(py) && json_object_size(json_object_get(py, "packages")))
-		xtrk_buf_puts(b, "# install the Python packages listed above (python -m venv; pip install -r ...)\n");
-	if (json_is_object(cmd)) {
-		xtrk_buf_printf(b, "cd work/%s && xtrk run -e %s -- ", *str_or_empty(cmd, "cwd") ? str_or_empty(cmd, "cwd") : ".",
-			str_or_empty(r, "experiment"));
-		xtrk_record_shell_line(b, json_object_get(cmd, "argv"));
-		xtrk_buf_puts(b, "\n");
-	}
-	xtrk_buf_printf(b, "xtrk diff %.12s %s   # what differs between the original and the rebuild\n```\n\n",
-		id, json_is_object(cmd) ? str_or_empty(r, "experiment") : "");
+	reproduce(b, r, bundle, with_source);
 	if (no_data)
 		xtrk_buf_puts(b, "This bundle was made with --no-data: data, model and artifact files are not in it; "
 				 "pull them from a remote that has them.\n\n");

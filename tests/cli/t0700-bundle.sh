@@ -35,7 +35,7 @@ check "bundle create writes a tar.gz with the run book, manifest, summaries, obj
 check "RUNBOOK.md tells a person what ran and how to rebuild it" '
 	tar xzf b.tar.gz RUNBOOK.md
 	expect_contains "$(cat RUNBOOK.md)" "## Run $run1"
-	expect_contains "$(cat RUNBOOK.md)" "xtrk checkout $run1 -C work"
+	expect_contains "$(cat RUNBOOK.md)" "xtrk checkout $run1     # a git repository at commit"
 	expect_contains "$(cat RUNBOOK.md)" "$want_model"
 	expect_contains "$(cat RUNBOOK.md)" "uncommitted changes recorded as patch"
 '

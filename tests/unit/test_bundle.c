@@ -513,15 +513,59 @@ Test(bundle, runbook_says_what_ran_and_how_to_rebuild_it)
 	cr_assert(strstr(b.ptr, "| train | `data` | tree | `dddd` | 2 | 10 | web |\n"), "%s", b.ptr);
 	cr_assert(strstr(b.ptr, "numpy==1.26\n"));
 	cr_assert(strstr(b.ptr, "xtrk bundle verify ../book.tar.gz\nxtrk bundle import ../book.tar.gz\n"));
-	cr_assert(strstr(b.ptr, "xtrk checkout 0123456789abcdef0123456789abcdef -C work"));
-	cr_assert(strstr(b.ptr, "cd work/src && xtrk run -e mnist -- python3 'my script.py'"), "%s", b.ptr);
+	cr_assert(strstr(b.ptr, "mkdir rebuild-0123456789ab && cd rebuild-0123456789ab\nxtrk init\n"), "%s", b.ptr);
+	cr_assert(strstr(b.ptr, "xtrk checkout 0123456789abcdef0123456789abcdef     # a git repository at commit "
+				"aaaaaaaaaaaa, the patch uncommitted (from the bundle)"), "%s", b.ptr);
+	cr_assert(strstr(b.ptr, "\ncd src && xtrk run -e mnist -- python3 'my script.py'"), "%s", b.ptr);
+	cr_assert_null(strstr(b.ptr, "import xtrk"), "an xtrk run run is not the Python package's");
 	cr_assert_null(strstr(b.ptr, "--no-data"));
 	xtrk_buf_clear(&b);
 	cr_assert_eq(xtrk_runbook_format(&b, runs, 2, "b.tar", 0, 1), 0);
 	cr_assert_eq(strncmp(b.ptr, "# Run book: 2 runs\n", 19), 0);
 	cr_assert_null(strstr(b.ptr, "source.pack"));
-	cr_assert(strstr(b.ptr, "from your clone of the git remote"));
+	cr_assert(strstr(b.ptr, "git clone -- https://example.org/r.git rebuild-0123456789ab && cd rebuild-0123456789ab"),
+		"%s", b.ptr);
 	cr_assert(strstr(b.ptr, "made with --no-data"));
+	xtrk_buf_dispose(&b);
+	json_decref(run);
+}
+
+/* The run book's rebuild lines are shell: recorded text in them is quoted, or escaped in a comment. */
+static size_t lines_starting(const char *text, const char *prefix)
+{
+	size_t n = 0;
+	for (const char *p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += !strncmp(p, prefix, strlen(prefix));
+	return n;
+}
+
+Test(bundle, runbook_rebuilds_a_binding_run_as_it_was_started)
+{
+	json_error_t je;
+	/* Recorded by the Python package (no exit code), with hostile text in every field that reaches the shell. */
+	json_t *run = json_loads("{\"id\": \"0123456789abcdef0123456789abcdef\", \"experiment\": \"fit\","
+		"\"status\": \"succeeded\", \"exit_code\": null,"
+		"\"command\": {\"argv\": [\"/opt/py\\nrm -rf ~\\n/bin/python3.11\", \"t.py\", \"$(touch x)\"],"
+		"\"cwd\": \"a b\\ntouch y\"},"
+		"\"source\": {\"commit\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"branch\": \"main\","
+		"\"remotes\": {\"up\": \"https://h/x'; touch z; '\"}},"
+		"\"env\": {\"python\": {\"version\": \"3.11\\nrm -rf /\", \"packages\": {}}}}", 0, &je);
+	xtrk_buf b = XTRK_BUF_INIT;
+	const char *sh;
+	cr_assert_not_null(run, "%s", je.text);
+	cr_assert_eq(xtrk_runbook_format(&b, &run, 1, "b.tar", 0, 0), 0);
+	cr_assert_not_null((sh = strstr(b.ptr, "```sh\n")), "%s", b.ptr);
+	cr_assert(strstr(sh, "# recorded through the xtrk Python package"), "%s", sh);
+	cr_assert(strstr(sh, "pip install ./contrib/python"), "%s", sh);
+	cr_assert(strstr(sh, "make install"), "%s", sh);
+	/* Started as it was, the interpreter by its name; no `xtrk run` around it. */
+	cr_assert(strstr(sh, "cd 'a b\ntouch y' && python3.11 t.py '$(touch x)'     # the package records the run"), "%s", sh);
+	cr_assert_null(strstr(sh, "xtrk run"), "%s", sh);
+	cr_assert(strstr(sh, "# the run's interpreter was /opt/py\\x0arm -rf ~\\x0a/bin/python3.11 (Python 3.11\\x0arm -rf /)\n"),
+		"%s", sh);
+	cr_assert(strstr(sh, "git clone -- 'https://h/x'\\''; touch z; '\\''' rebuild-0123456789ab"), "%s", sh);
+	cr_assert_eq(lines_starting(sh, "rm "), 0, "%s", sh);
+	cr_assert_eq(lines_starting(sh, "/bin/python"), 0, "%s", sh);
 	xtrk_buf_dispose(&b);
 	json_decref(run);
 }
