@@ -15,6 +15,8 @@ age() { find "$@" -type f -exec touch -d '3 weeks ago' {} +; }
 age_store() { age .xtrk/objects/[0-9a-f][0-9a-f] .xtrk/objects/pack 2>/dev/null || true; }
 # present ID: the object is in the store (read and verified whole).
 present() { xtrk cat-object "$1" >/dev/null 2>&1; }
+# absent ID: it is not (a function, so that a failure ends a check block under -e, as `! cmd` would not).
+absent() { if present "$1"; then echo "$1 is still in the store"; return 1; fi; }
 # snapshot: every file of the store with its size and mtime, to compare before and after.
 snapshot() { find .xtrk/objects .xtrk/refs -type f -printf '%p %s %T@\n' | sort; }
 # verify_runs FILE: each "ID COPY [PATH]" line (PATH data/f by default): the run's data file checks out byte for byte.
@@ -33,47 +35,47 @@ commit_data() { # commit_data EXP SIZE: a run whose data/f is SIZE fresh random 
 }
 
 check 'unreferenced objects (loose and packed) go; every run is kept byte for byte' '
-	commit_data a 3000 && commit_data a 700000 && commit_data b 5000
-	head -c 800000 /dev/urandom > junk-big && head -c 300 /dev/urandom > junk-small
-	big=$(xtrk hash-object -w junk-big) && small=$(xtrk hash-object -w junk-small)
-	present $big && present $small
+	commit_data a 3000; commit_data a 700000; commit_data b 5000
+	head -c 800000 /dev/urandom > junk-big; head -c 300 /dev/urandom > junk-small
+	big=$(xtrk hash-object -w junk-big); small=$(xtrk hash-object -w junk-small)
+	present $big; present $small
 	age_store
 	out=$(xtrk gc -v)
 	echo "$out"
 	expect_contains "$out" "removed object $big"
-	! present $big && ! present $small
+	absent $big; absent $small
 	xtrk fsck --read-data
 	verify_runs runs.txt
 '
 
 check 'the grace period: young garbage stays, --prune and gc.pruneExpire move the line' '
-	head -c 600000 /dev/urandom > g1 && g1=$(xtrk hash-object -w g1)
-	xtrk gc >/dev/null && present $g1
-	xtrk gc --prune=2.weeks.ago >/dev/null && present $g1
+	head -c 600000 /dev/urandom > g1; g1=$(xtrk hash-object -w g1)
+	xtrk gc >/dev/null; present $g1
+	xtrk gc --prune=2.weeks.ago >/dev/null; present $g1
 	find .xtrk/objects -type f -name "${g1#??}" -exec touch -d "10 days ago" {} +
-	xtrk gc >/dev/null && present $g1
+	xtrk gc >/dev/null; present $g1
 	git config -f .xtrk/config gc.pruneExpire 11.days.ago
-	xtrk gc >/dev/null && present $g1
+	xtrk gc >/dev/null; present $g1
 	git config -f .xtrk/config gc.pruneExpire 9.days.ago
-	xtrk gc >/dev/null && ! present $g1
+	xtrk gc >/dev/null; absent $g1
 	git config -f .xtrk/config --unset gc.pruneExpire
-	head -c 600000 /dev/urandom > g2 && g2=$(xtrk hash-object -w g2)
+	head -c 600000 /dev/urandom > g2; g2=$(xtrk hash-object -w g2)
 	find .xtrk/objects -type f -name "${g2#??}" -exec touch -d "10 days ago" {} +
-	xtrk gc --prune=1.week.ago >/dev/null && ! present $g2
-	head -c 600000 /dev/urandom > g3 && g3=$(xtrk hash-object -w g3)
-	xtrk gc --prune=never >/dev/null && present $g3
-	xtrk gc --prune=now >/dev/null && present $g3   # written before gc started, but within its second
+	xtrk gc --prune=1.week.ago >/dev/null; absent $g2
+	head -c 600000 /dev/urandom > g3; g3=$(xtrk hash-object -w g3)
+	xtrk gc --prune=never >/dev/null; present $g3
+	xtrk gc --prune=now >/dev/null; present $g3   # written before gc started, but within its second
 	find .xtrk/objects -type f -name "${g3#??}" -exec touch -d "5 seconds ago" {} +
-	xtrk gc --prune=now >/dev/null && ! present $g3
+	xtrk gc --prune=now >/dev/null; absent $g3
 	expect_exit 2 xtrk gc --prune=yesterday-ish
 	xtrk fsck --read-data
 	verify_runs runs.txt
 '
 
 check '--dry-run says what would go and changes nothing' '
-	head -c 600000 /dev/urandom > d1 && d1=$(xtrk hash-object -w d1)
-	head -c 200 /dev/urandom > d2 && d2=$(xtrk hash-object -w d2)
-	: > .xtrk/objects/tmp/obj-stale && age_store && age .xtrk/objects/tmp
+	head -c 600000 /dev/urandom > d1; d1=$(xtrk hash-object -w d1)
+	head -c 200 /dev/urandom > d2; d2=$(xtrk hash-object -w d2)
+	: > .xtrk/objects/tmp/obj-stale; age_store; age .xtrk/objects/tmp
 	before=$(snapshot)
 	out=$(xtrk gc --dry-run -v)
 	echo "$out"
@@ -84,80 +86,80 @@ check '--dry-run says what would go and changes nothing' '
 	expect_contains "$json" "\"dry_run\": true"
 	expect_contains "$json" "\"loose_removed\": 1"
 	expect_eq "$(snapshot)" "$before"
-	present $d1 && present $d2
+	present $d1; present $d2
 	out=$(xtrk gc --json)
 	expect_contains "$out" "\"temp_removed\": 1"
-	! present $d1 && ! present $d2 && [ ! -e .xtrk/objects/tmp/obj-stale ]
+	absent $d1; absent $d2; [ ! -e .xtrk/objects/tmp/obj-stale ]
 '
 
 check 'a ref gc does not understand makes it refuse, deleting nothing' '
-	head -c 600000 /dev/urandom > u1 && u1=$(xtrk hash-object -w u1) && age_store
+	head -c 600000 /dev/urandom > u1; u1=$(xtrk hash-object -w u1); age_store
 	run=$(head -n1 runs.txt | cut -d" " -f1)
-	mkdir -p .xtrk/refs/stash && echo "$u1" > .xtrk/refs/stash/wip
-	expect_exit 2 xtrk gc --prune=now 2>err && cat err
+	mkdir -p .xtrk/refs/stash; echo "$u1" > .xtrk/refs/stash/wip
+	expect_exit 1 xtrk gc --prune=now 2>err; cat err
 	expect_contains "$(cat err)" "refs/stash"
 	present $u1
 	rm -r .xtrk/refs/stash
 	echo "$u1" > .xtrk/refs/ORIG
-	expect_exit 2 xtrk gc --prune=now && present $u1
+	expect_exit 1 xtrk gc --prune=now; present $u1
 	rm .xtrk/refs/ORIG
 	echo "not an id" > .xtrk/refs/tags/broken
-	expect_exit 2 xtrk gc --prune=now 2>err && expect_contains "$(cat err)" "refs/tags/broken"
+	expect_exit 1 xtrk gc --prune=now 2>err; expect_contains "$(cat err)" "refs/tags/broken"
 	present $u1
 	rm .xtrk/refs/tags/broken
 	ln -s "../experiments/a/$run" .xtrk/refs/tags/linked
-	expect_exit 2 xtrk gc --prune=now && present $u1
+	expect_exit 1 xtrk gc --prune=now; present $u1
 	rm .xtrk/refs/tags/linked
-	xtrk gc >/dev/null && ! present $u1
+	xtrk gc >/dev/null; absent $u1
 '
 
 check 'a removed run is kept while its removal is younger than the grace period, then collected' '
-	r1=$(commit_data gone 4000) && r2=$(commit_data gone 600000) && r3=$(commit_data tagged 600000)
+	r1=$(commit_data gone 4000); r2=$(commit_data gone 600000); r3=$(commit_data tagged 600000)
 	echo "$r3" > .xtrk/refs/tags/keepme
 	xtrk rm "$r1" "$r2" "$r3" >/dev/null
 	age_store
 	xtrk gc >/dev/null
-	present $r1 && present $r2
+	present $r1; present $r2
 	xtrk rm --restore "$r1" >/dev/null
 	xtrk rm "$r1" >/dev/null
 	age .xtrk/refs/removed
 	out=$(xtrk gc --json)
 	echo "$out"
 	expect_contains "$out" "\"removed_runs_expired\": 2"
-	! present $r1 && ! present $r2
+	absent $r1; absent $r2
 	present $r3   # a tag still names it
 	expect_eq "$(xtrk rm --list | cut -c1-32)" "$r3"
 	grep -v -e "$r1" -e "$r2" -e "$r3" runs.txt > live.txt
 	xtrk fsck --read-data
 	verify_runs live.txt
-	echo "$r3 $TRASH/keep/$r3" > tagged.txt && verify_runs tagged.txt
+	echo "$r3 $TRASH/keep/$r3" > tagged.txt; verify_runs tagged.txt
 	mv live.txt runs.txt
 '
 
 check 'notes keep their chain of note objects and their run' '
 	run=$(head -n1 runs.txt | cut -d" " -f1)
-	printf "{\"run\":\"%s\",\"text\":\"first\"}" "$run" > n1 && n1=$(xtrk hash-object -w n1)
-	printf "{\"run\":\"%s\",\"prev\":\"%s\",\"text\":\"second\"}" "$run" "$n1" > n2 && n2=$(xtrk hash-object -w n2)
-	printf "{\"run\":\"%s\",\"text\":\"orphan\"}" "$run" > n3 && n3=$(xtrk hash-object -w n3)
-	mkdir -p .xtrk/refs/notes && echo "$n2" > .xtrk/refs/notes/$run
+	printf "{\"run\":\"%s\",\"text\":\"first\"}" "$run" > n1; n1=$(xtrk hash-object -w n1)
+	printf "{\"run\":\"%s\",\"prev\":\"%s\",\"text\":\"second\"}" "$run" "$n1" > n2; n2=$(xtrk hash-object -w n2)
+	printf "{\"run\":\"%s\",\"text\":\"orphan\"}" "$run" > n3; n3=$(xtrk hash-object -w n3)
+	mkdir -p .xtrk/refs/notes; echo "$n2" > .xtrk/refs/notes/$run
 	age_store
 	xtrk gc >/dev/null
-	present $n1 && present $n2 && ! present $n3
+	present $n1; present $n2; absent $n3
 	xtrk fsck --read-data
 '
 
 check 'a pack that is mostly garbage is rewritten with its live objects; a mostly live one stays' '
 	mkdir -p pk && i=0; while [ $i -lt 40 ]; do head -c 2000 /dev/urandom > pk/g$i; i=$((i+1)); done
 	xtrk hash-object -w pk/g* >/dev/null
-	rm -rf data && mkdir data && cp pk/g7 data/f
-	id=$(xtrk commit-run -e packs -d data) && cp data/f keep/$id && echo "$id $TRASH/keep/$id" >> runs.txt
+	rm -rf data; mkdir data; cp pk/g7 data/f
+	id=$(xtrk commit-run -e packs -d data); cp data/f keep/$id; echo "$id $TRASH/keep/$id" >> runs.txt
 	before=$(ls .xtrk/objects/pack | wc -l)
 	age_store
 	out=$(xtrk gc --json)
 	echo "$out"
 	expect_contains "$out" "\"pack_objects_removed\": 39"
 	expect_contains "$out" "\"packs_rewritten\": 1"
-	present $(xtrk hash-object pk/g7) && ! present $(xtrk hash-object pk/g8)
+	present $(xtrk hash-object pk/g7); absent $(xtrk hash-object pk/g8)
 	xtrk fsck --read-data
 	verify_runs runs.txt
 	# Mostly live: 30 files of which 25 a run keeps; the 5 others stay where they are.
@@ -229,7 +231,7 @@ check 'kill -9 at any moment of gc leaves a consistent store, and the next gc fi
 	for round in 1 2 3 4 5 6; do
 		mkdir -p kr && i=0; while [ $i -lt 300 ]; do head -c 700 /dev/urandom > kr/k$i; i=$((i+1)); done
 		xtrk hash-object -w kr/k* >/dev/null
-		cp kr/k5 data/f && xtrk commit-run -e killed$round -d data >/dev/null
+		cp kr/k5 data/f; xtrk commit-run -e killed$round -d data >/dev/null
 		i=0; while [ $i -lt 3 ]; do head -c 600000 /dev/urandom > kr/big$i; i=$((i+1)); done
 		xtrk hash-object -w kr/big* >/dev/null
 		age_store
@@ -242,7 +244,7 @@ check 'kill -9 at any moment of gc leaves a consistent store, and the next gc fi
 		rm -rf kr
 	done
 	xtrk gc --prune=now >/dev/null
-	age_store && age .xtrk/objects/tmp && xtrk gc --prune=now >/dev/null
+	age_store; age .xtrk/objects/tmp; xtrk gc --prune=now >/dev/null
 	xtrk fsck --read-data
 	out=$(xtrk gc --prune=now --json -v)
 	expect_contains "$out" "\"bytes_reclaimed\": 0"
