@@ -12,7 +12,7 @@
 #include "xtrk/gc.h"
 
 static const char usage[] =
-	"usage: xtrk gc [--dry-run] [--prune=DATE|now|never] [--json] [-v]\n"
+	"usage: xtrk gc [--dry-run] [--prune=DATE|now|never] [--wait=SECONDS] [--json] [-v]\n"
 	"\n"
 	"Remove what no ref keeps: objects no run, tag, note or partial run reaches,\n"
 	"packs that are mostly such objects (rewritten with the rest), stale temporary\n"
@@ -23,11 +23,12 @@ static const char usage[] =
 	"  -n, --dry-run       say what would be removed; change nothing\n"
 	"      --prune=DATE    remove unreferenced things older than DATE (now, never,\n"
 	"                      YYYY-MM-DD[ HH:MM[:SS]], @UNIXTIME, N.UNIT.ago)\n"
+	"      --wait=SECONDS  wait this long for writes in progress (default 60)\n"
 	"      --json          the report as JSON on stdout\n"
 	"  -v, --verbose       list each thing removed\n"
 	"  -h, --help          show this help\n";
 
-enum { OPT_PRUNE = 256, OPT_JSON };
+enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT };
 
 static const char *kind_name(xtrk_gc_kind k)
 {
@@ -65,6 +66,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "prune", required_argument, NULL, OPT_PRUNE },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -75,6 +77,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	xtrk_repo *repo = NULL;
 	const char *prune = NULL;
 	int64_t now = (int64_t)time(NULL);
+	long long wait;
 	int c, err, status;
 
 	memset(&o, 0, sizeof(o));
@@ -84,6 +87,11 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		case 'n': o.dry_run = 1; break;
 		case OPT_PRUNE: prune = optarg; break;
 		case OPT_JSON: rep.json = 1; break;
+		case OPT_WAIT:
+			if (cli_parse_ll(optarg, &wait) < 0 || wait < 1 || wait > 86400)
+				return cli_usage_error(usage, "--wait takes a number of seconds (1 to 86400)");
+			o.wait_ms = (long)wait * 1000;
+			break;
 		case 'v': rep.verbose = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");

@@ -185,6 +185,28 @@ check 'a partial run (imported without its data) keeps what it has' '
 	verify_runs runs.txt
 '
 
+check 'gc waits for a write in progress and gives up deleting nothing; a writer waits out gc' '
+	command -v flock >/dev/null || skip "no flock program"
+	head -c 600000 /dev/urandom > l1; l1=$(xtrk hash-object -w l1); age_store
+	# A writer holds the store shared (as a commit does until its refs are written).
+	flock -s .xtrk/objects/txn.lock sleep 4 & holder=$!
+	sleep 0.5
+	expect_exit 1 xtrk gc --wait=1 2>err; cat err
+	expect_contains "$(cat err)" "gc deleted nothing"
+	present $l1
+	wait $holder
+	# gc in its delete window (the gate held exclusive): a writer waits, then writes.
+	flock -x .xtrk/objects/txn.gate sleep 2 & holder=$!
+	sleep 0.5
+	head -c 100 /dev/urandom > l2
+	start=$(date +%s%N); l2=$(xtrk hash-object -w l2); end=$(date +%s%N)
+	echo "the writer waited $(( (end - start) / 1000000 )) ms"
+	[ $(( (end - start) / 1000000 )) -ge 1000 ]
+	present $l2
+	wait $holder
+	xtrk gc >/dev/null; absent $l1
+'
+
 # Writers that dedupe against garbage: a commit whose data equals an old unreferenced object finds
 # it stored and writes only its record; gc must not delete that object before the run is named.
 check 'gc again and again while commits and imports run: every reported run is whole' '
