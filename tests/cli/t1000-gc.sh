@@ -68,6 +68,14 @@ check 'the grace period: young garbage stays, --prune and gc.pruneExpire move th
 	find .xtrk/objects -type f -name "${g3#??}" -exec touch -d "5 seconds ago" {} +
 	xtrk gc --prune=now >/dev/null; absent $g3
 	expect_exit 2 xtrk gc --prune=yesterday-ish
+	expect_exit 2 xtrk gc -n --prune=3.fortnights.ago
+	expect_exit 2 xtrk gc -n --prune=2026-13-45
+	expect_exit 2 xtrk gc -n --prune=@12x
+	xtrk gc -n --prune=2001-02-03 >/dev/null; xtrk gc -n --prune="2001-02-03 04:05:06" >/dev/null
+	xtrk gc -n --prune=@0 >/dev/null; xtrk gc -n --prune="3 days ago" >/dev/null
+	git config -f .xtrk/config gc.pruneExpire soon
+	expect_exit 1 xtrk gc -n 2>err; expect_contains "$(cat err)" "gc.pruneExpire"
+	git config -f .xtrk/config --unset gc.pruneExpire
 	xtrk fsck --read-data
 	verify_runs runs.txt
 '
