@@ -89,6 +89,10 @@ _xtrk() {
 		fi
 		return 0
 	fi
+	if [[ $cmd == gc && $cur == --prune=* ]]; then
+		COMPREPLY=($(compgen -P --prune= -W "now never 2.weeks.ago 1.week.ago 3.days.ago" -- "${cur#--prune=}"))
+		return 0
+	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_xtrk_options "$prog" "$cmd")" -- "$cur"))
 		return 0
@@ -105,6 +109,7 @@ _xtrk() {
 		_xtrk_transfer "$prog" "$dir" "$cmd" "$i" "$cur" ;;
 	show | diff | checkout | logs | series | tag | note | rm | lineage | export | bundle)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
+	gc) ;;
 	*)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac

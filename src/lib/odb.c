@@ -53,6 +53,15 @@ static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 				p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
 			/* Found in a pack on the second look: the loose path is no longer needed. */
 			xtrk_buf_dispose(&path);
+			if (p->fd < 0 && errno == ENOENT && !rescanned) {
+				/* Deleted by gc since it was listed: its objects are elsewhere now, or garbage. */
+				err = odb_packs_scan(odb, 1);
+				pthread_mutex_unlock(&odb->lock);
+				if (err < 0)
+					return err;
+				rescanned = 1;
+				continue;
+			}
 			if (p->fd < 0) {
 				err = xtrk_error_errno("cannot open pack '%s'", p->path);
 				pthread_mutex_unlock(&odb->lock);

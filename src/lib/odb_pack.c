@@ -110,8 +110,22 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		xtrk_buf_dispose(&path);
 		return 0;
 	}
+	/* gc removes a pack's index before the pack: forget packs whose index is gone. */
+	for (size_t i = 0; i < odb->npacks;) {
+		struct stat ist;
+		size_t n = strlen(odb->packs[i].path);
+		xtrk_buf_clear(&ppath);
+		xtrk_buf_printf(&ppath, "%.*s.idx", (int)(n - 5), odb->packs[i].path);
+		if (!xtrk_buf_oom(&ppath) && stat(ppath.ptr, &ist) < 0 && errno == ENOENT) {
+			odb_pack_close(&odb->packs[i]);
+			odb->packs[i] = odb->packs[--odb->npacks];
+			continue;
+		}
+		i++;
+	}
 	if (!(d = opendir(path.ptr))) {
 		xtrk_buf_dispose(&path);
+		xtrk_buf_dispose(&ppath);
 		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
 	}
 	odb->pack_dir_mtime = st.st_mtim;
@@ -380,4 +394,9 @@ int odb_foreach_packs(xtrk_odb *odb, int (*cb)(const xtrk_odb_entry *, void *),
 	closedir(d);
 	xtrk_buf_dispose(&path);
 	return err;
+}
+
+int odb_pack_open_idx(struct pack *p, const char *idx_path)
+{
+	return pack_load(p, idx_path, 1);
 }

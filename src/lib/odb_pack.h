@@ -22,6 +22,9 @@ int odb_pack_seal(xtrk_txn *t);
 int odb_pack_append(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, int comp,
 	uint64_t size, const void *stored, size_t stored_len);
 
+/* Load one pack's index (checksum verified) by its path; odb_pack_close frees it. */
+int odb_pack_open_idx(struct pack *p, const char *idx_path);
+
 /* The packs' part of xtrk_odb_foreach (every index checked against its checksum). */
 int odb_foreach_packs(xtrk_odb *odb, int (*cb)(const xtrk_odb_entry *, void *),
 	void (*bad)(const char *, const char *, void *), void *payload);

@@ -12,6 +12,7 @@
 
 #include "fileutil.h"
 #include "odb_internal.h"
+#include "odb_lock.h"
 #include "odb_loose.h"
 #include "odb_pack.h"
 #include "odb_txn.h"
@@ -29,13 +30,23 @@ int xtrk_txn_new(xtrk_txn **out, xtrk_odb *odb)
 		return xtrk_error_oom();
 	t->odb = odb;
 	t->pack_fd = -1;
+	t->lock_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
-	if ((err = xtrk_buf_printf(&dir, "%s/tmp", odb->dir)) < 0 || (err = xtrk_mkdir_p(dir.ptr)) < 0) {
+	if ((err = xtrk_buf_printf(&dir, "%s/tmp", odb->dir)) < 0 || (err = xtrk_mkdir_p(dir.ptr)) < 0 ||
+	    (err = odb_lock_writer(odb, &t->lock_fd)) < 0) {
 		xtrk_buf_dispose(&dir);
 		xtrk_txn_free(t);
 		return err;
 	}
 	xtrk_buf_dispose(&dir);
+	/* gc cannot delete while this lock is held; forget packs a gc deleted before it was taken. */
+	pthread_mutex_lock(&odb->lock);
+	err = odb_packs_scan(odb, 1);
+	pthread_mutex_unlock(&odb->lock);
+	if (err < 0) {
+		xtrk_txn_free(t);
+		return err;
+	}
 	*out = t;
 	return 0;
 }
@@ -137,6 +148,7 @@ int xtrk_txn_new_dry(xtrk_txn **out, xtrk_odb *odb)
 		return xtrk_error_oom();
 	t->odb = odb;
 	t->pack_fd = -1;
+	t->lock_fd = -1;
 	t->dry = 1;
 	pthread_mutex_init(&t->lock, NULL);
 	*out = t;
@@ -505,6 +517,8 @@ void xtrk_txn_free(xtrk_txn *t)
 	free(t->pend);
 	free(t->ents);
 	free(t->set);
+	/* Last: the objects named above are referenced (or abandoned) by now. */
+	odb_lock_release(t->lock_fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

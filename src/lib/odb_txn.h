@@ -34,6 +34,7 @@ struct xtrk_txn {
 	char **packs_done; /* finished packs of this txn waiting to be named */
 	size_t npacks_done;
 	int committed;
+	int lock_fd;        /* the writers' shared lock (odb_lock.h), -1 for a dry transaction */
 	int dry;            /* compute IDs only */
 	struct memobj *mem; /* dry: the trees written, for xtrk_txn_read */
 	size_t nmem, amem;

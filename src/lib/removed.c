@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "odb_lock.h"
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
 #include "xtrk/odb.h"
@@ -115,14 +116,12 @@ done:
 	return err;
 }
 
-static int move_all(xtrk_repo *repo, const char *from, const char *to, const xtrk_oid *run, size_t *moved)
+static int move_all_locked(xtrk_repo *repo, const char *from, const char *to, const xtrk_oid *run, size_t *moved)
 {
 	xtrk_run_ref *refs;
 	size_t n, done = 0;
 	int err = scan(&refs, &n, repo, from);
 
-	if (moved)
-		*moved = 0;
 	if (err < 0)
 		return err;
 	for (size_t i = 0; i < n && err == 0; i++)
@@ -142,6 +141,23 @@ static int move_all(xtrk_repo *repo, const char *from, const char *to, const xtr
 			removed ? "already removed (see 'xtrk rm --list')"
 			: !strcmp(from, "removed") ? "not removed" : "not listed in any experiment");
 	}
+	return err;
+}
+
+/*
+ * Moved under the writers' lock (odb_lock.h): gc, which reads refs/experiments
+ * before refs/removed, then never sees a run in neither place.
+ */
+static int move_all(xtrk_repo *repo, const char *from, const char *to, const xtrk_oid *run, size_t *moved)
+{
+	int lock = -1, err;
+
+	if (moved)
+		*moved = 0;
+	if ((err = odb_lock_writer(xtrk_repo_odb(repo), &lock)) < 0)
+		return err;
+	err = move_all_locked(repo, from, to, run, moved);
+	odb_lock_release(lock);
 	return err;
 }
 

@@ -1,6 +1,7 @@
 /* Workspaces: creating, finding and opening `.xtrk/`, and reading its config. */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,26 @@ static const char default_config[] =
 static const char *const store_dirs[] = { "objects", "objects/pack", "objects/tmp",
 	"refs/experiments", "refs/tags", "cache" };
 
+/* The write lock's files (xtrk-format(5)), made with the store so that a refused write adds no file. */
+static int make_lock_files(const char *objects)
+{
+	static const char *const names[] = { "txn.lock", "txn.gate" };
+	xtrk_buf p = XTRK_BUF_INIT;
+	int err = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names) && !err; i++) {
+		int fd;
+		xtrk_buf_clear(&p);
+		if (xtrk_buf_printf(&p, "%s/%s", objects, names[i]) < 0)
+			err = XTRK_ERROR;
+		else if ((fd = open(p.ptr, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+			err = xtrk_error_errno("cannot create '%s'", p.ptr);
+		else
+			close(fd);
+	}
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
 int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
@@ -55,6 +76,10 @@ int xtrk_repo_init(xtrk_repo **out, const char *dir, int *created)
 		if ((err = xtrk_buf_oom(&p) ? xtrk_error_oom() : xtrk_mkdir_p(p.ptr)) < 0)
 			goto done;
 	}
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/.xtrk/objects", dir);
+	if ((err = xtrk_buf_oom(&p) ? xtrk_error_oom() : make_lock_files(p.ptr)) < 0)
+		goto done;
 	/* Keep the store out of the user's git status. */
 	xtrk_buf_clear(&p);
 	xtrk_buf_printf(&p, "%s/.xtrk/.gitignore", dir);
@@ -318,6 +343,10 @@ int xtrk_store_init(const char *path)
 		xtrk_buf_printf(&p, "%s/%s", path, store_dirs[i]);
 		err = xtrk_buf_oom(&p) ? XTRK_ERROR : xtrk_mkdir_p(p.ptr);
 	}
+	xtrk_buf_clear(&p);
+	xtrk_buf_printf(&p, "%s/objects", path);
+	if (!err)
+		err = xtrk_buf_oom(&p) ? XTRK_ERROR : make_lock_files(p.ptr);
 	xtrk_buf_clear(&p);
 	xtrk_buf_printf(&p, "%s/config", path);
 	if (!err && stat(p.ptr, &st) < 0)
