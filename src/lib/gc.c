@@ -274,49 +274,32 @@ static int mark_partial_ref(struct gc *g, const char *path, const char *rel, con
 }
 
 /*
- * refs/notes/RUN: a note object, JSON whose "prev" names the note before it
- * (a chain) and whose "run" names its run.  Every note of the chain is kept,
- * and the run a note names.
+ * refs/notes/RUN/NOTE: a note appended to run RUN (xtrk-note).  A note keeps
+ * its own object and nothing else: it does not keep its run, and when a
+ * removed run expires its notes go with it (see sweep).
  */
 static int mark_note_ref(struct gc *g, const char *path, const char *rel, const struct stat *st)
 {
-	xtrk_oid id, run;
-	xtrk_buf b = XTRK_BUF_INIT;
+	xtrk_oid id;
 	int err;
+	const char *slash = strrchr(rel, '/');
+	xtrk_oid run;
 	(void)st;
 	if ((err = ref_id(&id, path, rel)) < 0)
 		return err;
-	for (size_t depth = 0; depth < 1000000; depth++) {
-		json_t *note, *v;
-		int fresh = xtrk_oidset_add(&g->live, &id);
-		if (fresh <= 0) {
-			err = fresh < 0 ? xtrk_error_oom() : 0;
-			break;
-		}
-		if ((err = xtrk_odb_read(&b, NULL, g->odb, &id, XTRK_OBJ_ANY)) < 0) {
-			err = xtrk_error_set(err, "%s: note %s cannot be read (%s); gc does not collect a damaged store: "
-				"see 'xtrk fsck'", rel, xtrk_oid_tostr(&id), xtrk_error_last());
-			break;
-		}
-		if (!(note = json_loadb(b.ptr ? b.ptr : "", b.size, 0, NULL)))
-			break; /* not JSON: the object alone */
-		if ((v = json_object_get(note, "run")) && json_is_string(v) &&
-		    xtrk_oid_parse(&run, json_string_value(v)) == 0 && xtrk_odb_exists(g->odb, &run) &&
-		    (err = mark_run(g, &run, rel, 1)) < 0) {
-			json_decref(note);
-			break;
-		}
-		v = json_object_get(note, "prev");
-		err = v && json_is_string(v) ? xtrk_oid_parse(&id, json_string_value(v)) : 1;
-		json_decref(note);
-		if (err) {
-			err = 0; /* the end of the chain (or no ID where one was expected: nothing more to keep) */
-			xtrk_error_clear();
-			break;
-		}
+	/* refs/notes/RUN/NOTE: the notes of an expired removed run that nothing else keeps go with it. */
+	if (slash && slash - rel > 11 && slash - rel - 11 <= XTRK_OID_HEXSZ) {
+		char hex[XTRK_OID_HEXSZ + 1];
+		memcpy(hex, rel + 11, (size_t)(slash - rel - 11));
+		hex[slash - rel - 11] = 0;
+		if (xtrk_oid_parse(&run, hex) == 0 && xtrk_oidset_has(&g->expired_runs, &run) &&
+		    !xtrk_oidset_has(&g->live, &run))
+			return 0;
 	}
-	xtrk_buf_dispose(&b);
-	return err;
+	if (!xtrk_odb_exists(g->odb, &id))
+		return xtrk_error_set(XTRK_ENOTFOUND, "%s names note %s, which is not in the store; gc does not collect a "
+			"damaged store: see 'xtrk fsck'", rel, xtrk_oid_tostr(&id));
+	return xtrk_oidset_add(&g->live, &id) < 0 ? xtrk_error_oom() : 0;
 }
 
 typedef int (*mark_fn)(struct gc *g, const char *path, const char *rel, const struct stat *st);
@@ -333,8 +316,8 @@ static const struct {
 } namespaces[] = {
 	{ "experiments", mark_run_ref },
 	{ "tags", mark_run_ref },
-	{ "notes", mark_note_ref },
 	{ "removed", mark_removed_ref },
+	{ "notes", mark_note_ref }, /* after removed: see mark_note_ref */
 	{ "partial", mark_partial_ref }, /* after removed: see mark_partial_ref */
 };
 
@@ -711,6 +694,42 @@ static int sweep_temp(struct gc *g, const char *dir, int depth)
 	return 0;
 }
 
+/* The notes of an expired removed run go with it: refs/notes/RUN/ and the refs in it (their objects are unmarked). */
+static int drop_notes(struct gc *g, const char *run)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	if (xtrk_buf_printf(&p, "%s/refs/notes/%s", xtrk_repo_dir(g->repo), run) < 0)
+		return xtrk_error_oom();
+	if (!(d = opendir(p.ptr))) {
+		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", p.ptr);
+		xtrk_buf_dispose(&p);
+		return err;
+	}
+	while (!err && (de = readdir(d))) {
+		size_t len = p.size;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		xtrk_buf_printf(&p, "/%s", de->d_name);
+		if (xtrk_buf_oom(&p))
+			err = xtrk_error_oom();
+		else if (unlink(p.ptr) < 0 && errno != ENOENT)
+			err = xtrk_error_errno("cannot remove '%s'", p.ptr);
+		xtrk_buf_truncate(&p, len);
+	}
+	closedir(d);
+	if (!err) {
+		fsync_parent(p.ptr);
+		if (rmdir(p.ptr) == 0)
+			fsync_parent(p.ptr);
+	}
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
 /* The deletions, under the exclusive lock (or, dry, what they would be). */
 static int sweep(struct gc *g, struct sweep *s)
 {
@@ -830,6 +849,8 @@ static int sweep(struct gc *g, struct sweep *s)
 			xtrk_buf_printf(&p, "%s/refs/partial/%s", xtrk_repo_dir(g->repo), name);
 			if (!xtrk_buf_oom(&p) && unlink(p.ptr) == 0)
 				fsync_parent(p.ptr);
+			if ((err = drop_notes(g, name)) < 0)
+				break;
 		}
 		g->r->removed_runs_expired++;
 		tell(g, XTRK_GC_REMOVED_RUN, name, 0, 0);

@@ -189,7 +189,7 @@ check "run book, followed line by line: the rebuild records the same source, par
 	expect_eq "$(json_get source.patch_changed < d.json)" false
 	expect_eq "$(json_get source.commits_between < d.json)" 0
 	expect_exit 0 xtrk diff --exit-code --source --params --metrics $prun $new
-	expect_contains "$(cat ../out)" "diff ${prun:0:12} -> "
+	expect_contains "$(cat ../out)" "diff ${prun:0:12} (fit) -> "
 '
 check "run book without the source: it clones the recorded remote, and the rebuild records the same source" '
 	git init -q --bare remote.git

@@ -144,15 +144,28 @@ check 'a removed run is kept while its removal is younger than the grace period,
 	mv live.txt runs.txt
 '
 
-check 'notes keep their chain of note objects and their run' '
+check 'notes are kept with their run, and go when a removed run expires' '
 	run=$(head -n1 runs.txt | cut -d" " -f1)
-	printf "{\"run\":\"%s\",\"text\":\"first\"}" "$run" > n1; n1=$(xtrk hash-object -w n1)
-	printf "{\"run\":\"%s\",\"prev\":\"%s\",\"text\":\"second\"}" "$run" "$n1" > n2; n2=$(xtrk hash-object -w n2)
-	printf "{\"run\":\"%s\",\"text\":\"orphan\"}" "$run" > n3; n3=$(xtrk hash-object -w n3)
-	mkdir -p .xtrk/refs/notes; echo "$n2" > .xtrk/refs/notes/$run
+	xtrk note "$run" -m "first" >/dev/null
+	xtrk note "$run" -m "second" >/dev/null
+	n1=$(ls .xtrk/refs/notes/$run | head -n1)
 	age_store
 	xtrk gc >/dev/null
-	present $n1; present $n2; absent $n3
+	xtrk note "$run" > notes.out
+	expect_contains "$(cat notes.out)" "first"
+	expect_contains "$(cat notes.out)" "second"
+	present $n1
+	xtrk fsck --read-data
+	# A scratch run with a note, removed long ago: the run, its notes and their refs go.
+	rm -rf data; mkdir data; head -c 3000 /dev/urandom > data/s
+	sid=$(xtrk commit-run -e scratch -d data)
+	xtrk note "$sid" -m "scratch" >/dev/null
+	sn=$(ls .xtrk/refs/notes/$sid)
+	xtrk rm "$sid" >/dev/null
+	age_store; age .xtrk/refs/removed
+	xtrk gc >/dev/null
+	absent $sid; absent $sn
+	test ! -e .xtrk/refs/notes/$sid
 	xtrk fsck --read-data
 '
 
