@@ -109,7 +109,7 @@ _xtrk() {
 		_xtrk_transfer "$prog" "$dir" "$cmd" "$i" "$cur" ;;
 	show | diff | checkout | logs | series | tag | note | rm | lineage | export | bundle)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
-	gc) ;;
+	gc | retain) ;;
 	*)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac

@@ -79,6 +79,13 @@ int cmd_hash_object(int argc, char **argv, struct cli *cli);
 int cmd_cat_object(int argc, char **argv, struct cli *cli);
 int cmd_fsck(int argc, char **argv, struct cli *cli);
 int cmd_gc(int argc, char **argv, struct cli *cli);
+int cmd_retain(int argc, char **argv, struct cli *cli);
+
+/**
+ * Apply (or with `dry_run`, list) what the [retain] rules remove: each run on stdout with its
+ * reasons, or, with `json_out`, the report as a JSON object there.  A bad rule is exit 2.
+ */
+int cli_retain(xtrk_repo *repo, int dry_run, json_t **json_out);
 int cmd_diff(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_checkout(int argc, char **argv, struct cli *cli);

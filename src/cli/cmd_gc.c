@@ -12,7 +12,7 @@
 #include "xtrk/gc.h"
 
 static const char usage[] =
-	"usage: xtrk gc [--dry-run] [--prune=DATE|now|never] [--wait=SECONDS] [--json] [-v]\n"
+	"usage: xtrk gc [--dry-run] [--retain] [--prune=DATE|now|never] [--wait=SECONDS] [--json] [-v]\n"
 	"\n"
 	"Remove what no ref keeps: objects no run, tag, note or partial run reaches,\n"
 	"packs that are mostly such objects (rewritten with the rest), stale temporary\n"
@@ -21,6 +21,7 @@ static const char usage[] =
 	"or written since gc started is kept.  Safe while other xtrk commands write.\n"
 	"\n"
 	"  -n, --dry-run       say what would be removed; change nothing\n"
+	"      --retain        first remove the runs the [retain] rules let go (xtrk-retain(1))\n"
 	"      --prune=DATE    remove unreferenced things older than DATE (now, never,\n"
 	"                      YYYY-MM-DD[ HH:MM[:SS]], @UNIXTIME, N.UNIT.ago)\n"
 	"      --wait=SECONDS  wait this long for writes in progress (default 60)\n"
@@ -28,7 +29,7 @@ static const char usage[] =
 	"  -v, --verbose       list each thing removed\n"
 	"  -h, --help          show this help\n";
 
-enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT };
+enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT, OPT_RETAIN };
 
 static const char *kind_name(xtrk_gc_kind k)
 {
@@ -67,6 +68,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		{ "prune", required_argument, NULL, OPT_PRUNE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "wait", required_argument, NULL, OPT_WAIT },
+		{ "retain", no_argument, NULL, OPT_RETAIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -78,7 +80,8 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	const char *prune = NULL;
 	int64_t now = (int64_t)time(NULL);
 	long long wait;
-	int c, err, status;
+	json_t *retained = NULL;
+	int c, err, status, retain = 0;
 
 	memset(&o, 0, sizeof(o));
 	optind = 0;
@@ -87,6 +90,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		case 'n': o.dry_run = 1; break;
 		case OPT_PRUNE: prune = optarg; break;
 		case OPT_JSON: rep.json = 1; break;
+		case OPT_RETAIN: retain = 1; break;
 		case OPT_WAIT:
 			if (cli_parse_ll(optarg, &wait) < 0 || wait < 1 || wait > 86400)
 				return cli_usage_error(usage, "--wait takes a number of seconds (1 to 86400)");
@@ -105,6 +109,11 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		return status;
 	if (!prune && (err = xtrk_gc_config_expire(&o.expire, repo, now)) < 0)
 		goto fail;
+	/* The rules first (a bad one stops everything), so that gc sees the runs they removed. */
+	if (retain && (status = cli_retain(repo, o.dry_run, rep.json ? &retained : NULL)) != EXIT_OK) {
+		xtrk_repo_free(repo);
+		return status;
+	}
 	rep.dry = o.dry_run;
 	rep.items = json_array();
 	o.removed = on_removed;
@@ -123,6 +132,8 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 			"kept_in_packs", (json_int_t)r.kept_in_packs, "bytes_reclaimed", (json_int_t)r.bytes_reclaimed);
 		if (j && rep.verbose)
 			json_object_set(j, "items", rep.items);
+		if (j && retained)
+			json_object_set(j, "retain", retained);
 		cli_print_json(j);
 		json_decref(j);
 	} else {
@@ -144,10 +155,12 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 			r.refs, r.kept_recent, r.kept_recent == 1 ? "" : "s", r.kept_in_packs);
 	}
 	json_decref(rep.items);
+	json_decref(retained);
 	xtrk_repo_free(repo);
 	return EXIT_OK;
 fail:
 	json_decref(rep.items);
+	json_decref(retained);
 	status = cli_fail(err);
 	xtrk_repo_free(repo);
 	return status;

@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "note", cmd_note, "append a note to a run, or list its notes" },
 	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
+	{ "retain", cmd_retain, "remove the runs the [retain] rules of the config let go" },
 	{ "gc", cmd_gc, "remove what no ref keeps (after a grace period)" },
 	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },
 	{ "cat-object", cmd_cat_object, "print an object's content, type or size" },
