@@ -79,6 +79,8 @@ int cmd_hash_object(int argc, char **argv, struct cli *cli);
 int cmd_cat_object(int argc, char **argv, struct cli *cli);
 int cmd_fsck(int argc, char **argv, struct cli *cli);
 int cmd_gc(int argc, char **argv, struct cli *cli);
+int cmd_archive(int argc, char **argv, struct cli *cli);
+int cmd_du(int argc, char **argv, struct cli *cli);
 int cmd_diff(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_checkout(int argc, char **argv, struct cli *cli);

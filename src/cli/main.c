@@ -30,6 +30,9 @@ static const struct command commands[] = {
 	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "gc", cmd_gc, "remove what no ref keeps (after a grace period)" },
+	{ "archive", cmd_archive, "move runs out to a verified bundle (bundle import brings them back)" },
+	{ "du", cmd_du, "the store's size by experiment and kind, and what deduplication saved" },
+	{ "count-objects", cmd_du, "the same as du" },
 	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },
 	{ "cat-object", cmd_cat_object, "print an object's content, type or size" },
 };
