@@ -245,7 +245,9 @@ static int target_path(xtrk_buf *abs, xtrk_repo *repo, const char *path, int for
 	if (xtrk_buf_oom(&d))
 		return xtrk_error_oom();
 	if (!realpath(d.ptr, dir))
-		err = xtrk_error_errno("cannot find the folder of '%s'", path);
+		err = errno == ENOENT || errno == ENOTDIR
+			? xtrk_error_set(XTRK_EINVALID, "the folder of '%s' does not exist", path)
+			: xtrk_error_errno("cannot find the folder of '%s'", path);
 	else if (!realpath(xtrk_repo_dir(repo), store))
 		err = xtrk_error_errno("cannot find the store '%s'", xtrk_repo_dir(repo));
 	xtrk_buf_dispose(&d);
