@@ -118,6 +118,17 @@ check 'logs, series, notes, removed and archived runs are counted where they bel
 	[ "$(json_get kinds.unreachable.bytes < du3.json)" -lt "$(json_get kinds.unreachable.bytes < du2.json)" ]
 '
 
+check 'an object held twice (in two packs) counts its bytes twice and its content once' '
+	xtrk du --json > before.json
+	mkdir other && (cd other && git init -q . && xtrk init -q . && git config -f .xtrk/config capture.python false &&
+		cp ../model.bin . && xtrk commit-run -e x --model model.bin >/dev/null)
+	cp other/.xtrk/objects/pack/pack-* .xtrk/objects/pack/
+	xtrk du --json > after.json; figures after.json
+	expect_eq "$(json_get unique < after.json)" "$(json_get unique < before.json)"
+	expect_eq "$(json_get kinds.models.objects < after.json)" $(( $(json_get kinds.models.objects < before.json) + 1 ))
+	[ "$(json_get packed.objects < after.json)" -gt "$(json_get packed.objects < before.json)" ]
+'
+
 check 'du prints for people; count-objects is the same; bad arguments are refused' '
 	out=$(xtrk du); echo "$out"
 	expect_contains "$out" "by kind:"; expect_contains "$out" "datasets"; expect_contains "$out" "deduplication"
