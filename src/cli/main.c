@@ -41,7 +41,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xtrk [-C DIR] [--version] [--help] COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'xtrk COMMAND --help' or 'man xtrk-COMMAND' for a command's options.\n");
 }
 

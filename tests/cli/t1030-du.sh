@@ -138,4 +138,17 @@ check 'du prints for people; count-objects is the same; bad arguments are refuse
 	expect_exit 2 xtrk du extra
 '
 
+check 'bash completion knows archive, du and count-objects, and their options' '
+	bash -ec "
+		. \"$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash\"
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk \"$XTRK_BIN\" || return 1; echo \"\${COMPREPLY[*]}\"; }
+		test \"\$(c xtrk archi)\" = archive
+		test \"\$(c xtrk count-o)\" = count-objects
+		test \"\$(c xtrk du --js)\" = --json
+		test \"\$(c xtrk archive --no-s)\" = --no-source
+		c xtrk archive on | grep -x one
+		test -z \"\$(c xtrk du x)\"
+	"
+'
+
 finish
