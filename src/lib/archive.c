@@ -241,7 +241,12 @@ static int target_path(xtrk_buf *abs, xtrk_repo *repo, const char *path, int for
 
 	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
 		return xtrk_error_set(XTRK_EINVALID, "'%s' does not name a file", path);
-	xtrk_buf_printf(&d, "%.*s", slash ? (int)(slash - path) : 1, slash ? (slash == path ? "/" : path) : ".");
+	if (!slash)
+		xtrk_buf_puts(&d, ".");
+	else if (slash == path)
+		xtrk_buf_puts(&d, "/");
+	else
+		xtrk_buf_put(&d, path, (size_t)(slash - path));
 	if (xtrk_buf_oom(&d))
 		return xtrk_error_oom();
 	if (!realpath(d.ptr, dir))
@@ -431,17 +436,17 @@ int xtrk_archive_runs(xtrk_archive_result *out, xtrk_repo *repo, const char *pat
 	/* 4. Only now the refs move, under the writers' lock (gc re-reads refs under it exclusively). */
 	if ((err = odb_lock_writer(xtrk_repo_odb(repo), &lock)) < 0)
 		goto done;
+	written = 0; /* from the first ref moved it may hold runs: it stays whatever follows */
 	err = move_refs(repo, runs, nruns, record, &moved);
 	odb_lock_release(lock);
 	if (err < 0)
 		goto done;
-	written = 0; /* it now holds runs: it stays whatever follows */
 	out->runs = moved;
 	out->objects = bs.objects;
 	out->bytes = bs.bytes;
 	out->has_source = bs.has_source;
 done:
-	if (err < 0 && written && !moved)
+	if (err < 0 && written)
 		unlink(abs.ptr); /* no ref names it: it holds nothing only it has */
 	if (err < 0)
 		xtrk_archive_result_dispose(out);
@@ -461,8 +466,13 @@ int xtrk_archived_check_import(xtrk_repo *repo, const char *path, const xtrk_oid
 	char sha[XTRK_SHA256_HEXSZ + 1] = "";
 	int err;
 
-	if ((err = xtrk_archived_list(&list, &n, repo)) < 0)
-		return err;
+	if ((err = xtrk_archived_list(&list, &n, repo)) < 0) {
+		/* A damaged record must not keep its run out: the objects are verified all the same. */
+		xtrk_warning_add("the archive records cannot be read (%s); '%s' was not compared with them",
+			xtrk_error_last(), path);
+		xtrk_error_clear();
+		return 0;
+	}
 	for (size_t i = 0; i < n && !err; i++) {
 		int ours = 0;
 		for (size_t k = 0; k < nruns && !ours; k++)

@@ -359,7 +359,8 @@ int xtrk_du(xtrk_du_result *out, xtrk_repo *repo)
 	}
 	out->total_bytes = files_total;
 	out->pack_file_bytes = packs_total;
-	out->other_bytes = files_total - out->loose.stored - packs_total;
+	/* Files that changed between the two passes (a concurrent writer) must not make it wrap. */
+	out->other_bytes = files_total > out->loose.stored + packs_total ? files_total - out->loose.stored - packs_total : 0;
 	for (size_t k = 0; k < XTRK_DU_NKINDS; k++)
 		out->referenced += out->referenced_kinds[k];
 done:

@@ -121,6 +121,30 @@ check 'import of another file than the recorded archive warns; a damaged archive
 	same $s
 '
 
+check 'damaged archive records: listed as damaged, never an obstacle to bringing a run back; gc refuses a stranger' '
+	d=$(commit_data d 8000)
+	xtrk archive -o d.tar $d 2>/dev/null
+	cp .xtrk/refs/archived/d/$d saved-record
+	for bad in "not json" "{}" "{\"path\": \"/x\", \"sha256\": \"zz\", \"bytes\": 1, \"time\": 1}" \
+		"{\"path\": 7, \"sha256\": \"$(printf %064d 0)\", \"bytes\": 1, \"time\": 1}"; do
+		printf "%s\n" "$bad" > .xtrk/refs/archived/d/$d
+		out=$(xtrk archive --list 2>&1) && { echo "listed a damaged record: $out"; exit 1; }
+		expect_contains "$out" "is not an archive record"
+	done
+	age_store; xtrk gc --prune=now >/dev/null; absent $d
+	out=$(xtrk bundle import d.tar 2>&1); echo "$out"
+	expect_contains "$out" "cannot be read"
+	same $d
+	test ! -e .xtrk/refs/archived/d/$d
+	mkdir -p .xtrk/refs/archived/d && echo hello > .xtrk/refs/archived/d/stranger
+	expect_exit 1 xtrk gc --prune=now
+	rm .xtrk/refs/archived/d/stranger
+	xtrk gc --prune=now >/dev/null
+	# a target named through ./ is recorded by its absolute path
+	xtrk archive -o ./d2.tar $d 2>/dev/null; expect_eq "$(xtrk show --json $d | json_get archived.path)" "$TRASH/d2.tar"
+	xtrk bundle import d2.tar >/dev/null; same $d
+'
+
 check 'kill -9 at every write, sync and rename of archive: each run live or archived, never lost' '
 	[ -f "$SHIM" ] || skip "the fault shim was not built"
 	# the shim counts what touches a .xtrk folder: the archive goes into one (not the store) to count its writes too
