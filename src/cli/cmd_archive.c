@@ -191,7 +191,15 @@ int cmd_archive(int argc, char **argv, struct cli *cli)
 	}
 	for (int i = optind; i < argc; i++) {
 		xtrk_oid id;
-		if ((err = xtrk_run_resolve_listed(&id, repo, argv[i])) < 0 || (err = add_id(&ids, &n, &alloc, &id)) < 0) {
+		xtrk_archived a;
+		if ((err = xtrk_run_resolve_listed(&id, repo, argv[i])) == XTRK_ENOTFOUND &&
+		    xtrk_archived_resolve(&a, repo, argv[i]) == 0) {
+			status = cli_error(EXIT_USAGE, "run %s is already archived in %s; nothing was archived",
+				xtrk_oid_tostr(&a.run), cli_esc(a.path));
+			free(a.path);
+			goto done;
+		}
+		if (err < 0 || (err = add_id(&ids, &n, &alloc, &id)) < 0) {
 			status = err == XTRK_ENOTFOUND || err == XTRK_EINVALID || err == XTRK_EAMBIGUOUS
 				? cli_error(EXIT_USAGE, "%s; nothing was archived", xtrk_error_last()) : cli_fail(err);
 			goto done;

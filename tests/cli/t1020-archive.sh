@@ -49,6 +49,8 @@ check 'archive, gc, import: the runs leave, their objects go, and they come back
 	expect_eq "$(xtrk show --json $a2 | json_get archived.sha256)" "$sha"
 	expect_eq "$(xtrk show --json $a2 | json_get archived.path)" "$TRASH/arch.tar.gz"
 	expect_eq "$(xtrk archive --list | wc -l)" 2
+	out=$(xtrk archive -o again.tar ${a1%????????????????????????} 2>&1) && exit 1
+	expect_contains "$out" "already archived in $TRASH/arch.tar.gz"; test ! -e again.tar
 	# import brings every byte back and clears the mark
 	xtrk bundle import arch.tar.gz
 	expect_eq "$(xtrk archive --list | wc -l)" 0
