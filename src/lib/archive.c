@@ -418,8 +418,12 @@ int xtrk_archive_runs(xtrk_archive_result *out, xtrk_repo *repo, const char *pat
 	if (err < 0)
 		goto done;
 	/* 2. Read back and verified as 'bundle verify' does: every object re-hashed, every reference resolved. */
-	if ((err = xtrk_bundle_verify(&vs, abs.ptr, count_problem, &problem)) < 0)
+	if ((err = xtrk_bundle_verify(&vs, abs.ptr, count_problem, &problem)) < 0) {
+		/* Not the user's input that is wrong: what was written did not read back. */
+		err = xtrk_error_set(XTRK_ECORRUPT, "the archive '%s' did not read back after writing (%s); no run was "
+			"archived", abs.ptr, xtrk_error_last());
 		goto done;
+	}
 	if (vs.problems || vs.runs != nruns || vs.no_data || vs.objects != bs.objects) {
 		err = xtrk_error_set(XTRK_ECORRUPT, "the archive '%s' did not verify after writing (%s); no run was "
 			"archived", abs.ptr, problem ? problem : "it does not hold the runs written");

@@ -147,6 +147,18 @@ check 'damaged archive records: listed as damaged, never an obstacle to bringing
 	xtrk bundle import d2.tar >/dev/null; same $d
 '
 
+check 'a read error on the archive after writing, or a full disk while writing it: nothing is archived' '
+	[ -f "$SHIM" ] || skip "the fault shim was not built"
+	e=$(commit_data e 20000); before=$(refs_listing)
+	expect_exit 1 env XTRK_TEST_EIO_PATH=eio-arch LD_PRELOAD=$SHIM "$XTRK_BIN" archive -o eio-arch.tar $e
+	test ! -e eio-arch.tar
+	mkdir -p full/.xtrk
+	expect_exit 1 env XTRK_TEST_ENOSPC_AFTER=5000 LD_PRELOAD=$SHIM "$XTRK_BIN" archive -o full/.xtrk/a.tar $e
+	test ! -e full/.xtrk/a.tar
+	expect_eq "$(refs_listing)" "$before"
+	same $e
+'
+
 check 'kill -9 at every write, sync and rename of archive: each run live or archived, never lost' '
 	[ -f "$SHIM" ] || skip "the fault shim was not built"
 	# the shim counts what touches a .xtrk folder: the archive goes into one (not the store) to count its writes too
