@@ -124,6 +124,8 @@ typedef struct {
 	xtrk_otype type;
 	uint64_t size;
 	const char *where; /* the loose file or pack that holds it */
+	uint64_t stored;   /* bytes it takes on disk: the loose file, or its pack entry (header and data) */
+	int packed;        /* held by a pack */
 } xtrk_odb_entry;
 
 /**

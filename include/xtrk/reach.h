@@ -35,6 +35,11 @@ typedef struct {
 	 * (XTRK_REACH_SIZE_UNKNOWN where none is given).
 	 */
 	int (*use)(const xtrk_oid *id, xtrk_otype type, uint64_t bytes, void *payload);
+	/*
+	 * Optional: called with `visit`, once per object not yet in `seen`, with
+	 * where the run names it (its role, and its group for data).
+	 */
+	int (*visit_object)(const xtrk_record_object *o, void *payload);
 } xtrk_reach;
 
 #define XTRK_REACH_SIZE_UNKNOWN XTRK_RECORD_SIZE_UNKNOWN

@@ -86,6 +86,8 @@ int cmd_retain(int argc, char **argv, struct cli *cli);
  * reasons, or, with `json_out`, the report as a JSON object there.  A bad rule is exit 2.
  */
 int cli_retain(xtrk_repo *repo, int dry_run, json_t **json_out);
+int cmd_archive(int argc, char **argv, struct cli *cli);
+int cmd_du(int argc, char **argv, struct cli *cli);
 int cmd_diff(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_checkout(int argc, char **argv, struct cli *cli);

@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "xtrk/archive.h"
+#include "xtrk/removed.h"
 #include "runfmt.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
@@ -253,6 +256,44 @@ static void print_human(xtrk_repo *repo, json_t *r)
 		print_stderr_tail(repo, r);
 }
 
+/* An archived run: where it is and how to bring it back; -1 when `rev` names none (the first error stands). */
+static int show_archived(xtrk_repo *repo, const char *rev, int json)
+{
+	char *why = strdup(xtrk_error_last());
+	xtrk_archived a;
+	char when[32], human[32];
+	time_t t;
+	struct tm tm;
+
+	if (xtrk_archived_resolve(&a, repo, rev) < 0) {
+		xtrk_error_clear();
+		if (why && *why)
+			xtrk_error_set(XTRK_ENOTFOUND, "%s", why);
+		free(why);
+		return -1;
+	}
+	free(why);
+	t = (time_t)a.time;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	if (json) {
+		json_t *j = json_pack("{s:s, s:s, s:{s:s, s:s, s:I, s:s}}", "id", xtrk_oid_tostr(&a.run), "experiment",
+			a.experiment, "archived", "path", a.path, "sha256", a.sha256, "bytes", (json_int_t)a.bytes, "time",
+			when);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		cli_human_bytes(human, sizeof(human), a.bytes);
+		printf("run %s (experiment %s) is archived, not in this store:\n", xtrk_oid_tostr(&a.run),
+			cli_esc(a.experiment));
+		printf("archive:  %s\n", cli_esc(a.path));
+		printf("sha256:   %s (%s)\n", a.sha256, human);
+		printf("archived: %s\n", when);
+		printf("bring it back with: xtrk bundle import %s\n", cli_esc(a.path));
+	}
+	free(a.path);
+	return EXIT_OK;
+}
+
 int cmd_show(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
@@ -277,7 +318,12 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 		return cli_usage_error(usage, argc == optind ? "which run? give RUN" : "give one RUN");
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		return status;
-	if ((err = xtrk_run_resolve(&id, repo, argv[optind])) < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0 ||
+	err = xtrk_run_resolve(&id, repo, argv[optind]);
+	if ((err == XTRK_ENOTFOUND || (err == 0 && xtrk_run_check_listed(repo, &id) < 0)) &&
+	    (status = show_archived(repo, err == 0 ? xtrk_oid_tostr(&id) : argv[optind], json)) >= 0)
+		goto done;
+	status = EXIT_OK;
+	if (err < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0 ||
 	    (err = xtrk_notes_attach_stored(run, repo, &id)) < 0) {
 		status = cli_fail(err);
 		goto done;

@@ -31,6 +31,9 @@ static const struct command commands[] = {
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "retain", cmd_retain, "remove the runs the [retain] rules of the config let go" },
 	{ "gc", cmd_gc, "remove what no ref keeps (after a grace period)" },
+	{ "archive", cmd_archive, "move runs out to a verified bundle (bundle import brings them back)" },
+	{ "du", cmd_du, "the store's size by experiment and kind, and what deduplication saved" },
+	{ "count-objects", cmd_du, "the same as du" },
 	{ "hash-object", cmd_hash_object, "compute a file's object ID (and store it with -w)" },
 	{ "cat-object", cmd_cat_object, "print an object's content, type or size" },
 };
@@ -39,7 +42,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xtrk [-C DIR] [--version] [--help] COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'xtrk COMMAND --help' or 'man xtrk-COMMAND' for a command's options.\n");
 }
 

@@ -21,6 +21,7 @@
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
+#include "xtrk/archive.h"
 #include "xtrk/notes.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
@@ -322,6 +323,9 @@ static int publish_refs(struct reader *r)
 		if (((r->st->no_data || xtrk_refs_partial(r->repo, &id)) && (err = xtrk_reach_mark_partial(r->repo, &id, sum)) < 0) ||
 		    (err = xtrk_refs_add_run(r->repo, exp, &id)) < 0)
 			goto done;
+		/* Listed again, and whole: no longer archived (a run still without its data keeps the mark). */
+		if (!xtrk_refs_partial(r->repo, &id) && (err = xtrk_archived_clear(r->repo, &id)) < 0)
+			goto done;
 		{
 			xtrk_oid *notes;
 			size_t nnotes;
@@ -387,6 +391,22 @@ static void index_runs(struct reader *r)
 	free(recs);
 }
 
+/* Runs archived here coming back: is this the file their archive records? (xtrk_archived_check_import) */
+static int check_archived(struct reader *r, const char *path)
+{
+	size_t n = json_array_size(json_object_get(r->manifest, "runs")), i;
+	xtrk_oid *ids = calloc(n + 1, sizeof(*ids));
+	json_t *e;
+	int err;
+	if (!ids)
+		return xtrk_error_oom();
+	json_array_foreach(json_object_get(r->manifest, "runs"), i, e)
+		xtrk_oid_parse(&ids[i], json_string_value(json_object_get(e, "id")));
+	err = xtrk_archived_check_import(r->repo, path, ids, n);
+	free(ids);
+	return err;
+}
+
 int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path)
 {
 	struct reader r;
@@ -401,6 +421,8 @@ int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		err = read_all(&r);
 	if (err == 0 && out->problems)
 		err = xtrk_error_set(XTRK_EINVALID, "bundle '%s' refused: %s; nothing was imported", path, r.first_problem);
+	if (err == 0)
+		err = check_archived(&r, path);
 	/* Objects first, then the source, then the names: a kill between leaves only unnamed objects. */
 	if (err == 0)
 		err = xtrk_txn_commit(r.txn);

@@ -302,6 +302,19 @@ static int mark_note_ref(struct gc *g, const char *path, const char *rel, const 
 	return xtrk_oidset_add(&g->live, &id) < 0 ? xtrk_error_oom() : 0;
 }
 
+/*
+ * refs/archived/EXP/ID: the archive record of a run moved out to a bundle
+ * (xtrk-archive).  It is the ref's own content, not an object: it keeps nothing.
+ */
+static int mark_archived_ref(struct gc *g, const char *path, const char *rel, const struct stat *st)
+{
+	xtrk_oid id;
+	(void)g, (void)st;
+	if (xtrk_oid_parse(&id, strrchr(path, '/') + 1) < 0)
+		return xtrk_error_set(XTRK_EINVALID, "%s is not named by a run ID; gc cannot tell what it keeps", rel);
+	return 0;
+}
+
 typedef int (*mark_fn)(struct gc *g, const char *path, const char *rel, const struct stat *st);
 
 /*
@@ -316,6 +329,7 @@ static const struct {
 } namespaces[] = {
 	{ "experiments", mark_run_ref },
 	{ "tags", mark_run_ref },
+	{ "archived", mark_archived_ref }, /* keeps nothing: after experiments, which 'xtrk archive' leaves last */
 	{ "removed", mark_removed_ref },
 	{ "notes", mark_note_ref }, /* after removed: see mark_note_ref */
 	{ "partial", mark_partial_ref }, /* after removed: see mark_partial_ref */

@@ -278,6 +278,11 @@ int odb_foreach_loose(xtrk_odb *odb, int (*cb)(const xtrk_odb_entry *, void *),
 			e.type = l.type;
 			e.size = l.size;
 			e.where = fp.ptr;
+			e.packed = 0;
+			{
+				struct stat st;
+				e.stored = fstat(l.fd, &st) == 0 ? (uint64_t)st.st_size : HDR_SIZE + l.stored;
+			}
 			odb_loc_release(&l);
 			err = cb(&e, payload);
 			xtrk_buf_dispose(&fp);

@@ -384,6 +384,8 @@ int odb_foreach_packs(xtrk_odb *odb, int (*cb)(const xtrk_odb_entry *, void *),
 				e.type = l.type;
 				e.size = l.size;
 				e.where = p.path;
+				e.stored = PACK_HDR_SIZE + l.stored;
+				e.packed = 1;
 				err = cb(&e, payload);
 			}
 			close(fd);

@@ -295,6 +295,8 @@ static int reach_object(const xtrk_record_object *o, void *payload)
 		return fresh;
 	if (fresh && (err = r->visit(&o->id, o->type, o->type == XTRK_OBJ_BLOB && o->is_data, r->payload)) < 0)
 		return err;
+	if (fresh && r->visit_object && (err = r->visit_object(o, r->payload)) < 0)
+		return err;
 	/* Seen before, a tree may have been walked without its files, which are wanted now. */
 	return o->type == XTRK_OBJ_TREE && (fresh || !partial);
 }
