@@ -7,7 +7,7 @@
  */
 (function () {
 	"use strict";
-	var state = { runs: 0, rows: 0, order: [], charts: 0, drawn: 0, points: {}, errors: [] };
+	var state = { runs: 0, rows: 0, order: [], charts: 0, drawn: 0, points: {}, max: {}, errors: [] };
 	var stateEl = document.createElement("pre");
 	stateEl.id = "xtrk-state";
 	stateEl.hidden = true;
@@ -230,7 +230,7 @@
 	}
 
 	data.metrics.forEach(function (metric) {
-		var tables = [], series = [{ label: "step", value: exact }], seriesOf = {}, shown = 0, sampled = 0;
+		var tables = [], series = [{ label: "step", value: exact }], seriesOf = {}, shown = 0, sampled = 0, top = null;
 		decoded.forEach(function (s, i) {
 			if (!s || !s.m[metric])
 				return;
@@ -244,6 +244,9 @@
 			series.push({ label: runLabel(runs[i]), stroke: colour(i), width: 1.5, value: exact, spanGaps: true,
 				show: visible[i] });
 			shown += p[0].length;
+			for (var k = 0; k < p[1].length; k++)
+				if (top === null || p[1][k] > top)
+					top = p[1][k];
 		});
 		if (!tables.length)
 			return;
@@ -263,6 +266,7 @@
 		}, uPlot.join(tables), box);
 		charts.push({ u: u, metric: metric, seriesOf: seriesOf });
 		state.points[metric] = shown;
+		state.max[metric] = top;
 	});
 	state.charts = charts.length;
 	window.addEventListener("resize", function () {
