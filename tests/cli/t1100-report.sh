@@ -187,4 +187,29 @@ assert s2["order"] == ["$b"[:12]] and s2["rows"] == 1, s2
 PY
 '
 
+check "bundle create: report.html next to RUNBOOK.md, of the bundle's runs; import takes it, not twice" '
+	xtrk bundle create -o b.tar $a $c > /dev/null
+	expect_eq "$(tar tf b.tar | sed -n 1,3p | tr "\n" " ")" "RUNBOOK.md report.html xtrk-bundle.json "
+	tar xf b.tar report.html
+	python3 - report.html <<PY
+exec(open("data.py").read())
+assert sorted(r["id"] for r in data["runs"]) == sorted(["$a", "$c"]), data["runs"]
+assert data["title"] == "b.tar"
+PY
+	expect_eq "$(grep -c "<img" report.html)" 0
+	mkdir imp && (cd imp && xtrk init > /dev/null && xtrk bundle import ../b.tar > /dev/null)
+	expect_eq "$(xtrk -C imp log --format csv --columns id | tail -n +2 | sort | tr "\n" " ")" "$(printf "%s\n" $a $c | sort | tr "\n" " ")"
+	cp b.tar twice.tar
+	tar rf twice.tar report.html
+	set +e; (cd imp && xtrk bundle import ../twice.tar) > out 2> err; rc=$?; set -e
+	test $rc -ne 0
+	expect_contains "$(cat err)" "report.html"
+	expect_contains "$(cat err)" "duplicate"
+	if command -v "$chromium" > /dev/null 2>&1; then
+		browse "file://$PWD/report.html" > bdom.html
+		page_state bdom.html > bstate.json
+		python3 -c "import json; s = json.load(open(\"bstate.json\")); assert s[\"errors\"] == [] and s[\"rows\"] == 2 and s[\"drawn\"] == 2, s"
+	fi
+'
+
 finish
