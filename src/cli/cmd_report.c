@@ -40,11 +40,11 @@ enum { OPT_WHERE = 256, OPT_COLUMNS, OPT_TITLE };
 static int write_out(const char *path, const xtrk_buf *page)
 {
 	size_t len = strlen(path);
-	char *tmp = malloc(len + 16);
+	char *tmp;
 	int fd, err = 0;
 	if (!strcmp(path, "-"))
 		return xtrk_write_all(1, page->ptr, page->size, "stdout");
-	if (!tmp)
+	if (!(tmp = malloc(len + 16)))
 		return xtrk_error_oom();
 	snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
