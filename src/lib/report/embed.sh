@@ -6,7 +6,7 @@ set -e
 srcdir=$1
 shift
 echo '/* Made by src/lib/report/embed.sh from the files named below; do not edit. */'
-echo '#include "report_assets.h"'
+echo '#include <stddef.h>'
 for spec in "$@"; do
 	name=${spec%%=*}
 	path=${spec#*=}
