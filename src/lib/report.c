@@ -244,6 +244,17 @@ static json_t *cell(xtrk_index *ix, size_t i, const char *col, const xtrk_index_
 	return out;
 }
 
+/* A run's numeric params and metrics by field name, for the param-against-metric chart. */
+static int num_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
+{
+	char name[512];
+	if (v->type != XTRK_VAL_NUM || klen >= sizeof(name))
+		return 0;
+	memcpy(name, key, klen);
+	name[klen] = 0;
+	return json_object_set_new(payload, name, json_real(v->num)) < 0;
+}
+
 /* ---- selection ---- */
 
 static int select_runs(size_t **sel_out, size_t *n_out, xtrk_index *ix, const xtrk_report_options *o)
@@ -364,7 +375,7 @@ done:
 int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o)
 {
 	xtrk_index *ix = NULL;
-	xtrk_index_key **keys = NULL;
+	xtrk_index_key **keys = NULL, *pkey = NULL, *mkey = NULL;
 	struct colset cols = { NULL, 0, json_object() };
 	json_t *data = NULL, *runs = json_array(), *series = json_array(), *metrics = json_array(),
 	       *seen = json_object(), *columns = json_array();
@@ -387,6 +398,9 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		err = xtrk_error_oom();
 		goto done;
 	}
+	if ((err = xtrk_index_key_new(&pkey, ix, XTRK_REC_PARAMS)) < 0 ||
+	    (err = xtrk_index_key_new(&mkey, ix, XTRK_REC_METRICS)) < 0)
+		goto done;
 	for (size_t c = 0; c < cols.n; c++) {
 		if ((err = xtrk_index_key_new(&keys[c], ix, cols.names[c])) < 0)
 			goto done;
@@ -395,7 +409,7 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	for (size_t r = 0; r < n; r++) {
 		size_t i = sel[r];
 		json_t *rec = NULL, *tags = xtrk_index_tags(ix, i), *appended = xtrk_index_notes(ix, i), *row, *cells,
-		       *notes, *ser = NULL;
+		       *notes, *ser = NULL, *num = NULL;
 		if ((err = xtrk_run_read_record(&rec, repo, xtrk_index_run(ix, i))) < 0) {
 			json_decref(tags);
 			json_decref(appended);
@@ -405,10 +419,16 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		notes = json_array();
 		for (size_t c = 0; c < cols.n; c++)
 			json_array_append_new(cells, cell(ix, i, cols.names[c], keys[c], tags));
+		if ((num = json_object()) && (xtrk_index_each_below(ix, i, pkey, num_cb, num) ||
+					     xtrk_index_each_below(ix, i, mkey, num_cb, num))) {
+			json_decref(num);
+			num = NULL;
+		}
 		add_notes(notes, json_object_get(rec, "notes"));
 		add_notes(notes, appended);
-		row = json_pack("{s:s, s:s, s:O, s:o, s:o}", "id", xtrk_oid_tostr(xtrk_index_run(ix, i)), "experiment",
-			xtrk_index_experiment(ix, i), "tags", tags ? tags : json_array(), "notes", notes, "cells", cells);
+		row = json_pack("{s:s, s:s, s:O, s:o, s:o, s:o}", "id", xtrk_oid_tostr(xtrk_index_run(ix, i)), "experiment",
+			xtrk_index_experiment(ix, i), "tags", tags ? tags : json_array(), "notes", notes, "cells", cells,
+			"num", num);
 		if (row) {
 			json_t *msg = json_object_get(rec, XTRK_REC_MESSAGE), *st = json_object_get(rec, XTRK_REC_STATUS);
 			if (json_is_string(msg))
@@ -443,6 +463,8 @@ done:
 	for (size_t c = 0; keys && c < cols.n; c++)
 		xtrk_index_key_free(keys[c]);
 	free(keys);
+	xtrk_index_key_free(pkey);
+	xtrk_index_key_free(mkey);
 	for (size_t c = 0; c < cols.n; c++)
 		free(cols.names[c]);
 	free(cols.names);

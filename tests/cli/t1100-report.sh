@@ -187,6 +187,25 @@ assert s2["order"] == ["$b"[:12]] and s2["rows"] == 1, s2
 PY
 '
 
+check "in Chromium: a param against a metric, one point per run that has both, chosen by #x=&y=" '
+	need_browser
+	browse "file://$PWD/exp.html#x=params.lr&y=metrics.loss" > d3.html
+	page_state d3.html > s3.json
+	python3 - <<PY
+import json
+s = json.load(open("s3.json"))
+assert s["errors"] == [], s
+# a has params.lr and metrics.loss (its series last value); b has no params.lr
+assert s["scatter"]["x"] == "params.lr" and s["scatter"]["y"] == "metrics.loss", s
+assert s["scatter"]["points"] == 1 and s["scatter"]["pixels"] > 10, s
+PY
+	python3 - exp.html <<PY
+exec(open("data.py").read())
+a = [r for r in data["runs"] if r["id"] == "$a"][0]
+assert a["num"]["params.lr"] == 0.1 and "metrics.loss" in a["num"], a["num"]
+PY
+'
+
 check "bundle create: report.html next to RUNBOOK.md, of the bundle's runs; import takes it, not twice" '
 	xtrk bundle create -o b.tar $a $c > /dev/null
 	expect_eq "$(tar tf b.tar | sed -n 1,3p | tr "\n" " ")" "RUNBOOK.md report.html xtrk-bundle.json "

@@ -3,7 +3,8 @@
  * the charts (uPlot) and the tags and notes.  Everything from the runs is shown as text
  * (textContent, attribute values), never parsed as markup.  What the page did is written as JSON
  * into #xtrk-state (rows shown, charts drawn, script errors) for tests and curious readers.
- * The address may hold #sort=[-]COLUMN&filter=TEXT to open the table sorted and filtered.
+ * The address may hold #sort=[-]COLUMN&filter=TEXT&x=PARAM&y=METRIC to open the table sorted and
+ * filtered and the param-against-metric chart on those fields.
  */
 (function () {
 	"use strict";
@@ -226,7 +227,7 @@
 	}
 
 	function chartWidth() {
-		return Math.max(320, Math.min(1100, root.clientWidth - 24));
+		return Math.max(320, Math.min(1100, csec.clientWidth - 24)); /* inside a chart box's padding and border */
 	}
 
 	data.metrics.forEach(function (metric) {
@@ -273,6 +274,73 @@
 		charts.forEach(function (ch) { ch.u.setSize({ width: chartWidth(), height: 300 }); });
 	});
 
+	/* ---- a param against a metric: one point per run ---- */
+	var pnames = [], mnames = [], seenName = {};
+	runs.forEach(function (r) {
+		Object.keys(r.num).forEach(function (k) {
+			if (seenName[k])
+				return;
+			seenName[k] = true;
+			(k.indexOf("params") === 0 ? pnames : mnames).push(k);
+		});
+	});
+	pnames.sort();
+	mnames.sort();
+	if (pnames.length && mnames.length) {
+		var ssec = el("section", "scatter");
+		root.appendChild(ssec);
+		ssec.appendChild(el("h2", null, "Params against metrics"));
+		var pick = el("p", "pick");
+		function chooser(names, label) {
+			var sel = el("select");
+			sel.setAttribute("aria-label", label);
+			names.forEach(function (n, i) {
+				var opt = el("option", null, n);
+				opt.value = String(i);
+				sel.appendChild(opt);
+			});
+			pick.appendChild(el("span", null, label + " "));
+			pick.appendChild(sel);
+			pick.appendChild(el("span", null, "  "));
+			return sel;
+		}
+		var xsel = chooser(pnames, "x:"), ysel = chooser(mnames, "y:");
+		ssec.appendChild(pick);
+		var sbox = el("div", "chart");
+		ssec.appendChild(sbox);
+		var scatter = null;
+		var drawScatter = function () {
+			var xk = pnames[+xsel.value], yk = mnames[+ysel.value], pts = [];
+			runs.forEach(function (r, i) {
+				if (visible[i] && typeof r.num[xk] === "number" && typeof r.num[yk] === "number")
+					pts.push([r.num[xk], r.num[yk], i]);
+			});
+			pts.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
+			var xs = pts.map(function (p) { return p[0]; }), ys = pts.map(function (p) { return p[1]; });
+			if (scatter)
+				scatter.destroy();
+			scatter = new uPlot({
+				width: chartWidth(), height: 300,
+				scales: { x: { time: false } },
+				series: [{ label: xk, value: exact },
+					{ label: yk, value: exact, stroke: "hsl(215, 70%, 45%)", fill: "hsl(215, 70%, 45%)",
+						paths: function () { return null; },
+						points: { show: true, size: 8, stroke: "hsl(215, 70%, 45%)", fill: "hsl(215, 70%, 60%)" } }]
+			}, [xs, ys], sbox);
+			state.scatter = { x: xk, y: yk, points: pts.length };
+			publish();
+		};
+		xsel.addEventListener("change", drawScatter);
+		ysel.addEventListener("change", drawScatter);
+		filter.addEventListener("input", drawScatter);
+		if (hash.get("x") && pnames.indexOf(hash.get("x")) >= 0)
+			xsel.value = String(pnames.indexOf(hash.get("x")));
+		if (hash.get("y") && mnames.indexOf(hash.get("y")) >= 0)
+			ysel.value = String(mnames.indexOf(hash.get("y")));
+		charts.scatter = function () { return scatter; };
+		charts.redrawScatter = drawScatter;
+	}
+
 	/* ---- tags, messages and notes ---- */
 	var nsec = el("section", "notes");
 	var any = false;
@@ -297,6 +365,8 @@
 		root.appendChild(nsec);
 
 	render();
+	if (charts.redrawScatter)
+		charts.redrawScatter(); /* after render(): with the address's filter applied */
 
 	/* Whether each chart has drawn: coloured pixels (the lines; axes and grid are grey) in its plot. */
 	function countDrawn() {
@@ -314,6 +384,14 @@
 				drawn++;
 		});
 		state.drawn = drawn;
+		if (charts.scatter) {
+			var su = charts.scatter(), sb = su.bbox, sp = 0;
+			var sim = su.ctx.getImageData(sb.left, sb.top, Math.max(1, sb.width), Math.max(1, sb.height)).data;
+			for (var q = 0; q < sim.length; q += 4)
+				if (sim[q + 3] > 0 && Math.max(sim[q], sim[q + 1], sim[q + 2]) - Math.min(sim[q], sim[q + 1], sim[q + 2]) > 40)
+					sp++;
+			state.scatter.pixels = sp;
+		}
 		state.pixels = charts.map(function (ch) { return ch.pixels; });
 		publish();
 	}
