@@ -381,10 +381,11 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 			goto done;
 		/* The same runs for a browser: report.html, which needs no xtrk to read. */
 		xtrk_buf_clear(&text);
-		if ((err = xtrk_report_html(&text, repo, &(xtrk_report_options){ .runs = ids, .nruns = nruns,
-			     .title = base ? base + 1 : path })) < 0 ||
-		    (err = add_memory(&w, "report.html", text.ptr, text.size)) < 0 ||
-		    (err = add_json(&w, "xtrk-bundle.json", m, 0)) < 0)
+		if (!o->no_report && ((err = xtrk_report_html(&text, repo, &(xtrk_report_options){ .runs = ids,
+					       .nruns = nruns, .title = base ? base + 1 : path })) < 0 ||
+					      (err = add_memory(&w, "report.html", text.ptr, text.size)) < 0))
+			goto done;
+		if ((err = add_json(&w, "xtrk-bundle.json", m, 0)) < 0)
 			goto done;
 	}
 	for (size_t i = 0; i < nruns; i++) {

@@ -206,7 +206,7 @@ assert a["num"]["params.lr"] == 0.1 and "metrics.loss" in a["num"], a["num"]
 PY
 '
 
-check "bundle create: report.html next to RUNBOOK.md, of the bundle's runs; import takes it, not twice" '
+check "bundle create: report.html next to RUNBOOK.md, of the bundle's runs (not with --no-report); import takes it, not twice" '
 	xtrk bundle create -o b.tar $a $c > /dev/null
 	expect_eq "$(tar tf b.tar | sed -n 1,3p | tr "\n" " ")" "RUNBOOK.md report.html xtrk-bundle.json "
 	tar xf b.tar report.html
@@ -224,6 +224,10 @@ PY
 	test $rc -ne 0
 	expect_contains "$(cat err)" "report.html"
 	expect_contains "$(cat err)" "duplicate"
+	# --no-report: none, and the bundle still imports
+	xtrk bundle create -o lean.tar --no-report $a > /dev/null
+	expect_eq "$(tar tf lean.tar | grep -c "^report.html$" || :)" 0
+	(cd imp && xtrk bundle import ../lean.tar > /dev/null)
 	if command -v "$chromium" > /dev/null 2>&1; then
 		browse "file://$PWD/report.html" > bdom.html
 		page_state bdom.html > bstate.json
