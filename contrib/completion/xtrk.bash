@@ -107,7 +107,7 @@ _xtrk() {
 	case $cmd in
 	push | pull)
 		_xtrk_transfer "$prog" "$dir" "$cmd" "$i" "$cur" ;;
-	show | diff | checkout | logs | series | tag | note | rm | lineage | export | bundle | archive)
+	show | diff | checkout | logs | series | report | tag | note | rm | lineage | export | bundle | archive)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
 	gc | retain | du | count-objects) ;;
 	*)

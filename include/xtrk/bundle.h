@@ -43,6 +43,7 @@
 typedef struct {
 	int with_source; /* add the source commits and history as a git pack */
 	int no_data;     /* leave out the files of datasets, models and artifacts */
+	int no_report;   /* leave out report.html */
 } xtrk_bundle_options;
 
 typedef struct {

@@ -75,6 +75,7 @@ int cmd_note(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_logs(int argc, char **argv, struct cli *cli);
 int cmd_series(int argc, char **argv, struct cli *cli);
+int cmd_report(int argc, char **argv, struct cli *cli);
 int cmd_hash_object(int argc, char **argv, struct cli *cli);
 int cmd_cat_object(int argc, char **argv, struct cli *cli);
 int cmd_fsck(int argc, char **argv, struct cli *cli);

@@ -12,7 +12,7 @@
 #include "xtrk/run.h"
 
 static const char usage[] =
-	"usage: xtrk bundle create -o FILE [--with-source] [--no-data] [-e EXP] [RUN...]\n"
+	"usage: xtrk bundle create -o FILE [--with-source] [--no-data] [--no-report] [-e EXP] [RUN...]\n"
 	"       xtrk bundle verify [--json] FILE\n"
 	"       xtrk bundle import [--json] FILE\n"
 	"\n"
@@ -24,6 +24,7 @@ static const char usage[] =
 	"  -o, --output FILE   the bundle to write (replaced atomically when complete)\n"
 	"      --with-source   carry the source commits and their history as a git pack\n"
 	"      --no-data       leave out the files of datasets, models and artifacts\n"
+	"      --no-report     leave out report.html (the runs as xtrk report shows them)\n"
 	"  -e, --experiment EXP  every run of EXP (besides any RUN given)\n"
 	"verify: read everything, re-hash every object, check every reference;\n"
 	"        each problem is printed on stdout; exit 3 when any.\n"
@@ -47,11 +48,12 @@ static void stats_json(const xtrk_bundle_stats *s, const char *what)
 
 static int create(int argc, char **argv, struct cli *cli)
 {
-	enum { OPT_SOURCE = 256, OPT_NODATA };
+	enum { OPT_SOURCE = 256, OPT_NODATA, OPT_NOREPORT };
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "with-source", no_argument, NULL, OPT_SOURCE },
 		{ "no-data", no_argument, NULL, OPT_NODATA },
+		{ "no-report", no_argument, NULL, OPT_NOREPORT },
 		{ "experiment", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -73,6 +75,7 @@ static int create(int argc, char **argv, struct cli *cli)
 		case 'e': exp = optarg; break;
 		case OPT_SOURCE: o.with_source = 1; break;
 		case OPT_NODATA: o.no_data = 1; break;
+		case OPT_NOREPORT: o.no_report = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
 		}

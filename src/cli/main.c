@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show everything recorded for a run" },
 	{ "logs", cmd_logs, "print the output a run's command wrote" },
 	{ "series", cmd_series, "the metrics runs logged step by step, with a chart" },
+	{ "report", cmd_report, "one HTML file showing runs: table, charts, tags and notes" },
 	{ "diff", cmd_diff, "what changed between two runs, or a run and the workspace" },
 	{ "status", cmd_status, "does the workspace still match a run?" },
 	{ "checkout", cmd_checkout, "restore a run's source, data and models" },

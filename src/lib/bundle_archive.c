@@ -385,6 +385,12 @@ int xtrk_br_read_entry(struct reader *r, struct archive_entry *e)
 			xtrk_br_problem(r, "entry '%s' is larger than the limit", name);
 		return 0;
 	}
+	if (!strcmp(name, "report.html")) {
+		/* For people, like RUNBOOK.md; never read here (so any size), and nothing in it is trusted. */
+		if (r->seen_report++)
+			xtrk_br_problem(r, "entry '%s': duplicate entry", name);
+		return 0;
+	}
 	if (!strcmp(name, "xtrk-bundle.json")) {
 		const char *bad;
 		if (r->manifest || r->seen_other) {

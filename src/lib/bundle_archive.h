@@ -44,7 +44,7 @@ struct reader {
 	struct mem *mem;
 	size_t nmem, amem;
 	uint64_t mem_bytes;
-	int seen_runbook, seen_pack, seen_other;
+	int seen_runbook, seen_report, seen_pack, seen_other;
 	char *stage; /* folder for the source pack */
 	xtrk_buf pack_path;
 	unsigned char *chunk;

@@ -19,6 +19,7 @@
 #include "xtrk/notes.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
+#include "xtrk/report.h"
 #include "xtrk/run.h"
 
 #define CHUNK (1024 * 1024)
@@ -376,8 +377,15 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		const char *base = strrchr(path, '/');
 		if ((err = xtrk_runbook_format(&text, runs, nruns, base ? base + 1 : path,
 			     o->with_source && pack_fd >= 0, o->no_data)) < 0 ||
-		    (err = add_memory(&w, "RUNBOOK.md", text.ptr, text.size)) < 0 ||
-		    (err = add_json(&w, "xtrk-bundle.json", m, 0)) < 0)
+		    (err = add_memory(&w, "RUNBOOK.md", text.ptr, text.size)) < 0)
+			goto done;
+		/* The same runs for a browser: report.html, which needs no xtrk to read. */
+		xtrk_buf_clear(&text);
+		if (!o->no_report && ((err = xtrk_report_html(&text, repo, &(xtrk_report_options){ .runs = ids,
+					       .nruns = nruns, .title = base ? base + 1 : path })) < 0 ||
+					      (err = add_memory(&w, "report.html", text.ptr, text.size)) < 0))
+			goto done;
+		if ((err = add_json(&w, "xtrk-bundle.json", m, 0)) < 0)
 			goto done;
 	}
 	for (size_t i = 0; i < nruns; i++) {

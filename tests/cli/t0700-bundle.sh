@@ -28,7 +28,8 @@ check "bundle create writes a tar.gz with the run book, manifest, summaries, obj
 	expect_contains "$(cat err)" "2 runs"
 	tar tzf b.tar.gz > list
 	expect_eq "$(sed -n 1p list)" RUNBOOK.md
-	expect_eq "$(sed -n 2p list)" xtrk-bundle.json
+	expect_eq "$(sed -n 2p list)" report.html
+	expect_eq "$(sed -n 3p list)" xtrk-bundle.json
 	grep -qx "runs/$run1.json" list && grep -qx "objects/$run1.run" list
 	grep -qx "objects/$want_model.blob" list && grep -qx source.pack list
 '

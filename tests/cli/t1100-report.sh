@@ -1,0 +1,238 @@
+#!/bin/sh
+# xtrk report: one self-contained HTML file with the runs table, their step series as charts, tags
+# and notes, checked in a real browser (headless Chromium; those checks skip when it is absent):
+# one row per run, each chart drawn, no script errors, hostile run content shown as text only.
+# The file itself is checked without a browser: data as escaped JSON, every point kept, exactly.
+. "$(dirname "$0")/lib.sh"
+
+new_git_repo
+new_ws
+
+# The browser: Debian's chromium (XTRK_TEST_CHROMIUM names another, or a missing one to try the skips).
+chromium=${XTRK_TEST_CHROMIUM:-chromium}
+# The page's own account of what it did (#xtrk-state), from the DOM after its scripts ran.
+browse() { # URL -> DOM on stdout
+	timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2000 \
+		--virtual-time-budget=10000 --user-data-dir="$TRASH/chrome" --dump-dom "$1" 2>/dev/null
+}
+page_state() { # DOM file -> the state JSON
+	python3 -c '
+import html, re, sys
+m = re.search(r"<pre id=\"xtrk-state\"[^>]*>([^<]*)</pre>", open(sys.argv[1]).read())
+print(html.unescape(m.group(1)) if m else "{}")' "$1"
+}
+need_browser() { command -v "$chromium" >/dev/null 2>&1 || skip "$chromium is not installed (apt-get install chromium)"; }
+# The data JSON of a report file, decoded: python3 - FILE with the page's data in `data` and dec().
+cat > data.py <<'EOF'
+import base64, json, re, struct, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<script type="application/json" id="xtrk-data">(.*?)</script>', page, re.S)
+data = json.loads(m.group(1))
+def dec(p):
+    raw = base64.b64decode(p["d"])
+    fmt = {"i4": "i", "f4": "f", "f8": "d"}[p["t"]]
+    return list(struct.unpack("<%d%s" % (len(raw) // struct.calcsize(fmt), fmt), raw))
+EOF
+
+hostile='</script><img src=x onerror=alert(1)>'
+pwn='<img src=x onerror="document.title=1">'
+# Two runs with series (one of them with a hostile metric name), one without, hostile text in a
+# message, a param's name and value, a note; a line separator in a message.
+python3 - <<'EOF'
+import json
+with open("a.jsonl", "w") as f:
+    for s in range(50):
+        f.write(json.dumps({"step": s, "loss": 2.0 / (s + 1), "acc": s / 50}) + "\n")
+with open("b.jsonl", "w") as f:
+    for s in range(0, 100, 2):
+        f.write(json.dumps({"step": s, "loss": 0.1 + 1.0 / (s + 1), "</script><img src=x onerror=alert(1)>": 0.3}) + "\n")
+EOF
+a=$(xtrk commit-run -e exp -M a.jsonl -p lr=0.1 -m "$hostile" --tag base)
+b=$(xtrk commit-run -e exp -M b.jsonl -p "$hostile=$pwn" -m "javascript:alert(1)")
+c=$(xtrk commit-run -e other -p lr=0.001 -m "$(printf 'line\342\200\250sep\342\200\251x')")
+xtrk note $b -m "$pwn" >/dev/null
+
+check "the file: data only as JSON with <, >, & and U+2028/9 escaped; no markup from a run; no network" '
+	xtrk report -o r.html
+	test -s r.html
+	# the three closing tags the page writes itself (data, uPlot, page script), none from a run
+	expect_eq "$(grep -o "</script" r.html | wc -l)" 3
+	expect_eq "$(grep -c "<img" r.html)" 0
+	expect_eq "$(grep -c "$(printf "\342\200\250")" r.html)" 0
+	expect_contains "$(cat r.html)" "\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e"
+	expect_contains "$(cat r.html)" "line\\u2028sep\\u2029x"
+	expect_contains "$(cat r.html)" "default-src '"'"'none'"'"'"
+	# no address to fetch anything from
+	expect_eq "$(grep -Eoi "(src|href)=\"?(https?:)?//" r.html | wc -l)" 0
+	python3 data.py r.html
+	PWN=$pwn python3 - r.html <<PY
+exec(open("data.py").read())
+import os
+assert len(data["runs"]) == 3, data["runs"]
+msgs = sorted(r.get("message", "") for r in data["runs"])
+assert "$hostile" in msgs and "javascript:alert(1)" in msgs and "line\u2028sep\u2029x" in msgs, msgs
+b = [r for r in data["runs"] if r["id"] == "$b"][0]
+assert b["notes"] == [os.environ["PWN"]], b["notes"]
+PY
+'
+
+check "every point kept, exactly: steps and values read back from the file as logged" '
+	python3 - > big.jsonl <<PY
+import json, random
+random.seed(7)
+for s in range(25000):
+    v = 1.0 + random.random() * 0.01
+    if s == 12345:
+        v = 99.5  # one spike
+    print(json.dumps({"step": s * 3, "noisy": v, "third": s / 3}))
+PY
+	big=$(xtrk commit-run -e big -M big.jsonl 2>/dev/null)
+	xtrk report -o big.html $big
+	python3 - big.html <<PY
+exec(open("data.py").read())
+import json
+want = [json.loads(l) for l in open("big.jsonl")]
+s = data["series"][0]
+steps = dec(s["steps"])
+assert steps == [w["step"] for w in want], "steps differ"
+for k in ("noisy", "third"):
+    got = dec(s["m"][k])
+    assert got == [w[k] for w in want], k + " differs"
+assert s["m"]["third"]["t"] == "f8" and s["steps"]["t"] == "i4"
+PY
+'
+
+check "selection: RUNs, -e, --where; a bad --where or unknown run is refused and writes nothing" '
+	xtrk report -o two.html $a base $c
+	python3 - two.html <<PY
+exec(open("data.py").read())
+assert [r["id"] for r in data["runs"]] == ["$a", "$c"], data["runs"]
+PY
+	xtrk report -o exp.html -e exp
+	python3 - exp.html <<PY
+exec(open("data.py").read())
+assert sorted(r["id"] for r in data["runs"]) == sorted(["$a", "$b"])
+PY
+	xtrk report -o w.html --where "params.lr < 0.05" --columns id,params.lr,metrics.loss
+	python3 - w.html <<PY
+exec(open("data.py").read())
+assert [r["id"] for r in data["runs"]] == ["$c"]
+assert data["columns"] == ["id", "params.lr", "metrics.loss"]
+assert data["runs"][0]["cells"] == ["$c", 0.001, None], data["runs"][0]["cells"]
+PY
+	xtrk report -o - $a | grep "id=\"xtrk-data\"" > /dev/null
+	set +e
+	xtrk report -o bad.html --where "params.lr <" 2> err; rc1=$?
+	xtrk report -o bad.html 0000000000000000deadbeef 2> err2; rc2=$?
+	xtrk report -o bad.html --columns "a..b" 2> err3; rc3=$?
+	xtrk report -o bad.html -e exp $a 2> err4; rc4=$?
+	set -e
+	expect_eq "$rc1 $rc2 $rc3 $rc4" "2 1 2 2"
+	test ! -e bad.html
+	expect_eq "$(ls | grep -c "bad.html")" 0
+'
+
+check "in Chromium: one row per run, each chart drawn, no script errors" '
+	need_browser
+	browse "file://$PWD/r.html" > dom.html
+	page_state dom.html > state.json
+	python3 - <<PY
+import json
+s = json.load(open("state.json"))
+assert s.get("errors") == [], s
+assert s["runs"] == 3 and s["rows"] == 3, s
+# loss, acc and the hostile-named metric: a chart each, each with coloured line pixels
+assert s["charts"] == 3 and s["drawn"] == 3, s
+assert all(p > 50 for p in s["pixels"]), s
+PY
+'
+
+check "in Chromium: hostile strings stay text; no element, script or title change from a run" '
+	need_browser
+	test -s dom.html
+	expect_eq "$(grep -c "<img" dom.html)" 0
+	expect_eq "$(grep -o "<script" dom.html | wc -l)" 3
+	expect_contains "$(cat dom.html)" "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+	expect_contains "$(cat dom.html)" "&lt;img src=x onerror=\"document.title=1\"&gt;"
+	expect_contains "$(cat dom.html)" "javascript:alert(1)"
+	expect_contains "$(cat dom.html)" "<title>xtrk report</title>"
+	expect_not_contains "$(cat dom.html)" "href="
+'
+
+check "in Chromium: a long series is drawn from min/max buckets, its spike kept" '
+	need_browser
+	browse "file://$PWD/big.html" > bigdom.html
+	page_state bigdom.html > bigstate.json
+	python3 - <<PY
+import json
+s = json.load(open("bigstate.json"))
+assert s.get("errors") == [] and s["drawn"] == 2, s
+assert 5000 < s["points"]["noisy"] <= 10000, s
+assert s["max"]["noisy"] == 99.5, s
+PY
+'
+
+check "in Chromium: #sort=-COLUMN&filter=TEXT opens the table sorted and filtered" '
+	need_browser
+	browse "file://$PWD/exp.html#sort=-params.lr" > d1.html
+	browse "file://$PWD/r.html#sort=params.lr&filter=javascript" > d2.html
+	page_state d1.html > s1.json
+	page_state d2.html > s2.json
+	python3 - <<PY
+import json
+s1, s2 = json.load(open("s1.json")), json.load(open("s2.json"))
+# exp: a has params.lr 0.1, b has none (runs without the field go last)
+assert s1["order"] == ["$a"[:12], "$b"[:12]], s1
+assert s2["order"] == ["$b"[:12]] and s2["rows"] == 1, s2
+PY
+'
+
+check "in Chromium: a param against a metric, one point per run that has both, chosen by #x=&y=" '
+	need_browser
+	browse "file://$PWD/exp.html#x=params.lr&y=metrics.loss" > d3.html
+	page_state d3.html > s3.json
+	python3 - <<PY
+import json
+s = json.load(open("s3.json"))
+assert s["errors"] == [], s
+# a has params.lr and metrics.loss (its series last value); b has no params.lr
+assert s["scatter"]["x"] == "params.lr" and s["scatter"]["y"] == "metrics.loss", s
+assert s["scatter"]["points"] == 1 and s["scatter"]["pixels"] > 10, s
+PY
+	python3 - exp.html <<PY
+exec(open("data.py").read())
+a = [r for r in data["runs"] if r["id"] == "$a"][0]
+assert a["num"]["params.lr"] == 0.1 and "metrics.loss" in a["num"], a["num"]
+PY
+'
+
+check "bundle create: report.html next to RUNBOOK.md, of the bundle's runs (not with --no-report); import takes it, not twice" '
+	xtrk bundle create -o b.tar $a $c > /dev/null
+	expect_eq "$(tar tf b.tar | sed -n 1,3p | tr "\n" " ")" "RUNBOOK.md report.html xtrk-bundle.json "
+	tar xf b.tar report.html
+	python3 - report.html <<PY
+exec(open("data.py").read())
+assert sorted(r["id"] for r in data["runs"]) == sorted(["$a", "$c"]), data["runs"]
+assert data["title"] == "b.tar"
+PY
+	expect_eq "$(grep -c "<img" report.html)" 0
+	mkdir imp && (cd imp && xtrk init > /dev/null && xtrk bundle import ../b.tar > /dev/null)
+	expect_eq "$(xtrk -C imp log --format csv --columns id | tail -n +2 | sort | tr "\n" " ")" "$(printf "%s\n" $a $c | sort | tr "\n" " ")"
+	cp b.tar twice.tar
+	tar rf twice.tar report.html
+	set +e; (cd imp && xtrk bundle import ../twice.tar) > out 2> err; rc=$?; set -e
+	test $rc -ne 0
+	expect_contains "$(cat err)" "report.html"
+	expect_contains "$(cat err)" "duplicate"
+	# --no-report: none, and the bundle still imports
+	xtrk bundle create -o lean.tar --no-report $a > /dev/null
+	expect_eq "$(tar tf lean.tar | grep -c "^report.html$" || :)" 0
+	(cd imp && xtrk bundle import ../lean.tar > /dev/null)
+	if command -v "$chromium" > /dev/null 2>&1; then
+		browse "file://$PWD/report.html" > bdom.html
+		page_state bdom.html > bstate.json
+		python3 -c "import json; s = json.load(open(\"bstate.json\")); assert s[\"errors\"] == [] and s[\"rows\"] == 2 and s[\"drawn\"] == 2, s"
+	fi
+'
+
+finish
