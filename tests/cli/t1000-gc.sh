@@ -250,12 +250,21 @@ check 'gc again and again while commits and imports run: every reported run is w
 			i=$((i + $3))
 		done
 	}
-	importer() { for b in bundles/*.tar; do xtrk bundle import "$b" >/dev/null 2>&1 && echo "$b" >> imported.txt; done; }
-	writer 1 0 2 & w1=$!
-	writer 2 1 2 & w2=$!
-	importer & w3=$!
+	importer() { # importer FIRST: every other bundle from b$FIRST on
+		local i=$1
+		while [ $i -lt 8 ]; do
+			xtrk bundle import bundles/b$i.tar >/dev/null 2>&1 && echo "b$i" >> imported.txt
+			i=$((i + 2))
+		done
+	}
+	# Eight writers at once: six committing, two importing.
+	pids=""
+	for w in 0 1 2 3 4 5; do writer $((w + 1)) $w 6 & pids="$pids $!"; done
+	importer 0 & pids="$pids $!"
+	importer 1 & pids="$pids $!"
+	running() { for p in $pids; do kill -0 $p 2>/dev/null && return 0; done; return 1; }
 	gcs=0
-	while kill -0 $w1 2>/dev/null || kill -0 $w2 2>/dev/null || kill -0 $w3 2>/dev/null; do
+	while running; do
 		xtrk gc --prune=now >/dev/null 2>>gc.err || true
 		gcs=$((gcs + 1))
 	done
