@@ -10,9 +10,11 @@
 #include "cli.h"
 #include "xtrk/errors.h"
 #include "xtrk/gc.h"
+#include "xtrk/remote.h"
 
 static const char usage[] =
 	"usage: xtrk gc [--dry-run] [--prune=DATE|now|never] [--wait=SECONDS] [--json] [-v]\n"
+	"                [--remote=NAME]\n"
 	"\n"
 	"Remove what no ref keeps: objects no run, tag, note or partial run reaches,\n"
 	"packs that are mostly such objects (rewritten with the rest), stale temporary\n"
@@ -24,11 +26,14 @@ static const char usage[] =
 	"      --prune=DATE    remove unreferenced things older than DATE (now, never,\n"
 	"                      YYYY-MM-DD[ HH:MM[:SS]], @UNIXTIME, N.UNIT.ago)\n"
 	"      --wait=SECONDS  wait this long for writes in progress (default 60)\n"
+	"      --remote=NAME   collect the folder remote NAME instead of this store\n"
+	"                      (the grace period is this store's, or the remote's\n"
+	"                      gc.pruneExpire when that is longer)\n"
 	"      --json          the report as JSON on stdout\n"
 	"  -v, --verbose       list each thing removed\n"
 	"  -h, --help          show this help\n";
 
-enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT };
+enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT, OPT_REMOTE };
 
 static const char *kind_name(xtrk_gc_kind k)
 {
@@ -67,6 +72,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		{ "prune", required_argument, NULL, OPT_PRUNE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "wait", required_argument, NULL, OPT_WAIT },
+		{ "remote", required_argument, NULL, OPT_REMOTE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -75,7 +81,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	xtrk_gc_result r;
 	struct report rep = { 0, 0, 0, NULL };
 	xtrk_repo *repo = NULL;
-	const char *prune = NULL;
+	const char *prune = NULL, *remote = NULL;
 	int64_t now = (int64_t)time(NULL);
 	long long wait;
 	int c, err, status;
@@ -92,6 +98,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 				return cli_usage_error(usage, "--wait takes a number of seconds (1 to 86400)");
 			o.wait_ms = (long)wait * 1000;
 			break;
+		case OPT_REMOTE: remote = optarg; break;
 		case 'v': rep.verbose = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
@@ -109,7 +116,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	rep.items = json_array();
 	o.removed = on_removed;
 	o.payload = &rep;
-	if ((err = xtrk_gc(&r, repo, &o)) < 0)
+	if ((err = remote ? xtrk_remote_gc(&r, repo, remote, &o) : xtrk_gc(&r, repo, &o)) < 0)
 		goto fail;
 	cli_warnings();
 	if (rep.json) {

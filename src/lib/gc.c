@@ -901,6 +901,18 @@ static void sweep_dispose(struct sweep *s)
 	xtrk_oidset_dispose(&s->copied);
 }
 
+/*
+ * A bare store is a remote that others write into: a link planted anywhere in
+ * it must not lead gc's reads or deletions outside it.  Checked before gc
+ * starts and again under the exclusive lock, just before it deletes.
+ */
+static int refuse_links_if_bare(xtrk_repo *repo)
+{
+	if (!xtrk_store_is_bare(xtrk_repo_dir(repo)))
+		return 0;
+	return xtrk_refuse_links(xtrk_repo_dir(repo), "the store's folder");
+}
+
 int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 {
 	struct gc g;
@@ -919,7 +931,7 @@ int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 	clock_gettime(CLOCK_REALTIME, &now);
 	g.cutoff = o->expire < (int64_t)now.tv_sec - 1 ? o->expire : (int64_t)now.tv_sec - 1;
 
-	if (!o->dry_run && (err = odb_lock_gc_run(g.odb, &run_fd)) < 0)
+	if ((err = refuse_links_if_bare(repo)) < 0 || (!o->dry_run && (err = odb_lock_gc_run(g.odb, &run_fd)) < 0))
 		goto done;
 	/* Mark without holding writers up; then whatever changed is marked again under the lock. */
 	if ((err = mark_all(&g)) < 0 || (err = scan_loose(&g, &s)) < 0 || (err = scan_packs(&g, &s)) < 0)
@@ -929,7 +941,7 @@ int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 			goto done;
 		if ((err = odb_lock_exclusive(g.odb, &gate_fd, &txn_fd, o->wait_ms > 0 ? o->wait_ms : 60000)) < 0)
 			goto done;
-		if ((err = mark_all(&g)) < 0)
+		if ((err = refuse_links_if_bare(repo)) < 0 || (err = mark_all(&g)) < 0)
 			goto done;
 	}
 	err = sweep(&g, &s);
