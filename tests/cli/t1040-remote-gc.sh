@@ -82,21 +82,36 @@ check 'the grace period: young garbage stays; --prune moves the line; the remote
 	verify_pull "$TRASH/runs.txt"
 '
 
-check 'a push that dedupes against old garbage on the remote is never collected under it' '
-	# The run data equals an old unreferenced object: push copies only the rest, so the object must
-	# not go before the run is named (the push holds the remote lock from its first object to its refs).
-	mkdir -p pool && head -c 600000 /dev/urandom > pool/d0
-	xtrk -C "$REM" hash-object -w pool/d0 >/dev/null; age_remote
+check 'a push holds the remote write lock from its first object to its last ref' '
+	# The run data equals an old unreferenced object on the remote: push copies only the rest, so
+	# that object must not go before the run is named.
+	mkdir -p pool && head -c 600000 /dev/urandom > pool/d0 && head -c 600000 /dev/urandom > pool/d1
+	xtrk -C "$REM" hash-object -w pool/d0 pool/d1 >/dev/null; age_remote
+	# gc in its delete window (the gate held): a push waits for it, then writes.
 	flock -x "$REM/objects/txn.gate" sleep 2 & holder=$!
 	sleep 0.3
 	rm -rf data && mkdir data && cp pool/d0 data/f
 	id=$(xtrk commit-run -e dedupe -d data)
-	xtrk push rem "$id" 2>/dev/null   # waits out the gate
+	start=$(date +%s%N); xtrk push rem "$id" 2>/dev/null; end=$(date +%s%N)
+	[ $(( (end - start) / 1000000 )) -ge 1000 ]
 	wait $holder
 	echo "$id $TRASH/main/pool/d0" >> "$TRASH/runs.txt"
+	# A push stopped between its objects and its ref (the ref is locked): gc waits for it and deletes nothing.
+	rm -rf data && mkdir data && cp pool/d1 data/f
+	id=$(xtrk commit-run -e held -d data)
+	mkdir -p "$REM/refs/experiments/held" && : > "$REM/refs/experiments/held/$id.lock"
+	XTRK_LOCK_TIMEOUT_MS=6000 xtrk push rem "$id" 2>push.err & pusher=$!
+	sleep 1.5
+	expect_exit 1 xtrk gc --remote rem --prune=now --wait=1 2>err; cat err
+	expect_contains "$(cat err)" "gc deleted nothing"
+	present $(xtrk hash-object pool/d1)
+	rm "$REM/refs/experiments/held/$id.lock"
+	wait $pusher
+	echo "$id $TRASH/main/pool/d1" >> "$TRASH/runs.txt"
 	xtrk gc --remote rem --prune=now >/dev/null
-	present $(xtrk hash-object pool/d0)
+	present $(xtrk hash-object pool/d0); present $(xtrk hash-object pool/d1)
 	xtrk -C "$REM" fsck --read-data
+	verify_pull "$TRASH/runs.txt"
 '
 
 check 'gc of the remote again and again while two workspaces push: every reported push is whole' '
