@@ -79,11 +79,35 @@ static int pack_load(struct pack *p, const char *idx_path, int verify)
 	return 0;
 }
 
-static int pack_known(xtrk_odb *odb, const char *pack_path)
+static int cmp_str(const void *a, const void *b)
 {
-	for (size_t i = 0; i < odb->npacks; i++)
-		if (!strcmp(odb->packs[i].path, pack_path))
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The name "pack-*" of a known pack, without its ".pack". */
+static const char *pack_stem(const struct pack *p, size_t *len)
+{
+	const char *slash = strrchr(p->path, '/'), *name = slash ? slash + 1 : p->path;
+	*len = strlen(name) - 5;
+	return name;
+}
+
+/* Is `stem` ("pack-*", `len` bytes) among the sorted index names ("pack-*.idx")? */
+static int stem_listed(char **names, size_t n, const char *stem, size_t len)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(names[mid], stem, len);
+		if (!c)
+			c = strcmp(names[mid] + len, ".idx");
+		if (!c)
 			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return 0;
 }
 
@@ -91,16 +115,19 @@ static int pack_known(xtrk_odb *odb, const char *pack_path)
  * Load any index not yet known.  Without `force`, an unchanged folder mtime
  * skips the readdir; a pack added within the same clock tick can then be
  * missed, which only a read that must not miss (force) cares about.
+ * One readdir, sorted: a store of many packs costs O(n log n) per scan, not
+ * a comparison of every name with every known pack, nor a stat of each.
  * Caller holds odb->lock.
  */
 int odb_packs_scan(xtrk_odb *odb, int force)
 {
-	xtrk_buf path = XTRK_BUF_INIT, ppath = XTRK_BUF_INIT;
+	xtrk_buf path = XTRK_BUF_INIT;
+	char **names = NULL, **known = NULL;
+	size_t nnames = 0, anames = 0, nknown = 0;
 	DIR *d;
 	struct dirent *de;
-	int err = 0;
-
 	struct stat st;
+	int err = 0;
 
 	if ((err = xtrk_buf_printf(&path, "%s/pack", odb->dir)) < 0)
 		return err;
@@ -110,41 +137,79 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		xtrk_buf_dispose(&path);
 		return 0;
 	}
+	if (!(d = opendir(path.ptr))) {
+		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
+		/* no folder: no packs (gc may have removed them all) */
+		for (size_t i = 0; err == 0 && i < odb->npacks; i++)
+			odb_pack_close(&odb->packs[i]);
+		if (err == 0)
+			odb->npacks = 0;
+		xtrk_buf_dispose(&path);
+		return err;
+	}
+	odb->pack_dir_mtime = st.st_mtim;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") || strncmp(de->d_name, "pack-", 5))
+			continue;
+		if (nnames == anames) {
+			size_t na = anames ? anames * 2 : 64;
+			char **nn = realloc(names, na * sizeof(*nn));
+			if (!nn) {
+				err = xtrk_error_oom();
+				break;
+			}
+			names = nn;
+			anames = na;
+		}
+		if (!(names[nnames] = strdup(de->d_name))) {
+			err = xtrk_error_oom();
+			break;
+		}
+		nnames++;
+	}
+	closedir(d);
+	if (err < 0)
+		goto done;
+	xtrk_sort(names, nnames, sizeof(*names), cmp_str);
 	/* gc removes a pack's index before the pack: forget packs whose index is gone. */
 	for (size_t i = 0; i < odb->npacks;) {
-		struct stat ist;
-		size_t n = strlen(odb->packs[i].path);
-		xtrk_buf_clear(&ppath);
-		xtrk_buf_printf(&ppath, "%.*s.idx", (int)(n - 5), odb->packs[i].path);
-		if (!xtrk_buf_oom(&ppath) && stat(ppath.ptr, &ist) < 0 && errno == ENOENT) {
+		size_t len;
+		const char *stem = pack_stem(&odb->packs[i], &len);
+		if (!stem_listed(names, nnames, stem, len)) {
 			odb_pack_close(&odb->packs[i]);
 			odb->packs[i] = odb->packs[--odb->npacks];
 			continue;
 		}
 		i++;
 	}
-	if (!(d = opendir(path.ptr))) {
-		xtrk_buf_dispose(&path);
-		xtrk_buf_dispose(&ppath);
-		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
+	/* The known packs as "pack-*.idx" names, sorted, to tell the new ones. */
+	if (odb->npacks && !(known = calloc(odb->npacks, sizeof(*known)))) {
+		err = xtrk_error_oom();
+		goto done;
 	}
-	odb->pack_dir_mtime = st.st_mtim;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
+	for (; nknown < odb->npacks; nknown++) {
+		size_t len;
+		const char *stem = pack_stem(&odb->packs[nknown], &len);
+		if (!(known[nknown] = malloc(len + 5))) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		memcpy(known[nknown], stem, len);
+		memcpy(known[nknown] + len, ".idx", 5);
+	}
+	xtrk_sort(known, nknown, sizeof(*known), cmp_str);
+	for (size_t k = 0; k < nnames; k++) {
 		struct pack p, *np;
-		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") || strncmp(de->d_name, "pack-", 5))
+		if (bsearch(&names[k], known, nknown, sizeof(*known), cmp_str))
 			continue;
-		xtrk_buf_clear(&ppath);
-		xtrk_buf_printf(&ppath, "%s/pack/%.*s.pack", odb->dir, (int)(n - 4), de->d_name);
-		if (xtrk_buf_oom(&ppath)) {
+		xtrk_buf_clear(&path);
+		xtrk_buf_printf(&path, "%s/pack/%s", odb->dir, names[k]);
+		if (xtrk_buf_oom(&path)) {
 			err = XTRK_ERROR;
 			break;
 		}
-		if (pack_known(odb, ppath.ptr))
-			continue;
-		xtrk_buf_clear(&path);
-		xtrk_buf_printf(&path, "%s/pack/%s", odb->dir, de->d_name);
-		if (xtrk_buf_oom(&path) || pack_load(&p, path.ptr, 0) < 0)
+		if (pack_load(&p, path.ptr, 0) < 0)
 			continue; /* a damaged index is fsck's to report; reads fall back to a miss */
 		if (!(np = realloc(odb->packs, (odb->npacks + 1) * sizeof(*np)))) {
 			odb_pack_close(&p);
@@ -154,9 +219,14 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		odb->packs = np;
 		odb->packs[odb->npacks++] = p;
 	}
-	closedir(d);
+done:
+	for (size_t i = 0; i < nknown; i++)
+		free(known[i]);
+	free(known);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
 	xtrk_buf_dispose(&path);
-	xtrk_buf_dispose(&ppath);
 	return err;
 }
 
