@@ -422,8 +422,13 @@ struct packinfo {
 	uint64_t live_bytes; /* entries (header and stored bytes) of live objects */
 	size_t live, dead;
 	int rewrite;
+	int old;             /* older than the cutoff */
 	int fd;
 };
+
+/* More small old packs than this are merged into one; a pack is small under this size. */
+#define GC_MERGE_PACKS 32
+#define GC_MERGE_PACK_BYTES (64ULL * 1024 * 1024)
 
 struct sweep {
 	struct loose *loose;
@@ -507,6 +512,7 @@ static int scan_packs(struct gc *g, struct sweep *s)
 	xtrk_buf dir = XTRK_BUF_INIT, ip = XTRK_BUF_INIT;
 	DIR *d;
 	struct dirent *de;
+	size_t nsmall = 0;
 	int err = 0;
 
 	if (xtrk_buf_printf(&dir, "%s/pack", g->odb->dir) < 0)
@@ -562,14 +568,29 @@ static int scan_packs(struct gc *g, struct sweep *s)
 		if (err)
 			break;
 		/* A young pack stays whole; an old one goes when more than half of it is garbage. */
-		if (pi->dead && !older(&pst, g->cutoff))
+		pi->old = older(&pst, g->cutoff);
+		if (pi->dead && !pi->old)
 			g->r->kept_recent += pi->dead;
 		else if (pi->dead && (PACK_FILE_HDR + pi->live_bytes) * 2 < pi->pack_bytes)
 			pi->rewrite = 1;
 		else
-			g->r->kept_in_packs += pi->dead;
+			nsmall += pi->old && pi->pack_bytes < GC_MERGE_PACK_BYTES;
 	}
 	closedir(d);
+	/*
+	 * Many small old packs (one a commit makes each) are merged into the new
+	 * pack too: every read and every write transaction looks in each pack, so
+	 * their number, not their size, is what costs.  Their garbage goes with it.
+	 */
+	for (size_t k = 0; !err && k < s->npacks; k++) {
+		struct packinfo *pi = &s->packs[k];
+		if (pi->rewrite || (pi->dead && !pi->old))
+			continue;
+		if (nsmall > GC_MERGE_PACKS && pi->old && pi->pack_bytes < GC_MERGE_PACK_BYTES)
+			pi->rewrite = 1;
+		else
+			g->r->kept_in_packs += pi->dead;
+	}
 	/* Live objects in packs that stay need no copy. */
 	for (size_t k = 0; !err && k < s->npacks; k++) {
 		struct packinfo *pi = &s->packs[k];
