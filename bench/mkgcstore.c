@@ -7,7 +7,11 @@
  * BIG big unreferenced blobs of 1 MiB (loose objects).  Refs are written
  * plainly (no lock, no fsync: this is a generator, not a user command).
  *
- *   bench/mkgcstore WORKSPACE TEMPLATE.json RUNS FILES RUNS_PER_TXN GARBAGE_EVERY BIG
+ * With FILES_DIR, the same files are also written there as plain files
+ * (FILES_DIR/live/RUN/fNNNN, FILES_DIR/garbage/RUN/fNNNN and
+ * FILES_DIR/garbage/bigN), for the other tools to hold the same data.
+ *
+ *   bench/mkgcstore WORKSPACE TEMPLATE.json RUNS FILES RUNS_PER_TXN GARBAGE_EVERY BIG [FILES_DIR]
  */
 #include "config.h"
 #include <fcntl.h>
@@ -41,6 +45,22 @@ static int fail(const char *what)
 	return 1;
 }
 
+/* OUT/KIND/rRUN/fFILE (RUN < 0: OUT/KIND/bigFILE) */
+static int write_file(const char *out, const char *kind, long run, long f, const void *data, size_t n)
+{
+	char p[4096];
+	int fd;
+	if (run < 0)
+		snprintf(p, sizeof(p), "%s/%s/big%ld", out, kind, f);
+	else
+		snprintf(p, sizeof(p), "%s/%s/r%06ld/f%04ld", out, kind, run, f);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 || write(fd, data, n) != (ssize_t)n || close(fd) < 0) {
+		perror(p);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	xtrk_repo *repo;
@@ -51,9 +71,12 @@ int main(int argc, char **argv)
 	char path[4096];
 	unsigned char *blob;
 
-	if (argc != 8 || (runs = atol(argv[3])) <= 0 || (files = atol(argv[4])) <= 0 || files > 9999 ||
+	const char *out = argc == 9 ? argv[8] : NULL;
+
+	if ((argc != 8 && argc != 9) || (runs = atol(argv[3])) <= 0 || (files = atol(argv[4])) <= 0 || files > 9999 ||
 	    (per = atol(argv[5])) <= 0 || (every = atol(argv[6])) < 0 || (big = atol(argv[7])) < 0) {
-		fprintf(stderr, "usage: %s WORKSPACE TEMPLATE.json RUNS FILES RUNS_PER_TXN GARBAGE_EVERY BIG\n", argv[0]);
+		fprintf(stderr, "usage: %s WORKSPACE TEMPLATE.json RUNS FILES RUNS_PER_TXN GARBAGE_EVERY BIG [FILES_DIR]\n",
+			argv[0]);
 		return 2;
 	}
 	if (xtrk_repo_open(&repo, argv[1]) < 0)
@@ -68,6 +91,13 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(path, sizeof(path), "%s/refs/experiments/gcbench", xtrk_repo_dir(repo));
 	mkdir(path, 0755);
+	if (out) {
+		snprintf(path, sizeof(path), "%s/live", out);
+		mkdir(out, 0755);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/garbage", out);
+		mkdir(path, 0755);
+	}
 	for (long i = 0; i < runs; i++) {
 		xtrk_buf tree = XTRK_BUF_INIT;
 		xtrk_oid id, tid;
@@ -78,6 +108,10 @@ int main(int argc, char **argv)
 
 		if (!txn && xtrk_txn_new(&txn, xtrk_repo_odb(repo)) < 0)
 			return fail("transaction");
+		if (out) {
+			snprintf(path, sizeof(path), "%s/%s/r%06ld", out, garbage ? "garbage" : "live", i);
+			mkdir(path, 0755);
+		}
 		for (long f = 0; f < files; f++) {
 			size_t n = 200 + next() % 1800;
 			for (size_t k = 0; k < n; k += 8) {
@@ -86,6 +120,8 @@ int main(int argc, char **argv)
 			}
 			if (xtrk_txn_write(&id, txn, XTRK_OBJ_BLOB, blob, n) < 0)
 				return fail("blob");
+			if (out && write_file(out, garbage ? "garbage" : "live", i, f, blob, n) < 0)
+				return 1;
 			xtrk_buf_printf(&tree, "100644 blob %s %zu 1\tf%04ld\n", xtrk_oid_tostr(&id), n, f);
 			bytes += n;
 		}
@@ -128,6 +164,8 @@ int main(int argc, char **argv)
 		if ((!txn && xtrk_txn_new(&txn, xtrk_repo_odb(repo)) < 0) ||
 		    xtrk_txn_write(&id, txn, XTRK_OBJ_BLOB, blob, 1 << 20) < 0)
 			return fail("big blob");
+		if (out && write_file(out, "garbage", -1, b, blob, 1 << 20) < 0)
+			return 1;
 	}
 	if (txn && (xtrk_txn_commit(txn) < 0))
 		return fail("commit");
