@@ -142,8 +142,11 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		/* no folder: no packs (gc may have removed them all) */
 		for (size_t i = 0; err == 0 && i < odb->npacks; i++)
 			odb_pack_close(&odb->packs[i]);
-		if (err == 0)
+		if (err == 0) {
 			odb->npacks = 0;
+			odb->fds_open = 0;
+			odb_packmap_drop(odb);
+		}
 		xtrk_buf_dispose(&path);
 		return err;
 	}
@@ -177,8 +180,10 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		size_t len;
 		const char *stem = pack_stem(&odb->packs[i], &len);
 		if (!stem_listed(names, nnames, stem, len)) {
+			odb->fds_open -= odb->packs[i].fd >= 0;
 			odb_pack_close(&odb->packs[i]);
 			odb->packs[i] = odb->packs[--odb->npacks];
+			odb_packmap_drop(odb);
 			continue;
 		}
 		i++;
@@ -218,6 +223,7 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		}
 		odb->packs = np;
 		odb->packs[odb->npacks++] = p;
+		odb_packmap_drop(odb);
 	}
 done:
 	for (size_t i = 0; i < nknown; i++)
@@ -247,9 +253,101 @@ static const unsigned char *idx_find(const unsigned char *ents, uint64_t count, 
 	return NULL;
 }
 
+/*
+ * With many packs, looking in each pack's index in turn costs a binary search
+ * per pack for every lookup (and every miss looks in all of them).  Past
+ * PACKMAP_MIN packs a hash table of every packed object's ID (its first 8
+ * bytes) and pack is built once, on the first lookup after the pack list
+ * changed; a lookup then searches only the packs its ID's hash names.
+ */
+#define PACKMAP_MIN 16
+
+struct packmap_slot {
+	uint64_t key;  /* the ID's first 8 bytes */
+	uint32_t pack; /* its pack's index + 1; 0: empty */
+	uint32_t pad;
+};
+
+/*
+ * Open a pack's file, keeping at most PACK_FDS_OPEN packs open: a store of
+ * thousands of packs would otherwise run out of descriptors (the usual limit
+ * is 1,024; a store of 10,000 packs is no rarity).  Locations hold duplicates, so closing a pack's is always safe.
+ * Caller holds odb->lock.
+ */
+#define PACK_FDS_OPEN 16
+
+void odb_pack_open_fd(xtrk_odb *odb, struct pack *p)
+{
+	for (size_t k = 0; odb->fds_open >= PACK_FDS_OPEN && k < odb->npacks; k++) {
+		struct pack *q = &odb->packs[(odb->fd_cursor + k) % odb->npacks];
+		if (q->fd >= 0 && q != p) {
+			close(q->fd);
+			q->fd = -1;
+			odb->fds_open--;
+			odb->fd_cursor = (odb->fd_cursor + k + 1) % odb->npacks;
+			break;
+		}
+	}
+	if ((p->fd = open(p->path, O_RDONLY | O_CLOEXEC)) >= 0)
+		odb->fds_open++;
+}
+
+void odb_packmap_drop(xtrk_odb *odb)
+{
+	free(odb->map);
+	odb->map = NULL;
+	odb->map_cap = 0;
+}
+
+static int packmap_build(xtrk_odb *odb)
+{
+	uint64_t total = 0;
+	size_t cap = 64;
+	struct packmap_slot *m;
+
+	for (size_t i = 0; i < odb->npacks; i++)
+		total += odb->packs[i].count;
+	while (cap < total * 2)
+		cap *= 2;
+	if (odb->npacks >= UINT32_MAX || !(m = calloc(cap, sizeof(*m))))
+		return -1;
+	for (size_t i = 0; i < odb->npacks; i++) {
+		const unsigned char *e = odb->packs[i].idx + IDX_HDR;
+		for (uint64_t k = 0; k < odb->packs[i].count; k++, e += IDX_ENTRY) {
+			uint64_t key;
+			size_t s;
+			memcpy(&key, e, sizeof(key));
+			for (s = (size_t)(key & (cap - 1)); m[s].pack; s = (s + 1) & (cap - 1))
+				;
+			m[s].key = key;
+			m[s].pack = (uint32_t)(i + 1);
+		}
+	}
+	odb->map = m;
+	odb->map_cap = cap;
+	return 0;
+}
+
 /* Find an object in the packs; fills pack index and offset. Caller holds lock. */
 int odb_packs_find(xtrk_odb *odb, const xtrk_oid *oid, size_t *pi, uint64_t *off)
 {
+	if (odb->npacks >= PACKMAP_MIN && (odb->map || packmap_build(odb) == 0)) {
+		uint64_t key;
+		memcpy(&key, oid->id, sizeof(key));
+		for (size_t s = (size_t)(key & (odb->map_cap - 1)); odb->map[s].pack; s = (s + 1) & (odb->map_cap - 1)) {
+			const struct pack *p;
+			const unsigned char *e;
+			if (odb->map[s].key != key)
+				continue;
+			p = &odb->packs[odb->map[s].pack - 1];
+			if ((e = idx_find(p->idx + IDX_HDR, p->count, oid))) {
+				*pi = odb->map[s].pack - 1;
+				*off = xtrk_get_le64(e + 16);
+				return 1;
+			}
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < odb->npacks; i++) {
 		const unsigned char *e = idx_find(odb->packs[i].idx + IDX_HDR, odb->packs[i].count, oid);
 		if (e) {
