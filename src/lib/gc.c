@@ -565,6 +565,8 @@ static int scan_packs(struct gc *g, struct sweep *s)
 				pi->dead++;
 			}
 		}
+		close(pi->fd); /* reopened to copy from it: a store may hold more packs than descriptors */
+		pi->fd = -1;
 		if (err)
 			break;
 		/* A young pack stays whole; an old one goes when more than half of it is garbage. */
@@ -627,6 +629,10 @@ static int rewrite_packs(struct gc *g, struct sweep *s)
 		struct packinfo *pi = &s->packs[k];
 		if (!pi->rewrite)
 			continue;
+		if ((pi->fd = open(pi->p.path, O_RDONLY | O_CLOEXEC)) < 0) {
+			err = xtrk_error_errno("cannot read pack '%s'", pi->p.path);
+			break;
+		}
 		for (uint64_t i = 0; i < pi->p.count && !err; i++) {
 			struct loc l, lv;
 			xtrk_oid oid;
@@ -662,6 +668,8 @@ static int rewrite_packs(struct gc *g, struct sweep *s)
 			if (xtrk_oidset_add(&s->copied, &oid) < 0)
 				err = xtrk_error_oom();
 		}
+		close(pi->fd);
+		pi->fd = -1;
 	}
 	if (err == 0)
 		err = xtrk_txn_commit(t);

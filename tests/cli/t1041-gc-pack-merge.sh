@@ -53,9 +53,9 @@ check 'many small old packs are merged into one; as many young packs stay' '
 	out=$(xtrk gc --json); echo "$out"
 	expect_eq "$(npacks)" "$before"
 	verify_runs
-	# once old, they merge with the rest
+	# once old, they merge with the rest; more packs than the process may open files is no obstacle
 	age .xtrk/objects
-	xtrk gc >/dev/null
+	(ulimit -n 32 && xtrk gc)
 	expect_eq "$(npacks)" 1
 	xtrk fsck --read-data
 	verify_runs
