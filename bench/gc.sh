@@ -64,7 +64,9 @@ echo "store: $RUNS runs ($((RUNS / 10)) unnamed), $objs objects in $packs packs 
 
 # git: live files committed, garbage written as unreferenced objects.
 have_git=1
-mkdir "$WORK/git" && cd "$WORK/git" && git init -q . && cp -r "$WORK/files/live" . && git add -A && git commit -qm live &&
+# (No automatic gc while setting up: it would pack and prune in the background and hold the gc lock.)
+mkdir "$WORK/git" && cd "$WORK/git" && git init -q . && git config gc.auto 0 && cp -r "$WORK/files/live" . &&
+	git add -A && git commit -qm live &&
 	find "$WORK/files/garbage" -type f | git hash-object -w --stdin-paths >/dev/null && old3w .git/objects || have_git=0
 # restic: live files and garbage in two snapshots; the garbage snapshot is forgotten and pruned.
 have_restic=0
@@ -122,7 +124,7 @@ echo "| --- | ---: | ---: | ---: | --- |"
 echo "| xtrk gc --prune=now, $packs packs | $(col "$WORK/gc.log" 1) | $(mib $(( $(col "$WORK/gc.log" 2) * 1024 ))) | $(mib "$(col "$WORK/rec.log" 1)") | $(col "$WORK/rec.log" 2) pack(s), fsck clean |"
 [ -z "$AGAINST" ] || echo "| $AGAINST gc --prune=now | $(col "$WORK/old.log" 1) | $(mib $(( $(col "$WORK/old.log" 2) * 1024 ))) | | |"
 echo "| xtrk gc again (nothing to remove) | $(col "$WORK/gc2.log" 1) | $(mib $(( $(col "$WORK/gc2.log" 2) * 1024 ))) | | |"
-[ $have_git = 0 ] || echo "| git gc --prune=now (live committed, garbage loose) | $(col "$WORK/git.log" 1) | $(mib $(( $(col "$WORK/git.log" 2) * 1024 ))) | $(mib "$(col "$WORK/git.rec" 1)") | $(mib "$(col "$WORK/git.rec" 2)") -> $(mib "$(col "$WORK/git.rec" 3)") MiB |"
+[ $have_git = 0 ] || echo "| git gc --prune=now (live committed, garbage loose; packs all) | $(col "$WORK/git.log" 1) | $(mib $(( $(col "$WORK/git.log" 2) * 1024 ))) | $(mib "$(col "$WORK/git.rec" 1)") | $(mib "$(col "$WORK/git.rec" 2)") -> $(mib "$(col "$WORK/git.rec" 3)") MiB |"
 [ $have_restic = 0 ] || echo "| restic forget --prune (garbage snapshot) | $(col "$WORK/restic.log" 1) | $(mib $(( $(col "$WORK/restic.log" 2) * 1024 ))) | $(mib "$(col "$WORK/restic.rec" 1)") | $(mib "$(col "$WORK/restic.rec" 2)") -> $(mib "$(col "$WORK/restic.rec" 3)") MiB |"
 echo
 echo "| commit-run of a small file | median ms |"
