@@ -206,7 +206,7 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 	xtrk_sort(known, nknown, sizeof(*known), cmp_str);
 	for (size_t k = 0; k < nnames; k++) {
 		struct pack p, *np;
-		if (bsearch(&names[k], known, nknown, sizeof(*known), cmp_str))
+		if (nknown && bsearch(&names[k], known, nknown, sizeof(*known), cmp_str))
 			continue;
 		xtrk_buf_clear(&path);
 		xtrk_buf_printf(&path, "%s/pack/%s", odb->dir, names[k]);
