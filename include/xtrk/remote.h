@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xtrk/gc.h"
 #include "xtrk/oid.h"
 #include "xtrk/repo.h"
 
@@ -67,5 +68,17 @@ int xtrk_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const x
  * does not have is left behind with a warning.
  */
 int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_sync_options *opts);
+
+/**
+ * Collect garbage on a remote, as xtrk_gc does in a store, by the same
+ * protocol: the remote's write lock (objects/txn.lock and txn.gate, flock(2)),
+ * which every push into it holds shared from its first object to its last
+ * ref, wherever it runs.  Only a bare folder store (xtrk_remote_add's) is
+ * collected; one holding a symbolic link anywhere is refused
+ * (XTRK_EINVALID).  `o->expire` is the grace period, lengthened (never
+ * shortened) by gc.pruneExpire in the remote's own config.  The source
+ * packs under the remote's source.git are left alone.
+ */
+int xtrk_remote_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const xtrk_gc_options *o);
 
 #endif

@@ -10,9 +10,11 @@
 #include "cli.h"
 #include "xtrk/errors.h"
 #include "xtrk/gc.h"
+#include "xtrk/remote.h"
 
 static const char usage[] =
 	"usage: xtrk gc [--dry-run] [--retain] [--prune=DATE|now|never] [--wait=SECONDS] [--json] [-v]\n"
+	"                [--remote=NAME]\n"
 	"\n"
 	"Remove what no ref keeps: objects no run, tag, note or partial run reaches,\n"
 	"packs that are mostly such objects (rewritten with the rest), stale temporary\n"
@@ -25,11 +27,14 @@ static const char usage[] =
 	"      --prune=DATE    remove unreferenced things older than DATE (now, never,\n"
 	"                      YYYY-MM-DD[ HH:MM[:SS]], @UNIXTIME, N.UNIT.ago)\n"
 	"      --wait=SECONDS  wait this long for writes in progress (default 60)\n"
+	"      --remote=NAME   collect the folder remote NAME instead of this store\n"
+	"                      (the grace period is this store's, or the remote's\n"
+	"                      gc.pruneExpire when that is longer)\n"
 	"      --json          the report as JSON on stdout\n"
 	"  -v, --verbose       list each thing removed\n"
 	"  -h, --help          show this help\n";
 
-enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT, OPT_RETAIN };
+enum { OPT_PRUNE = 256, OPT_JSON, OPT_WAIT, OPT_RETAIN, OPT_REMOTE };
 
 static const char *kind_name(xtrk_gc_kind k)
 {
@@ -69,6 +74,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "retain", no_argument, NULL, OPT_RETAIN },
+		{ "remote", required_argument, NULL, OPT_REMOTE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -77,7 +83,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	xtrk_gc_result r;
 	struct report rep = { 0, 0, 0, NULL };
 	xtrk_repo *repo = NULL;
-	const char *prune = NULL;
+	const char *prune = NULL, *remote = NULL;
 	int64_t now = (int64_t)time(NULL);
 	long long wait;
 	json_t *retained = NULL;
@@ -96,6 +102,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 				return cli_usage_error(usage, "--wait takes a number of seconds (1 to 86400)");
 			o.wait_ms = (long)wait * 1000;
 			break;
+		case OPT_REMOTE: remote = optarg; break;
 		case 'v': rep.verbose = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
@@ -103,6 +110,8 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc)
 		return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+	if (retain && remote)
+		return cli_usage_error(usage, "--retain applies this store's rules; it does not go with --remote");
 	if (prune && xtrk_gc_parse_expire(&o.expire, prune, now) < 0)
 		return cli_usage_error(usage, "--prune: %s", xtrk_error_last());
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
@@ -118,7 +127,7 @@ int cmd_gc(int argc, char **argv, struct cli *cli)
 	rep.items = json_array();
 	o.removed = on_removed;
 	o.payload = &rep;
-	if ((err = xtrk_gc(&r, repo, &o)) < 0)
+	if ((err = remote ? xtrk_remote_gc(&r, repo, remote, &o) : xtrk_gc(&r, repo, &o)) < 0)
 		goto fail;
 	cli_warnings();
 	if (rep.json) {

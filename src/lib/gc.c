@@ -436,8 +436,13 @@ struct packinfo {
 	uint64_t live_bytes; /* entries (header and stored bytes) of live objects */
 	size_t live, dead;
 	int rewrite;
+	int old;             /* older than the cutoff */
 	int fd;
 };
+
+/* More small old packs than this are merged into one; a pack is small under this size. */
+#define GC_MERGE_PACKS 32
+#define GC_MERGE_PACK_BYTES (64ULL * 1024 * 1024)
 
 struct sweep {
 	struct loose *loose;
@@ -521,6 +526,7 @@ static int scan_packs(struct gc *g, struct sweep *s)
 	xtrk_buf dir = XTRK_BUF_INIT, ip = XTRK_BUF_INIT;
 	DIR *d;
 	struct dirent *de;
+	size_t nsmall = 0;
 	int err = 0;
 
 	if (xtrk_buf_printf(&dir, "%s/pack", g->odb->dir) < 0)
@@ -573,17 +579,34 @@ static int scan_packs(struct gc *g, struct sweep *s)
 				pi->dead++;
 			}
 		}
+		close(pi->fd); /* reopened to copy from it: a store may hold more packs than descriptors */
+		pi->fd = -1;
 		if (err)
 			break;
 		/* A young pack stays whole; an old one goes when more than half of it is garbage. */
-		if (pi->dead && !older(&pst, g->cutoff))
+		pi->old = older(&pst, g->cutoff);
+		if (pi->dead && !pi->old)
 			g->r->kept_recent += pi->dead;
 		else if (pi->dead && (PACK_FILE_HDR + pi->live_bytes) * 2 < pi->pack_bytes)
 			pi->rewrite = 1;
 		else
-			g->r->kept_in_packs += pi->dead;
+			nsmall += pi->old && pi->pack_bytes < GC_MERGE_PACK_BYTES;
 	}
 	closedir(d);
+	/*
+	 * Many small old packs (one a commit makes each) are merged into the new
+	 * pack too: every read and every write transaction looks in each pack, so
+	 * their number, not their size, is what costs.  Their garbage goes with it.
+	 */
+	for (size_t k = 0; !err && k < s->npacks; k++) {
+		struct packinfo *pi = &s->packs[k];
+		if (pi->rewrite || (pi->dead && !pi->old))
+			continue;
+		if (nsmall > GC_MERGE_PACKS && pi->old && pi->pack_bytes < GC_MERGE_PACK_BYTES)
+			pi->rewrite = 1;
+		else
+			g->r->kept_in_packs += pi->dead;
+	}
 	/* Live objects in packs that stay need no copy. */
 	for (size_t k = 0; !err && k < s->npacks; k++) {
 		struct packinfo *pi = &s->packs[k];
@@ -620,6 +643,10 @@ static int rewrite_packs(struct gc *g, struct sweep *s)
 		struct packinfo *pi = &s->packs[k];
 		if (!pi->rewrite)
 			continue;
+		if ((pi->fd = open(pi->p.path, O_RDONLY | O_CLOEXEC)) < 0) {
+			err = xtrk_error_errno("cannot read pack '%s'", pi->p.path);
+			break;
+		}
 		for (uint64_t i = 0; i < pi->p.count && !err; i++) {
 			struct loc l, lv;
 			xtrk_oid oid;
@@ -655,6 +682,8 @@ static int rewrite_packs(struct gc *g, struct sweep *s)
 			if (xtrk_oidset_add(&s->copied, &oid) < 0)
 				err = xtrk_error_oom();
 		}
+		close(pi->fd);
+		pi->fd = -1;
 	}
 	if (err == 0)
 		err = xtrk_txn_commit(t);
@@ -915,6 +944,18 @@ static void sweep_dispose(struct sweep *s)
 	xtrk_oidset_dispose(&s->copied);
 }
 
+/*
+ * A bare store is a remote that others write into: a link planted anywhere in
+ * it must not lead gc's reads or deletions outside it.  Checked before gc
+ * starts and again under the exclusive lock, just before it deletes.
+ */
+static int refuse_links_if_bare(xtrk_repo *repo)
+{
+	if (!xtrk_store_is_bare(xtrk_repo_dir(repo)))
+		return 0;
+	return xtrk_refuse_links(xtrk_repo_dir(repo), "the store's folder");
+}
+
 int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 {
 	struct gc g;
@@ -933,7 +974,7 @@ int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 	clock_gettime(CLOCK_REALTIME, &now);
 	g.cutoff = o->expire < (int64_t)now.tv_sec - 1 ? o->expire : (int64_t)now.tv_sec - 1;
 
-	if (!o->dry_run && (err = odb_lock_gc_run(g.odb, &run_fd)) < 0)
+	if ((err = refuse_links_if_bare(repo)) < 0 || (!o->dry_run && (err = odb_lock_gc_run(g.odb, &run_fd)) < 0))
 		goto done;
 	/* Mark without holding writers up; then whatever changed is marked again under the lock. */
 	if ((err = mark_all(&g)) < 0 || (err = scan_loose(&g, &s)) < 0 || (err = scan_packs(&g, &s)) < 0)
@@ -943,7 +984,7 @@ int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 			goto done;
 		if ((err = odb_lock_exclusive(g.odb, &gate_fd, &txn_fd, o->wait_ms > 0 ? o->wait_ms : 60000)) < 0)
 			goto done;
-		if ((err = mark_all(&g)) < 0)
+		if ((err = refuse_links_if_bare(repo)) < 0 || (err = mark_all(&g)) < 0)
 			goto done;
 	}
 	err = sweep(&g, &s);

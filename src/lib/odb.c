@@ -50,7 +50,7 @@ static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 		if (odb_packs_find(odb, oid, &pi, &off)) {
 			struct pack *p = &odb->packs[pi];
 			if (p->fd < 0)
-				p->fd = open(p->path, O_RDONLY | O_CLOEXEC);
+				odb_pack_open_fd(odb, p);
 			/* Found in a pack on the second look: the loose path is no longer needed. */
 			xtrk_buf_dispose(&path);
 			if (p->fd < 0 && errno == ENOENT && !rescanned) {
@@ -68,6 +68,11 @@ static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 				return err == XTRK_ENOTFOUND ? XTRK_ECORRUPT : err;
 			}
 			err = odb_loc_from_pack(l, p->fd, off, oid, p->path);
+			/* The location holds a descriptor of its own: the pack's may be closed to open another's. */
+			if (err == 0 && (l->fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+				err = xtrk_error_errno("cannot open pack '%s'", p->path);
+			else if (err == 0)
+				l->own_fd = 1;
 			pthread_mutex_unlock(&odb->lock);
 			return err;
 		}
@@ -128,6 +133,7 @@ void xtrk_odb_free(xtrk_odb *odb)
 	for (size_t i = 0; i < odb->npacks; i++)
 		odb_pack_close(&odb->packs[i]);
 	free(odb->packs);
+	free(odb->map);
 	free(odb->dir);
 	pthread_mutex_destroy(&odb->lock);
 	free(odb);

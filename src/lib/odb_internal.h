@@ -48,6 +48,11 @@ struct xtrk_odb {
 	struct pack *packs;
 	size_t npacks;
 	struct timespec pack_dir_mtime; /* of objects/pack when last scanned */
+	/* With many packs: every packed object's pack, by a hash of its ID (odb_pack.c); NULL until needed. */
+	struct packmap_slot *map;
+	size_t map_cap;
+	size_t fd_cursor; /* where odb_pack_open_fd looks first for a pack to close */
+	size_t fds_open;  /* packs whose fd is open */
 };
 
 /* Where an object's stored bytes are. */

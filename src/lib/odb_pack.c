@@ -79,11 +79,35 @@ static int pack_load(struct pack *p, const char *idx_path, int verify)
 	return 0;
 }
 
-static int pack_known(xtrk_odb *odb, const char *pack_path)
+static int cmp_str(const void *a, const void *b)
 {
-	for (size_t i = 0; i < odb->npacks; i++)
-		if (!strcmp(odb->packs[i].path, pack_path))
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The name "pack-*" of a known pack, without its ".pack". */
+static const char *pack_stem(const struct pack *p, size_t *len)
+{
+	const char *slash = strrchr(p->path, '/'), *name = slash ? slash + 1 : p->path;
+	*len = strlen(name) - 5;
+	return name;
+}
+
+/* Is `stem` ("pack-*", `len` bytes) among the sorted index names ("pack-*.idx")? */
+static int stem_listed(char **names, size_t n, const char *stem, size_t len)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(names[mid], stem, len);
+		if (!c)
+			c = strcmp(names[mid] + len, ".idx");
+		if (!c)
 			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return 0;
 }
 
@@ -91,16 +115,19 @@ static int pack_known(xtrk_odb *odb, const char *pack_path)
  * Load any index not yet known.  Without `force`, an unchanged folder mtime
  * skips the readdir; a pack added within the same clock tick can then be
  * missed, which only a read that must not miss (force) cares about.
+ * One readdir, sorted: a store of many packs costs O(n log n) per scan, not
+ * a comparison of every name with every known pack, nor a stat of each.
  * Caller holds odb->lock.
  */
 int odb_packs_scan(xtrk_odb *odb, int force)
 {
-	xtrk_buf path = XTRK_BUF_INIT, ppath = XTRK_BUF_INIT;
+	xtrk_buf path = XTRK_BUF_INIT;
+	char **names = NULL, **known = NULL;
+	size_t nnames = 0, anames = 0, nknown = 0;
 	DIR *d;
 	struct dirent *de;
-	int err = 0;
-
 	struct stat st;
+	int err = 0;
 
 	if ((err = xtrk_buf_printf(&path, "%s/pack", odb->dir)) < 0)
 		return err;
@@ -110,41 +137,84 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		xtrk_buf_dispose(&path);
 		return 0;
 	}
-	/* gc removes a pack's index before the pack: forget packs whose index is gone. */
-	for (size_t i = 0; i < odb->npacks;) {
-		struct stat ist;
-		size_t n = strlen(odb->packs[i].path);
-		xtrk_buf_clear(&ppath);
-		xtrk_buf_printf(&ppath, "%.*s.idx", (int)(n - 5), odb->packs[i].path);
-		if (!xtrk_buf_oom(&ppath) && stat(ppath.ptr, &ist) < 0 && errno == ENOENT) {
-			odb_pack_close(&odb->packs[i]);
-			odb->packs[i] = odb->packs[--odb->npacks];
-			continue;
-		}
-		i++;
-	}
 	if (!(d = opendir(path.ptr))) {
+		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
+		/* no folder: no packs (gc may have removed them all) */
+		for (size_t i = 0; err == 0 && i < odb->npacks; i++)
+			odb_pack_close(&odb->packs[i]);
+		if (err == 0) {
+			odb->npacks = 0;
+			odb->fds_open = 0;
+			odb_packmap_drop(odb);
+		}
 		xtrk_buf_dispose(&path);
-		xtrk_buf_dispose(&ppath);
-		return errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", path.ptr);
+		return err;
 	}
 	odb->pack_dir_mtime = st.st_mtim;
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		struct pack p, *np;
 		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") || strncmp(de->d_name, "pack-", 5))
 			continue;
-		xtrk_buf_clear(&ppath);
-		xtrk_buf_printf(&ppath, "%s/pack/%.*s.pack", odb->dir, (int)(n - 4), de->d_name);
-		if (xtrk_buf_oom(&ppath)) {
+		if (nnames == anames) {
+			size_t na = anames ? anames * 2 : 64;
+			char **nn = realloc(names, na * sizeof(*nn));
+			if (!nn) {
+				err = xtrk_error_oom();
+				break;
+			}
+			names = nn;
+			anames = na;
+		}
+		if (!(names[nnames] = strdup(de->d_name))) {
+			err = xtrk_error_oom();
+			break;
+		}
+		nnames++;
+	}
+	closedir(d);
+	if (err < 0)
+		goto done;
+	xtrk_sort(names, nnames, sizeof(*names), cmp_str);
+	/* gc removes a pack's index before the pack: forget packs whose index is gone. */
+	for (size_t i = 0; i < odb->npacks;) {
+		size_t len;
+		const char *stem = pack_stem(&odb->packs[i], &len);
+		if (!stem_listed(names, nnames, stem, len)) {
+			odb->fds_open -= odb->packs[i].fd >= 0;
+			odb_pack_close(&odb->packs[i]);
+			odb->packs[i] = odb->packs[--odb->npacks];
+			odb_packmap_drop(odb);
+			continue;
+		}
+		i++;
+	}
+	/* The known packs as "pack-*.idx" names, sorted, to tell the new ones. */
+	if (odb->npacks && !(known = calloc(odb->npacks, sizeof(*known)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (; nknown < odb->npacks; nknown++) {
+		size_t len;
+		const char *stem = pack_stem(&odb->packs[nknown], &len);
+		if (!(known[nknown] = malloc(len + 5))) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		memcpy(known[nknown], stem, len);
+		memcpy(known[nknown] + len, ".idx", 5);
+	}
+	xtrk_sort(known, nknown, sizeof(*known), cmp_str);
+	for (size_t k = 0; k < nnames; k++) {
+		struct pack p, *np;
+		if (nknown && bsearch(&names[k], known, nknown, sizeof(*known), cmp_str))
+			continue;
+		xtrk_buf_clear(&path);
+		xtrk_buf_printf(&path, "%s/pack/%s", odb->dir, names[k]);
+		if (xtrk_buf_oom(&path)) {
 			err = XTRK_ERROR;
 			break;
 		}
-		if (pack_known(odb, ppath.ptr))
-			continue;
-		xtrk_buf_clear(&path);
-		xtrk_buf_printf(&path, "%s/pack/%s", odb->dir, de->d_name);
-		if (xtrk_buf_oom(&path) || pack_load(&p, path.ptr, 0) < 0)
+		if (pack_load(&p, path.ptr, 0) < 0)
 			continue; /* a damaged index is fsck's to report; reads fall back to a miss */
 		if (!(np = realloc(odb->packs, (odb->npacks + 1) * sizeof(*np)))) {
 			odb_pack_close(&p);
@@ -153,10 +223,16 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		}
 		odb->packs = np;
 		odb->packs[odb->npacks++] = p;
+		odb_packmap_drop(odb);
 	}
-	closedir(d);
+done:
+	for (size_t i = 0; i < nknown; i++)
+		free(known[i]);
+	free(known);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
 	xtrk_buf_dispose(&path);
-	xtrk_buf_dispose(&ppath);
 	return err;
 }
 
@@ -177,9 +253,101 @@ static const unsigned char *idx_find(const unsigned char *ents, uint64_t count, 
 	return NULL;
 }
 
+/*
+ * With many packs, looking in each pack's index in turn costs a binary search
+ * per pack for every lookup (and every miss looks in all of them).  Past
+ * PACKMAP_MIN packs a hash table of every packed object's ID (its first 8
+ * bytes) and pack is built once, on the first lookup after the pack list
+ * changed; a lookup then searches only the packs its ID's hash names.
+ */
+#define PACKMAP_MIN 16
+
+struct packmap_slot {
+	uint64_t key;  /* the ID's first 8 bytes */
+	uint32_t pack; /* its pack's index + 1; 0: empty */
+	uint32_t pad;
+};
+
+/*
+ * Open a pack's file, keeping at most PACK_FDS_OPEN packs open: a store of
+ * thousands of packs would otherwise run out of descriptors (the usual limit
+ * is 1,024; a store of 10,000 packs is no rarity).  Locations hold duplicates, so closing a pack's is always safe.
+ * Caller holds odb->lock.
+ */
+#define PACK_FDS_OPEN 16
+
+void odb_pack_open_fd(xtrk_odb *odb, struct pack *p)
+{
+	for (size_t k = 0; odb->fds_open >= PACK_FDS_OPEN && k < odb->npacks; k++) {
+		struct pack *q = &odb->packs[(odb->fd_cursor + k) % odb->npacks];
+		if (q->fd >= 0 && q != p) {
+			close(q->fd);
+			q->fd = -1;
+			odb->fds_open--;
+			odb->fd_cursor = (odb->fd_cursor + k + 1) % odb->npacks;
+			break;
+		}
+	}
+	if ((p->fd = open(p->path, O_RDONLY | O_CLOEXEC)) >= 0)
+		odb->fds_open++;
+}
+
+void odb_packmap_drop(xtrk_odb *odb)
+{
+	free(odb->map);
+	odb->map = NULL;
+	odb->map_cap = 0;
+}
+
+static int packmap_build(xtrk_odb *odb)
+{
+	uint64_t total = 0;
+	size_t cap = 64;
+	struct packmap_slot *m;
+
+	for (size_t i = 0; i < odb->npacks; i++)
+		total += odb->packs[i].count;
+	while (cap < total * 2)
+		cap *= 2;
+	if (odb->npacks >= UINT32_MAX || !(m = calloc(cap, sizeof(*m))))
+		return -1;
+	for (size_t i = 0; i < odb->npacks; i++) {
+		const unsigned char *e = odb->packs[i].idx + IDX_HDR;
+		for (uint64_t k = 0; k < odb->packs[i].count; k++, e += IDX_ENTRY) {
+			uint64_t key;
+			size_t s;
+			memcpy(&key, e, sizeof(key));
+			for (s = (size_t)(key & (cap - 1)); m[s].pack; s = (s + 1) & (cap - 1))
+				;
+			m[s].key = key;
+			m[s].pack = (uint32_t)(i + 1);
+		}
+	}
+	odb->map = m;
+	odb->map_cap = cap;
+	return 0;
+}
+
 /* Find an object in the packs; fills pack index and offset. Caller holds lock. */
 int odb_packs_find(xtrk_odb *odb, const xtrk_oid *oid, size_t *pi, uint64_t *off)
 {
+	if (odb->npacks >= PACKMAP_MIN && (odb->map || packmap_build(odb) == 0)) {
+		uint64_t key;
+		memcpy(&key, oid->id, sizeof(key));
+		for (size_t s = (size_t)(key & (odb->map_cap - 1)); odb->map[s].pack; s = (s + 1) & (odb->map_cap - 1)) {
+			const struct pack *p;
+			const unsigned char *e;
+			if (odb->map[s].key != key)
+				continue;
+			p = &odb->packs[odb->map[s].pack - 1];
+			if ((e = idx_find(p->idx + IDX_HDR, p->count, oid))) {
+				*pi = odb->map[s].pack - 1;
+				*off = xtrk_get_le64(e + 16);
+				return 1;
+			}
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < odb->npacks; i++) {
 		const unsigned char *e = idx_find(odb->packs[i].idx + IDX_HDR, odb->packs[i].count, oid);
 		if (e) {

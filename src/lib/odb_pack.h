@@ -13,6 +13,10 @@ void odb_pack_close(struct pack *p);
 int odb_packs_scan(xtrk_odb *odb, int force);
 /* Find an object in the packs; fills pack index and offset.  Caller holds odb->lock. */
 int odb_packs_find(xtrk_odb *odb, const xtrk_oid *oid, size_t *pi, uint64_t *off);
+/* Forget the lookup table of packed objects (the pack list changed). Caller holds lock. */
+void odb_packmap_drop(xtrk_odb *odb);
+/* Open a pack's file (p->fd; -1 and errno on failure), closing another's past a few open. Caller holds lock. */
+void odb_pack_open_fd(xtrk_odb *odb, struct pack *p);
 /* Read a pack entry header at `off` of `fd` into a location. */
 int odb_loc_from_pack(struct loc *l, int fd, uint64_t off, const xtrk_oid *oid, const char *where);
 

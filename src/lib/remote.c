@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileutil.h"
 #include "gitsrc.h"
 #include "xtrk/errors.h"
+#include "xtrk/gc.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
 #include "xtrk/oidset.h"
@@ -619,6 +621,51 @@ int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const x
 		err = sync_runs(out, r, repo, ids, n, 0, opts && opts->no_source, name.ptr);
 	free(ids);
 	xtrk_buf_dispose(&name);
+	xtrk_repo_free(r);
+	return err;
+}
+
+/*
+ * gc of a remote: a bare folder store, never followed out of (xtrk_gc refuses
+ * a bare store holding a link), collected under its own write lock, which
+ * every push into it holds shared as a local commit does.  The remote's own
+ * gc.pruneExpire may lengthen the grace period, never shorten it: it is the
+ * remote's owners' say over what their writers may leave unnamed for a while.
+ */
+int xtrk_remote_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const xtrk_gc_options *o)
+{
+	xtrk_repo *r = NULL;
+	xtrk_buf path = XTRK_BUF_INIT, v = XTRK_BUF_INIT;
+	xtrk_gc_options ro = *o;
+	int64_t theirs;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = xtrk_remote_path(&path, repo, name)) < 0)
+		goto done;
+	if (!xtrk_store_is_bare(path.ptr)) {
+		err = xtrk_error_set(XTRK_EINVALID, "remote '%s' ('%s') is not a folder store made by 'xtrk remote add' "
+			"(no objects/ folder, or its config does not say core.bare = true); gc leaves it alone", name, path.ptr);
+		goto done;
+	}
+	if ((err = open_remote(&r, repo, name)) < 0)
+		goto done;
+	if ((err = xtrk_repo_config_string(&v, r, "gc.pruneExpire")) == 0) {
+		if ((err = xtrk_gc_parse_expire(&theirs, v.ptr, (int64_t)time(NULL))) < 0) {
+			err = xtrk_error_set(err, "remote '%s': gc.pruneExpire in its config: %s", name, xtrk_error_last());
+			goto done;
+		}
+		if (theirs < ro.expire)
+			ro.expire = theirs;
+	} else if (err != XTRK_ENOTFOUND) {
+		goto done;
+	}
+	xtrk_error_clear();
+	if ((err = xtrk_gc(out, r, &ro)) < 0)
+		err = xtrk_error_set(err, "remote '%s': %s", name, xtrk_error_last());
+done:
+	xtrk_buf_dispose(&path);
+	xtrk_buf_dispose(&v);
 	xtrk_repo_free(r);
 	return err;
 }
