@@ -230,6 +230,25 @@ static int same_folder(const char *a, const char *b)
 	return same;
 }
 
+/*
+ * A git repository that checkout -C is making holds this file from before
+ * git's own files are written until the repository is complete, so that an
+ * interrupted checkout leaves a folder a --force checkout can make again
+ * (rather than a half-made repository, or a stale index.lock, refused as not
+ * a repository of its own).
+ */
+#define INCOMPLETE_MARK "xtrk-incomplete"
+
+static int incomplete_git(const char *dotgit)
+{
+	xtrk_buf m = XTRK_BUF_INIT;
+	struct stat st;
+	int yes = xtrk_buf_printf(&m, "%s/" INCOMPLETE_MARK, dotgit) == 0 && lstat(m.ptr, &st) == 0 &&
+		S_ISREG(st.st_mode);
+	xtrk_buf_dispose(&m);
+	return yes;
+}
+
 int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force)
 {
 	git_repository *g = NULL;
@@ -243,6 +262,16 @@ int xtrk_co_check_git_target(struct source_plan *p, const char *dir, int force)
 	if (lstat(path.ptr, &st) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			err = xtrk_error_errno("cannot look at '%s'", path.ptr);
+		goto done;
+	}
+	if (S_ISDIR(st.st_mode) && incomplete_git(path.ptr)) {
+		/* Left by a checkout -C that was interrupted while making it: ours, and never finished. */
+		if (!force)
+			err = xtrk_error_set(XTRK_EEXISTS, "'%s' holds the unfinished git repository of an interrupted "
+				"checkout; use --force to make it again; nothing was changed", dir);
+		else if ((err = xtrk_remove_tree(path.ptr)) < 0)
+			err = xtrk_error_set(err, "cannot remove the unfinished git repository in '%s': %s", dir,
+				xtrk_error_last());
 		goto done;
 	}
 	if (!S_ISDIR(st.st_mode) || git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
@@ -361,10 +390,31 @@ int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int ro
 	git_revwalk *walk = NULL;
 	git_reference *ref = NULL;
 	git_commit *commit = NULL;
-	xtrk_buf path = XTRK_BUF_INIT;
+	xtrk_buf path = XTRK_BUF_INIT, mark = XTRK_BUF_INIT;
 	int err = 0, valid = 0, rc;
 
 	io.flags = GIT_REPOSITORY_INIT_NO_REINIT;
+	if (!p->git_reuse) {
+		int fd;
+		if (xtrk_buf_printf(&mark, "%s/.git", dir) < 0) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		if (mkdir(mark.ptr, 0777) < 0) {
+			err = xtrk_error_errno("cannot make '%s'", mark.ptr);
+			goto done;
+		}
+		xtrk_buf_printf(&mark, "/" INCOMPLETE_MARK);
+		if (xtrk_buf_oom(&mark)) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		if ((fd = open(mark.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+			err = xtrk_error_errno("cannot write '%s'", mark.ptr);
+			goto done;
+		}
+		close(fd);
+	}
 	if (p->git_reuse ? git_repository_open_ext(&g, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0
 			 : git_repository_init_ext(&g, dir, &io) < 0) {
 		err = xtrk_git_error("cannot make the target a git repository");
@@ -432,7 +482,10 @@ int xtrk_co_make_git(struct source_plan *p, json_t *run, const char *dir, int ro
 		git_remote_free(rem);
 		r->git_remotes++;
 	}
+	if (mark.size && unlink(mark.ptr) < 0)
+		err = xtrk_error_errno("cannot complete the target's git repository (removing '%s')", mark.ptr);
 done:
+	xtrk_buf_dispose(&mark);
 	git_reference_free(ref);
 	git_commit_free(commit);
 	git_revwalk_free(walk);

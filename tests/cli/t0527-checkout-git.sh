@@ -33,6 +33,18 @@ check "checkout -C: a git repository at the commit, on the run's branch, with th
 	git -C copy fsck --no-progress
 	expect_contains "$(cat err)" "git: a new repository, on branch main at ${commit:0:12}, the patch left uncommitted"
 '
+check "an interrupted checkout -C leaves a folder --force makes again (its unfinished .git is xtrk's own)" '
+	# what a kill -9 while the repository is being made leaves: the mark, part of git'"'"'s files, a stale index.lock
+	mkdir -p cut/.git/objects && : > cut/.git/xtrk-incomplete && : > cut/.git/index.lock && echo x > cut/train.py
+	expect_exit 1 "$XTRK_BIN" -C w checkout $run -C "$TRASH/cut" 2>cut.err
+	expect_contains "$(cat cut.err)" "unfinished git repository of an interrupted checkout"
+	test -e cut/.git/index.lock
+	(cd w && xtrk checkout --force $run -C "$TRASH/cut" 2>/dev/null)
+	expect_eq "$(git -C cut rev-parse HEAD)" "$commit"
+	test ! -e cut/.git/xtrk-incomplete; test ! -e cut/.git/index.lock; test ! -e copy/.git/xtrk-incomplete
+	(cd cut && git status --porcelain | sort) > cut-status
+	diff want-status cut-status
+'
 check "the patch is uncommitted: git status and git diff say what they said in the original" '
 	(cd copy && git status --porcelain | sort) > got-status
 	diff want-status got-status

@@ -291,7 +291,7 @@ check 'kill -9 at any moment of gc leaves a consistent store, and the next gc fi
 		sleep 0.0$(( (round * 37) % 9 ))$(( round % 10 ))
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true
-		xtrk fsck --read-data >/dev/null
+		xtrk fsck --read-data >fsck.out 2>&1 || { echo "round $round:"; grep -v "^ok" fsck.out | head -20; ls -la .xtrk/objects/pack | head -30; exit 1; }
 		verify_runs runs.txt
 		rm -rf kr
 	done
@@ -301,6 +301,48 @@ check 'kill -9 at any moment of gc leaves a consistent store, and the next gc fi
 	out=$(xtrk gc --prune=now --json -v)
 	expect_contains "$out" "\"bytes_reclaimed\": 0"
 	verify_runs runs.txt
+'
+
+check 'kill -9 at each write, sync, rename and unlink of gc: the store stays whole, the next gc finishes' '
+	[ -f "$SHIM" ] || skip "the fault shim was not built"
+	# A template store: live runs, loose and packed garbage, a mostly-garbage pack, a removed run, a note.
+	mkdir -p tpl && cd tpl && git init -q && printf "*\n!*.py\n" >> .git/info/exclude && xtrk init >/dev/null
+	: > runs.txt
+	for r in 1 2 3; do
+		rm -rf data && mkdir data && head -c $((4000 * r)) /dev/urandom > data/f
+		id=$(xtrk commit-run -e t$r -d data) && cp data/f ../keep/t$id && echo "$id $TRASH/keep/t$id" >> runs.txt
+	done
+	noted=$id; xtrk note "$noted" -m "kept" >/dev/null
+	mkdir -p g && i=0; while [ $i -lt 12 ]; do head -c 900 /dev/urandom > g/g$i; i=$((i+1)); done
+	xtrk hash-object -w g/g* >/dev/null
+	# one pack mostly garbage that a run keeps one object of: gc rewrites it
+	rm -rf data && mkdir data && cp g/g0 data/f
+	id0=$(xtrk commit-run -e t0 -d data) && cp data/f ../keep/t$id0 && echo "$id0 $TRASH/keep/t$id0" >> runs.txt
+	rm -rf data && mkdir data && head -c 5000 /dev/urandom > data/f
+	gone=$(xtrk commit-run -e gone -d data) && xtrk rm "$gone" >/dev/null
+	age_store; age .xtrk/refs/removed
+	cd ..
+	rm -rf c0 && cp -a tpl c0 && rm -f gcpoints
+	(cd c0 && XTRK_TEST_COUNT=$TRASH/gcpoints LD_PRELOAD=$SHIM xtrk gc --prune=now >/dev/null)
+	total=$(wc -l < gcpoints); echo "$total points: $(sort gcpoints | uniq -c | tr -s " \n" " ")"
+	[ "$(grep -c "^unlink$" gcpoints)" -ge 3 ]; [ "$(grep -c "^rename$" gcpoints)" -ge 1 ]
+	step=$(( (total + 39) / 40 )); n=1; kills=0
+	while [ $n -le $((total + 1)) ]; do
+		rm -rf c && cp -a tpl c && cd c
+		set +e; XTRK_TEST_FAULT=kill:$n LD_PRELOAD=$SHIM xtrk gc --prune=now >/dev/null 2>&1; rc=$?; set -e
+		[ $rc -eq 137 ] || [ $rc -eq 0 ] || { echo "kill at $n: exit $rc"; exit 1; }
+		[ $rc -eq 0 ] || kills=$((kills + 1))
+		xtrk fsck --read-data >/dev/null || { echo "kill at $n: fsck found problems"; xtrk fsck --read-data; exit 1; }
+		verify_runs runs.txt || { echo "kill at $n"; exit 1; }
+		expect_contains "$(xtrk note "$noted")" "kept"
+		xtrk gc --prune=now >/dev/null
+		xtrk fsck --read-data >/dev/null
+		out=$(xtrk gc --prune=now --json); expect_contains "$out" "\"bytes_reclaimed\": 0"
+		cd ..
+		n=$((n + step))
+	done
+	echo "# $kills kills of gc at every ${step}th of $total points, each store whole"
+	[ $kills -ge 5 ]
 '
 
 finish

@@ -10,8 +10,9 @@
  *   XTRK_TEST_FAULT=KIND:N     the Nth call of KIND touching the store fails
  *                              (or, for kill, the process dies by SIGKILL
  *                              just before it), where KIND is write, fsync,
- *                              rename or kill (kill counts writes, fsyncs
- *                              and renames together);
+ *                              rename, unlink (unlink and rmdir) or kill
+ *                              (kill counts writes, fsyncs, renames and
+ *                              unlinks together);
  *   XTRK_TEST_FAULT_ERRNO=E    the error a failing call gets: ENOSPC or EIO
  *                              (default: ENOSPC for writes, EIO otherwise);
  *   XTRK_TEST_COUNT=FILE       append each counted call's kind to FILE, so a
@@ -81,8 +82,8 @@ static int spend(int fd, size_t len)
 /* Count one store operation; 1 when the configured fault is due now. */
 static int fault_due(const char *kind, int err)
 {
-	static int counts[4];
-	static const char *const kinds[] = { "write", "fsync", "rename", "kill" };
+	static int counts[5];
+	static const char *const kinds[] = { "write", "fsync", "rename", "unlink", "kill" };
 	const char *spec = getenv("XTRK_TEST_FAULT"), *log = getenv("XTRK_TEST_COUNT");
 	if (log && *log) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -98,15 +99,15 @@ static int fault_due(const char *kind, int err)
 	}
 	if (!spec)
 		return 0;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		size_t kl = strlen(kinds[i]);
 		if (strncmp(spec, kinds[i], kl) || spec[kl] != ':')
 			continue;
-		if (i != 3 && strcmp(kinds[i], kind))
+		if (i != 4 && strcmp(kinds[i], kind))
 			return 0;
 		if (++counts[i] == atoi(spec + kl + 1)) {
 			const char *e = getenv("XTRK_TEST_FAULT_ERRNO");
-			if (i == 3)
+			if (i == 4)
 				raise(SIGKILL);
 			errno = e && !strcmp(e, "EIO") ? EIO : e && !strcmp(e, "ENOSPC") ? ENOSPC : err;
 			return 1;
@@ -177,4 +178,24 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
 	return pwrite(fd, buf, len, off);
+}
+
+int unlink(const char *p)
+{
+	static int (*real)(const char *);
+	if (!real)
+		real = (int (*)(const char *))dlsym(RTLD_NEXT, "unlink");
+	if (store_path(p) && fault_due("unlink", EIO))
+		return -1;
+	return real(p);
+}
+
+int rmdir(const char *p)
+{
+	static int (*real)(const char *);
+	if (!real)
+		real = (int (*)(const char *))dlsym(RTLD_NEXT, "rmdir");
+	if (store_path(p) && fault_due("unlink", EIO))
+		return -1;
+	return real(p);
 }
