@@ -287,7 +287,7 @@ check 'kill -9 at any moment of gc leaves a consistent store, and the next gc fi
 		i=0; while [ $i -lt 3 ]; do head -c 600000 /dev/urandom > kr/big$i; i=$((i+1)); done
 		xtrk hash-object -w kr/big* >/dev/null
 		age_store
-		xtrk gc --prune=now >/dev/null 2>&1 & pid=$!
+		"$XTRK_BIN" gc --prune=now >/dev/null 2>&1 & pid=$!  # the program itself, so that the kill reaches it
 		sleep 0.0$(( (round * 37) % 9 ))$(( round % 10 ))
 		kill -9 $pid 2>/dev/null || true
 		wait $pid 2>/dev/null || true

@@ -195,7 +195,7 @@ check 'kill -9 at every write, sync and rename of archive: each run live or arch
 check 'kill -9 at random moments while archiving a large run: never lost' '
 	for round in 1 2 3 4 5; do
 		z=$(commit_data z$round 3000000)
-		xtrk archive -o z$round.tar.gz $z >/dev/null 2>&1 & pid=$!
+		"$XTRK_BIN" archive -o z$round.tar.gz $z >/dev/null 2>&1 & pid=$!  # the program itself, so that the kill reaches it
 		sleep 0.$(( (round * 37) % 9 ))$(( round % 10 ))
 		kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
 		if [ -e .xtrk/refs/archived/z$round/$z ]; then
