@@ -23,6 +23,13 @@ int xtrk_run_remove(xtrk_repo *repo, const xtrk_oid *run, size_t *moved);
 /** Put a removed run back in its experiment(s); XTRK_ENOTFOUND when it is not removed. */
 int xtrk_run_restore(xtrk_repo *repo, const xtrk_oid *run, size_t *moved);
 
+/**
+ * The run refs of one area of refs/ (refs/AREA/<experiment>/<id>: "removed",
+ * "archived", ...), unsorted; lock files and names that are not run IDs or
+ * experiment names are skipped.
+ */
+int xtrk_refs_list_area(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *area);
+
 /** The removed runs (refs/removed/<experiment>/<id>), as xtrk_refs_list_runs lists live ones. */
 int xtrk_removed_list(xtrk_run_ref **out, size_t *count, xtrk_repo *repo);
 

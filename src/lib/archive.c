@@ -120,70 +120,36 @@ static int by_ref(const void *a, const void *b)
 
 int xtrk_archived_list(xtrk_archived **out, size_t *count, xtrk_repo *repo)
 {
-	xtrk_buf base = XTRK_BUF_INIT, p = XTRK_BUF_INIT, text = XTRK_BUF_INIT;
+	xtrk_buf p = XTRK_BUF_INIT, text = XTRK_BUF_INIT;
 	xtrk_archived *list = NULL;
-	size_t n = 0, alloc = 0;
-	DIR *d, *e;
-	struct dirent *de, *fe;
-	int err = 0;
+	xtrk_run_ref *refs = NULL;
+	size_t n = 0, nrefs = 0;
+	int err;
 
 	*out = NULL;
 	*count = 0;
-	if (xtrk_buf_printf(&base, "%s/refs/archived", xtrk_repo_dir(repo)) < 0)
-		return xtrk_error_oom();
-	if (!(d = opendir(base.ptr))) {
-		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", base.ptr);
-		xtrk_buf_dispose(&base);
+	if ((err = xtrk_refs_list_area(&refs, &nrefs, repo, "archived")) < 0)
 		return err;
-	}
-	while (!err && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !xtrk_ref_name_valid(de->d_name))
-			continue;
+	if (nrefs && !(list = calloc(nrefs, sizeof(*list))))
+		err = xtrk_error_oom();
+	for (size_t i = 0; err == 0 && i < nrefs; i++) {
+		xtrk_archived *a = &list[n];
+		char rel[400];
+		a->run = refs[i].run;
+		snprintf(a->experiment, sizeof(a->experiment), "%s", refs[i].experiment);
+		snprintf(rel, sizeof(rel), "refs/archived/%s/%s", a->experiment, xtrk_oid_tostr(&a->run));
 		xtrk_buf_clear(&p);
-		xtrk_buf_printf(&p, "%s/%s", base.ptr, de->d_name);
-		if (xtrk_buf_oom(&p) || !(e = opendir(p.ptr)))
-			continue;
-		while (!err && (fe = readdir(e))) {
-			xtrk_archived a;
-			size_t pl = p.size;
-			memset(&a, 0, sizeof(a));
-			if (strlen(fe->d_name) != XTRK_OID_HEXSZ || xtrk_oid_parse(&a.run, fe->d_name) < 0)
-				continue; /* lock files and strangers are not records */
-			snprintf(a.experiment, sizeof(a.experiment), "%s", de->d_name);
-			xtrk_buf_printf(&p, "/%s", fe->d_name);
-			xtrk_buf_clear(&text);
-			if (xtrk_buf_oom(&p))
-				err = xtrk_error_oom();
-			else if ((err = xtrk_buf_read_file(&text, p.ptr)) == XTRK_ENOTFOUND) {
-				xtrk_error_clear(); /* imported back meanwhile */
-				err = 0;
-				xtrk_buf_truncate(&p, pl);
-				continue;
-			} else if (err == 0) {
-				char rel[400];
-				snprintf(rel, sizeof(rel), "refs/archived/%s/%s", a.experiment, fe->d_name);
-				err = record_parse(&a, text.ptr ? text.ptr : "", rel);
-			}
-			xtrk_buf_truncate(&p, pl);
-			if (err < 0)
-				break;
-			if (n == alloc) {
-				size_t na = alloc ? alloc * 2 : 16;
-				xtrk_archived *nl = realloc(list, na * sizeof(*nl));
-				if (!nl) {
-					record_dispose(&a);
-					err = xtrk_error_oom();
-					break;
-				}
-				list = nl;
-				alloc = na;
-			}
-			list[n++] = a;
+		xtrk_buf_clear(&text);
+		if (xtrk_buf_printf(&p, "%s/%s", xtrk_repo_dir(repo), rel) < 0) {
+			err = xtrk_error_oom();
+		} else if ((err = xtrk_buf_read_file(&text, p.ptr)) == XTRK_ENOTFOUND) {
+			xtrk_error_clear(); /* imported back meanwhile */
+			err = 0;
+		} else if (err == 0 && (err = record_parse(a, text.ptr ? text.ptr : "", rel)) == 0) {
+			n++;
 		}
-		closedir(e);
 	}
-	closedir(d);
-	xtrk_buf_dispose(&base);
+	free(refs);
 	xtrk_buf_dispose(&p);
 	xtrk_buf_dispose(&text);
 	if (err < 0) {

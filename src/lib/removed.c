@@ -17,7 +17,7 @@
 #include "xtrk/removed.h"
 #include "xtrk/revision.h"
 
-static int scan(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *area)
+int xtrk_refs_list_area(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *area)
 {
 	xtrk_buf base = XTRK_BUF_INIT, p = XTRK_BUF_INIT;
 	size_t alloc = 0;
@@ -75,7 +75,7 @@ static int scan(xtrk_run_ref **out, size_t *count, xtrk_repo *repo, const char *
 
 int xtrk_removed_list(xtrk_run_ref **out, size_t *count, xtrk_repo *repo)
 {
-	return scan(out, count, repo, "removed");
+	return xtrk_refs_list_area(out, count, repo, "removed");
 }
 
 /* Move refs/<from>/<exp>/<id> to refs/<to>/<exp>/<id>, holding the source ref's lock throughout. */
@@ -120,7 +120,7 @@ static int move_all_locked(xtrk_repo *repo, const char *from, const char *to, co
 {
 	xtrk_run_ref *refs;
 	size_t n, done = 0;
-	int err = scan(&refs, &n, repo, from);
+	int err = xtrk_refs_list_area(&refs, &n, repo, from);
 
 	if (err < 0)
 		return err;
@@ -132,7 +132,7 @@ static int move_all_locked(xtrk_repo *repo, const char *from, const char *to, co
 		*moved = done;
 	if (err == 0 && !done) {
 		int removed = 0;
-		if (!strcmp(from, "experiments") && scan(&refs, &n, repo, "removed") == 0) {
+		if (!strcmp(from, "experiments") && xtrk_refs_list_area(&refs, &n, repo, "removed") == 0) {
 			for (size_t i = 0; i < n; i++)
 				removed |= !xtrk_oid_cmp(&refs[i].run, run);
 			free(refs);
