@@ -49,7 +49,7 @@ check() {
 	make -s -j"$(nproc)" check || rc=$?
 	# Show what failed, then one closing line that counts every test case.
 	if [ $rc -ne 0 ]; then
-		for f in tests/unit/*.log tests/cli/*.log; do
+		for f in tests/unit/*.log tests/cli/*.log tests/stress/*.log; do
 			[ -f "$f" ] && grep -qE "^(not ok|FAIL|\[----\].*FAIL)|Failing: [1-9]|Crashing: [1-9]" "$f" && { echo "--- $f"; tail -40 "$f"; }
 		done
 	fi

@@ -21,6 +21,7 @@
 #include "xtrk/run.h"
 #include "xtrk/series.h"
 #include "report_assets.h"
+#include "report_detail.h"
 
 /* ---- packing ---- */
 
@@ -439,6 +440,8 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		if (!row || json_array_append_new(runs, row) < 0)
 			err = xtrk_error_oom();
 		if (err == 0)
+			err = report_run_detail(row, repo, rec);
+		if (err == 0)
 			err = run_series(&ser, repo, rec, metrics, seen);
 		if (err == 0 && json_array_append_new(series, ser) < 0)
 			err = xtrk_error_oom();
@@ -544,6 +547,9 @@ int xtrk_report_render(xtrk_buf *out, json_t *data)
 		return err;
 	xtrk_buf_puts(out, "\n</script>\n<script>\n");
 	if ((err = put_asset(out, xtrk_asset_page_js, xtrk_asset_page_js_len, "page script", "</script")) < 0)
+		return err;
+	xtrk_buf_puts(out, "\n</script>\n<script>\n");
+	if ((err = put_asset(out, xtrk_asset_views_js, xtrk_asset_views_js_len, "views script", "</script")) < 0)
 		return err;
 	xtrk_buf_puts(out, "\n</script>\n</body>\n</html>\n");
 	return xtrk_buf_oom(out) ? xtrk_error_oom() : 0;

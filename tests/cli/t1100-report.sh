@@ -67,8 +67,8 @@ xtrk note $b -m "$pwn" >/dev/null
 check "the file: data only as JSON with <, >, & and U+2028/9 escaped; no markup from a run; no network" '
 	xtrk report -o r.html
 	test -s r.html
-	# the three closing tags the page writes itself (data, uPlot, page script), none from a run
-	expect_eq "$(grep -o "</script" r.html | wc -l)" 3
+	# the four closing tags the page writes itself (data, uPlot, page script, views script), none from a run
+	expect_eq "$(grep -o "</script" r.html | wc -l)" 4
 	expect_eq "$(grep -c "<img" r.html)" 0
 	expect_eq "$(grep -c "$(printf "\342\200\250")" r.html)" 0
 	expect_contains "$(cat r.html)" "\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e"
@@ -163,7 +163,7 @@ check "in Chromium: hostile strings stay text; no element, script or title chang
 	need_browser
 	test -s dom.html
 	expect_eq "$(grep -c "<img" dom.html)" 0
-	expect_eq "$(grep -o "<script" dom.html | wc -l)" 3
+	expect_eq "$(grep -o "<script" dom.html | wc -l)" 4
 	expect_contains "$(cat dom.html)" "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
 	expect_contains "$(cat dom.html)" "&lt;img src=x onerror=\"document.title=1\"&gt;"
 	expect_contains "$(cat dom.html)" "javascript:alert(1)"

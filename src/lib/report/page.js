@@ -364,6 +364,10 @@
 	if (any)
 		root.appendChild(nsec);
 
+	/* What views.js (the next script) builds on. */
+	window.xtrkPage = { data: data, runs: runs, root: root, charts: charts, state: state, publish: publish, el: el,
+		colour: colour, shortId: shortId, runLabel: runLabel, visible: visible };
+
 	render();
 	if (charts.redrawScatter)
 		charts.redrawScatter(); /* after render(): with the address's filter applied */
