@@ -5,10 +5,14 @@
  * transaction, with its ref written plainly (no lock, no fsync: this is a
  * generator, not a user command).
  *
- *   bench/mkruns WORKSPACE TEMPLATE.json N
+ *   bench/mkruns WORKSPACE TEMPLATE.json N [--series STEPS]
+ *
+ * With --series each run gets a step series of its own (STEPS lines of loss,
+ * acc and lr, noisy, from the run's seed) in place of the template's.
  */
 #include "config.h"
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "xtrk/buf.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/odb.h"
@@ -27,17 +32,36 @@
 static const char *const cudas[] = { "11.8", "12.1", "12.4" };
 static const char *const exps[] = { "mnist", "cifar", "imagenet", "bert", "gpt" };
 
+/* A series as a training script logs one: a decaying noisy loss, a rising noisy accuracy, a stepped rate. */
+static int make_series(xtrk_oid *id, xtrk_txn *txn, long steps, unsigned seed)
+{
+	xtrk_buf b = XTRK_BUF_INIT;
+	int err;
+	srand(seed);
+	for (long s = 0; s < steps; s++) {
+		double r1 = (double)rand() / RAND_MAX, r2 = (double)rand() / RAND_MAX;
+		xtrk_buf_printf(&b, "{\"step\": %ld, \"loss\": %.17g, \"acc\": %.17g, \"lr\": %.17g}\n", s,
+			2 * exp(-(double)s / 2000) + 0.05 * r1, 1 - exp(-(double)s / 3000) * r2,
+			0.1 * pow(0.5, (double)(s / 2500)));
+	}
+	err = xtrk_buf_oom(&b) ? -1 : xtrk_txn_write(id, txn, XTRK_OBJ_BLOB, b.ptr, b.size);
+	xtrk_buf_dispose(&b);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	xtrk_repo *repo;
 	xtrk_txn *txn;
 	json_t *tmpl;
 	json_error_t je;
-	long n;
+	long n, steps = 0;
 	char path[4096];
 
-	if (argc != 4 || (n = atol(argv[3])) <= 0) {
-		fprintf(stderr, "usage: %s WORKSPACE TEMPLATE.json N\n", argv[0]);
+	if (argc == 6 && !strcmp(argv[4], "--series"))
+		steps = atol(argv[5]);
+	if ((argc != 4 && argc != 6) || (n = atol(argv[3])) <= 0 || (argc == 6 && steps <= 0)) {
+		fprintf(stderr, "usage: %s WORKSPACE TEMPLATE.json N [--series STEPS]\n", argv[0]);
 		return 2;
 	}
 	if (xtrk_repo_open(&repo, argv[1]) < 0 || !(tmpl = json_load_file(argv[2], 0, &je))) {
@@ -69,6 +93,15 @@ int main(int argc, char **argv)
 		json_object_set_new(metrics, "loss", json_real((double)(rand() % 10000) / 1000.0));
 		json_object_set_new(r, "metrics", metrics);
 		json_object_set_new(r, "seed", json_integer(i));
+		if (steps) {
+			xtrk_oid sid;
+			if (make_series(&sid, txn, steps, (unsigned)i + 1) < 0) {
+				fprintf(stderr, "mkruns: %s\n", xtrk_error_last());
+				return 1;
+			}
+			json_object_set_new(r, "series", json_string(xtrk_oid_tostr(&sid)));
+			srand(42 + (unsigned)i);
+		}
 		snprintf(dsid, sizeof(dsid), "%032x", (unsigned)(i % 10)); /* ten dataset versions */
 		ds = json_pack("[{s:s, s:s, s:s, s:s, s:i, s:i, s:n}]", "name", "train", "path", "data/train", "kind", "tree",
 			"id", dsid, "files", 100000, "bytes", 1048576000, "source");

@@ -21,8 +21,14 @@
 #include "xtrk/oid.h"
 #include "xtrk/repo.h"
 
-/* Above this many points a series is drawn from min/max buckets; the file keeps every point. */
+/* Above this many points a line is drawn from min/max buckets. */
 #define XTRK_REPORT_DISPLAY_POINTS 10000
+/*
+ * The points the file keeps, all runs together: each run keeps every logged point up to its share
+ * (this divided by the number of runs); past it, its long lines as the lowest and highest point of
+ * each stretch of steps.
+ */
+#define XTRK_REPORT_FILE_POINTS 2000000
 
 typedef struct {
 	/* The runs: these (in this order) when nruns > 0; else the index's, of `experiment` (NULL: all),
@@ -36,6 +42,7 @@ typedef struct {
 	const char *columns;
 	const char *title;     /* NULL: "xtrk report" */
 	size_t display_points; /* 0: XTRK_REPORT_DISPLAY_POINTS */
+	size_t file_points;    /* 0: XTRK_REPORT_FILE_POINTS; SIZE_MAX: every point */
 } xtrk_report_options;
 
 /**

@@ -22,72 +22,7 @@
 #include "xtrk/series.h"
 #include "report_assets.h"
 #include "report_detail.h"
-
-/* ---- packing ---- */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int put_base64(xtrk_buf *out, const unsigned char *p, size_t n)
-{
-	if (xtrk_buf_grow(out, (n + 2) / 3 * 4 + 1) < 0)
-		return xtrk_error_oom();
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-		char q[4] = { b64chars[v >> 18 & 63], b64chars[v >> 12 & 63], i + 1 < n ? b64chars[v >> 6 & 63] : '=',
-			i + 2 < n ? b64chars[v & 63] : '=' };
-		xtrk_buf_put(out, q, 4);
-	}
-	return xtrk_buf_oom(out) ? xtrk_error_oom() : 0;
-}
-
-/*
- * n values (at `stride` apart) as {"t": TYPE, "d": BASE64}: "i4" (int32) when all are integers that
- * fit, else "f4" (float32) when each reads back exactly as one, else "f8"; NaN stays NaN. Exact
- * either way: what the page shows is what was logged.
- */
-static json_t *pack(const double *v, size_t n, size_t stride)
-{
-	int ints = 1, floats = 1;
-	size_t width;
-	unsigned char *bytes;
-	xtrk_buf b = XTRK_BUF_INIT;
-	json_t *o = NULL;
-	for (size_t i = 0; i < n; i++) {
-		double x = v[i * stride];
-		if (isnan(x)) {
-			ints = 0;
-			continue;
-		}
-		if (x != floor(x) || x < -2147483648.0 || x > 2147483647.0)
-			ints = 0;
-		if ((double)(float)x != x)
-			floats = 0;
-	}
-	width = ints || floats ? 4 : 8;
-	if (!(bytes = malloc(n * width + 1)))
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		double x = v[i * stride];
-		uint64_t bits;
-		if (ints) {
-			bits = (uint32_t)(int32_t)x;
-		} else if (floats) {
-			float f = (float)x;
-			uint32_t u;
-			memcpy(&u, &f, 4);
-			bits = u;
-		} else {
-			memcpy(&bits, &x, 8);
-		}
-		for (size_t k = 0; k < width; k++)
-			bytes[i * width + k] = (unsigned char)(bits >> (8 * k));
-	}
-	if (put_base64(&b, bytes, n * width) == 0)
-		o = json_pack("{s:s, s:s%}", "t", ints ? "i4" : floats ? "f4" : "f8", "d", b.ptr ? b.ptr : "", b.size);
-	free(bytes);
-	xtrk_buf_dispose(&b);
-	return o;
-}
+#include "report_pack.h"
 
 /* ---- table cells ---- */
 
@@ -326,11 +261,10 @@ static int add_notes(json_t *list, json_t *notes)
 }
 
 /* The run's step series packed, its metric names added to `metrics`; json null when it has none or a bad one. */
-static int run_series(json_t **out, xtrk_repo *repo, json_t *rec, json_t *metrics, json_t *seen)
+static int run_series(json_t **out, xtrk_repo *repo, json_t *rec, report_pack *pack, json_t *metrics, json_t *seen)
 {
 	xtrk_series *s = NULL;
-	json_t *o = NULL, *m = NULL, *steps = NULL;
-	double *sv = NULL;
+	json_t *m = NULL;
 	int err;
 
 	*out = json_null();
@@ -344,31 +278,21 @@ static int run_series(json_t **out, xtrk_repo *repo, json_t *rec, json_t *metric
 		xtrk_error_clear();
 		return 0;
 	}
-	err = xtrk_error_oom();
-	if (!(sv = malloc((s->nsteps + 1) * sizeof(*sv))) || !(m = json_object()))
-		goto done;
-	for (size_t i = 0; i < s->nsteps; i++)
-		sv[i] = (double)s->steps[i];
-	if (!(steps = pack(sv, s->nsteps, 1)))
+	if ((err = report_pack_series(&m, pack, s)) < 0)
 		goto done;
 	for (size_t k = 0; k < s->nkeys; k++) {
-		json_t *p = pack(s->values + k, s->nsteps, s->nkeys);
-		if (!p || json_object_set_new(m, s->keys[k], p) < 0)
+		if (!json_object_get(m, s->keys[k]) || json_object_get(seen, s->keys[k]))
+			continue;
+		if (json_object_set_new(seen, s->keys[k], json_true()) < 0 ||
+		    json_array_append_new(metrics, json_string(s->keys[k])) < 0) {
+			err = xtrk_error_oom();
 			goto done;
-		if (!json_object_get(seen, s->keys[k])) {
-			json_object_set_new(seen, s->keys[k], json_true());
-			json_array_append_new(metrics, json_string(s->keys[k]));
 		}
 	}
-	if (!(o = json_pack("{s:O, s:O}", "steps", steps, "m", m)))
-		goto done;
-	json_decref(*out);
-	*out = o;
-	err = 0;
+	if (!(*out = json_pack("{s:O}", "m", m)))
+		err = xtrk_error_oom();
 done:
-	json_decref(steps);
 	json_decref(m);
-	free(sv);
 	xtrk_series_free(s);
 	return err;
 }
@@ -380,7 +304,9 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	struct colset cols = { NULL, 0, json_object() };
 	json_t *data = NULL, *runs = json_array(), *series = json_array(), *metrics = json_array(),
 	       *seen = json_object(), *columns = json_array();
-	size_t *sel = NULL, n = 0;
+	size_t *sel = NULL, n = 0, raw = 0, fp;
+	xtrk_buf blob = XTRK_BUF_INIT;
+	report_pack *pack = NULL;
 	int err;
 
 	*out = NULL;
@@ -394,6 +320,10 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	    (err = select_runs(&sel, &n, ix, o)) < 0)
 		goto done;
 	if (!o->columns && (err = default_columns(&cols, ix, sel, n)) < 0)
+		goto done;
+	/* The points in the file: every one, or a share of the whole for each run. */
+	fp = o->file_points ? o->file_points : XTRK_REPORT_FILE_POINTS;
+	if ((err = report_pack_new(&pack, fp == SIZE_MAX ? SIZE_MAX : fp / (n ? n : 1))) < 0)
 		goto done;
 	if (!(keys = calloc(cols.n + 1, sizeof(*keys)))) {
 		err = xtrk_error_oom();
@@ -442,7 +372,7 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		if (err == 0)
 			err = report_run_detail(row, repo, rec);
 		if (err == 0)
-			err = run_series(&ser, repo, rec, metrics, seen);
+			err = run_series(&ser, repo, rec, pack, metrics, seen);
 		if (err == 0 && json_array_append_new(series, ser) < 0)
 			err = xtrk_error_oom();
 		else if (err < 0)
@@ -453,9 +383,12 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		if (err < 0)
 			goto done;
 	}
-	data = json_pack("{s:s, s:I, s:O, s:O, s:O, s:O}", "title", o->title ? o->title : "xtrk report", "display_points",
-		(json_int_t)(o->display_points ? o->display_points : XTRK_REPORT_DISPLAY_POINTS), "columns", columns,
-		"runs", runs, "metrics", metrics, "series", series);
+	if ((err = report_pack_finish(&blob, &raw, pack)) < 0)
+		goto done;
+	data = json_pack("{s:s, s:I, s:O, s:O, s:O, s:O, s:s%, s:I}", "title", o->title ? o->title : "xtrk report",
+		"display_points", (json_int_t)(o->display_points ? o->display_points : XTRK_REPORT_DISPLAY_POINTS),
+		"columns", columns, "runs", runs, "metrics", metrics, "series", series, "series_blob", blob.ptr, blob.size,
+		"series_bytes", (json_int_t)raw);
 	if (!data) {
 		err = xtrk_error_oom();
 		goto done;
@@ -479,6 +412,8 @@ done:
 	json_decref(columns);
 	free(sel);
 	xtrk_index_free(ix);
+	report_pack_free(pack);
+	xtrk_buf_dispose(&blob);
 	return err;
 }
 
@@ -511,7 +446,8 @@ static int put_asset(xtrk_buf *out, const unsigned char *p, size_t n, const char
 	return xtrk_buf_put(out, p, n) < 0 ? xtrk_error_oom() : 0;
 }
 
-int xtrk_report_render(xtrk_buf *out, json_t *data)
+/* The page; the series block (base64) in an element of its own, not in the JSON. */
+static int render(xtrk_buf *out, json_t *data, json_t *blob)
 {
 	const char *title = json_string_value(json_object_get(data, "title"));
 	int err;
@@ -540,8 +476,17 @@ int xtrk_report_render(xtrk_buf *out, json_t *data)
 		return err;
 	xtrk_buf_puts(out, "</style>\n</head>\n<body>\n<noscript>This report needs JavaScript to show the runs.</noscript>\n"
 			   "<script type=\"application/json\" id=\"xtrk-data\">");
-	if ((err = xtrk_report_json_for_html(out, data)) < 0)
+	if (blob)
+		json_object_del(data, "series_blob");
+	err = xtrk_report_json_for_html(out, data);
+	if (blob)
+		json_object_set(data, "series_blob", blob);
+	if (err < 0)
 		return err;
+	xtrk_buf_puts(out, "</script>\n<script type=\"application/octet-stream\" id=\"xtrk-series\">");
+	/* base64: letters, digits, '+', '/' and '=' only, nothing that can end the element */
+	if (json_is_string(blob))
+		xtrk_buf_put(out, json_string_value(blob), json_string_length(blob));
 	xtrk_buf_puts(out, "</script>\n<script>\n");
 	if ((err = put_asset(out, xtrk_asset_uplot_js, xtrk_asset_uplot_js_len, "uPlot script", "</script")) < 0)
 		return err;
@@ -553,6 +498,20 @@ int xtrk_report_render(xtrk_buf *out, json_t *data)
 		return err;
 	xtrk_buf_puts(out, "\n</script>\n</body>\n</html>\n");
 	return xtrk_buf_oom(out) ? xtrk_error_oom() : 0;
+}
+
+int xtrk_report_render(xtrk_buf *out, json_t *data)
+{
+	json_t *blob = json_object_get(data, "series_blob");
+	int err;
+	if (blob && (!json_is_string(blob) ||
+		     strspn(json_string_value(blob), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+			     json_string_length(blob)))
+		return xtrk_error_set(XTRK_EINVALID, "the report's series block is not base64");
+	json_incref(blob);
+	err = render(out, data, blob);
+	json_decref(blob);
+	return err;
 }
 
 int xtrk_report_html(xtrk_buf *out, xtrk_repo *repo, const xtrk_report_options *o)

@@ -3,6 +3,7 @@
  * and drawn as a small chart of Unicode glyphs.
  */
 #include "config.h"
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ struct point {
 
 struct parser {
 	const char *name;
+	int unsorted; /* a point came before the one added last in (step, metric) order */
 	xtrk_buf line;
 	size_t lineno;
 	json_t *keymap; /* name -> column */
@@ -74,10 +76,10 @@ struct parser {
 	char first_bad[400];
 };
 
-static int add_point(struct parser *p, int64_t step, const char *key, double v)
+/* The column of metric `key`, added when new. */
+static int key_column(uint32_t *c, struct parser *p, const char *key)
 {
 	json_t *col = json_object_get(p->keymap, key);
-	uint32_t c;
 	if (!col) {
 		char **nk;
 		if (p->nkeys >= XTRK_SERIES_MAX_KEYS)
@@ -88,7 +90,12 @@ static int add_point(struct parser *p, int64_t step, const char *key, double v)
 		p->nkeys++;
 		col = json_object_get(p->keymap, key);
 	}
-	c = (uint32_t)json_integer_value(col);
+	*c = (uint32_t)json_integer_value(col);
+	return 0;
+}
+
+static int add_column_point(struct parser *p, int64_t step, uint32_t c, double v)
+{
 	if (p->npts >= XTRK_SERIES_MAX_VALUES)
 		return xtrk_error_set(XTRK_EINVALID, "%s: more than %u values", p->name, XTRK_SERIES_MAX_VALUES);
 	if (p->npts == p->apts) {
@@ -99,12 +106,163 @@ static int add_point(struct parser *p, int64_t step, const char *key, double v)
 		p->pts = np;
 		p->apts = na;
 	}
+	if (p->npts && (step < p->pts[p->npts - 1].step || (step == p->pts[p->npts - 1].step && c <= p->pts[p->npts - 1].key)))
+		p->unsorted = 1;
 	p->pts[p->npts].step = step;
 	p->pts[p->npts].key = c;
 	p->pts[p->npts].seq = p->npts;
 	p->pts[p->npts].v = v;
 	p->npts++;
 	return 0;
+}
+
+static int add_point(struct parser *p, int64_t step, const char *key, double v)
+{
+	uint32_t c;
+	int err = key_column(&c, p, key);
+	return err < 0 ? err : add_column_point(p, step, c, v);
+}
+
+/* ---- the common line, read without building a JSON object ---- */
+
+#define FAST_MAX_KEYS 16
+#define FAST_MAX_KEY 256
+#define FAST_MAX_NUMBER 64
+
+static const char *skip_ws(const char *s, const char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+		s++;
+	return s;
+}
+
+/* A JSON number at s: its end, or NULL; `*integer` when it has no fraction or exponent. */
+static const char *number_end(const char *s, const char *end, int *integer)
+{
+	const char *d;
+	*integer = 1;
+	if (s < end && *s == '-')
+		s++;
+	if (s >= end || *s < '0' || *s > '9')
+		return NULL;
+	if (*s == '0')
+		s++;
+	else
+		while (s < end && *s >= '0' && *s <= '9')
+			s++;
+	if (s < end && *s == '.') {
+		*integer = 0;
+		d = ++s;
+		while (s < end && *s >= '0' && *s <= '9')
+			s++;
+		if (s == d)
+			return NULL;
+	}
+	if (s < end && (*s == 'e' || *s == 'E')) {
+		*integer = 0;
+		s++;
+		if (s < end && (*s == '+' || *s == '-'))
+			s++;
+		d = s;
+		while (s < end && *s >= '0' && *s <= '9')
+			s++;
+		if (s == d)
+			return NULL;
+	}
+	return s;
+}
+
+/*
+ * A line that is an object of plain ASCII names with number values and a non-negative integer
+ * "step", read directly: 1 when it was (its points added), 0 when anything about it is unusual
+ * (escapes, other bytes or values, duplicate names, numbers out of range): the full JSON reading
+ * then decides, so both readings accept and give exactly the same.
+ */
+static int fast_line(struct parser *p, const char *s, size_t len, int *err)
+{
+	const char *end = s + len, *kname[FAST_MAX_KEYS];
+	size_t klen[FAST_MAX_KEYS], nk = 0, stepat = FAST_MAX_KEYS;
+	double val[FAST_MAX_KEYS];
+	int64_t step = 0;
+	char num[FAST_MAX_NUMBER + 1], key[FAST_MAX_KEY + 1];
+
+	*err = 0;
+	s = skip_ws(s, end);
+	if (s >= end || *s++ != '{')
+		return 0;
+	for (;;) {
+		const char *k, *v, *ve;
+		int integer;
+		s = skip_ws(s, end);
+		if (s >= end || *s++ != '"' || nk == FAST_MAX_KEYS)
+			return 0;
+		for (k = s; s < end && *s != '"'; s++)
+			if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x80 || *s == '\\')
+				return 0;
+		if (s >= end || (size_t)(s - k) > FAST_MAX_KEY)
+			return 0;
+		kname[nk] = k;
+		klen[nk] = (size_t)(s - k);
+		for (size_t j = 0; j < nk; j++)
+			if (klen[j] == klen[nk] && !memcmp(kname[j], k, klen[nk]))
+				return 0;
+		s = skip_ws(s + 1, end);
+		if (s >= end || *s++ != ':')
+			return 0;
+		v = skip_ws(s, end);
+		if (!(ve = number_end(v, end, &integer)) || (size_t)(ve - v) > FAST_MAX_NUMBER)
+			return 0;
+		memcpy(num, v, (size_t)(ve - v));
+		num[ve - v] = '\0';
+		if (klen[nk] == 4 && !memcmp(k, "step", 4)) {
+			/* non-negative, integer, within int64 by its digits: else the full reading says what is wrong */
+			if (!integer || *v == '-' || ve - v > 18)
+				return 0;
+			step = strtoll(num, NULL, 10);
+			stepat = nk;
+		} else {
+			if (integer) {
+				/* an integer, as the JSON reading takes it: "-0" is 0 */
+				if (ve - v > (*v == '-' ? 19 : 18))
+					return 0;
+				val[nk] = (double)strtoll(num, NULL, 10);
+			} else {
+				errno = 0;
+				val[nk] = strtod(num, NULL);
+				if (errno == ERANGE)
+					return 0;
+			}
+		}
+		nk++;
+		s = skip_ws(ve, end);
+		if (s < end && *s == ',') {
+			s++;
+			continue;
+		}
+		if (s >= end || *s++ != '}')
+			return 0;
+		break;
+	}
+	if (skip_ws(s, end) != end || stepat == FAST_MAX_KEYS)
+		return 0;
+	for (size_t j = 0; j < nk; j++) {
+		uint32_t c;
+		size_t at = j > stepat ? j - 1 : j;
+		if (j == stepat)
+			continue;
+		/* the metric at this place in the line is most likely the one first seen at this place */
+		if (at < p->nkeys && strlen(p->keys[at]) == klen[j] && !memcmp(p->keys[at], kname[j], klen[j])) {
+			c = (uint32_t)at;
+		} else {
+			memcpy(key, kname[j], klen[j]);
+			key[klen[j]] = '\0';
+			if ((*err = key_column(&c, p, key)) < 0)
+				return 1;
+		}
+		if ((*err = add_column_point(p, step, c, val[j])) < 0)
+			return 1;
+	}
+	return 1;
 }
 
 static int one_line(struct parser *p, const char *text, size_t len)
@@ -115,6 +273,8 @@ static int one_line(struct parser *p, const char *text, size_t len)
 	int rc, err = 0;
 
 	p->lineno++;
+	if (fast_line(p, text, len, &err))
+		return err;
 	if ((rc = xtrk_series_line(&obj, text, len, why, sizeof(why))) == 1)
 		return 0;
 	if (rc < 0) {
@@ -177,7 +337,8 @@ static int finish(xtrk_series **out, struct parser *p)
 			      : xtrk_error_set(XTRK_EINVALID, "%s: no values (it is empty)", p->name);
 	if (!(s = calloc(1, sizeof(*s))))
 		return xtrk_error_oom();
-	qsort(p->pts, p->npts, sizeof(*p->pts), point_cmp);
+	if (p->unsorted)
+		qsort(p->pts, p->npts, sizeof(*p->pts), point_cmp);
 	for (size_t i = 0; i < p->npts; i++)
 		s->nsteps += !i || p->pts[i].step != p->pts[i - 1].step;
 	if (!(s->steps = calloc(s->nsteps, sizeof(*s->steps))) ||

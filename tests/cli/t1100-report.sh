@@ -17,15 +17,16 @@ import html, re, sys
 m = re.search(r"<pre id=\"xtrk-state\"[^>]*>([^<]*)</pre>", open(sys.argv[1]).read())
 print(html.unescape(m.group(1)) if m else "{}")' "$1"
 }
-# A headless Chromium on a loaded machine can dump the DOM before its first animation frame has
-# drawn the charts: up to 3 loads, the first whose page says every chart is drawn (else the last).
+# A headless Chromium on a loaded machine can dump the DOM before the page has inflated its series
+# and drawn the charts: up to 3 loads, the first whose page says it is ready with every chart drawn
+# (else the last).
 browse() { # URL -> DOM on stdout
 	local try=1
 	while :; do
 		timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2000 \
 			--virtual-time-budget=10000 --user-data-dir="$TRASH/chrome" --dump-dom "$1" 2>/dev/null > "$TRASH/dom.try" || true
 		page_state "$TRASH/dom.try" > "$TRASH/state.try"
-		if [ $try -ge 3 ] || python3 -c "import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s.get(\"drawn\") == s.get(\"charts\") else 1)" "$TRASH/state.try"; then
+		if [ $try -ge 3 ] || python3 -c "import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s.get(\"ready\") and s.get(\"drawn\") == s.get(\"charts\") else 1)" "$TRASH/state.try"; then
 			cat "$TRASH/dom.try"
 			return 0
 		fi
@@ -36,14 +37,25 @@ browse() { # URL -> DOM on stdout
 need_browser() { command -v "$chromium" >/dev/null 2>&1 || skip "$chromium is not installed (apt-get install chromium)"; }
 # The data JSON of a report file, decoded: python3 - FILE with the page's data in `data` and dec().
 cat > data.py <<'EOF'
-import base64, json, re, struct, sys
+import base64, json, re, struct, sys, zlib
 page = open(sys.argv[1], encoding="utf-8").read()
 m = re.search(r'<script type="application/json" id="xtrk-data">(.*?)</script>', page, re.S)
 data = json.loads(m.group(1))
-def dec(p):
-    raw = base64.b64decode(p["d"])
-    fmt = {"i4": "i", "f4": "f", "f8": "d"}[p["t"]]
-    return list(struct.unpack("<%d%s" % (len(raw) // struct.calcsize(fmt), fmt), raw))
+m = re.search(r'<script type="application/octet-stream" id="xtrk-series">([A-Za-z0-9+/=]*)</script>', page)
+block = zlib.decompress(base64.b64decode(m.group(1)))
+assert len(block) == data["series_bytes"], (len(block), data["series_bytes"])
+def planes(at, n, w):
+    return bytes(block[at + k * n + i] for i in range(n) for k in range(w))
+def dec(d):
+    """A line {o, n, st, vt} as (steps, values), read as the page reads it."""
+    n, sw, vw = d["n"], 4 if d["st"] == "d4" else 8, 8 if d["vt"] == "f8" else 4
+    sraw, vraw = planes(d["o"], n, sw), planes(d["o"] + n * sw, n, vw)
+    steps = list(struct.unpack("<%d%s" % (n, "i" if sw == 4 else "d"), sraw))
+    if sw == 4:
+        for i in range(1, n):
+            steps[i] += steps[i - 1]
+    vals = list(struct.unpack("<%d%s" % (n, {"i4": "i", "f4": "f", "f8": "d"}[d["vt"]]), vraw))
+    return steps, vals
 EOF
 
 hostile='</script><img src=x onerror=alert(1)>'
@@ -67,8 +79,8 @@ xtrk note $b -m "$pwn" >/dev/null
 check "the file: data only as JSON with <, >, & and U+2028/9 escaped; no markup from a run; no network" '
 	xtrk report -o r.html
 	test -s r.html
-	# the four closing tags the page writes itself (data, uPlot, page script, views script), none from a run
-	expect_eq "$(grep -o "</script" r.html | wc -l)" 4
+	# the five closing tags the page writes itself (data, series, uPlot, page script, views script), none from a run
+	expect_eq "$(grep -o "</script" r.html | wc -l)" 5
 	expect_eq "$(grep -c "<img" r.html)" 0
 	expect_eq "$(grep -c "$(printf "\342\200\250")" r.html)" 0
 	expect_contains "$(cat r.html)" "\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e"
@@ -105,12 +117,12 @@ exec(open("data.py").read())
 import json
 want = [json.loads(l) for l in open("big.jsonl")]
 s = data["series"][0]
-steps = dec(s["steps"])
-assert steps == [w["step"] for w in want], "steps differ"
 for k in ("noisy", "third"):
-    got = dec(s["m"][k])
+    steps, got = dec(s["m"][k])
+    assert steps == [w["step"] for w in want], k + ": steps differ"
     assert got == [w[k] for w in want], k + " differs"
-assert s["m"]["third"]["t"] == "f8" and s["steps"]["t"] == "i4"
+    assert s["m"][k]["n"] == s["m"][k]["of"] == 25000
+assert s["m"]["third"]["vt"] == "f8" and s["m"]["third"]["st"] == "d4"
 PY
 '
 
@@ -163,7 +175,7 @@ check "in Chromium: hostile strings stay text; no element, script or title chang
 	need_browser
 	test -s dom.html
 	expect_eq "$(grep -c "<img" dom.html)" 0
-	expect_eq "$(grep -o "<script" dom.html | wc -l)" 4
+	expect_eq "$(grep -o "<script" dom.html | wc -l)" 5
 	expect_contains "$(cat dom.html)" "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
 	expect_contains "$(cat dom.html)" "&lt;img src=x onerror=\"document.title=1\"&gt;"
 	expect_contains "$(cat dom.html)" "javascript:alert(1)"

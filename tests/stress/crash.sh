@@ -23,6 +23,9 @@ base=$(xtrk commit-run -e base -d data -m "before the storm" 2>/dev/null)
 echo $base > "$TRASH/committed"
 kills=0 total_kills=0 problems=0
 note() { problems=$((problems + 1)); echo "# $*"; }
+# fsck_clean WHAT [-C STORE]: fsck, its first lines in the note when it is not clean.
+fsck_clean() { what=$1; shift
+	xtrk "$@" fsck -q > "$TRASH/fsck.out" 2>&1 || note "$what: fsck: $(head -5 "$TRASH/fsck.out" | tr "\n" " ")"; }
 
 # ---- commit-run ----
 r=0
@@ -32,10 +35,10 @@ while [ $r -lt $ROUNDS ]; do
 	head -c 2000 /dev/urandom > data/f$((r % 200))
 	if killed 300 "$XTRK_BIN" commit-run -e crash -p round=$r -d data --model model.bin; then kills=$((kills + 1)); fi
 	[ -s "$TRASH/last.out" ] && cat "$TRASH/last.out" >> "$TRASH/committed"
-	xtrk fsck -q || note "commit-run round $r: fsck"
+	fsck_clean "commit-run round $r"
 done
 for id in $(cat "$TRASH/committed"); do xtrk show --json $id >/dev/null || note "committed run $id missing"; done
-xtrk fsck --read-data -q || note "commit-run: fsck --read-data"
+xtrk fsck --read-data -q > "$TRASH/fsck.out" 2>&1 || note "commit-run: fsck --read-data: $(head -5 "$TRASH/fsck.out" | tr "\n" " ")"
 echo "# figure: crash.commit-run: $kills of $ROUNDS commit-runs of a 16 MB model killed midway, all survived"
 total_kills=$((total_kills + kills))
 
@@ -70,7 +73,7 @@ while [ $r -lt $ROUNDS ]; do
 	r=$((r + 1))
 	rm -rf .xtrk && new_ws
 	if killed 150 "$XTRK_BIN" bundle import "$TRASH/b.tar"; then kills=$((kills + 1)); fi
-	xtrk fsck -q || note "import round $r: fsck"
+	fsck_clean "import round $r"
 	for id in $(ls .xtrk/refs/experiments/*/ 2>/dev/null | grep -E '^[0-9a-f]{32}$'); do
 		xtrk show --json $id >/dev/null || note "import round $r: run $id not whole"
 	done
@@ -100,7 +103,7 @@ while [ $r -lt $ROUNDS ]; do
 	rm -rf "$TRASH/shared/.xtrk" && xtrk remote remove r 2>/dev/null || true
 	xtrk remote add r "$TRASH/shared/.xtrk" 2>/dev/null
 	if killed 150 "$XTRK_BIN" push r; then kills=$((kills + 1)); fi
-	xtrk -C "$TRASH/shared/.xtrk" fsck -q || note "push round $r: remote fsck"
+	fsck_clean "push round $r: the remote" -C "$TRASH/shared/.xtrk"
 done
 push_again || note "push after kills: $(cat "$TRASH/push.err" "$TRASH/push.fsck" 2>/dev/null | tr "\n" " ")"
 echo "# figure: crash.push: $kills of $ROUNDS pushes killed midway; the remote fsck-clean each time"
@@ -117,7 +120,7 @@ if [ -f "$SHIM" ]; then
 	while [ $n -le $ni ]; do
 		rm -rf .xtrk && new_ws
 		XTRK_TEST_FAULT=kill:$n LD_PRELOAD=$SHIM xtrk bundle import "$TRASH/b.tar" >/dev/null 2>&1 || true
-		xtrk fsck -q || note "import killed at store op $n: fsck"
+		fsck_clean "import killed at store op $n"
 		points=$((points + 1)); n=$((n + step))
 	done
 	cd "$TRASH/src" && rm -rf "$TRASH/shared/.xtrk" && xtrk remote remove r && xtrk remote add r "$TRASH/shared/.xtrk" 2>/dev/null
@@ -128,7 +131,7 @@ if [ -f "$SHIM" ]; then
 	while [ $n -le $np ]; do
 		rm -rf "$TRASH/shared/.xtrk" && xtrk remote remove r && xtrk remote add r "$TRASH/shared/.xtrk" 2>/dev/null
 		XTRK_TEST_FAULT=kill:$n LD_PRELOAD=$SHIM xtrk push r >/dev/null 2>&1 || true
-		xtrk -C "$TRASH/shared/.xtrk" fsck -q || note "push killed at store op $n: remote fsck"
+		fsck_clean "push killed at store op $n: the remote" -C "$TRASH/shared/.xtrk"
 		push_again || note "push after a kill at store op $n: $(cat "$TRASH/push.err" "$TRASH/push.fsck" 2>/dev/null | tr "\n" " ")"
 		points=$((points + 1)); n=$((n + step))
 	done

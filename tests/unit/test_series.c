@@ -1,6 +1,9 @@
 /* Unit tests for step series read back (checked, merged by step) and for the terminal chart. */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "helpers.h"
 #include "xtrk/errors.h"
@@ -237,4 +240,116 @@ Test(chart, no_points_at_all)
 	char *c = render(&l, 1, 20, 4);
 	cr_assert_str_eq(c, "(no points to draw)\n  ● empty (no points)\n");
 	free(c);
+}
+
+/*
+ * The direct reading of common lines must agree exactly with the full JSON reading
+ * (xtrk_series_line): each line alone, parsed, against what the JSON reading of it gives.
+ */
+static void expect_as_json_reads(const char *line)
+{
+	char why[300];
+	json_t *obj = NULL;
+	xtrk_series *s = NULL;
+	int rc = xtrk_series_line(&obj, line, strlen(line), why, sizeof(why));
+	int err = xtrk_series_parse(&s, line, strlen(line), "t");
+	size_t metrics = 0;
+	const char *k;
+	json_t *v;
+
+	if (rc != 0) {
+		cr_expect(err < 0 || (s && s->bad_lines == 1), "'%s' is refused by the JSON reading", line);
+		xtrk_series_free(s);
+		xtrk_error_clear();
+		return;
+	}
+	json_object_foreach(obj, k, v)
+		metrics += strcmp(k, "step") != 0;
+	if (!metrics) {
+		cr_expect(err < 0, "'%s' has no values", line);
+	} else {
+		cr_assert_eq(err, 0, "'%s': %s", line, xtrk_error_last());
+		cr_expect_eq(s->bad_lines, 0, "'%s'", line);
+		cr_expect_eq(s->nsteps, 1, "'%s'", line);
+		cr_expect_eq(s->steps[0], json_integer_value(json_object_get(obj, "step")), "'%s'", line);
+		cr_expect_eq(s->nkeys, metrics, "'%s'", line);
+		json_object_foreach(obj, k, v) {
+			if (!strcmp(k, "step"))
+				continue;
+			long c = xtrk_series_key(s, k);
+			cr_assert_geq(c, 0, "'%s': %s", line, k);
+			double want = json_number_value(v), got = s->values[c];
+			cr_expect(memcmp(&want, &got, sizeof(got)) == 0, "'%s': %s is %.17g, not %.17g", line, k, got, want);
+		}
+	}
+	xtrk_series_free(s);
+	json_decref(obj);
+	xtrk_error_clear();
+}
+
+Test(series, the_direct_reading_agrees_with_the_json_reading)
+{
+	static const char *const lines[] = {
+		"{\"step\": 3, \"loss\": 0.12345678901234567, \"acc\": 1e-3}",
+		"  {\"step\":0,\"a\":-0,\"b\":-0.0,\"c\":0}  ",
+		"{\"loss\": 2.5, \"step\": 7}",
+		"{\"step\": 1, \"big\": 123456789012345678, \"bigger\": 1234567890123456789}",
+		"{\"step\": 1, \"huge\": 12345678901234567890}",
+		"{\"step\": 1, \"over\": 1e400}",
+		"{\"step\": 1, \"under\": 1e-400}",
+		"{\"step\": 1, \"sub\": 4.9e-324, \"max\": 1.7976931348623157e308}",
+		"{\"step\": 01, \"a\": 1}",
+		"{\"step\": 1, \"a\": 01}",
+		"{\"step\": 1, \"a\": 1.}",
+		"{\"step\": 1, \"a\": .5}",
+		"{\"step\": 1, \"a\": 1e}",
+		"{\"step\": 1, \"a\": +1}",
+		"{\"step\": 1.0, \"a\": 1}",
+		"{\"step\": -1, \"a\": 1}",
+		"{\"step\": -0, \"a\": 1}",
+		"{\"step\": 1e2, \"a\": 1}",
+		"{\"step\": 9223372036854775807, \"a\": 1}",
+		"{\"step\": 99999999999999999999, \"a\": 1}",
+		"{\"step\": 1, \"a\": 1, \"a\": 2}",
+		"{\"step\": 1, \"step\": 2, \"a\": 1}",
+		"{\"step\": 1, \"lo\\u0073s\": 1, \"loss\": 2}",
+		"{\"step\": 1, \"a\\\"b\": 1}",
+		"{\"step\": 1, \"caf\xc3\xa9\": 1}",
+		"{\"step\": 1, \"bad\xff\": 1}",
+		"{\"step\": 1, \"a\": 1,}",
+		"{\"step\": 1, \"a\": 1} x",
+		"{\"step\": 1, \"a\": 1}}",
+		"{\"step\": 1, \"a\": true}",
+		"{\"step\": 1, \"a\": null}",
+		"{\"step\": 1, \"a\": \"1\"}",
+		"{\"step\": 1, \"a\": [1]}",
+		"{\"step\": 1}",
+		"{}",
+		"[1, 2]",
+		"{\"step\"\t:\r1 ,  \"a\" : 2 }",
+		"{\"step\": 1, \"\": 5}",
+		"{\"step\": 1, \"a\": 1e+5, \"b\": 1E-5, \"c\": -1.5e+300}",
+		"{\"step\": 1, \"a\": 0.1, \"b\": 0.30000000000000004, \"c\": 2.2250738585072011e-308}",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++)
+		expect_as_json_reads(lines[i]);
+	/* 17 names: more than are read directly */
+	char many[1024] = "{\"step\": 2";
+	for (int k = 0; k < 17; k++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), ", \"m%d\": %d.5", k, k);
+	strcat(many, "}");
+	expect_as_json_reads(many);
+}
+
+Test(series, lines_out_of_order_or_repeated_are_merged_as_before)
+{
+	xtrk_series *s = parse_ok("{\"step\": 2, \"b\": 1, \"a\": 2}\n{\"step\": 1, \"a\": 3}\n"
+				  "{\"a\": 4, \"step\": 2}\n{\"step\": 1, \"b\": 5, \"a\": 6}\n");
+	cr_assert_eq(s->nsteps, 2);
+	cr_expect_eq(s->steps[0], 1);
+	cr_expect_eq(at(s, 0, "a"), 6);
+	cr_expect_eq(at(s, 0, "b"), 5);
+	cr_expect_eq(at(s, 1, "a"), 4);
+	cr_expect_eq(at(s, 1, "b"), 1);
+	xtrk_series_free(s);
 }

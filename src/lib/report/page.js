@@ -8,7 +8,7 @@
  */
 (function () {
 	"use strict";
-	var state = { runs: 0, rows: 0, order: [], charts: 0, drawn: 0, points: {}, max: {}, errors: [] };
+	var state = { ready: false, runs: 0, rows: 0, order: [], charts: 0, drawn: 0, points: {}, max: {}, errors: [] };
 	var stateEl = document.createElement("pre");
 	stateEl.id = "xtrk-state";
 	stateEl.hidden = true;
@@ -35,15 +35,42 @@
 	var runs = data.runs, nruns = runs.length;
 	state.runs = nruns;
 
-	/* A packed array {t: i4|f4|f8, d: base64 little-endian} as a Float64Array. */
-	function decode(p) {
-		var bin = atob(p.d), n = bin.length, bytes = new Uint8Array(n);
-		for (var i = 0; i < n; i++)
+	/*
+	 * The series block (#xtrk-series: base64 of zlib-compressed bytes) as an ArrayBuffer, inflated
+	 * by the browser.  A line {o, n, st, vt} in it: n steps then n values, each array stored byte
+	 * plane by byte plane; steps "d4" (int32 differences from the one before) or "f8", values "i4",
+	 * "f4" or "f8", all little-endian.
+	 */
+	function inflate(text) {
+		var bin = atob(text), bytes = new Uint8Array(bin.length);
+		for (var i = 0; i < bin.length; i++)
 			bytes[i] = bin.charCodeAt(i);
-		var dv = new DataView(bytes.buffer), w = p.t === "f8" ? 8 : 4, out = new Float64Array(n / w);
-		for (var j = 0; j < out.length; j++)
-			out[j] = p.t === "i4" ? dv.getInt32(j * 4, true) : p.t === "f4" ? dv.getFloat32(j * 4, true) : dv.getFloat64(j * 8, true);
-		return out;
+		if (typeof DecompressionStream === "undefined")
+			return Promise.reject(new Error("this browser cannot inflate the series (no DecompressionStream)"));
+		return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"))).arrayBuffer();
+	}
+	function planes(bytes, at, n, w) {
+		var out = new Uint8Array(n * w);
+		for (var k = 0; k < w; k++)
+			for (var i = 0; i < n; i++)
+				out[i * w + k] = bytes[at + k * n + i];
+		return new DataView(out.buffer);
+	}
+	function decodeLine(bytes, d) {
+		var n = d.n, sw = d.st === "d4" ? 4 : 8, vw = d.vt === "f8" ? 8 : 4;
+		var sv = planes(bytes, d.o, n, sw), vv = planes(bytes, d.o + n * sw, n, vw);
+		var steps = new Float64Array(n), vals = new Float64Array(n), at = 0;
+		for (var i = 0; i < n; i++) {
+			if (sw === 4) {
+				at += sv.getInt32(i * 4, true);
+				steps[i] = at;
+			} else {
+				steps[i] = sv.getFloat64(i * 8, true);
+			}
+			vals[i] = d.vt === "i4" ? vv.getInt32(i * 4, true) : d.vt === "f4" ? vv.getFloat32(i * 4, true) :
+				vv.getFloat64(i * 8, true);
+		}
+		return { steps: steps, vals: vals, reduced: d.n < d.of, logged: d.of };
 	}
 
 	function shortId(id) {
@@ -170,46 +197,26 @@
 	if (!nmetrics)
 		csec.appendChild(el("p", "none", "No run here logged a step series."));
 	var maxPoints = data.display_points || 10000;
-	var decoded = data.series.map(function (s) {
-		if (!s)
-			return null;
-		var m = {};
-		Object.keys(s.m).forEach(function (k) { m[k] = decode(s.m[k]); });
-		return { steps: decode(s.steps), m: m };
-	});
+	var loading = el("p", "none", nmetrics ? "Reading the series\u2026" : "");
+	if (nmetrics)
+		csec.appendChild(loading);
 
-	/*
-	 * The points of one line to draw: every point up to maxPoints, else, in maxPoints/2 buckets of
-	 * consecutive points, each bucket's lowest and highest, so that no spike disappears.
-	 */
+	/* The points of one line to draw: every point up to maxPoints, else each stretch's lowest and highest. */
 	function linePoints(steps, vals) {
-		var xs = [], ys = [], n = 0, i;
-		for (i = 0; i < steps.length; i++)
-			if (!isNaN(vals[i]))
-				n++;
-		if (n <= maxPoints) {
-			for (i = 0; i < steps.length; i++)
-				if (!isNaN(vals[i])) {
-					xs.push(steps[i]);
-					ys.push(vals[i]);
-				}
-			return [xs, ys, n];
-		}
-		var idx = [];
-		for (i = 0; i < steps.length; i++)
-			if (!isNaN(vals[i]))
-				idx.push(i);
-		var buckets = Math.max(1, Math.floor(maxPoints / 2));
+		var n = steps.length;
+		if (n <= maxPoints)
+			return [Array.from(steps), Array.from(vals), n];
+		var xs = [], ys = [], buckets = Math.max(1, Math.floor(maxPoints / 2));
 		for (var b = 0; b < buckets; b++) {
 			var lo = Math.floor(b * n / buckets), hi = Math.floor((b + 1) * n / buckets);
 			if (lo >= hi)
 				continue;
-			var mn = idx[lo], mx = idx[lo];
+			var mn = lo, mx = lo;
 			for (var k = lo + 1; k < hi; k++) {
-				if (vals[idx[k]] < vals[mn])
-					mn = idx[k];
-				if (vals[idx[k]] > vals[mx])
-					mx = idx[k];
+				if (vals[k] < vals[mn])
+					mn = k;
+				if (vals[k] > vals[mx])
+					mx = k;
 			}
 			var first = Math.min(mn, mx), second = Math.max(mn, mx);
 			xs.push(steps[first]);
@@ -230,46 +237,54 @@
 		return Math.max(320, Math.min(1100, csec.clientWidth - 24)); /* inside a chart box's padding and border */
 	}
 
-	data.metrics.forEach(function (metric) {
-		var tables = [], series = [{ label: "step", value: exact }], seriesOf = {}, shown = 0, sampled = 0, top = null;
-		decoded.forEach(function (s, i) {
-			if (!s || !s.m[metric])
+	function seriesCharts(block) {
+		var bytes = new Uint8Array(block);
+		data.metrics.forEach(function (metric) {
+			var tables = [], series = [{ label: "step", value: exact }], seriesOf = {}, shown = 0, sampled = 0,
+				reduced = 0, top = null;
+			data.series.forEach(function (s, i) {
+				if (!s || !s.m[metric])
+					return;
+				var line = decodeLine(bytes, s.m[metric]);
+				var p = linePoints(line.steps, line.vals);
+				if (!p[0].length)
+					return;
+				if (line.reduced)
+					reduced++;
+				else if (p[2] > p[0].length)
+					sampled++;
+				tables.push([p[0], p[1]]);
+				seriesOf[i] = series.length;
+				series.push({ label: runLabel(runs[i]), stroke: colour(i), width: 1.5, value: exact, spanGaps: true,
+					show: visible[i] });
+				shown += p[0].length;
+				for (var k = 0; k < p[1].length; k++)
+					if (top === null || p[1][k] > top)
+						top = p[1][k];
+			});
+			if (!tables.length)
 				return;
-			var p = linePoints(s.steps, s.m[metric]);
-			if (!p[0].length)
-				return;
-			if (p[2] > p[0].length)
-				sampled++;
-			tables.push([p[0], p[1]]);
-			seriesOf[i] = series.length;
-			series.push({ label: runLabel(runs[i]), stroke: colour(i), width: 1.5, value: exact, spanGaps: true,
-				show: visible[i] });
-			shown += p[0].length;
-			for (var k = 0; k < p[1].length; k++)
-				if (top === null || p[1][k] > top)
-					top = p[1][k];
+			var box = el("div", "chart");
+			csec.appendChild(box);
+			box.appendChild(el("h3", null, metric));
+			if (sampled || reduced)
+				box.appendChild(el("p", "note", (sampled + reduced) + " line" + (sampled + reduced === 1 ? " is" : "s are") +
+					" drawn from the lowest and highest point of each stretch of steps, so no spike is lost" +
+					(reduced ? "; this file keeps only those points for " + reduced + " of them (every point: " +
+						"xtrk series RUN, or xtrk report --all-points)" : "") + "; hover values are logged values"));
+			var u = new uPlot({
+				width: chartWidth(), height: 300,
+				scales: { x: { time: false } },
+				series: series,
+				legend: { live: true },
+				cursor: { focus: { prox: 16 } },
+				focus: { alpha: 0.3 }
+			}, uPlot.join(tables), box);
+			charts.push({ u: u, metric: metric, seriesOf: seriesOf });
+			state.points[metric] = shown;
+			state.max[metric] = top;
 		});
-		if (!tables.length)
-			return;
-		var box = el("div", "chart");
-		csec.appendChild(box);
-		box.appendChild(el("h3", null, metric));
-		if (sampled)
-			box.appendChild(el("p", "note", sampled + " line" + (sampled === 1 ? " has" : "s have") + " over " + maxPoints +
-				" points: drawn from the lowest and highest of each stretch of steps (hover values are logged values)"));
-		var u = new uPlot({
-			width: chartWidth(), height: 300,
-			scales: { x: { time: false } },
-			series: series,
-			legend: { live: true },
-			cursor: { focus: { prox: 16 } },
-			focus: { alpha: 0.3 }
-		}, uPlot.join(tables), box);
-		charts.push({ u: u, metric: metric, seriesOf: seriesOf });
-		state.points[metric] = shown;
-		state.max[metric] = top;
-	});
-	state.charts = charts.length;
+	}
 	window.addEventListener("resize", function () {
 		charts.forEach(function (ch) { ch.u.setSize({ width: chartWidth(), height: 300 }); });
 	});
@@ -397,7 +412,25 @@
 			state.scatter.pixels = sp;
 		}
 		state.pixels = charts.map(function (ch) { return ch.pixels; });
+		state.charts = charts.length;
+		state.ready = true;
 		publish();
 	}
-	requestAnimationFrame(function () { setTimeout(countDrawn, 0); });
+	function drawnSoon() {
+		requestAnimationFrame(function () { setTimeout(countDrawn, 0); });
+	}
+	var blockEl = document.getElementById("xtrk-series");
+	if (nmetrics && blockEl) {
+		inflate(blockEl.textContent.trim()).then(function (block) {
+			csec.removeChild(loading);
+			seriesCharts(block);
+			drawnSoon();
+		}).catch(function (e) {
+			loading.textContent = "The series could not be read: " + e.message;
+			state.errors.push("series: " + e.message);
+			drawnSoon();
+		});
+	} else {
+		drawnSoon();
+	}
 })();
