@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "xtrk/revision.h"
 
 static const char usage[] =
-	"usage: xtrk report [-o FILE] [--columns K1,K2,...] [--title TEXT]\n"
+	"usage: xtrk report [-o FILE] [--columns K1,K2,...] [--title TEXT] [--points N | --all-points]\n"
 	"                   [RUN... | [-e EXPERIMENT] [--where EXPR]]\n"
 	"\n"
 	"Write one HTML file that shows runs with no server and no network: a\n"
@@ -32,9 +33,13 @@ static const char usage[] =
 	"      --where EXPR      only runs matching EXPR (as log --where)\n"
 	"      --columns LIST    the table's columns, e.g. id,params.lr,metrics.acc\n"
 	"      --title TEXT      the page's title (default: xtrk report)\n"
+	"      --points N        the series points the file keeps, all runs together\n"
+	"                        (default 2000000): each run keeps its share, a longer\n"
+	"                        line as the lowest and highest point of each stretch\n"
+	"      --all-points      keep every logged point, however large the file\n"
 	"  -h, --help            show this help\n";
 
-enum { OPT_WHERE = 256, OPT_COLUMNS, OPT_TITLE };
+enum { OPT_WHERE = 256, OPT_COLUMNS, OPT_TITLE, OPT_POINTS, OPT_ALL_POINTS };
 
 /* The page into `path`: a temporary file beside it, renamed over it once whole. */
 static int write_out(const char *path, const xtrk_buf *page)
@@ -76,6 +81,8 @@ int cmd_report(int argc, char **argv, struct cli *cli)
 		{ "where", required_argument, NULL, OPT_WHERE },
 		{ "columns", required_argument, NULL, OPT_COLUMNS },
 		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "points", required_argument, NULL, OPT_POINTS },
+		{ "all-points", no_argument, NULL, OPT_ALL_POINTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -95,6 +102,23 @@ int cmd_report(int argc, char **argv, struct cli *cli)
 		case OPT_WHERE: o.where = optarg; break;
 		case OPT_COLUMNS: o.columns = optarg; break;
 		case OPT_TITLE: o.title = optarg; break;
+		case OPT_POINTS: {
+			char *end;
+			unsigned long long v;
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || *optarg == '-' || v < 1000 || v > 1000000000ULL)
+				return cli_usage_error(usage, "--points takes a number from 1000 to 1000000000");
+			if (o.file_points == SIZE_MAX)
+				return cli_usage_error(usage, "give --points or --all-points, not both");
+			o.file_points = (size_t)v;
+			break;
+		}
+		case OPT_ALL_POINTS:
+			if (o.file_points && o.file_points != SIZE_MAX)
+				return cli_usage_error(usage, "give --points or --all-points, not both");
+			o.file_points = SIZE_MAX;
+			break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return cli_usage_error(usage, "unknown option");
 		}

@@ -196,6 +196,72 @@ assert s["max"]["noisy"] == 99.5, s
 PY
 '
 
+check "past --points each run keeps its share: logged points only, the spike of each stretch kept; --all-points keeps all" '
+	i=0
+	while [ $i -lt 12 ]; do
+		python3 - $i > m$i.jsonl <<PY
+import json, random, sys
+i = int(sys.argv[1])
+random.seed(i)
+for s in range(3000):
+    loss = 1.0 + random.random()
+    if s == 100 * i + 7:
+        loss = 50.0 + i  # one spike a run
+    print(json.dumps({"step": s * 2, "loss": loss, "lr": 0.1}))
+PY
+		xtrk commit-run -e many -M m$i.jsonl -p i=$i > /dev/null 2>&1
+		i=$((i + 1))
+	done
+	xtrk report -e many --points 12000 -o many.html
+	xtrk report -e many --all-points -o manyall.html
+	python3 - many.html <<PY
+exec(open("data.py").read())
+import json
+assert len(data["series"]) == 12
+total = 0
+for s in data["series"]:
+    d = s["m"]["loss"]
+    assert d["of"] == 3000 and d["n"] < 1000, d
+    steps, vals = dec(d)
+    total += d["n"] + s["m"]["lr"]["n"]
+    assert steps == sorted(set(steps)), "steps ascending, each once"
+    assert max(vals) >= 50.0, "the spike is kept"
+# every kept point is a logged one
+logged = {}
+for i in range(12):
+    for l in open("m%d.jsonl" % i):
+        o = json.loads(l)
+        logged.setdefault(o["step"], set()).add(o["loss"])
+for s in data["series"]:
+    steps, vals = dec(s["m"]["loss"])
+    for st, v in zip(steps, vals):
+        assert v in logged[st], (st, v)
+assert total <= 12000, total
+PY
+	python3 - manyall.html <<PY
+exec(open("data.py").read())
+for s in data["series"]:
+    assert s["m"]["loss"]["n"] == s["m"]["loss"]["of"] == 3000
+PY
+	test $(wc -c < many.html) -lt $(wc -c < manyall.html)
+	set +e
+	xtrk report -e many --points 10 -o bad.html 2>/dev/null; rc1=$?
+	xtrk report -e many --points 5000 --all-points -o bad.html 2>/dev/null; rc2=$?
+	set -e
+	expect_eq "$rc1 $rc2" "2 2"
+	test ! -e bad.html
+	need_browser
+	browse "file://$PWD/many.html" > manydom.html
+	page_state manydom.html > manystate.json
+	python3 - <<PY
+import json
+s = json.load(open("manystate.json"))
+assert s.get("errors") == [] and s["ready"] and s["drawn"] == s["charts"] == 2, s
+assert s["max"]["loss"] == 61.0, s
+PY
+	expect_contains "$(cat manydom.html)" "this file keeps only those points for 12 of them"
+'
+
 check "in Chromium: #sort=-COLUMN&filter=TEXT opens the table sorted and filtered" '
 	need_browser
 	browse "file://$PWD/exp.html#sort=-params.lr" > d1.html

@@ -414,6 +414,7 @@
 		state.pixels = charts.map(function (ch) { return ch.pixels; });
 		state.charts = charts.length;
 		state.ready = true;
+		state.ms = Math.round(performance.now()); /* from the start of the page's load */
 		publish();
 	}
 	function drawnSoon() {
