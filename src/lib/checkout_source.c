@@ -243,9 +243,18 @@ static int incomplete_git(const char *dotgit)
 {
 	xtrk_buf m = XTRK_BUF_INIT;
 	struct stat st;
+	DIR *d;
+	struct dirent *de;
 	int yes = xtrk_buf_printf(&m, "%s/" INCOMPLETE_MARK, dotgit) == 0 && lstat(m.ptr, &st) == 0 &&
 		S_ISREG(st.st_mode);
 	xtrk_buf_dispose(&m);
+	/* Empty: interrupted between making it and marking it (and holding nothing to lose). */
+	if (!yes && (d = opendir(dotgit))) {
+		yes = 1;
+		while (yes && (de = readdir(d)))
+			yes = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		closedir(d);
+	}
 	return yes;
 }
 

@@ -44,6 +44,12 @@ check "an interrupted checkout -C leaves a folder --force makes again (its unfin
 	test ! -e cut/.git/xtrk-incomplete; test ! -e cut/.git/index.lock; test ! -e copy/.git/xtrk-incomplete
 	(cd cut && git status --porcelain | sort) > cut-status
 	diff want-status cut-status
+	# killed between making .git and marking it: an empty .git is the same unfinished repository
+	mkdir -p cut2/.git && echo x > cut2/train.py
+	expect_exit 1 "$XTRK_BIN" -C w checkout $run -C "$TRASH/cut2" 2>cut2.err
+	expect_contains "$(cat cut2.err)" "unfinished git repository of an interrupted checkout"
+	(cd w && xtrk checkout --force $run -C "$TRASH/cut2" 2>/dev/null)
+	expect_eq "$(git -C cut2 rev-parse HEAD)" "$commit"
 '
 check "the patch is uncommitted: git status and git diff say what they said in the original" '
 	(cd copy && git status --porcelain | sort) > got-status
@@ -91,7 +97,7 @@ check "a run recorded with HEAD detached is restored detached" '
 	expect_eq "$(git -C det status --porcelain)" ""
 '
 check "refused, nothing changed: a .git that is a link, a gitfile, no repository or one for elsewhere (--force too)" '
-	mkdir -p t1/.git t2 t3 && ln -s "$TRASH/w/.git" t2/.git && echo "gitdir: $TRASH/w/.git" > t3/.git
+	mkdir -p t1/.git t2 t3 && echo "not git" > t1/.git/notes.txt && ln -s "$TRASH/w/.git" t2/.git && echo "gitdir: $TRASH/w/.git" > t3/.git
 	# A repository of its own in name only: its working tree is elsewhere.
 	git init -q t6 && git -C t6 config core.worktree "$TRASH/w"
 	for t in t1 t2 t3 t6; do
