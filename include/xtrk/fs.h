@@ -10,6 +10,13 @@ int xtrk_write_all(int fd, const void *data, size_t len, const char *what);
 int xtrk_remove_tree(const char *path);
 /** Create a folder and its parents (mode 0777 & ~umask); existing is fine. */
 int xtrk_mkdir_p(const char *path);
+/**
+ * Make `path` hold `len` bytes, whole or not at all: written to a temporary
+ * file beside it (a plain new file's mode, 0666 & ~umask), flushed to disk,
+ * renamed over `path`, and the folder flushed.  On failure `path` is as it
+ * was and no temporary file is left.
+ */
+int xtrk_file_replace(const char *path, const void *data, size_t len);
 
 /**
  * Open `path` to read it as the content of an object: only a regular file

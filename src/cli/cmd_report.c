@@ -41,36 +41,12 @@ static const char usage[] =
 
 enum { OPT_WHERE = 256, OPT_COLUMNS, OPT_TITLE, OPT_POINTS, OPT_ALL_POINTS };
 
-/* The page into `path`: a temporary file beside it, renamed over it once whole. */
+/* The page into `path` (whole or not at all), or to stdout for "-". */
 static int write_out(const char *path, const xtrk_buf *page)
 {
-	size_t len = strlen(path);
-	char *tmp;
-	int fd, err = 0;
 	if (!strcmp(path, "-"))
 		return xtrk_write_all(1, page->ptr, page->size, "stdout");
-	if (!(tmp = malloc(len + 16)))
-		return xtrk_error_oom();
-	snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0) {
-		err = xtrk_error_errno("cannot create %s", tmp);
-		goto done;
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask); /* as a plain new file: mkstemp's 0600 is too tight for a page to share */
-	if ((err = xtrk_write_all(fd, page->ptr, page->size, path)) < 0) {
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		err = xtrk_error_errno("cannot write %s", path);
-		unlink(tmp);
-	}
-done:
-	free(tmp);
-	return err;
+	return xtrk_file_replace(path, page->ptr, page->size);
 }
 
 int cmd_report(int argc, char **argv, struct cli *cli)

@@ -136,6 +136,52 @@ int xtrk_fsync_dir(const char *path)
 	return err;
 }
 
+int xtrk_file_replace(const char *path, const void *data, size_t len)
+{
+	xtrk_buf tmp = XTRK_BUF_INIT, dir = XTRK_BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	mode_t mask;
+	int fd = -1, err;
+
+	if (xtrk_buf_printf(&tmp, "%s.tmp-XXXXXX", path) < 0 ||
+	    xtrk_buf_printf(&dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".") < 0) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	if ((fd = mkstemp(tmp.ptr)) < 0) {
+		err = xtrk_error_errno("cannot create '%s'", tmp.ptr);
+		goto done;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0) { /* mkstemp's 0600 is too tight for a file meant to be shared */
+		err = xtrk_error_errno("cannot set the mode of '%s'", tmp.ptr);
+		goto fail;
+	}
+	if ((err = xtrk_write_all(fd, data, len, path)) < 0 || (err = xtrk_fsync(fd, path)) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		err = xtrk_error_errno("cannot write '%s'", path);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp.ptr, path) < 0) {
+		err = xtrk_error_errno("cannot write '%s'", path);
+		goto fail;
+	}
+	err = xtrk_fsync_dir(dir.ptr);
+	goto done;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp.ptr);
+done:
+	xtrk_buf_dispose(&tmp);
+	xtrk_buf_dispose(&dir);
+	return err;
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

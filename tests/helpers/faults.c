@@ -16,7 +16,9 @@
  *   XTRK_TEST_FAULT_ERRNO=E    the error a failing call gets: ENOSPC or EIO
  *                              (default: ENOSPC for writes, EIO otherwise);
  *   XTRK_TEST_COUNT=FILE       append each counted call's kind to FILE, so a
- *                              test knows how many points there are to hit.
+ *                              test knows how many points there are to hit;
+ *   XTRK_TEST_FAULT_UNDER=TEXT the calls counted are those on paths holding
+ *                              TEXT (default "/.xtrk/": the store's files).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,6 +31,13 @@
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* What a counted call's path holds. */
+static const char *under(void)
+{
+	const char *u = getenv("XTRK_TEST_FAULT_UNDER");
+	return u && *u ? u : "/.xtrk/";
+}
 
 static long long budget = -1;
 
@@ -46,7 +55,7 @@ static int fd_path_has(int fd, const char *text)
 
 static int in_store(int fd)
 {
-	return fd_path_has(fd, "/.xtrk/");
+	return fd_path_has(fd, under());
 }
 
 ssize_t read(int fd, void *buf, size_t len)
@@ -140,7 +149,7 @@ int fsync(int fd)
 
 static int store_path(const char *p)
 {
-	return p && strstr(p, "/.xtrk/") != NULL;
+	return p && strstr(p, under()) != NULL;
 }
 
 int rename(const char *a, const char *b)

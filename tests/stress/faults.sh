@@ -1,6 +1,6 @@
 #!/bin/sh
 # Disk errors in the commands that write a store: ENOSPC and EIO at each write, fsync and rename of
-# a bundle import and of a push (commit-run has the same in tests/cli/t0430-fault-points.sh):
+# a bundle import and of a push (and of a report, whose file must be whole or absent) (commit-run has the same in tests/cli/t0430-fault-points.sh):
 # each time exit 1 with "xtrk: error:" (or 0 when only the run index, a cache, could not be
 # written), the store fsck-clean, and every run in it whole: the store is as it was, or holds the
 # complete new runs when the fault came after their refs (a folder fsync after the rename).
@@ -62,7 +62,13 @@ sweep import 'rm -rf "$TRASH/dst" && mkdir "$TRASH/dst" && (cd "$TRASH/dst" && n
 sweep push 'rm -rf "$TRASH/shared" && "$XTRK_BIN" -C "$TRASH/src" remote remove r 2>/dev/null; "$XTRK_BIN" -C "$TRASH/src" remote add r "$TRASH/shared/.xtrk" 2>/dev/null' \
 	'"$XTRK_BIN" -C "$TRASH/src" push r' \
 	'whole "$TRASH/shared/.xtrk"'
-echo "# figure: faults: $injected ENOSPC/EIO faults injected at the writes, fsyncs and renames of an import ($(wc -l < "$TRASH/points.import") points) and a push ($(wc -l < "$TRASH/points.push") points): $((injected - errors0)) clear errors, $errors0 successes where only the index (a cache) failed, $problems problems"
+# A report: the file is the whole page or absent (never part of one), and no temporary file stays.
+mkdir "$TRASH/pages"
+"$XTRK_BIN" -C "$TRASH/src" report -o "$TRASH/want.html" 2>/dev/null
+XTRK_TEST_FAULT_UNDER=/pages/ sweep report 'rm -f "$TRASH"/pages/r.html*' \
+	'"$XTRK_BIN" -C "$TRASH/src" report -o "$TRASH/pages/r.html"' \
+	'{ [ ! -e "$TRASH/pages/r.html" ] || cmp -s "$TRASH/pages/r.html" "$TRASH/want.html"; } && [ -z "$(ls "$TRASH/pages" | grep "^r.html.tmp")" ]'
+echo "# figure: faults: $injected ENOSPC/EIO faults injected at the writes, fsyncs and renames of an import ($(wc -l < "$TRASH/points.import") points), a push ($(wc -l < "$TRASH/points.push") points) and a report ($(wc -l < "$TRASH/points.report") points): $((injected - errors0)) clear errors, $errors0 successes where only the index (a cache) failed, $problems problems"
 check "faults were injected at every kind of point" '[ $injected -gt 0 ]'
 check "every fault: exit 1 and a clear error (or 0 when only the index failed), the store fsck-clean, every run whole" '[ $problems -eq 0 ]'
 finish
