@@ -234,6 +234,18 @@ Test(columns, a_number_text_reads_back_exactly)
 	}
 }
 
+/* Run `i`'s cells for the set's columns as a compact JSON array (to free). */
+static char *row_json(const xtrk_index *ix, const xtrk_columns *c, size_t i)
+{
+	json_t *row = json_array();
+	char *dump;
+	for (size_t k = 0; k < xtrk_columns_count(c); k++)
+		json_array_append_new(row, xtrk_cell_json(ix, i, xtrk_columns_name(c, k), xtrk_columns_key(c, k)));
+	dump = json_dumps(row, JSON_COMPACT);
+	json_decref(row);
+	return dump;
+}
+
 Test(columns, a_cell_as_json_keeps_numbers_as_numbers_and_absence_as_null)
 {
 	xtrk_oid a = commit("exp-1", kinds_params, "{\"acc\": 0.5}", NULL),
@@ -242,7 +254,6 @@ Test(columns, a_cell_as_json_keeps_numbers_as_numbers_and_absence_as_null)
 		"params.list", "params.opt", "tags", "params.nosuch", "params.e", NULL };
 	xtrk_index *ix;
 	xtrk_columns *c;
-	json_t *got;
 	char *dump;
 	cr_assert_eq(xtrk_refs_tag_create(repo, "best", &a, 0), 0);
 	cr_assert_eq(xtrk_index_open(&ix, repo, NULL), 0, "%s", xtrk_error_last());
@@ -250,11 +261,7 @@ Test(columns, a_cell_as_json_keeps_numbers_as_numbers_and_absence_as_null)
 	for (const char *const *col = cols; *col; col++)
 		cr_assert_eq(xtrk_columns_add(c, *col, strlen(*col)), 0);
 	cr_assert_eq(xtrk_columns_bind(c, ix), 0, "%s", xtrk_error_last());
-	got = json_array();
-	for (size_t k = 0; k < xtrk_columns_count(c); k++)
-		json_array_append_new(got, xtrk_cell_json(ix, find(ix, &a), xtrk_columns_name(c, k), xtrk_columns_key(c, k)));
-	dump = json_dumps(got, JSON_COMPACT);
-	json_decref(got);
+	dump = row_json(ix, c, find(ix, &a));
 	{
 		char want[1024];
 		snprintf(want, sizeof(want),
@@ -265,11 +272,7 @@ Test(columns, a_cell_as_json_keeps_numbers_as_numbers_and_absence_as_null)
 	}
 	free(dump);
 	/* A run without tags: "" (the tags column is always text); its missing fields: null. */
-	got = json_array();
-	for (size_t k = 0; k < xtrk_columns_count(c); k++)
-		json_array_append_new(got, xtrk_cell_json(ix, find(ix, &b), xtrk_columns_name(c, k), xtrk_columns_key(c, k)));
-	dump = json_dumps(got, JSON_COMPACT);
-	json_decref(got);
+	dump = row_json(ix, c, find(ix, &b));
 	{
 		char want[1024];
 		snprintf(want, sizeof(want), "[\"%s\",\"exp-2\",null,null,null,null,null,null,\"\",null,null]", xtrk_oid_tostr(&b));
