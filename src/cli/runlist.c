@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "runfmt.h"
 #include "runlist.h"
+#include "xtrk/columns.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/notes.h"
@@ -25,17 +26,6 @@ int runlist_check_where(const char *where)
 	}
 	xtrk_query_free(q);
 	return EXIT_OK;
-}
-
-/* A value as text for a cell: numbers as the shortest text that reads back exactly, strings as they are. */
-static void value_text(xtrk_buf *out, const xtrk_value *v)
-{
-	switch (v->type) {
-	case XTRK_VAL_STR: xtrk_buf_put(out, v->str, v->len); break;
-	case XTRK_VAL_BOOL: xtrk_buf_puts(out, v->num ? "true" : "false"); break;
-	case XTRK_VAL_NUM: xtrk_buf_put_double(out, v->num); break;
-	default: break;
-	}
 }
 
 struct sorter {
@@ -84,133 +74,12 @@ done:
 	return err;
 }
 
-/* ---- columns ---- */
-
-struct colset {
-	char **names;
-	size_t n;
-	json_t *seen;
-};
-
-static void col_add(struct colset *c, const char *name, size_t len)
-{
-	char *s = strndup(name, len);
-	char **nn;
-	if (!s || json_object_get(c->seen, s) || !(nn = realloc(c->names, (c->n + 1) * sizeof(*nn)))) {
-		free(s);
-		return;
-	}
-	json_object_set_new(c->seen, s, json_true());
-	c->names = nn;
-	c->names[c->n++] = s;
-}
-
-static int col_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
-{
-	(void)v;
-	col_add(payload, key, klen);
-	return 0;
-}
-
-/* The environment's packages, a column each: hundreds, and the same for most runs. */
-#define PACKAGES_FIELD "env.python.packages"
-
-static int col_no_packages_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
-{
-	size_t n = strlen(PACKAGES_FIELD);
-	if (klen > n && !memcmp(key, PACKAGES_FIELD, n) && (key[n] == '.' || key[n] == '['))
-		return 0;
-	return col_cb(key, klen, v, payload);
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* --columns: names split at commas outside brackets, each in its written form (xtrk/index.h); -1 on a bad one. */
-static int split_columns(struct colset *c, const char *list)
-{
-	xtrk_buf canon = XTRK_BUF_INIT;
-	const char *p = list;
-	int err = 0;
-	while (*p && err == 0) {
-		size_t n = 0;
-		while (p[n] && p[n] != ',') {
-			if (p[n] == '[') /* a bracketed part may hold commas */
-				n += xtrk_field_span(p + n);
-			else
-				n++;
-		}
-		if (n && (err = xtrk_field_canon(&canon, p, n)) == 0)
-			col_add(c, canon.ptr, canon.size);
-		p += n + (p[n] == ',' ? 1 : 0);
-	}
-	xtrk_buf_dispose(&canon);
-	return err;
-}
-
 /*
- * The default CSV columns: fixed fields, then every param and metric (or every field the runs have,
- * the environment's packages only with `packages`).
+ * The default CSV columns lead with these fields, then every param and metric (or every field the
+ * runs have, the environment's packages only with --packages).
  */
-static void default_columns(struct colset *c, xtrk_index *ix, const size_t *sel, size_t n, int all, int packages)
-{
-	static const char *const fixed[] = { "id", "experiment", "started", "ended", "duration_s", "status",
-		"exit_code", "message", "author", "source.commit", "source.branch", "source.dirty", "seed", NULL };
-	struct colset extra = { NULL, 0, json_object() };
-	xtrk_index_key *params = NULL, *metrics = NULL;
-
-	for (const char *const *f = fixed; *f; f++)
-		col_add(c, *f, strlen(*f));
-	xtrk_index_key_new(&params, ix, "params");
-	xtrk_index_key_new(&metrics, ix, "metrics");
-	for (size_t i = 0; i < n && params && metrics; i++) {
-		if (all) {
-			xtrk_index_each(ix, sel[i], packages ? col_cb : col_no_packages_cb, &extra);
-		} else {
-			xtrk_index_each_below(ix, sel[i], params, col_cb, &extra);
-			xtrk_index_each_below(ix, sel[i], metrics, col_cb, &extra);
-		}
-	}
-	if (extra.n)
-		qsort(extra.names, extra.n, sizeof(*extra.names), cmp_cstr);
-	for (size_t i = 0; i < extra.n; i++) {
-		col_add(c, extra.names[i], strlen(extra.names[i]));
-		free(extra.names[i]);
-	}
-	free(extra.names);
-	json_decref(extra.seen);
-	xtrk_index_key_free(params);
-	xtrk_index_key_free(metrics);
-}
-
-/*
- * A column that names a list or an object (tags, params) lists what is below it, comma-separated:
- * a list's values as they are, an object's fields as name=value.
- */
-struct below {
-	xtrk_buf *out;
-	size_t skip; /* the column's name */
-	size_t n;
-};
-
-static int below_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
-{
-	struct below *b = payload;
-	const char *rest = key + (b->skip < klen ? b->skip : klen);
-	if (rest < key + klen && *rest == '.')
-		rest++; /* name.x: x; name[x.y]: [x.y] */
-	size_t rlen = (size_t)(key + klen - rest), digits = 0;
-	while (digits < rlen && rest[digits] >= '0' && rest[digits] <= '9')
-		digits++;
-	if (b->n++)
-		xtrk_buf_putc(b->out, ',');
-	if (digits < rlen)
-		xtrk_buf_printf(b->out, "%.*s=", (int)rlen, rest);
-	value_text(b->out, v);
-	return 0;
-}
+static const char *const csv_leading[] = { "id", "experiment", "started", "ended", "duration_s", "status",
+	"exit_code", "message", "author", "source.commit", "source.branch", "source.dirty", "seed", NULL };
 
 /* A --where field no run has matches nothing, silently: say so, and what it may have meant. */
 static int warn_unknown(const char *field, const xtrk_index_key *key, void *payload)
@@ -227,53 +96,30 @@ static int warn_unknown(const char *field, const xtrk_index_key *key, void *payl
 	return 0;
 }
 
-static void cell(xtrk_buf *out, xtrk_index *ix, size_t i, const char *col, xtrk_index_key *k, int short_id)
-{
-	xtrk_value v;
-	if (!strcmp(col, "id")) {
-		xtrk_buf_printf(out, "%.*s", short_id ? 12 : 32, xtrk_oid_tostr(xtrk_index_run(ix, i)));
-		return;
-	}
-	if (!strcmp(col, "experiment")) {
-		xtrk_buf_puts(out, xtrk_index_experiment(ix, i));
-		return;
-	}
-	if (xtrk_index_get(&v, ix, i, k))
-		value_text(out, &v);
-	else if (k) {
-		struct below b = { out, strlen(col), 0 };
-		xtrk_index_each_below(ix, i, k, below_cb, &b);
-	}
-}
-
-static int print_csv(xtrk_index *ix, const size_t *sel, size_t n, struct colset *cols)
+static int print_csv(xtrk_index *ix, const size_t *sel, size_t n, xtrk_columns *cols)
 {
 	xtrk_buf line = XTRK_BUF_INIT, val = XTRK_BUF_INIT;
-	xtrk_index_key **keys = calloc(cols->n + 1, sizeof(*keys));
-	if (!keys)
-		return xtrk_error_oom();
-	for (size_t c = 0; c < cols->n; c++) {
-		xtrk_index_key_new(&keys[c], ix, cols->names[c]);
+	size_t ncols = xtrk_columns_count(cols);
+	int err;
+	if ((err = xtrk_columns_bind(cols, ix)) < 0)
+		return err;
+	for (size_t c = 0; c < ncols; c++) {
 		if (c)
 			xtrk_buf_putc(&line, ',');
-		runfmt_csv_field(&line, cols->names[c]);
+		runfmt_csv_field(&line, xtrk_columns_name(cols, c));
 	}
 	printf("%s\n", line.ptr ? line.ptr : "");
 	for (size_t r = 0; r < n; r++) {
 		xtrk_buf_clear(&line);
-		for (size_t c = 0; c < cols->n; c++) {
+		for (size_t c = 0; c < ncols; c++) {
 			xtrk_buf_clear(&val);
-			if (keys[c])
-				cell(&val, ix, sel[r], cols->names[c], keys[c], 0);
+			xtrk_cell_text(&val, ix, sel[r], xtrk_columns_name(cols, c), xtrk_columns_key(cols, c), 0);
 			if (c)
 				xtrk_buf_putc(&line, ',');
 			runfmt_csv_field(&line, val.ptr ? val.ptr : "");
 		}
 		printf("%s\n", line.ptr ? line.ptr : "");
 	}
-	for (size_t c = 0; c < cols->n; c++)
-		xtrk_index_key_free(keys[c]);
-	free(keys);
 	xtrk_buf_dispose(&line);
 	xtrk_buf_dispose(&val);
 	return 0;
@@ -286,7 +132,7 @@ static int metric_cb(const char *key, size_t klen, const xtrk_value *v, void *pa
 		xtrk_buf_putc(out, ' ');
 	size_t skip = 7 + (klen > 7 && key[7] == '.'); /* after "metrics." (a bracketed name keeps its brackets) */
 	xtrk_buf_printf(out, "%.*s=", (int)(klen - skip), key + skip);
-	value_text(out, v);
+	xtrk_value_text(out, v);
 	return 0;
 }
 
@@ -306,9 +152,9 @@ static void print_default_table(xtrk_index *ix, const size_t *sel, size_t n)
 		xtrk_buf_clear(&stat);
 		xtrk_buf_clear(&msg);
 		xtrk_index_each_below(ix, i, metrics, metric_cb, &m);
-		cell(&st, ix, i, "started", started, 0);
-		cell(&stat, ix, i, "status", status, 0);
-		cell(&msg, ix, i, "message", message, 0);
+		xtrk_cell_text(&st, ix, i, "started", started, 0);
+		xtrk_cell_text(&stat, ix, i, "status", status, 0);
+		xtrk_cell_text(&msg, ix, i, "message", message, 0);
 		if (msg.size)
 			xtrk_buf_printf(&m, "%s%s", m.size ? "  " : "", msg.ptr);
 		/* Every text from the record escaped: one run is one line, and nothing reaches the terminal raw. */
@@ -326,41 +172,46 @@ static void print_default_table(xtrk_index *ix, const size_t *sel, size_t n)
 	xtrk_buf_dispose(&msg);
 }
 
-static void print_table(xtrk_index *ix, const size_t *sel, size_t n, struct colset *cols)
+static int print_table(xtrk_index *ix, const size_t *sel, size_t n, xtrk_columns *cols)
 {
-	size_t *width = calloc(cols->n + 1, sizeof(*width));
-	char **cells = calloc((n + 1) * cols->n + 1, sizeof(*cells));
+	size_t ncols = xtrk_columns_count(cols);
+	size_t *width = calloc(ncols + 1, sizeof(*width));
+	char **cells = calloc((n + 1) * ncols + 1, sizeof(*cells));
 	xtrk_buf b = XTRK_BUF_INIT;
-	if (!width || !cells)
+	int err = 0;
+	if (!width || !cells) {
+		err = xtrk_error_oom();
 		goto done;
-	for (size_t c = 0; c < cols->n; c++) {
-		xtrk_index_key *k = NULL;
-		xtrk_index_key_new(&k, ix, cols->names[c]);
+	}
+	if ((err = xtrk_columns_bind(cols, ix)) < 0)
+		goto done;
+	for (size_t c = 0; c < ncols; c++) {
 		for (size_t r = 0; r <= n; r++) {
 			xtrk_buf_clear(&b);
 			if (r == 0)
-				xtrk_buf_puts(&b, cols->names[c]);
-			else if (k)
-				cell(&b, ix, sel[r - 1], cols->names[c], k, 1);
-			cells[r * cols->n + c] = strdup(cli_esc(b.ptr ? b.ptr : ""));
-			if (cells[r * cols->n + c] && strlen(cells[r * cols->n + c]) > width[c])
-				width[c] = strlen(cells[r * cols->n + c]);
+				xtrk_buf_puts(&b, xtrk_columns_name(cols, c));
+			else
+				xtrk_cell_text(&b, ix, sel[r - 1], xtrk_columns_name(cols, c), xtrk_columns_key(cols, c),
+					XTRK_CELL_SHORT_ID);
+			cells[r * ncols + c] = strdup(cli_esc(b.ptr ? b.ptr : ""));
+			if (cells[r * ncols + c] && strlen(cells[r * ncols + c]) > width[c])
+				width[c] = strlen(cells[r * ncols + c]);
 		}
-		xtrk_index_key_free(k);
 	}
 	for (size_t r = 0; r <= n; r++) {
-		for (size_t c = 0; c < cols->n; c++) {
-			const char *s = cells[r * cols->n + c];
-			printf(c + 1 < cols->n ? "%-*s  " : "%-*s", c + 1 < cols->n ? (int)width[c] : 0, s ? s : "");
+		for (size_t c = 0; c < ncols; c++) {
+			const char *s = cells[r * ncols + c];
+			printf(c + 1 < ncols ? "%-*s  " : "%-*s", c + 1 < ncols ? (int)width[c] : 0, s ? s : "");
 		}
 		putchar('\n');
 	}
 done:
-	for (size_t i = 0; cells && i < (n + 1) * cols->n; i++)
+	for (size_t i = 0; cells && i < (n + 1) * ncols; i++)
 		free(cells[i]);
 	free(cells);
 	free(width);
 	xtrk_buf_dispose(&b);
+	return err;
 }
 
 /* JSON: the full records (show --json's shape), read and verified from the store for the runs shown. */
@@ -390,14 +241,16 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 	xtrk_repo *repo = NULL;
 	xtrk_index *ix = NULL;
 	xtrk_query *q = NULL;
-	struct colset cols = { NULL, 0, json_object() };
+	xtrk_columns *cols = NULL;
 	xtrk_buf sortkey = XTRK_BUF_INIT;
 	size_t *sel = NULL, n = 0;
 	int err = 0, status;
 
 	if ((status = runlist_check_where(o->where)) != EXIT_OK)
 		goto out;
-	if (o->columns && split_columns(&cols, o->columns) < 0) {
+	if ((err = xtrk_columns_new(&cols)) < 0)
+		goto done;
+	if (o->columns && xtrk_columns_parse(cols, o->columns) < 0) {
 		status = cli_error(EXIT_USAGE, "--columns: %s", xtrk_error_last());
 		goto out;
 	}
@@ -439,21 +292,18 @@ int runlist_run(const struct runlist *o, struct cli *cli)
 	if (!strcmp(o->format, "json")) {
 		err = print_json(repo, ix, sel, n);
 	} else if (!strcmp(o->format, "csv")) {
-		if (!o->columns)
-			default_columns(&cols, ix, sel, n, o->all_columns, o->packages);
-		err = print_csv(ix, sel, n, &cols);
+		if (o->columns || (err = xtrk_columns_add_defaults(cols, ix, sel, n, csv_leading,
+					   (o->all_columns ? XTRK_COLUMNS_ALL : 0) | (o->packages ? XTRK_COLUMNS_PACKAGES : 0))) == 0)
+			err = print_csv(ix, sel, n, cols);
 	} else if (o->columns) {
-		print_table(ix, sel, n, &cols);
+		err = print_table(ix, sel, n, cols);
 	} else {
 		print_default_table(ix, sel, n);
 	}
 done:
 	status = err < 0 ? cli_fail(err) : EXIT_OK;
 out:
-	for (size_t i = 0; i < cols.n; i++)
-		free(cols.names[i]);
-	free(cols.names);
-	json_decref(cols.seen);
+	xtrk_columns_free(cols);
 	free(sel);
 	xtrk_buf_dispose(&sortkey);
 	xtrk_query_free(q);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "xtrk/columns.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/json.h"
@@ -26,159 +27,8 @@
 
 /* ---- table cells ---- */
 
-struct colset {
-	char **names;
-	size_t n;
-	json_t *seen;
-};
-
-static int col_add(struct colset *c, const char *name, size_t len)
-{
-	char *s, **nn;
-	if (!(s = strndup(name, len)))
-		return xtrk_error_oom();
-	if (json_object_get(c->seen, s)) {
-		free(s);
-		return 0;
-	}
-	if (!(nn = realloc(c->names, (c->n + 1) * sizeof(*nn)))) {
-		free(s);
-		return xtrk_error_oom();
-	}
-	json_object_set_new(c->seen, s, json_true());
-	c->names = nn;
-	c->names[c->n++] = s;
-	return 0;
-}
-
-static int col_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
-{
-	(void)v;
-	return col_add(payload, key, klen) < 0;
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Comma-separated names (a bracketed part may hold commas), each in its written form. */
-static int split_columns(struct colset *c, const char *list)
-{
-	xtrk_buf canon = XTRK_BUF_INIT;
-	const char *p = list;
-	int err = 0;
-	while (*p && err == 0) {
-		size_t n = 0;
-		while (p[n] && p[n] != ',')
-			n += p[n] == '[' ? xtrk_field_span(p + n) : 1;
-		if (n && (err = xtrk_field_canon(&canon, p, n)) == 0)
-			err = col_add(c, canon.ptr, canon.size);
-		p += n + (p[n] == ',');
-	}
-	xtrk_buf_dispose(&canon);
-	if (err == XTRK_EINVALID)
-		err = xtrk_error_set(XTRK_EINVALID, "--columns: %s", xtrk_error_last());
-	return err;
-}
-
-static int default_columns(struct colset *c, xtrk_index *ix, const size_t *sel, size_t n)
-{
-	static const char *const fixed[] = { "id", "experiment", "started", "status", "tags", "message", NULL };
-	struct colset extra = { NULL, 0, json_object() };
-	xtrk_index_key *params = NULL, *metrics = NULL;
-	int err = 0;
-
-	for (const char *const *f = fixed; *f && err == 0; f++)
-		err = col_add(c, *f, strlen(*f));
-	if (err == 0 && (err = xtrk_index_key_new(&params, ix, XTRK_REC_PARAMS)) == 0)
-		err = xtrk_index_key_new(&metrics, ix, XTRK_REC_METRICS);
-	for (size_t i = 0; i < n && err == 0; i++) {
-		if (xtrk_index_each_below(ix, sel[i], params, col_cb, &extra) ||
-		    xtrk_index_each_below(ix, sel[i], metrics, col_cb, &extra))
-			err = xtrk_error_oom();
-	}
-	if (extra.n)
-		qsort(extra.names, extra.n, sizeof(*extra.names), cmp_cstr);
-	for (size_t i = 0; i < extra.n; i++) {
-		if (err == 0)
-			err = col_add(c, extra.names[i], strlen(extra.names[i]));
-		free(extra.names[i]);
-	}
-	free(extra.names);
-	json_decref(extra.seen);
-	xtrk_index_key_free(params);
-	xtrk_index_key_free(metrics);
-	return err;
-}
-
-static void value_text(xtrk_buf *out, const xtrk_value *v)
-{
-	switch (v->type) {
-	case XTRK_VAL_STR: xtrk_buf_put(out, v->str, v->len); break;
-	case XTRK_VAL_BOOL: xtrk_buf_puts(out, v->num ? "true" : "false"); break;
-	case XTRK_VAL_NUM: xtrk_buf_put_double(out, v->num); break;
-	default: break;
-	}
-}
-
-/* A list or object column (tags, params): what is below it, comma-separated, an object's fields as name=value. */
-struct below {
-	xtrk_buf *out;
-	size_t skip;
-	size_t n;
-};
-
-static int below_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
-{
-	struct below *b = payload;
-	const char *rest = key + (b->skip < klen ? b->skip : klen);
-	if (rest < key + klen && *rest == '.')
-		rest++;
-	size_t rlen = (size_t)(key + klen - rest), digits = 0;
-	while (digits < rlen && rest[digits] >= '0' && rest[digits] <= '9')
-		digits++;
-	if (b->n++)
-		xtrk_buf_putc(b->out, ',');
-	if (digits < rlen)
-		xtrk_buf_printf(b->out, "%.*s=", (int)rlen, rest);
-	value_text(b->out, v);
-	return 0;
-}
-
-/* One cell: a number as a number (the table sorts by it), anything else as text, null when absent. */
-static json_t *cell(xtrk_index *ix, size_t i, const char *col, const xtrk_index_key *k, json_t *tags)
-{
-	xtrk_buf b = XTRK_BUF_INIT;
-	xtrk_value v;
-	json_t *out;
-	if (!strcmp(col, "id"))
-		return json_string(xtrk_oid_tostr(xtrk_index_run(ix, i)));
-	if (!strcmp(col, "experiment"))
-		return json_string(xtrk_index_experiment(ix, i));
-	if (!strcmp(col, "tags")) { /* from the refs, as the index read them */
-		json_t *t;
-		size_t n;
-		json_array_foreach(tags, n, t)
-			xtrk_buf_printf(&b, "%s%s", n ? "," : "", json_string_value(t) ? json_string_value(t) : "");
-	} else if (xtrk_index_get(&v, ix, i, k)) {
-		if (v.type == XTRK_VAL_NUM)
-			return json_real(v.num);
-		if (v.type == XTRK_VAL_NULL)
-			return json_null();
-		value_text(&b, &v);
-	} else {
-		struct below bl = { &b, strlen(col), 0 };
-		xtrk_index_each_below(ix, i, k, below_cb, &bl);
-		if (!bl.n) {
-			xtrk_buf_dispose(&b);
-			return json_null();
-		}
-	}
-	out = xtrk_buf_oom(&b) ? NULL : json_stringn(b.ptr ? b.ptr : "", b.size);
-	xtrk_buf_dispose(&b);
-	return out;
-}
+/* The table's columns by default: these, then every param and metric. */
+static const char *const leading[] = { "id", "experiment", "started", "status", "tags", "message", NULL };
 
 /* A run's numeric params and metrics by field name, for the param-against-metric chart. */
 static int num_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
@@ -300,8 +150,8 @@ done:
 int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o)
 {
 	xtrk_index *ix = NULL;
-	xtrk_index_key **keys = NULL, *pkey = NULL, *mkey = NULL;
-	struct colset cols = { NULL, 0, json_object() };
+	xtrk_index_key *pkey = NULL, *mkey = NULL;
+	xtrk_columns *cols = NULL;
 	json_t *data = NULL, *runs = json_array(), *series = json_array(), *metrics = json_array(),
 	       *seen = json_object(), *columns = json_array();
 	size_t *sel = NULL, n = 0, raw = 0, fp;
@@ -310,33 +160,33 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	int err;
 
 	*out = NULL;
-	if (!cols.seen || !runs || !series || !metrics || !seen || !columns) {
+	if (!runs || !series || !metrics || !seen || !columns) {
 		err = xtrk_error_oom();
 		goto done;
 	}
-	if (o->columns && (err = split_columns(&cols, o->columns)) < 0)
+	if ((err = xtrk_columns_new(&cols)) < 0)
 		goto done;
+	if (o->columns && (err = xtrk_columns_parse(cols, o->columns)) < 0) {
+		if (err == XTRK_EINVALID)
+			err = xtrk_error_set(XTRK_EINVALID, "--columns: %s", xtrk_error_last());
+		goto done;
+	}
 	if ((err = xtrk_index_open(&ix, repo, o->nruns ? NULL : o->experiment)) < 0 ||
 	    (err = select_runs(&sel, &n, ix, o)) < 0)
 		goto done;
-	if (!o->columns && (err = default_columns(&cols, ix, sel, n)) < 0)
+	if (!o->columns && (err = xtrk_columns_add_defaults(cols, ix, sel, n, leading, 0)) < 0)
 		goto done;
 	/* The points in the file: every one, or a share of the whole for each run. */
 	fp = o->file_points ? o->file_points : XTRK_REPORT_FILE_POINTS;
 	if ((err = report_pack_new(&pack, fp == SIZE_MAX ? SIZE_MAX : fp / (n ? n : 1))) < 0)
 		goto done;
-	if (!(keys = calloc(cols.n + 1, sizeof(*keys)))) {
-		err = xtrk_error_oom();
-		goto done;
-	}
 	if ((err = xtrk_index_key_new(&pkey, ix, XTRK_REC_PARAMS)) < 0 ||
 	    (err = xtrk_index_key_new(&mkey, ix, XTRK_REC_METRICS)) < 0)
 		goto done;
-	for (size_t c = 0; c < cols.n; c++) {
-		if ((err = xtrk_index_key_new(&keys[c], ix, cols.names[c])) < 0)
-			goto done;
-		json_array_append_new(columns, json_string(cols.names[c]));
-	}
+	if ((err = xtrk_columns_bind(cols, ix)) < 0)
+		goto done;
+	for (size_t c = 0; c < xtrk_columns_count(cols); c++)
+		json_array_append_new(columns, json_string(xtrk_columns_name(cols, c)));
 	for (size_t r = 0; r < n; r++) {
 		size_t i = sel[r];
 		json_t *rec = NULL, *tags = xtrk_index_tags(ix, i), *appended = xtrk_index_notes(ix, i), *row, *cells,
@@ -348,8 +198,8 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		}
 		cells = json_array();
 		notes = json_array();
-		for (size_t c = 0; c < cols.n; c++)
-			json_array_append_new(cells, cell(ix, i, cols.names[c], keys[c], tags));
+		for (size_t c = 0; c < xtrk_columns_count(cols); c++)
+			json_array_append_new(cells, xtrk_cell_json(ix, i, xtrk_columns_name(cols, c), xtrk_columns_key(cols, c)));
 		if ((num = json_object()) && (xtrk_index_each_below(ix, i, pkey, num_cb, num) ||
 					     xtrk_index_each_below(ix, i, mkey, num_cb, num))) {
 			json_decref(num);
@@ -396,15 +246,9 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	*out = data;
 	err = 0;
 done:
-	for (size_t c = 0; keys && c < cols.n; c++)
-		xtrk_index_key_free(keys[c]);
-	free(keys);
 	xtrk_index_key_free(pkey);
 	xtrk_index_key_free(mkey);
-	for (size_t c = 0; c < cols.n; c++)
-		free(cols.names[c]);
-	free(cols.names);
-	json_decref(cols.seen);
+	xtrk_columns_free(cols);
 	json_decref(runs);
 	json_decref(series);
 	json_decref(metrics);
