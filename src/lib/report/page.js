@@ -237,37 +237,108 @@
 		return Math.max(320, Math.min(1100, csec.clientWidth - 24)); /* inside a chart box's padding and border */
 	}
 
+	/* Past this many points in one chart, its lines are drawn on a grid shared by all of them. */
+	var GRID_ABOVE = 400000;
+
+	/*
+	 * Lines on one grid of `cols` columns across the steps: each line by its lowest and highest
+	 * logged value in each column (in the order logged), at the column's two x positions.  Every
+	 * line then has the same x values, which keeps a chart of a thousand lines light to draw
+	 * (uPlot aligns its lines on the union of their x values).
+	 */
+	function onGrid(lines, cols) {
+		var lo = Infinity, hi = -Infinity;
+		lines.forEach(function (l) {
+			if (l.steps.length) {
+				lo = Math.min(lo, l.steps[0]);
+				hi = Math.max(hi, l.steps[l.steps.length - 1]);
+			}
+		});
+		var span = hi > lo ? hi - lo : 1, xs = new Array(2 * cols);
+		for (var c = 0; c < cols; c++) {
+			xs[2 * c] = lo + c * span / cols;
+			xs[2 * c + 1] = lo + (c + 0.5) * span / cols;
+		}
+		var table = [xs];
+		lines.forEach(function (l) {
+			var ys = new Array(2 * cols).fill(null), mn = -1, mx = -1, cur = -1;
+			function flush() {
+				if (cur < 0)
+					return;
+				var first = Math.min(mn, mx), second = Math.max(mn, mx);
+				ys[2 * cur] = l.vals[first];
+				if (second !== first)
+					ys[2 * cur + 1] = l.vals[second];
+			}
+			for (var i = 0; i < l.steps.length; i++) {
+				var col = Math.min(cols - 1, Math.floor((l.steps[i] - lo) / span * cols));
+				if (col !== cur) {
+					flush();
+					cur = col;
+					mn = mx = i;
+				} else {
+					if (l.vals[i] < l.vals[mn])
+						mn = i;
+					if (l.vals[i] > l.vals[mx])
+						mx = i;
+				}
+			}
+			flush();
+			table.push(ys);
+		});
+		return table;
+	}
+
 	function seriesCharts(block) {
 		var bytes = new Uint8Array(block);
 		data.metrics.forEach(function (metric) {
-			var tables = [], series = [{ label: "step", value: exact }], seriesOf = {}, shown = 0, sampled = 0,
-				reduced = 0, top = null;
+			var lines = [], series = [{ label: "step", value: exact }], seriesOf = {}, shown = 0, sampled = 0,
+				reduced = 0, top = null, total = 0;
 			data.series.forEach(function (s, i) {
-				if (!s || !s.m[metric])
+				if (!s || !s.m[metric] || !s.m[metric].n)
 					return;
 				var line = decodeLine(bytes, s.m[metric]);
-				var p = linePoints(line.steps, line.vals);
-				if (!p[0].length)
-					return;
+				line.run = i;
+				lines.push(line);
+				total += line.steps.length;
 				if (line.reduced)
 					reduced++;
-				else if (p[2] > p[0].length)
-					sampled++;
-				tables.push([p[0], p[1]]);
-				seriesOf[i] = series.length;
-				series.push({ label: runLabel(runs[i]), stroke: colour(i), width: 1.5, value: exact, spanGaps: true,
-					show: visible[i] });
-				shown += p[0].length;
-				for (var k = 0; k < p[1].length; k++)
-					if (top === null || p[1][k] > top)
-						top = p[1][k];
+				for (var k = 0; k < line.vals.length; k++)
+					if (top === null || line.vals[k] > top)
+						top = line.vals[k];
 			});
-			if (!tables.length)
+			if (!lines.length)
 				return;
+			var grid = total > GRID_ABOVE, cols = Math.max(200, Math.min(2000, chartWidth())), table;
+			if (grid) {
+				table = onGrid(lines, cols);
+				shown = lines.length * 2 * cols;
+			} else {
+				var tables = lines.map(function (line) {
+					var p = linePoints(line.steps, line.vals);
+					if (!line.reduced && p[2] > p[0].length)
+						sampled++;
+					shown += p[0].length;
+					return [p[0], p[1]];
+				});
+				table = uPlot.join(tables);
+			}
+			lines.forEach(function (line) {
+				seriesOf[line.run] = series.length;
+				/* a 1-pixel line is drawn many times faster than a wider one: for many lines, where it matters */
+				series.push({ label: runLabel(runs[line.run]), stroke: colour(line.run), width: lines.length > 20 ? 1 : 1.5,
+					value: exact, spanGaps: true, show: visible[line.run] });
+			});
 			var box = el("div", "chart");
 			csec.appendChild(box);
 			box.appendChild(el("h3", null, metric));
-			if (sampled || reduced)
+			if (grid)
+				box.appendChild(el("p", "note", lines.length + " lines, " + total + " points: drawn on " + cols +
+					" columns across the steps, each line by its lowest and highest value in each column, so no " +
+					"spike is lost; hover shows those values at the column's step" +
+					(reduced ? "; this file keeps only each stretch's lowest and highest point for " + reduced +
+						" of them (every point: xtrk series RUN, or xtrk report --all-points)" : "")));
+			else if (sampled || reduced)
 				box.appendChild(el("p", "note", (sampled + reduced) + " line" + (sampled + reduced === 1 ? " is" : "s are") +
 					" drawn from the lowest and highest point of each stretch of steps, so no spike is lost" +
 					(reduced ? "; this file keeps only those points for " + reduced + " of them (every point: " +
@@ -279,10 +350,12 @@
 				legend: { live: true },
 				cursor: { focus: { prox: 16 } },
 				focus: { alpha: 0.3 }
-			}, uPlot.join(tables), box);
-			charts.push({ u: u, metric: metric, seriesOf: seriesOf });
+			}, table, box);
+			charts.push({ u: u, metric: metric, seriesOf: seriesOf, grid: grid ? cols : 0 });
 			state.points[metric] = shown;
 			state.max[metric] = top;
+			state.grid = state.grid || {};
+			state.grid[metric] = grid ? cols : 0;
 		});
 	}
 	window.addEventListener("resize", function () {
@@ -422,7 +495,9 @@
 	}
 	var blockEl = document.getElementById("xtrk-series");
 	if (nmetrics && blockEl) {
-		inflate(blockEl.textContent.trim()).then(function (block) {
+		var packed = blockEl.textContent.trim();
+		blockEl.textContent = ""; /* read once: megabytes of text the page need not keep */
+		inflate(packed).then(function (block) {
 			csec.removeChild(loading);
 			seriesCharts(block);
 			drawnSoon();
