@@ -116,15 +116,41 @@ assert s["charts"] == 1 and s["drawn"] == 1 and s["pixels"][0] > 100, s
 PY
 '
 
-check "in Chromium: the table filter hides a run line in the parallel chart too" '
+check "in Chromium: the table filter hides a run line in the parallel chart too, from the address or typed" '
 	need_browser
 	browse "file://$PWD/r.html#filter=prepare" > domf.html
 	page_state domf.html > statef.json
+	# typed: a copy of the page whose last script types into the filter box, then (once the chart
+	# has drawn again) counts the coloured pixels of its plot as the page does, into state.typed
+	cat > typing.js <<"JS"
+var f = document.querySelector("input.filter"), P = window.xtrkPage;
+f.value = "prepare";
+f.dispatchEvent(new Event("input"));
+setTimeout(function () {
+	var u = P.charts[P.charts.length - 1].u, b = u.bbox, px = 0;
+	var img = u.ctx.getImageData(b.left, b.top, b.width, b.height).data;
+	for (var i = 0; i < img.length; i += 4)
+		if (img[i + 3] > 0 && Math.max(img[i], img[i + 1], img[i + 2]) - Math.min(img[i], img[i + 1], img[i + 2]) > 40)
+			px++;
+	P.state.typed = px;
+	P.publish();
+}, 500);
+JS
+	python3 - r.html > typed.html <<PY
+import sys
+page = open(sys.argv[1], encoding="utf-8").read()
+i = page.rindex("</body>")
+sys.stdout.write(page[:i] + "<script>" + open("typing.js").read() + "</" + "script>" + page[i:])
+PY
+	browse "file://$PWD/typed.html" > domt.html
+	page_state domt.html > statet.json
 	python3 - <<PY
 import json
-s, f = json.load(open("state.json")), json.load(open("statef.json"))
-assert f["rows"] == 1 and f["drawn"] == 1, f
+s, f, t = json.load(open("state.json")), json.load(open("statef.json")), json.load(open("statet.json"))
+assert f["errors"] == [] and f["rows"] == 1 and f["drawn"] == 1, f
 assert 0 < f["pixels"][0] < s["pixels"][0] * 0.6, (f["pixels"], s["pixels"])
+assert t["errors"] == [] and t["rows"] == 1, t
+assert 0 < t["typed"] < s["pixels"][0] * 0.6, (t.get("typed"), s["pixels"])
 PY
 '
 
