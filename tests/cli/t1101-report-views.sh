@@ -114,6 +114,30 @@ assert p["lines"] == 3 and p["ranges"] == [[0.001, 0.1], [0.7, 0.9], [0.2, 0.5]]
 # no metric was logged step by step: the parallel chart is the one chart, drawn like the others
 assert s["charts"] == 1 and s["drawn"] == 1 and s["pixels"][0] > 100, s
 PY
+	# hover: the cursor on the first axis (put there by a script added to a copy of the page)
+	# shows each run its value as logged in the legend, not the line height
+	cat > hover.js <<"JS"
+var P = window.xtrkPage, u = P.charts[P.charts.length - 1].u;
+u.setCursor({ left: u.valToPos(0, "x"), top: 10 });
+P.state.hover = Array.prototype.map.call(u.root.querySelectorAll(".u-legend .u-value"), function (e) { return e.textContent; });
+P.publish();
+JS
+	python3 - r.html > hover.html <<PY
+import sys
+page = open(sys.argv[1], encoding="utf-8").read()
+i = page.rindex("</body>")
+sys.stdout.write(page[:i] + "<script>" + open("hover.js").read() + "</" + "script>" + page[i:])
+PY
+	browse "file://$PWD/hover.html" > domh.html
+	python3 - "$(page_state domh.html)" <<PY
+import json, sys
+s = json.loads(sys.argv[1])
+byid = {r: v for r, v in zip(["$r1", "$r2", "$r3"], ["0.1", "0.01", "0.001"])}
+# the field first, then one value per run, in the order of the data
+exec(open("data.py").read().replace("sys.argv[1]", "\"r.html\""))
+want = ["params.lr"] + [byid[r["id"]] for r in data["runs"]]
+assert s["hover"] == want, (s.get("hover"), want)
+PY
 '
 
 check "in Chromium: the table filter hides a run line in the parallel chart too, from the address or typed" '
