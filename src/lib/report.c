@@ -243,6 +243,7 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 		err = xtrk_error_oom();
 		goto done;
 	}
+	if ((err = report_detail_finish(data, repo)) < 0) { json_decref(data); goto done; }
 	*out = data;
 	err = 0;
 done:

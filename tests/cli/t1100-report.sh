@@ -165,8 +165,8 @@ import json
 s = json.load(open("state.json"))
 assert s.get("errors") == [], s
 assert s["runs"] == 3 and s["rows"] == 3, s
-# loss, acc and the hostile-named metric: a chart each, each with coloured line pixels
-assert s["charts"] == 3 and s["drawn"] == 3, s
+# loss, acc and the hostile-named metric: a chart each, and the parallel coordinates; each with coloured line pixels
+assert s["charts"] == 4 and s["drawn"] == 4, s
 assert all(p > 50 for p in s["pixels"]), s
 PY
 '
@@ -321,7 +321,7 @@ PY
 	if command -v "$chromium" > /dev/null 2>&1; then
 		browse "file://$PWD/report.html" > bdom.html
 		page_state bdom.html > bstate.json
-		python3 -c "import json; s = json.load(open(\"bstate.json\")); assert s[\"errors\"] == [] and s[\"rows\"] == 2 and s[\"drawn\"] == 2, s"
+		python3 -c "import json; s = json.load(open(\"bstate.json\")); assert s[\"errors\"] == [] and s[\"rows\"] == 2 and s[\"drawn\"] == 3, s"
 	fi
 '
 
