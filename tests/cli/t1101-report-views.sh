@@ -10,29 +10,7 @@
 new_git_repo
 new_ws
 
-# The browser helpers of t1100: Debian's chromium (XTRK_TEST_CHROMIUM names another).
-chromium=${XTRK_TEST_CHROMIUM:-chromium}
-page_state() { # DOM file -> the state JSON
-	python3 -c '
-import html, re, sys
-m = re.search(r"<pre id=\"xtrk-state\"[^>]*>([^<]*)</pre>", open(sys.argv[1]).read())
-print(html.unescape(m.group(1)) if m else "{}")' "$1"
-}
-browse() { # URL -> DOM on stdout
-	local try=1
-	while :; do
-		timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2000 \
-			--virtual-time-budget=10000 --user-data-dir="$TRASH/chrome" --dump-dom "$1" 2>/dev/null > "$TRASH/dom.try" || true
-		page_state "$TRASH/dom.try" > "$TRASH/state.try"
-		if [ $try -ge 3 ] || python3 -c "import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s.get(\"drawn\") == s.get(\"charts\") else 1)" "$TRASH/state.try"; then
-			cat "$TRASH/dom.try"
-			return 0
-		fi
-		echo "# charts not all drawn yet (load $try): loading again" >&2
-		try=$((try + 1))
-	done
-}
-need_browser() { command -v "$chromium" >/dev/null 2>&1 || skip "$chromium is not installed (apt-get install chromium)"; }
+. "$XTRK_TEST_SRCDIR/tests/cli/browser.sh"
 cat > data.py <<'EOF'
 import json, re, sys
 page = open(sys.argv[1], encoding="utf-8").read()
@@ -97,7 +75,7 @@ assert "$hostile" in p["text"] and "\ufffd\ufffd not utf-8" in p["text"], p
 assert p["replaced"] == 2 and p["cut"] is False and p["error"] is None and p["bytes"] > len("$hostile"), p
 PY
 	expect_eq "$(grep -c "<img" r.html)" 0
-	expect_eq "$(grep -o "</script" r.html | wc -l)" 4
+	expect_eq "$(grep -o "</script" r.html | wc -l)" 5
 '
 
 check "in Chromium: parallel coordinates drawn with uPlot over every numeric param and metric, real ranges" '
@@ -259,7 +237,7 @@ check "in Chromium: hostile param names and values, file names, package names an
 	need_browser
 	for d in dom.html dom12.html dom23.html dom13.html; do
 		expect_eq "$(grep -c "<img" $d)" 0
-		expect_eq "$(grep -o "<script" $d | wc -l)" 4
+		expect_eq "$(grep -o "<script" $d | wc -l)" 5
 		# no address and no attribute a run could have given a value
 		expect_eq "$(grep -c "href=\|src=\"" $d)" 0
 		expect_eq "$(grep -c "=\"javascript:" $d)" 0
