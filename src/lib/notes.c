@@ -18,39 +18,9 @@
 #include "xtrk/refs.h"
 #include "xtrk/removed.h"
 #include "xtrk/run.h"
+#include "utf8.h"
 
 /* ---- the text rule ---- */
-
-/* Length of the UTF-8 sequence at `s` (at most `n` bytes), or 0 when it is not one; `*cp` gets the code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	size_t len;
-	unsigned long c;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
 
 /* The rule for one line of text (author) or many (text): 0, or the offending offset + 1 in `*at`. */
 static const char *text_problem(const char *text, size_t len, int multiline, size_t *at)
@@ -58,7 +28,7 @@ static const char *text_problem(const char *text, size_t len, int multiline, siz
 	const unsigned char *s = (const unsigned char *)text;
 	for (size_t i = 0; i < len;) {
 		unsigned long cp;
-		size_t k = utf8_seq(s + i, len - i, &cp);
+		size_t k = xtrk_utf8_seq(s + i, len - i, &cp);
 		*at = i;
 		if (!k)
 			return "a byte that is not UTF-8";
@@ -543,7 +513,7 @@ int xtrk_note_add(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const cha
 	/* An author from a config file is one short line of text: anything else becomes '?'. */
 	for (size_t i = 0; author.ptr && i < author.size && clean.size < XTRK_NOTE_MAX_AUTHOR - 4;) {
 		unsigned long cp;
-		size_t k = utf8_seq((const unsigned char *)author.ptr + i, author.size - i, &cp);
+		size_t k = xtrk_utf8_seq((const unsigned char *)author.ptr + i, author.size - i, &cp);
 		if (!k || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
 			xtrk_buf_putc(&clean, '?');
 			i += k ? k : 1;

@@ -13,6 +13,7 @@
 #include "xtrk/params.h"
 #include "xtrk/record.h"
 #include "report_detail.h"
+#include "utf8.h"
 
 /* The row's package list until report_detail_finish moves it into data.packages. */
 #define PACKAGES_ASIDE "packages_aside"
@@ -164,31 +165,10 @@ oom:
 
 /* ---- the tables of distinct patches and package lists ---- */
 
-/* The length of the valid UTF-8 sequence at `s` (n bytes left), or 0 when there is none. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t len;
 	unsigned long cp;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
+	return xtrk_utf8_seq(s, n, &cp);
 }
 
 /*
