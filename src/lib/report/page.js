@@ -421,6 +421,21 @@
 		xsel.addEventListener("change", drawScatter);
 		ysel.addEventListener("change", drawScatter);
 		filter.addEventListener("input", drawScatter);
+		/* By default the param the runs vary most: the most distinct values (the first name of a tie). */
+		var most = -1;
+		pnames.forEach(function (k, i) {
+			var seen = {}, n = 0;
+			runs.forEach(function (r) {
+				if (typeof r.num[k] === "number" && !seen[r.num[k]]) {
+					seen[r.num[k]] = true;
+					n++;
+				}
+			});
+			if (n > most) {
+				most = n;
+				xsel.value = String(i);
+			}
+		});
 		if (hash.get("x") && pnames.indexOf(hash.get("x")) >= 0)
 			xsel.value = String(pnames.indexOf(hash.get("x")));
 		if (hash.get("y") && mnames.indexOf(hash.get("y")) >= 0)
