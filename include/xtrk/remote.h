@@ -24,6 +24,15 @@
 
 /** Record a remote (creating its store when the folder is absent or empty). */
 int xtrk_remote_add(xtrk_repo *repo, const char *name, const char *path);
+/**
+ * Record a remote on S3-compatible storage, "s3://BUCKET/PREFIX", reached at
+ * `endpoint` (NULL: AWS; "http(s)://HOST:PORT" path-style otherwise) in
+ * `region` (NULL: us-east-1).  The server is probed: it must honour
+ * conditional writes (If-None-Match), or the remote is refused.  Credentials
+ * are read at each use from the AWS variables or ~/.aws/credentials, never
+ * recorded.  xtrk_remote_add with an s3:// address is this with neither.
+ */
+int xtrk_remote_add_s3(xtrk_repo *repo, const char *name, const char *url, const char *endpoint, const char *region);
 /** Forget a remote (its store is left alone). */
 int xtrk_remote_remove(xtrk_repo *repo, const char *name);
 /** The path of a remote; XTRK_ENOTFOUND naming the remotes there are. */
