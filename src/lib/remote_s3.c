@@ -170,6 +170,20 @@ static int ref_path_ok(const char *p)
 	return 0;
 }
 
+/* The content xtrk writes into each kind of ref: the ID it is named by (a run, a note), a run ID (a tag), or the partial mark. */
+static int ref_content_ok(const char *path, const char *c)
+{
+	size_t n = strlen(c);
+	const char *last = strrchr(path, '/') + 1;
+	if (n && c[n - 1] == '\n')
+		n--;
+	if (!strncmp(path, "partial/", 8))
+		return n == 7 && !strncmp(c, "no-data", 7);
+	if (!strncmp(path, "tags/", 5))
+		return n == XTRK_OID_HEXSZ && is_hex(c, n);
+	return n == XTRK_OID_HEXSZ && !strncmp(c, last, n);
+}
+
 static int size_ok(json_t *v)
 {
 	return json_is_integer(v) && json_integer_value(v) >= 0;
@@ -214,6 +228,9 @@ static int index_check(json_t *j, const char *where)
 			return xtrk_error_set(XTRK_ECORRUPT, "%s: '%.80s' is not a ref name xtrk writes", where, k);
 		if (!c || strlen(c) > MAX_REF_BYTES)
 			return xtrk_error_set(XTRK_ECORRUPT, "%s: ref '%s' is not a short text", where, k);
+		if (!ref_content_ok(k, c))
+			return xtrk_error_set(XTRK_ECORRUPT, "%s: ref '%s' does not hold what xtrk writes there (the ID it "
+				"is named by, a run ID for a tag)", where, k);
 	}
 	return 0;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Read and write a test bucket behind xtrk's back: s3obj.py ENDPOINT BUCKET get|put|list|delete [KEY [FILE]]."""
+"""Read and write a test bucket behind xtrk's back: s3obj.py ENDPOINT BUCKET get|put|list|delete|copy [KEY [FILE]]."""
 import sys
 
 import boto3
@@ -13,6 +13,11 @@ elif op == "put":
         s3.put_object(Bucket=bucket, Key=sys.argv[4], Body=f.read())
 elif op == "delete":
     s3.delete_object(Bucket=bucket, Key=sys.argv[4])
+elif op == "copy":  # copy PREFIX NEWPREFIX: every object under PREFIX/ to NEWPREFIX/
+    src, dst = sys.argv[4].rstrip("/") + "/", sys.argv[5].rstrip("/") + "/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=src):
+        for o in page.get("Contents", []):
+            s3.copy_object(Bucket=bucket, Key=dst + o["Key"][len(src):], CopySource={"Bucket": bucket, "Key": o["Key"]})
 elif op == "list":
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sys.argv[4] if len(sys.argv) > 4 else ""):
         for o in page.get("Contents", []):
