@@ -600,9 +600,13 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	if ((err = xtrk_s3_put_files(s, fs.f, fs.n, &sent)) < 0)
 		goto done;
 	for (int tries = 0;; tries++) {
+		size_t fresh;
 		char *text;
-		if (!merge(idx, add, &runs_new))
+		/* Counted against the index as first read: a retry after a lost answer finds its own runs there. */
+		if (!merge(idx, add, &fresh))
 			break;
+		if (!tries)
+			runs_new = fresh;
 		if (!(text = json_dumps(idx, JSON_COMPACT | JSON_SORT_KEYS))) {
 			err = xtrk_error_oom();
 			goto done;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fault-injecting HTTP proxy for the S3 tests.
 
-s3fault.py PORTFILE UPSTREAM RULES: listens on a free loopback port (written to PORTFILE) and
+s3fault.py PORT UPSTREAM RULES: listens on loopback PORT (touching PORT.ready when listening) and
 forwards every request to UPSTREAM, except that, counting requests from 1, request k:
   503@N   answers 503 SlowDown when k % N == 0, without forwarding
   drop@N  reads the request and closes the connection without answering, when k % N == 0
@@ -16,7 +16,7 @@ import sys
 import threading
 import urllib.parse
 
-portfile, upstream, rules = sys.argv[1], sys.argv[2], sys.argv[3]
+port, upstream, rules = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 up = urllib.parse.urlparse(upstream)
 count = 0
 lock = threading.Lock()
@@ -80,9 +80,6 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = handle_any
 
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-with open(portfile + ".tmp", "w") as f:
-    f.write(str(srv.server_address[1]))
-import os
-os.rename(portfile + ".tmp", portfile)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Proxy)
+print("listening", flush=True)
 srv.serve_forever()
