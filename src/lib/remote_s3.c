@@ -349,6 +349,7 @@ static int64_t file_size(const char *path)
 struct collect {
 	json_t *packs, *loose; /* the staging store's objects, as index entries */
 	struct files *fs;
+	const xtrk_oidset *has; /* what the remote holds already (a note copied again, say) */
 	int err;
 };
 
@@ -360,6 +361,9 @@ static int collect_one(const xtrk_odb_entry *e, void *payload)
 	json_t *p;
 	int err = 0;
 
+	/* A pack whose objects the remote all holds is not sent: its files are added with its first new object. */
+	if (xtrk_oidset_has(c->has, &e->oid))
+		return 0;
 	if (!e->packed) {
 		xtrk_buf_printf(&key, "objects/%s", hex);
 		err = xtrk_buf_oom(&key) ? xtrk_error_oom() : files_add(c->fs, key.ptr, e->where, e->stored);
@@ -585,7 +589,7 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
 	{
-		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, 0 };
+		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0 };
 		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0)
 			goto done;
 	}

@@ -755,6 +755,7 @@ static int put_multipart(xtrk_s3 *s, const char *key, int fd, uint64_t size, uin
 		xtrk_buf_printf(&body, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", i + 1, parts[i].etag.ptr);
 	}
 	xtrk_buf_puts(&body, "</CompleteMultipartUpload>");
+	*sent += size; /* sent, whatever the end finds */
 	xtrk_buf_clear(&q);
 	xtrk_buf_printf(&q, "uploadId=%s", esc);
 	if (xtrk_buf_oom(&body) || xtrk_buf_oom(&q) || !(done.url = make_url(s, key, q.ptr))) {
@@ -773,7 +774,6 @@ static int put_multipart(xtrk_s3 *s, const char *key, int fd, uint64_t size, uin
 		err = req_error(s, &done, "POST (end of a multipart upload)");
 	} else {
 		started = 0;
-		*sent += size;
 	}
 out:
 	if (started && upload && esc) {
@@ -844,8 +844,10 @@ int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent)
 		err = run_batch(s, ptrs, nsmall);
 	for (size_t i = 0; i < nsmall && err == 0; i++) {
 		struct req *r = ptrs[i];
-		if (r->cc == CURLE_OK && (r->status == 412 || r->status == 409))
-			continue; /* there already */
+		if (r->cc == CURLE_OK && (r->status == 412 || r->status == 409)) {
+			*sent += r->in_len; /* sent, and found there already */
+			continue;
+		}
 		if (r->cc != CURLE_OK || r->status / 100 != 2)
 			err = req_error(s, r, "PUT");
 		else

@@ -57,8 +57,9 @@ typedef struct {
 /**
  * Upload files, several at once, each created only when absent (an object
  * already there under a content-derived key is left as it is); files above
- * the multipart threshold go as streamed multipart uploads.  `*sent` gets the
- * bytes actually uploaded.
+ * the multipart threshold go as streamed multipart uploads, after asking
+ * whether they are there already.  `*sent` gets the bytes sent (also those
+ * the server then found there already).
  */
 int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent);
 
