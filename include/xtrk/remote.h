@@ -33,6 +33,17 @@ int xtrk_remote_add(xtrk_repo *repo, const char *name, const char *path);
  * recorded.  xtrk_remote_add with an s3:// address is this with neither.
  */
 int xtrk_remote_add_s3(xtrk_repo *repo, const char *name, const char *url, const char *endpoint, const char *region);
+/*
+ * Bundles on S3, s3://BUCKET/[DIR/]FILE, reached with the endpoint and region
+ * of the first S3 remote recorded on that bucket (else AWS, us-east-1).
+ * xtrk_s3_bundle_temp names a file in the store's objects/tmp that ends as
+ * FILE does (a bundle's format follows its name); put uploads a file there,
+ * replacing what was (a large one as a streamed multipart upload); get
+ * downloads it to `path`.
+ */
+int xtrk_s3_bundle_temp(xtrk_buf *out, xtrk_repo *repo, const char *url);
+int xtrk_s3_bundle_put(uint64_t *sent, xtrk_repo *repo, const char *url, const char *path);
+int xtrk_s3_bundle_get(xtrk_repo *repo, const char *url, const char *path);
 /** Forget a remote (its store is left alone). */
 int xtrk_remote_remove(xtrk_repo *repo, const char *name);
 /** The path of a remote; XTRK_ENOTFOUND naming the remotes there are. */

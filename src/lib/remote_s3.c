@@ -800,3 +800,101 @@ done:
 	free(ids);
 	return err;
 }
+
+/* ---- bundles on S3 ---- */
+
+struct bucket_find {
+	const char *bucket; /* "s3://BUCKET" */
+	char *name;         /* the first S3 remote on it */
+};
+
+static int find_remote(const char *key, const char *value, void *payload)
+{
+	struct bucket_find *f = payload;
+	size_t n = strlen(f->bucket);
+	if (f->name || strncmp(value, f->bucket, n) || (value[n] && value[n] != '/'))
+		return 0;
+	/* remote.<name>.path */
+	f->name = strndup(key + 7, strlen(key) - 12);
+	return f->name ? 0 : 1;
+}
+
+/* A client for the folder of s3://BUCKET/DIR/FILE, with the endpoint and region of an S3 remote on that bucket. */
+static int bundle_client(xtrk_s3 **out, const char **key, xtrk_repo *repo, const char *url)
+{
+	struct bucket_find f = { NULL, NULL };
+	xtrk_buf bucket = XTRK_BUF_INIT, dir = XTRK_BUF_INIT, ep = XTRK_BUF_INIT, rg = XTRK_BUF_INIT;
+	const char *b = url + 5, *slash, *last;
+	int err;
+
+	*out = NULL;
+	if ((err = xtrk_s3_url_check(url)) < 0)
+		return err;
+	slash = strchr(b, '/');
+	last = strrchr(url, '/');
+	if (!slash || !last[1])
+		return xtrk_error_set(XTRK_EINVALID, "'%s' names no file in its bucket (s3://BUCKET/[DIR/]FILE)", url);
+	xtrk_buf_printf(&bucket, "s3://%.*s", (int)(slash - b), b);
+	xtrk_buf_put(&dir, url, (size_t)(last - url));
+	if (xtrk_buf_oom(&bucket) || xtrk_buf_oom(&dir)) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	f.bucket = bucket.ptr;
+	if (repo && xtrk_repo_config_foreach(repo, "^remote\\..*\\.path$", find_remote, &f) < 0 && !f.name)
+		xtrk_error_clear();
+	if (f.name && ((err = config_opt(&ep, repo, f.name, "endpoint")) < 0 ||
+		       (err = config_opt(&rg, repo, f.name, "region")) < 0))
+		goto done;
+	*key = last + 1;
+	err = xtrk_s3_open(out, dir.ptr, ep.size ? ep.ptr : NULL, rg.size ? rg.ptr : NULL);
+done:
+	free(f.name);
+	xtrk_buf_dispose(&bucket);
+	xtrk_buf_dispose(&dir);
+	xtrk_buf_dispose(&ep);
+	xtrk_buf_dispose(&rg);
+	return err;
+}
+
+int xtrk_s3_bundle_temp(xtrk_buf *out, xtrk_repo *repo, const char *url)
+{
+	const char *last = strrchr(url, '/');
+	int err;
+	if ((err = xtrk_s3_url_check(url)) < 0)
+		return err;
+	if (!last || !last[1] || strchr(url + 5, '/') == NULL)
+		return xtrk_error_set(XTRK_EINVALID, "'%s' names no file in its bucket (s3://BUCKET/[DIR/]FILE)", url);
+	xtrk_buf_clear(out);
+	xtrk_buf_printf(out, "%s/objects/tmp/s3-bundle-%ld-%s", xtrk_repo_dir(repo), (long)getpid(), last + 1);
+	return xtrk_buf_oom(out) ? xtrk_error_oom() : 0;
+}
+
+int xtrk_s3_bundle_put(uint64_t *sent, xtrk_repo *repo, const char *url, const char *path)
+{
+	xtrk_s3 *s = NULL;
+	const char *key;
+	int err;
+	if ((err = bundle_client(&s, &key, repo, url)) == 0)
+		err = xtrk_s3_put_file(s, key, path, sent);
+	xtrk_s3_free(s);
+	return err;
+}
+
+int xtrk_s3_bundle_get(xtrk_repo *repo, const char *url, const char *path)
+{
+	xtrk_s3_file f;
+	xtrk_s3 *s = NULL;
+	uint64_t got;
+	const char *key;
+	int err;
+	if ((err = bundle_client(&s, &key, repo, url)) == 0) {
+		f.key = key;
+		f.path = path;
+		f.size = UINT64_MAX;
+		if ((err = xtrk_s3_get_files(s, &f, 1, &got)) < 0)
+			unlink(path);
+	}
+	xtrk_s3_free(s);
+	return err;
+}

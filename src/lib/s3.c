@@ -700,7 +700,7 @@ static char *xml_value(const char *text, const char *tag)
 }
 
 /* One large file as a multipart upload: parts streamed from the file, several at once; created only when absent. */
-static int put_multipart(xtrk_s3 *s, const char *key, int fd, uint64_t size, uint64_t *sent)
+static int put_multipart(xtrk_s3 *s, const char *key, int fd, uint64_t size, uint64_t *sent, int if_none_match)
 {
 	struct req init, done, *parts = NULL, **ptrs = NULL;
 	size_t nparts = (size_t)((size + S3_PART_SIZE - 1) / S3_PART_SIZE);
@@ -764,7 +764,7 @@ static int put_multipart(xtrk_s3 *s, const char *key, int fd, uint64_t size, uin
 	}
 	done.body = (const unsigned char *)body.ptr;
 	done.body_len = body.size;
-	done.if_none_match = 1;
+	done.if_none_match = if_none_match;
 	done.out = &ans;
 	if ((err = run_one(s, &done)) < 0)
 		goto out;
@@ -827,7 +827,7 @@ int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent)
 		if (files[i].size >= S3_MULTIPART_MIN) {
 			/* Large: asked for first, so a rerun after an interruption sends it only when missing. */
 			if ((err = xtrk_s3_exists(s, files[i].key)) == 0)
-				err = put_multipart(s, files[i].key, fd, files[i].size, sent);
+				err = put_multipart(s, files[i].key, fd, files[i].size, sent, 1);
 			else if (err > 0)
 				err = 0;
 			close(fd);
@@ -907,5 +907,37 @@ done:
 	}
 	free(rs);
 	free(ptrs);
+	return err;
+}
+
+int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *sent)
+{
+	struct stat st;
+	struct req r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	*sent = 0;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		err = xtrk_error_errno("cannot read '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if ((uint64_t)st.st_size >= S3_MULTIPART_MIN) {
+		err = put_multipart(s, key, fd, (uint64_t)st.st_size, sent, 0);
+		close(fd);
+		return err;
+	}
+	req_init(&r, M_PUT, key);
+	r.in_fd = fd;
+	r.in_len = (uint64_t)st.st_size;
+	if (!(r.url = make_url(s, key, NULL)))
+		err = xtrk_error_oom();
+	else if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status / 100 != 2))
+		err = req_error(s, &r, "PUT");
+	else if (err == 0)
+		*sent = r.in_len;
+	close(fd);
+	req_dispose(&r);
 	return err;
 }

@@ -63,6 +63,9 @@ typedef struct {
  */
 int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent);
 
+/** Upload one file to `key`, replacing what is there (multipart when large). */
+int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *sent);
+
 /** Download files, several at once; a size different from the one expected is XTRK_ECORRUPT. */
 int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t *received);
 

@@ -155,6 +155,27 @@ check "a large model travels as a streamed multipart upload in bounded memory, b
 	[ "$(cat rss)" -lt 65536 ] || { echo "pull peak RSS $(cat rss) KiB"; exit 1; }
 	xtrk checkout $h -C out --no-source 2>/dev/null && cmp out/big.bin ../huge/big.bin
 '
+check "bundle create -o s3://... uploads a bundle, bundle import s3://... takes it, through a remote on that bucket" '
+	xtrk -C alice bundle create -o s3://team-bucket/bundles/mnist.tar.gz --with-source -e mnist 2>err
+	expect_contains "$(cat err)" "wrote s3://team-bucket/bundles/mnist.tar.gz: 2 runs"
+	s3obj list bundles/ | grep "^bundles/mnist.tar.gz " >/dev/null
+	ls alice/.xtrk/objects/tmp | grep s3-bundle && exit 1
+	mkdir erin && cd erin && new_ws && xtrk remote add team s3://team-bucket/lab/runs --endpoint "$S3_URL" 2>/dev/null
+	xtrk bundle import s3://team-bucket/bundles/mnist.tar.gz 2>err
+	expect_contains "$(cat err)" "imported 2 runs (2 new)"
+	xtrk checkout $a2 -C out 2>/dev/null
+	cmp out/model.bin ../alice/model.bin && cmp out/train.py ../want-train.py
+	# a bundle changed on the bucket is refused as a changed file is
+	s3obj get bundles/mnist.tar.gz > b.tar.gz && flip_byte b.tar.gz 3000 && s3obj put bundles/bad.tar.gz b.tar.gz
+	mkdir ../frank && cd ../frank && new_ws && xtrk remote add team s3://team-bucket/x --endpoint "$S3_URL" 2>/dev/null
+	before=$(store_listing)
+	expect_exit 1 xtrk bundle import s3://team-bucket/bundles/bad.tar.gz 2>err
+	expect_eq "$(store_listing)" "$before"
+	expect_exit 1 xtrk bundle import s3://team-bucket/bundles/absent.tar.gz 2>err
+	expect_contains "$(cat err)" "404"
+	expect_exit 1 xtrk bundle import s3://team-bucket 2>err
+	expect_contains "$(cat err)" "names no file"
+'
 check "remove forgets the remote and its endpoint; gc of an S3 remote is refused" '
 	expect_exit 1 xtrk -C bob gc --remote team 2>err || expect_exit 2 xtrk -C bob gc --remote team 2>err
 	expect_contains "$(cat err)" "S3"
