@@ -625,7 +625,7 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 		xtrk_error_clear();
 		json_decref(idx);
 		idx = NULL;
-		usleep((useconds_t)(1000 * (1 + rand() % (tries < 10 ? 10 * (tries + 1) : 100))));
+		usleep((useconds_t)(1000 * (1 + xtrk_s3_jitter() % (tries < 10 ? 10u * (unsigned)(tries + 1) : 100u))));
 		if ((err = index_fetch(&idx, &etag, &exists, s)) < 0)
 			goto done;
 	}

@@ -64,6 +64,15 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Jitter for backoffs: differs between processes, so pushers that collided do not retry in step. */
+unsigned xtrk_s3_jitter(void)
+{
+	static __thread unsigned seed;
+	if (!seed)
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)now_ms();
+	return (unsigned)rand_r(&seed);
+}
+
 /* ---- configuration ---- */
 
 static int bucket_ok(const char *b, size_t n)
@@ -558,7 +567,7 @@ static int run_batch(xtrk_s3 *s, struct req **rs, size_t n)
 				long long wait = 50LL << (r->tries - 1);
 				if (wait > 2000)
 					wait = 2000;
-				r->retry_at = now_ms() + wait + rand() % (wait / 2 + 1);
+				r->retry_at = now_ms() + wait + (long long)(xtrk_s3_jitter() % (unsigned)(wait / 2 + 1));
 				continue;
 			}
 			r->done = 1;

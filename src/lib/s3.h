@@ -69,6 +69,9 @@ int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *se
 /** Download files, several at once; a size different from the one expected is XTRK_ECORRUPT. */
 int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t *received);
 
+/** A pseudo-random number seeded per process, for backoff jitter. */
+unsigned xtrk_s3_jitter(void);
+
 /** "s3://BUCKET/PREFIX/key", for messages. */
 const char *xtrk_s3_where(xtrk_s3 *s, const char *key);
 
