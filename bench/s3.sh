@@ -39,7 +39,7 @@ measure() {
 	printf '| %s | %d.%03d s | %d MiB |\n' "$label" $(( (e - s) / 1000000000 )) $(( (e - s) / 1000000 % 1000 )) $(( $(cat rss) / 1024 ))
 }
 
-mkdir -p model files
+mkdir -p ws/model ws/files && cd ws
 head -c $((SIZE << 20)) /dev/urandom > model/model.bin
 python3 - "$FILES" <<'PY'
 import os, sys
@@ -50,9 +50,9 @@ for i in range(n):
     with open("%s/f%06d" % (d, i), "wb") as f:
         f.write(os.urandom(10240))
 PY
-mkdir ws && cd ws && "$XTRK" init -q && git config -f .xtrk/config capture.python false
-"$XTRK" commit-run -e model --model ../model/model.bin >/dev/null 2>&1
-"$XTRK" commit-run -e files -d ../files >/dev/null 2>&1
+"$XTRK" init -q && git config -f .xtrk/config capture.python false
+"$XTRK" commit-run -e model --model model/model.bin >/dev/null 2>&1
+"$XTRK" commit-run -e files -d files >/dev/null 2>&1
 "$XTRK" remote add m s3://bench/xtrk-model --endpoint "$EP" 2>/dev/null
 "$XTRK" remote add f s3://bench/xtrk-files --endpoint "$EP" 2>/dev/null
 cd "$WORK"
@@ -68,16 +68,16 @@ if command -v rclone >/dev/null; then
 	env_auth = true
 	endpoint = $EP
 	C
-	measure "rclone copy: ${SIZE} MiB model" rclone --config rclone.conf copy model s3:bench/rclone-model
-	measure "rclone copy: $FILES files" rclone --config rclone.conf copy files s3:bench/rclone-files
+	measure "rclone copy: ${SIZE} MiB model" rclone --config rclone.conf copy ws/model s3:bench/rclone-model
+	measure "rclone copy: $FILES files" rclone --config rclone.conf copy ws/files s3:bench/rclone-files
 else
 	echo "| rclone | not installed | |"
 fi
 if command -v restic >/dev/null; then
 	restic -r "s3:$EP/bench/restic-model" init >/dev/null 2>&1
 	restic -r "s3:$EP/bench/restic-files" init >/dev/null 2>&1
-	measure "restic backup: ${SIZE} MiB model" restic -r "s3:$EP/bench/restic-model" backup model
-	measure "restic backup: $FILES files" restic -r "s3:$EP/bench/restic-files" backup files
+	measure "restic backup: ${SIZE} MiB model" restic -r "s3:$EP/bench/restic-model" backup ws/model
+	measure "restic backup: $FILES files" restic -r "s3:$EP/bench/restic-files" backup ws/files
 else
 	echo "| restic | not installed | |"
 fi
