@@ -440,8 +440,8 @@ static int req_start(xtrk_s3 *s, struct req *r)
 		return xtrk_error_errno("cannot write '%s'", r->out_path);
 	if (!(r->easy = e = curl_easy_init()))
 		return xtrk_error_oom();
+	/* The payload is not hashed (it streams); a header libcurl signs must also be sent, so no empty "Expect:". */
 	bad |= add_header(r, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-	bad |= add_header(r, "Expect:");
 	if (s->token) {
 		xtrk_buf_printf(&h, "x-amz-security-token: %s", s->token);
 		bad |= xtrk_buf_oom(&h) || add_header(r, h.ptr);
@@ -720,7 +720,8 @@ static int put_multipart(xtrk_s3 *s, const char *key, int fd, uint64_t size, uin
 	req_init(&init, M_POST, key);
 	req_init(&done, M_POST, key);
 	init.out = &ans;
-	if (!(init.url = make_url(s, key, "uploads"))) {
+	/* "uploads=", not "uploads": the canonical query of the signature has the '=' (libcurl 7.88 leaves it out). */
+	if (!(init.url = make_url(s, key, "uploads="))) {
 		err = xtrk_error_oom();
 		goto out;
 	}
