@@ -24,6 +24,26 @@
 
 /** Record a remote (creating its store when the folder is absent or empty). */
 int xtrk_remote_add(xtrk_repo *repo, const char *name, const char *path);
+/**
+ * Record a remote on S3-compatible storage, "s3://BUCKET/PREFIX", reached at
+ * `endpoint` (NULL: AWS; "http(s)://HOST:PORT" path-style otherwise) in
+ * `region` (NULL: us-east-1).  The server is probed: it must honour
+ * conditional writes (If-None-Match), or the remote is refused.  Credentials
+ * are read at each use from the AWS variables or ~/.aws/credentials, never
+ * recorded.  xtrk_remote_add with an s3:// address is this with neither.
+ */
+int xtrk_remote_add_s3(xtrk_repo *repo, const char *name, const char *url, const char *endpoint, const char *region);
+/*
+ * Bundles on S3, s3://BUCKET/[DIR/]FILE, reached with the endpoint and region
+ * of the first S3 remote recorded on that bucket (else AWS, us-east-1).
+ * xtrk_s3_bundle_temp names a file in the store's objects/tmp that ends as
+ * FILE does (a bundle's format follows its name); put uploads a file there,
+ * replacing what was (a large one as a streamed multipart upload); get
+ * downloads it to `path`.
+ */
+int xtrk_s3_bundle_temp(xtrk_buf *out, xtrk_repo *repo, const char *url);
+int xtrk_s3_bundle_put(uint64_t *sent, xtrk_repo *repo, const char *url, const char *path);
+int xtrk_s3_bundle_get(xtrk_repo *repo, const char *url, const char *path);
 /** Forget a remote (its store is left alone). */
 int xtrk_remote_remove(xtrk_repo *repo, const char *name);
 /** The path of a remote; XTRK_ENOTFOUND naming the remotes there are. */

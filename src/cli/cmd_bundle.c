@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "xtrk/bundle.h"
 #include "xtrk/errors.h"
 #include "xtrk/refs.h"
+#include "xtrk/remote.h"
 #include "xtrk/run.h"
 
 static const char usage[] =
@@ -21,7 +23,9 @@ static const char usage[] =
 	"colleague can rebuild them with no access to this store or the git server.\n"
 	"\n"
 	"create:\n"
-	"  -o, --output FILE   the bundle to write (replaced atomically when complete)\n"
+	"  -o, --output FILE   the bundle to write (replaced atomically when complete);\n"
+	"                      s3://BUCKET/[DIR/]FILE uploads it (import reads one too),\n"
+	"                      through the endpoint of an S3 remote on that bucket\n"
 	"      --with-source   carry the source commits and their history as a git pack\n"
 	"      --no-data       leave out the files of datasets, models and artifacts\n"
 	"      --no-report     leave out report.html (the runs as xtrk report shows them)\n"
@@ -65,6 +69,7 @@ static int create(int argc, char **argv, struct cli *cli)
 	xtrk_run_ref *refs = NULL;
 	size_t n = 0, nrefs = 0;
 	const char *output = NULL, *exp = NULL;
+	xtrk_buf tmp = XTRK_BUF_INIT;
 	int c, err, status;
 	char human[32];
 
@@ -117,7 +122,16 @@ static int create(int argc, char **argv, struct cli *cli)
 		if (!dup)
 			ids[n++] = refs[i].run;
 	}
-	if ((err = xtrk_bundle_create(&st, repo, output, ids, n, &o)) < 0) {
+	if (!strncmp(output, "s3://", 5)) {
+		/* Written in the store's temporary area, then uploaded. */
+		uint64_t sent;
+		if ((err = xtrk_s3_bundle_temp(&tmp, repo, output)) < 0 ||
+		    (err = xtrk_bundle_create(&st, repo, tmp.ptr, ids, n, &o)) < 0 ||
+		    (err = xtrk_s3_bundle_put(&sent, repo, output, tmp.ptr)) < 0) {
+			status = cli_fail(err);
+			goto done;
+		}
+	} else if ((err = xtrk_bundle_create(&st, repo, output, ids, n, &o)) < 0) {
 		status = cli_fail(err);
 		goto done;
 	}
@@ -128,6 +142,9 @@ static int create(int argc, char **argv, struct cli *cli)
 		st.no_data ? ", without data" : "");
 	status = EXIT_OK;
 done:
+	if (tmp.size)
+		unlink(tmp.ptr);
+	xtrk_buf_dispose(&tmp);
 	free(ids);
 	free(refs);
 	xtrk_repo_free(repo);
@@ -149,6 +166,7 @@ static int read_cmd(int argc, char **argv, struct cli *cli, int import)
 	};
 	xtrk_bundle_stats st;
 	xtrk_repo *repo = NULL;
+	xtrk_buf tmp = XTRK_BUF_INIT;
 	int c, json = 0, err, status = EXIT_OK;
 	char human[32];
 
@@ -176,7 +194,15 @@ static int read_cmd(int argc, char **argv, struct cli *cli, int import)
 	}
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		return status;
-	if ((err = xtrk_bundle_import(&st, repo, argv[optind])) < 0) {
+	if (!strncmp(argv[optind], "s3://", 5)) {
+		/* Downloaded into the store's temporary area, then imported as a file is. */
+		if ((err = xtrk_s3_bundle_temp(&tmp, repo, argv[optind])) < 0 ||
+		    (err = xtrk_s3_bundle_get(repo, argv[optind], tmp.ptr)) < 0 ||
+		    (err = xtrk_bundle_import(&st, repo, tmp.ptr)) < 0) {
+			status = cli_fail(err);
+			goto done;
+		}
+	} else if ((err = xtrk_bundle_import(&st, repo, argv[optind])) < 0) {
 		status = cli_fail(err);
 		goto done;
 	}
@@ -188,6 +214,9 @@ static int read_cmd(int argc, char **argv, struct cli *cli, int import)
 		st.runs == 1 ? "" : "s", st.runs_new, st.objects, st.objects == 1 ? "" : "s", st.objects_new, human,
 		st.has_source ? ", source commits" : "", st.no_data ? ", without data" : "");
 done:
+	if (tmp.size)
+		unlink(tmp.ptr);
+	xtrk_buf_dispose(&tmp);
 	xtrk_repo_free(repo);
 	return status;
 }

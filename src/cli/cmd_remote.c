@@ -1,4 +1,4 @@
-/* xtrk remote: name the folders (shared or network file systems) that runs are pushed to and pulled from. */
+/* xtrk remote: name the folders (shared or network file systems) or S3 buckets that runs are pushed to and pulled from. */
 #include "config.h"
 #include <stdio.h>
 #include <string.h>
@@ -10,10 +10,15 @@
 static const char usage[] =
 	"usage: xtrk remote [list]\n"
 	"       xtrk remote add NAME PATH\n"
+	"       xtrk remote add NAME s3://BUCKET/PREFIX [--endpoint URL] [--region R]\n"
 	"       xtrk remote remove NAME\n"
 	"\n"
 	"A remote is a folder holding an xtrk store (created by 'add' when the folder\n"
-	"is absent or empty), on a shared or network file system. See xtrk-push(1).\n"
+	"is absent or empty), on a shared or network file system, or a prefix of an\n"
+	"S3-compatible bucket (credentials from the AWS variables or ~/.aws/credentials,\n"
+	"never recorded). See xtrk-remote(1) and xtrk-push(1).\n"
+	"      --endpoint URL  the S3 server (http(s)://HOST[:PORT]); default: AWS\n"
+	"      --region R      the S3 region; default: us-east-1\n"
 	"  -h, --help   show this help\n";
 
 int cmd_remote(int argc, char **argv, struct cli *cli)
@@ -21,19 +26,34 @@ int cmd_remote(int argc, char **argv, struct cli *cli)
 	xtrk_repo *repo = NULL;
 	xtrk_buf out = XTRK_BUF_INIT;
 	const char *sub = argc > 1 ? argv[1] : "list";
+	const char *endpoint = NULL, *region = NULL;
 	int err = 0, status;
 
 	if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
 		fputs(usage, stdout);
 		return EXIT_OK;
 	}
+	/* add's options, after NAME and the address */
+	while (!strcmp(sub, "add") && argc > 5 && argc % 2 == 0) {
+		const char *opt = argv[argc - 2];
+		if (!strcmp(opt, "--endpoint") && !endpoint)
+			endpoint = argv[argc - 1];
+		else if (!strcmp(opt, "--region") && !region)
+			region = argv[argc - 1];
+		else
+			return cli_usage_error(usage, "unknown option");
+		argc -= 2;
+	}
+	if ((endpoint || region) && strncmp(argv[3], "s3://", 5))
+		return cli_usage_error(usage, "--endpoint and --region are for s3:// remotes");
 	if (!strcmp(sub, "add") ? argc != 4 : !strcmp(sub, "remove") ? argc != 3 : !strcmp(sub, "list") ? argc > 2 : 1)
 		return cli_usage_error(usage, strcmp(sub, "add") && strcmp(sub, "remove") && strcmp(sub, "list")
 			? "unknown remote command" : "wrong number of arguments");
 	if ((status = cli_open_repo(&repo, cli)) != EXIT_OK)
 		return status;
 	if (!strcmp(sub, "add")) {
-		if ((err = xtrk_remote_add(repo, argv[2], argv[3])) == 0 && (err = xtrk_remote_path(&out, repo, argv[2])) == 0)
+		if ((err = !strncmp(argv[3], "s3://", 5) ? xtrk_remote_add_s3(repo, argv[2], argv[3], endpoint, region)
+							  : xtrk_remote_add(repo, argv[2], argv[3])) == 0 && (err = xtrk_remote_path(&out, repo, argv[2])) == 0)
 			fprintf(stderr, "remote '%s' is %s\n", cli_esc(argv[2]), cli_esc(out.ptr));
 	} else if (!strcmp(sub, "remove")) {
 		err = xtrk_remote_remove(repo, argv[2]);

@@ -10,6 +10,7 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "remote_internal.h"
 #include "xtrk/errors.h"
 #include "xtrk/gc.h"
 #include "xtrk/index.h"
@@ -53,6 +54,8 @@ int xtrk_remote_add(xtrk_repo *repo, const char *name, const char *path)
 	char *abs = NULL;
 	int err;
 
+	if (!strncmp(path, "s3://", 5))
+		return remote_s3_add(repo, name, path, NULL, NULL);
 	if ((err = key_for(&key, name)) < 0)
 		goto done;
 	if (xtrk_repo_config_string(&have, repo, key.ptr) == 0) {
@@ -89,8 +92,18 @@ int xtrk_remote_remove(xtrk_repo *repo, const char *name)
 {
 	xtrk_buf key = XTRK_BUF_INIT, have = XTRK_BUF_INIT;
 	int err;
-	if ((err = key_for(&key, name)) == 0 && (err = xtrk_remote_path(&have, repo, name)) == 0)
-		err = xtrk_repo_config_set(repo, key.ptr, NULL);
+	if ((err = key_for(&key, name)) == 0 && (err = xtrk_remote_path(&have, repo, name)) == 0 &&
+	    (err = xtrk_repo_config_set(repo, key.ptr, NULL)) == 0 && !strncmp(have.ptr, "s3://", 5)) {
+		/* An S3 remote's endpoint and region go with it (absent ones are no error). */
+		for (int i = 0; i < 2; i++) {
+			xtrk_buf_clear(&key);
+			xtrk_buf_printf(&key, "remote.%s.%s", name, i ? "region" : "endpoint");
+			if (xtrk_buf_oom(&key))
+				return xtrk_error_oom();
+			xtrk_repo_config_set(repo, key.ptr, NULL);
+		}
+		xtrk_error_clear();
+	}
 	xtrk_buf_dispose(&key);
 	xtrk_buf_dispose(&have);
 	return err;
@@ -141,6 +154,7 @@ struct sync {
 	char *stage;           /* source packs received, in the receiving store's objects/tmp */
 	char **packs;          /* their paths, to publish once the objects are durable */
 	size_t npacks;
+	struct remote_has *has; /* an S3 remote: what it holds (push), or the store to read besides (pull) */
 };
 
 /* Copy one object the receiving side lacks; the stream verifies the source, the writer the result. */
@@ -155,6 +169,8 @@ static int copy_object(const xtrk_oid *id, xtrk_otype type, int is_data, void *p
 	(void)is_data;
 
 	if (xtrk_odb_exists(xtrk_repo_odb(s->to), id))
+		return 0;
+	if (s->has && s->push && xtrk_oidset_has(&s->has->objects, id))
 		return 0;
 	if ((err = xtrk_odb_stream_open(&in, xtrk_repo_odb(s->from), id)) < 0) {
 		return xtrk_error_set(err, "%s %s cannot be read from %s: %s", xtrk_otype_name(type), xtrk_oid_tostr(id),
@@ -221,13 +237,25 @@ static int copy_tags(struct sync *s, const xtrk_oid *runs, size_t n)
 	return err;
 }
 
-/* Objects for the source check, read (verified) from the sending side. */
+/*
+ * Objects for the source check, read (verified) from the sending side; on a
+ * pull from an S3 remote, whose staging store holds only what this store
+ * lacked, from this store when the staging store does not have them.
+ */
 static int remote_object(xtrk_buf *out, const xtrk_oid *id, xtrk_otype type, void *payload)
 {
-	xtrk_repo *from = payload;
+	struct sync *s = payload;
+	xtrk_repo *from = s->from;
+	if (!xtrk_odb_exists(xtrk_repo_odb(from), id) && s->has && !s->push)
+		from = s->to;
 	if (!xtrk_odb_exists(xtrk_repo_odb(from), id))
 		return xtrk_error_set(XTRK_ENOTFOUND, "%s %s is missing", xtrk_otype_name(type), xtrk_oid_tostr(id));
 	return xtrk_odb_read(out, NULL, xtrk_repo_odb(from), id, type);
+}
+
+static int read_tree_either(xtrk_buf *out, const xtrk_oid *id, void *payload)
+{
+	return remote_object(out, id, XTRK_OBJ_TREE, payload);
 }
 
 /* ---- source commits ---- */
@@ -366,6 +394,12 @@ static int stage_sources(struct sync *s, const xtrk_oid *ids, json_t **runs, siz
 		err = xtrk_gitsrc_present(s->to, commits, nc, flag);
 	if (err < 0)
 		goto done;
+	/* An S3 remote's index says which commits it holds already. */
+	for (size_t i = 0; s->push && s->has && i < nc; i++)
+		if (!found[i] && json_object_get(s->has->commits, commits[i]) && !(found[i] = strdup(""))) {
+			err = xtrk_error_oom();
+			goto done;
+		}
 	for (size_t i = 0; i < nc; i++) {
 		if (!(s->push ? found[i] != NULL : flag[i]))
 			want[nw++] = commits[i];
@@ -402,6 +436,9 @@ static int stage_sources(struct sync *s, const xtrk_oid *ids, json_t **runs, siz
 		goto done;
 	for (size_t i = 0; i < carried && err == 0; i++)
 		err = check_staged(s, want[i]);
+	for (size_t i = 0; i < carried && err == 0 && s->has && s->push; i++)
+		if (json_array_append_new(s->has->carried, json_string(want[i])) < 0)
+			err = xtrk_error_oom();
 	if (err == 0)
 		s->st->sources_new += carried;
 done:
@@ -433,10 +470,10 @@ static int publish_run(struct sync *s, const xtrk_oid *id, json_t *run, int part
 	return xtrk_refs_add_run(s->to, exp, id);
 }
 
-static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const xtrk_oid *ids, size_t n,
-	int push, int no_source, const char *from_name)
+int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const xtrk_oid *ids, size_t n,
+	int push, int no_source, const char *from_name, struct remote_has *has)
 {
-	struct sync s = { from, to, NULL, out, NULL, from_name, push, NULL, NULL, 0 };
+	struct sync s = { from, to, NULL, out, NULL, from_name, push, NULL, NULL, 0, has };
 	xtrk_oidset seen = XTRK_OIDSET_INIT;
 	json_t **runs = calloc(n ? n : 1, sizeof(*runs));
 	int *partial = calloc(n ? n : 1, sizeof(*partial));
@@ -455,11 +492,15 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 	reach.payload = &s;
 	reach.odb = xtrk_repo_odb(from);
 	reach.seen = &seen;
+	if (has && !push)
+		reach.read_tree = read_tree_either;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = xtrk_run_read_record(&runs[i], from, &ids[i])) < 0 && (err != XTRK_ECORRUPT || !untrusted))
+		/* A pull from S3 stages only what this store lacks: a run record it has is read here. */
+		xtrk_repo *rec = has && !push && !xtrk_odb_exists(xtrk_repo_odb(from), &ids[i]) ? to : from;
+		if ((err = xtrk_run_read_record(&runs[i], rec, &ids[i])) < 0 && (err != XTRK_ECORRUPT || !untrusted))
 			goto done;
 		if (untrusted && (err < 0 || (err = xtrk_record_check(runs[i])) < 0 ||
-				  (err = xtrk_run_check_source(runs[i], remote_object, from)) < 0)) {
+				  (err = xtrk_run_check_source(runs[i], remote_object, &s)) < 0)) {
 			err = xtrk_error_set(err, "run %s on %s: %s", xtrk_oid_tostr(&ids[i]), from_name, xtrk_error_last());
 			goto done;
 		}
@@ -554,7 +595,7 @@ static int add_listed(xtrk_oid **ids, size_t *n, size_t *alloc, xtrk_oidset *see
  * of each experiment, or every live run (also when nothing is named); each
  * once, in the order named.  Removed runs are not listed, so never sent.
  */
-static int select_runs(xtrk_oid **out, size_t *n, xtrk_repo *from, const char *where, const xtrk_sync_options *o)
+int remote_select_runs(xtrk_oid **out, size_t *n, xtrk_repo *from, const char *where, const xtrk_sync_options *o)
 {
 	static const xtrk_sync_options everything = { NULL, 0, NULL, 0, 1, 0 };
 	xtrk_oidset seen = XTRK_OIDSET_INIT;
@@ -588,16 +629,36 @@ done:
 	return err;
 }
 
+int xtrk_remote_add_s3(xtrk_repo *repo, const char *name, const char *url, const char *endpoint, const char *region)
+{
+	return remote_s3_add(repo, name, url, endpoint, region);
+}
+
+/* 1 (with its address in `url`) when the remote is on S3, 0 when it is a folder. */
+static int s3_remote(xtrk_buf *url, xtrk_repo *repo, const char *name)
+{
+	int err = xtrk_remote_path(url, repo, name);
+	return err < 0 ? err : !strncmp(url->ptr, "s3://", 5);
+}
+
 int xtrk_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const xtrk_sync_options *opts)
 {
 	xtrk_repo *r = NULL;
 	xtrk_oid *ids = NULL;
+	xtrk_buf url = XTRK_BUF_INIT;
 	size_t n = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = select_runs(&ids, &n, repo, NULL, opts)) == 0 && (err = open_remote(&r, repo, remote)) == 0)
-		err = sync_runs(out, repo, r, ids, n, 1, opts && opts->no_source, "this store");
+	if ((err = s3_remote(&url, repo, remote)) != 0) {
+		if (err > 0)
+			err = remote_s3_push(out, repo, remote, url.ptr, opts);
+		xtrk_buf_dispose(&url);
+		return err;
+	}
+	xtrk_buf_dispose(&url);
+	if ((err = remote_select_runs(&ids, &n, repo, NULL, opts)) == 0 && (err = open_remote(&r, repo, remote)) == 0)
+		err = remote_sync_runs(out, repo, r, ids, n, 1, opts && opts->no_source, "this store", NULL);
 	free(ids);
 	xtrk_repo_free(r);
 	return err;
@@ -612,13 +673,22 @@ int xtrk_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *remote, const x
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = open_remote(&r, repo, remote)) < 0)
+	if ((err = s3_remote(&name, repo, remote)) != 0) {
+		if (err > 0)
+			err = remote_s3_pull(out, repo, remote, name.ptr, opts);
+		xtrk_buf_dispose(&name);
 		return err;
+	}
+	xtrk_buf_clear(&name);
+	if ((err = open_remote(&r, repo, remote)) < 0) {
+		xtrk_buf_dispose(&name);
+		return err;
+	}
 	xtrk_buf_printf(&name, "remote '%s'", remote);
 	if (xtrk_buf_oom(&name))
 		err = xtrk_error_oom();
-	else if ((err = select_runs(&ids, &n, r, name.ptr, opts)) == 0)
-		err = sync_runs(out, r, repo, ids, n, 0, opts && opts->no_source, name.ptr);
+	else if ((err = remote_select_runs(&ids, &n, r, name.ptr, opts)) == 0)
+		err = remote_sync_runs(out, r, repo, ids, n, 0, opts && opts->no_source, name.ptr, NULL);
 	free(ids);
 	xtrk_buf_dispose(&name);
 	xtrk_repo_free(r);
@@ -643,6 +713,11 @@ int xtrk_remote_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const
 	memset(out, 0, sizeof(*out));
 	if ((err = xtrk_remote_path(&path, repo, name)) < 0)
 		goto done;
+	if (!strncmp(path.ptr, "s3://", 5)) {
+		err = xtrk_error_set(XTRK_EINVALID, "remote '%s' is on S3 (%s); gc of S3 remotes is not supported yet",
+			name, path.ptr);
+		goto done;
+	}
 	if (!xtrk_store_is_bare(path.ptr)) {
 		err = xtrk_error_set(XTRK_EINVALID, "remote '%s' ('%s') is not a folder store made by 'xtrk remote add' "
 			"(no objects/ folder, or its config does not say core.bare = true); gc leaves it alone", name, path.ptr);

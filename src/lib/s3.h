@@ -1,0 +1,78 @@
+/*
+ * A small S3 client (s3.c) on libcurl: signed requests (libcurl's own SigV4,
+ * CURLOPT_AWS_SIGV4), conditional writes, retries with backoff on 500/502/
+ * 503/504 and dropped connections, several transfers at once through the
+ * multi interface, and large files as multipart uploads streamed from the
+ * file (memory bounded by libcurl's buffers, never by the file's size).
+ *
+ * Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * AWS_SESSION_TOKEN, else from the profile AWS_PROFILE (default "default")
+ * of AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials.  They are held in
+ * memory only and never appear in an error message.
+ */
+#ifndef XTRK_S3_H
+#define XTRK_S3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xtrk/buf.h"
+
+typedef struct xtrk_s3 xtrk_s3;
+
+/** Parse "s3://BUCKET[/PREFIX]" (strict: DNS-style bucket, prefix of [A-Za-z0-9._/-]); XTRK_EINVALID otherwise. */
+int xtrk_s3_url_check(const char *url);
+
+/**
+ * A client for `url` ("s3://BUCKET/PREFIX"); `endpoint` (NULL: AWS) is
+ * "http(s)://HOST[:PORT]" reached path-style; `region` NULL is us-east-1.
+ */
+int xtrk_s3_open(xtrk_s3 **out, const char *url, const char *endpoint, const char *region);
+void xtrk_s3_free(xtrk_s3 *s);
+
+/** GET `key` (relative to the prefix) into `out`; `etag` (may be NULL) gets its ETag.  XTRK_ENOTFOUND when absent. */
+int xtrk_s3_get(xtrk_s3 *s, const char *key, xtrk_buf *out, xtrk_buf *etag);
+
+/**
+ * PUT `len` bytes at `key`.  `if_match`: only over that ETag; `if_none_match`:
+ * only when absent.  A failed condition is XTRK_EEXISTS (nothing written);
+ * `etag_out` (may be NULL) gets the new ETag.
+ */
+int xtrk_s3_put(xtrk_s3 *s, const char *key, const void *data, size_t len, const char *if_match, int if_none_match,
+	xtrk_buf *etag_out);
+
+/** HEAD: 1 when `key` exists, 0 when not, < 0 on error. */
+int xtrk_s3_exists(xtrk_s3 *s, const char *key);
+
+/** DELETE `key` (absent is fine). */
+int xtrk_s3_delete(xtrk_s3 *s, const char *key);
+
+/** One file transfer of a batch. */
+typedef struct {
+	const char *key;  /* relative to the prefix */
+	const char *path; /* local file: read for a put, created/replaced for a get */
+	uint64_t size;    /* put: filled in by the batch; get: the size expected (UINT64_MAX: any) */
+} xtrk_s3_file;
+
+/**
+ * Upload files, several at once, each created only when absent (an object
+ * already there under a content-derived key is left as it is); files above
+ * the multipart threshold go as streamed multipart uploads, after asking
+ * whether they are there already.  `*sent` gets the bytes sent (also those
+ * the server then found there already).
+ */
+int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent);
+
+/** Upload one file to `key`, replacing what is there (multipart when large). */
+int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *sent);
+
+/** Download files, several at once; a size different from the one expected is XTRK_ECORRUPT. */
+int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t *received);
+
+/** A pseudo-random number seeded per process, for backoff jitter. */
+unsigned xtrk_s3_jitter(void);
+
+/** "s3://BUCKET/PREFIX/key", for messages. */
+const char *xtrk_s3_where(xtrk_s3 *s, const char *key);
+
+#endif

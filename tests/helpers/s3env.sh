@@ -1,0 +1,47 @@
+# Sourced by the S3 remote tests after lib.sh: an S3-compatible server (moto_server) on a free
+# loopback port, stopped when the test ends, a bucket in it, and test credentials.
+command -v moto_server >/dev/null 2>&1 || skip_all "moto_server (python moto) is not installed"
+python3 -c 'import boto3' 2>/dev/null || skip_all "python boto3 is not installed"
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+S3_PORT=$(free_port)
+# S3_SIGNED=1: the server checks every request's signature (after the first 3 actions, which make
+# an IAM user with a key and the bucket).
+if [ "${S3_SIGNED:-0}" = 1 ]; then
+	INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TRASH/moto.log" 2>&1 &
+else
+	moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TRASH/moto.log" 2>&1 &
+fi
+S3_PID=$!
+trap 'kill $S3_PID ${PROXY_PID:-} 2>/dev/null; cd /; rm -rf "$TRASH"' EXIT
+S3_URL=http://127.0.0.1:$S3_PORT
+i=0
+until curl -s -o /dev/null "$S3_URL/moto-api/" 2>/dev/null; do
+	i=$((i + 1)); [ $i -gt 100 ] && skip_all "moto_server did not start"
+	sleep 0.1
+done
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE
+if [ "${S3_SIGNED:-0}" = 1 ]; then
+	python3 - "$S3_URL" > "$TRASH/keys" <<-'PY' || skip_all "moto could not make an IAM user"
+	import boto3, json, sys
+	iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="x",
+	                   aws_secret_access_key="y")
+	iam.create_user(UserName="xtrk")
+	iam.put_user_policy(UserName="xtrk", PolicyName="all", PolicyDocument=json.dumps(
+	    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+	k = iam.create_access_key(UserName="xtrk")["AccessKey"]
+	boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=k["AccessKeyId"],
+	             aws_secret_access_key=k["SecretAccessKey"]).create_bucket(Bucket="team-bucket")
+	print(k["AccessKeyId"], k["SecretAccessKey"])
+	PY
+	read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < "$TRASH/keys"
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+else
+	# Credentials a test can look for afterwards: they must never be written anywhere.
+	export AWS_ACCESS_KEY_ID=AKIAXTRKTESTKEYID0001 AWS_SECRET_ACCESS_KEY=xtrkTestSecretDoNotStore0123456789
+	curl -s -o /dev/null -X PUT "$S3_URL/team-bucket"
+fi
+
+# s3obj get|put|list|delete KEY [FILE]: the bucket, read and written behind xtrk's back.
+s3obj() { python3 "$XTRK_TEST_SRCDIR/tests/helpers/s3obj.py" "$S3_URL" team-bucket "$@"; }
