@@ -15,6 +15,7 @@
 #include "fileutil.h"
 #include "odb_internal.h"
 #include "odb_lock.h"
+#include "series_cache.h"
 #include "odb_loose.h"
 #include "odb_pack.h"
 #include "odb_txn.h"
@@ -1004,5 +1005,8 @@ done:
 	pthread_mutex_lock(&g.odb->lock);
 	odb_packs_scan(g.odb, 1);
 	pthread_mutex_unlock(&g.odb->lock);
+	/* Series read from blobs now gone are not kept either. */
+	if (err == 0 && !o->dry_run)
+		series_cache_prune(repo);
 	return err;
 }

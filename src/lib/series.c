@@ -14,6 +14,7 @@
 #include "xtrk/odb.h"
 #include "xtrk/record.h"
 #include "xtrk/series.h"
+#include "series_cache.h"
 
 int xtrk_series_line(json_t **out, const char *line, size_t len, char *why, size_t whylen)
 {
@@ -436,6 +437,12 @@ int xtrk_run_series(xtrk_series **out, xtrk_repo *repo, json_t *run)
 			xtrk_otype_name(type));
 		goto done;
 	}
+	/* Read once before and kept: no parsing (the copy is checked whole, else read again). */
+	if ((err = series_cache_get(&s, repo, &id)) <= 0) {
+		if (err == 0)
+			goto got;
+		goto done;
+	}
 	if ((err = xtrk_odb_stream_open(&st, xtrk_repo_odb(repo), &id)) < 0)
 		goto done;
 	/* Parsed as it streams; nothing is returned before the end has been verified against the ID. */
@@ -449,6 +456,8 @@ int xtrk_run_series(xtrk_series **out, xtrk_repo *repo, json_t *run)
 	}
 	if ((err = finish(&s, &p)) < 0)
 		goto done;
+	series_cache_put(repo, &id, s);
+got:
 	if (s->bad_lines)
 		xtrk_warning_add("run %s: %zu malformed line%s of its step series left out (first: %s)", rid, s->bad_lines,
 			s->bad_lines == 1 ? "" : "s", s->first_bad);

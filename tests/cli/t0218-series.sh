@@ -224,7 +224,44 @@ check "a big series comes back whole" '
 	expect_eq "$(xtrk series --format csv $big | wc -l)" 60001
 	expect_eq "$(xtrk series --format csv $big | tail -n 1)" "$big,59999,1.6666666666666667e-5"
 '
+check "a series read once is kept (.xtrk/cache/series): the same again; a damaged or foreign copy is ignored and made again" '
+	rm -rf .xtrk/cache/series
+	xtrk series --format csv $big > first
+	c=.xtrk/cache/series/$bigser
+	test -f $c
+	xtrk series --format csv $big > second
+	cmp first second
+	# damaged: a byte of a step, of a value, of the checksum, of the byte order; cut short, emptied,
+	# a folder, a link
+	size=$(stat -c %s $c)
+	for how in mid val sum order cut empty dir link; do
+		cp $c good
+		case $how in
+		mid) flip_byte $c $((size / 2)) ;;
+		val) flip_byte $c $((size - 16 - 44)) ;;
+		sum) flip_byte $c $((size - 1)) ;;
+		order) flip_byte $c 9 ;;
+		cut) head -c $((size - 100)) good > $c ;;
+		empty) : > $c ;;
+		dir) rm $c && mkdir $c ;;
+		link) rm $c && ln -s "$TRASH/good" $c ;;
+		esac
+		xtrk series --format csv $big > again 2> err || { echo "# $how: failed"; cat err; false; }
+		cmp first again || { echo "# $how: differs"; false; }
+		expect_eq "$(cat err)" ""
+		if [ $how = dir ]; then rmdir $c; fi
+		rm -f $c
+		cp good $c
+	done
+	# the copy of another series under this name: its checksum holds, but it is not this series
+	xtrk series --format csv $a > /dev/null
+	aser=$(xtrk show --json $a | json_get series)
+	cp .xtrk/cache/series/$aser $c
+	xtrk series --format csv $big > foreign 2>/dev/null
+	cmp first foreign
+'
 check "a damaged series is an error naming it, and nothing of it is printed" '
+	rm -rf .xtrk/cache/series
 	cp -p $loose saved && chmod u+w $loose
 	flip_byte $loose $(( $(stat -c %s $loose) / 2 ))
 	set +e; xtrk series $big > out 2> err; rc=$?; set -e
@@ -232,6 +269,15 @@ check "a damaged series is an error naming it, and nothing of it is printed" '
 	expect_eq $rc 1
 	expect_eq "$(wc -c < out)" 0
 	expect_contains "$(cat err)" "$bigser"
+'
+check "gc removes the kept series of blobs the store no longer holds, and keeps the others" '
+	xtrk series $big > /dev/null
+	: > .xtrk/cache/series/0123456789abcdef0123456789abcdef
+	: > .xtrk/cache/series/$bigser.tmp-abcdef
+	xtrk gc > /dev/null 2>&1
+	test -f .xtrk/cache/series/$bigser
+	test ! -e .xtrk/cache/series/0123456789abcdef0123456789abcdef
+	test ! -e .xtrk/cache/series/$bigser.tmp-abcdef
 '
 check "a series missing from the store is named, with the run" '
 	mv $loose saved-missing
