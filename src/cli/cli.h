@@ -72,6 +72,8 @@ int cmd_log(int argc, char **argv, struct cli *cli);
 int cmd_rm(int argc, char **argv, struct cli *cli);
 int cmd_tag(int argc, char **argv, struct cli *cli);
 int cmd_note(int argc, char **argv, struct cli *cli);
+int cmd_stage(int argc, char **argv, struct cli *cli);
+int cmd_approve(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_logs(int argc, char **argv, struct cli *cli);
 int cmd_series(int argc, char **argv, struct cli *cli);

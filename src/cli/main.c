@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	{ "pull", cmd_pull, "copy runs and their objects from a remote, verified" },
 	{ "tag", cmd_tag, "tag a run, delete or list tags" },
 	{ "note", cmd_note, "append a note to a run, or list its notes" },
+	{ "stage", cmd_stage, "move a run into a stage (production, ...), or list stages" },
+	{ "approve", cmd_approve, "sign an approval of a run for a stage" },
 	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "retain", cmd_retain, "remove the runs the [retain] rules of the config let go" },

@@ -14,6 +14,7 @@
 #include "xtrk/gc.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
@@ -481,6 +482,7 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = publish_run(&s, &ids[i], runs[i], partial[i])) < 0)
 			goto done;
 	if ((err = copy_tags(&s, ids, n)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
+	    (err = xtrk_stages_copy(to, from, ids, n)) == 0 &&
 	    xtrk_index_add(to, ids, runs, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
