@@ -143,6 +143,11 @@ int xtrk_stages_publish(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *id
  * against them: one that fails stops the copy before any ref is written.
  */
 int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t n);
+/**
+ * Before a copy writes anything: every approval of `runs` that `to` lacks,
+ * verified as xtrk_stages_copy would.  XTRK_ECORRUPT naming the first that fails.
+ */
+int xtrk_stages_vet(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t n);
 /** fsck: every ref under refs/stages (as xtrk_notes_check).  Returns the number of records checked. */
 size_t xtrk_stages_check(xtrk_repo *repo, void (*problem)(const xtrk_oid *run, const char *what, void *payload),
 	void *payload);

@@ -470,6 +470,11 @@ static int sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = xtrk_reach_run(&reach, &ids[i], runs[i])) < 0)
 			goto done;
 	}
+	/* A forged or unverifiable approval refuses the whole copy before anything is written. */
+	if ((err = xtrk_stages_vet(to, from, ids, n)) < 0) {
+		err = xtrk_error_set(err, "%s (from %s)", xtrk_error_last(), from_name);
+		goto done;
+	}
 	if (!no_source && (err = stage_sources(&s, ids, runs, n)) < 0)
 		goto done;
 	/* Objects first, durably; then the source; then the refs that name them. */

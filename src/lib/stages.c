@@ -1110,6 +1110,33 @@ done:
 	return err;
 }
 
+int xtrk_stages_vet(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t n)
+{
+	int err = 0;
+	if (!has_signers(to))
+		return 0;
+	for (size_t r = 0; r < n && err == 0; r++) {
+		xtrk_oid *names;
+		size_t k;
+		if ((err = rec_ids(&names, &k, from, &runs[r])) < 0)
+			break;
+		for (size_t i = 0; i < k && i < XTRK_STAGES_MAX_PER_RUN && err == 0; i++) {
+			xtrk_stage_rec rec;
+			if (rec_ref_exists(to, &runs[r], &names[i]))
+				continue;
+			if (rec_read(&rec, from, &runs[r], &names[i]) < 0) {
+				xtrk_error_clear(); /* damaged: left behind by the copy, with a warning */
+				continue;
+			}
+			if (rec.kind == XTRK_STAGE_APPROVAL && (err = xtrk_approval_verify(to, &runs[r], &rec)) < 0)
+				err = xtrk_error_set(XTRK_ECORRUPT, "%s; refused", xtrk_error_last());
+			xtrk_stage_rec_dispose(&rec);
+		}
+		free(names);
+	}
+	return err;
+}
+
 /* ---- fsck ---- */
 
 size_t xtrk_stages_check(xtrk_repo *repo, void (*problem)(const xtrk_oid *run, const char *what, void *payload),
