@@ -175,4 +175,19 @@ check "push and pull carry stage records" '
 	xtrk -C remote fsck -q 2>/dev/null || xtrk -C "$TRASH/remote" fsck -q
 '
 
+check "bash completion knows stage and approve, their options, stage names and runs" '
+	bash -ec "
+		. \"$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash\"
+		cd ws
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk \"$XTRK_BIN\" || return 1; echo \"\${COMPREPLY[*]}\"; }
+		test \"\$(c xtrk sta)\" = \"stage status\" || test \"\$(c xtrk sta)\" = \"status stage\"
+		test \"\$(c xtrk appr)\" = approve
+		test \"\$(c xtrk approve --ration)\" = --rationale
+		test \"\$(c xtrk approve exp --stage prod)\" = production
+		test \"\$(c xtrk stage --li)\" = --list
+		c xtrk stage ex | grep -x exp
+		c xtrk stage exp arch | grep -x archived
+	"
+'
+
 finish
