@@ -120,7 +120,7 @@ _xtrk() {
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
 	stage)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir") candidate staging production archived" -- "$cur")) ;;
-	gc | retain | du | count-objects) ;;
+	gc | retain | du | count-objects | audit) ;;
 	*)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac

@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "note", cmd_note, "append a note to a run, or list its notes" },
 	{ "stage", cmd_stage, "move a run into a stage (production, ...), or list stages" },
 	{ "approve", cmd_approve, "sign an approval of a run for a stage" },
+	{ "audit", cmd_audit, "print the hash-chained log of changes, and check it" },
 	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "retain", cmd_retain, "remove the runs the [retain] rules of the config let go" },

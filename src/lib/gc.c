@@ -19,6 +19,7 @@
 #include "odb_loose.h"
 #include "odb_pack.h"
 #include "odb_txn.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/gc.h"
 #include "xtrk/oidset.h"
@@ -996,6 +997,14 @@ int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 	out->objects_live = g.live.n;
 	out->bytes_reclaimed = out->loose_bytes + out->pack_bytes + out->temp_bytes;
 done:
+	if (err == 0 && !o->dry_run &&
+	    (out->loose_removed || out->pack_objects_removed || out->temp_removed || out->removed_runs_expired)) {
+		json_t *d = json_pack("{s:I, s:I, s:I, s:I}", "bytes", (json_int_t)out->bytes_reclaimed, "objects",
+			(json_int_t)(out->loose_removed + out->pack_objects_removed), "removed_runs_expired",
+			(json_int_t)out->removed_runs_expired, "temp_files", (json_int_t)out->temp_removed);
+		xtrk_audit_note(repo, "gc", d);
+		json_decref(d);
+	}
 	odb_lock_release(txn_fd);
 	odb_lock_release(gate_fd);
 	odb_lock_release(run_fd);

@@ -11,6 +11,7 @@
 
 #include "fileutil.h"
 #include "xtrk/capture.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/exec.h"
 #include "xtrk/index.h"
@@ -763,6 +764,7 @@ static int author_line(xtrk_buf *out, xtrk_repo *repo)
 int xtrk_stage_move(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const char *stage, const char *message)
 {
 	xtrk_buf author = XTRK_BUF_INIT;
+	xtrk_oid id;
 	json_t *o = NULL;
 	char when[40];
 	int err;
@@ -781,7 +783,14 @@ int xtrk_stage_move(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const c
 		err = xtrk_error_oom();
 		goto done;
 	}
-	err = rec_store(out, repo, run, o);
+	if ((err = rec_store(&id, repo, run, o)) == 0) {
+		json_t *d = json_pack("{s:s, s:s, s:s}", "record", xtrk_oid_tostr(&id), "run", xtrk_oid_tostr(run), "stage",
+			stage);
+		xtrk_audit_note(repo, "stage", d);
+		json_decref(d);
+		if (out)
+			*out = id;
+	}
 done:
 	json_decref(o);
 	xtrk_buf_dispose(&author);
@@ -885,7 +894,14 @@ int xtrk_approve(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const xtrk
 		if (err < 0)
 			goto done;
 	}
-	err = rec_store(out, repo, run, obj);
+	if ((err = rec_store(&r.id, repo, run, obj)) == 0) {
+		json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "record", xtrk_oid_tostr(&r.id), "run", xtrk_oid_tostr(run),
+			"signer", signer.ptr, "stage", o->stage);
+		xtrk_audit_note(repo, "approve", d);
+		json_decref(d);
+		if (out)
+			*out = r.id;
+	}
 done:
 	if (made)
 		scratch_remove(&dir);
