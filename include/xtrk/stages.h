@@ -139,8 +139,8 @@ int xtrk_stages_carried(xtrk_oid **ids, size_t *n, json_t *stages, const xtrk_oi
 int xtrk_stages_publish(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *ids, size_t n);
 /**
  * Push and pull: copy the records of `runs`, each checked on the sending side
- * and, when the receiving store has allowed_signers, each approval verified
- * against them: one that fails stops the copy before any ref is written.
+ * (a damaged one is left behind with a warning).  Approvals are not verified
+ * here: call xtrk_stages_vet first, before anything else is written.
  */
 int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t n);
 /**

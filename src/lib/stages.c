@@ -1066,7 +1066,7 @@ int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_
 	xtrk_oid **ids = calloc(n + 1, sizeof(*ids));
 	size_t *nids = calloc(n + 1, sizeof(*nids));
 	xtrk_buf b = XTRK_BUF_INIT;
-	int err = 0, verify = has_signers(to);
+	int err = 0;
 
 	if (!ids || !nids) {
 		err = xtrk_error_oom();
@@ -1099,11 +1099,7 @@ int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_
 				xtrk_error_clear();
 				continue;
 			}
-			if (verify && rec.kind == XTRK_STAGE_APPROVAL && (err = xtrk_approval_verify(to, &runs[r], &rec)) < 0)
-				err = xtrk_error_set(XTRK_ECORRUPT, "%s; refused", xtrk_error_last());
 			xtrk_stage_rec_dispose(&rec);
-			if (err < 0)
-				break;
 			if ((err = xtrk_odb_read(&b, NULL, xtrk_repo_odb(from), &names[i], XTRK_OBJ_BLOB)) < 0 ||
 			    (!txn && (err = xtrk_txn_new(&txn, xtrk_repo_odb(to))) < 0) ||
 			    (err = xtrk_txn_write(&got, txn, XTRK_OBJ_BLOB, b.ptr, b.size)) < 0)

@@ -288,4 +288,13 @@ check "pull refuses a forged approval on the remote before writing anything" '
 	expect_eq "$(xtrk -C puller log --format json)" "[]"
 '
 
+check "push refuses approvals a remote with allowed_signers does not vouch for, writing nothing there" '
+	$W remote add strict "$TRASH/remote2" >/dev/null
+	signers alice bob > remote2/allowed_signers
+	before=$(cd remote2 && find . -type f ! -name "*.lock" ! -path "./objects/tmp/*" -printf "%p %s\n" | sort)
+	expect_exit 1 $W push --all strict > push.out 2>&1
+	expect_contains "$(cat push.out)" "does not verify"
+	expect_eq "$(cd remote2 && find . -type f ! -name "*.lock" ! -path "./objects/tmp/*" -printf "%p %s\n" | sort)" "$before"
+'
+
 finish
