@@ -104,12 +104,23 @@ _xtrk() {
 		log) COMPREPLY=($(compgen -W "table json csv" -- "$cur")); return 0 ;;
 		esac
 	fi
+	case "$cmd:${COMP_WORDS[COMP_CWORD - 1]}" in
+	approve:--stage | stage:-m | stage:--message | approve:--rationale | approve:--criteria | approve:--mitigation)
+		[ "${COMP_WORDS[COMP_CWORD - 1]}" = --stage ] &&
+			COMPREPLY=($(compgen -W "candidate staging production archived" -- "$cur"))
+		return 0 ;;
+	approve:--key)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0 ;;
+	esac
 	case $cmd in
 	push | pull)
 		_xtrk_transfer "$prog" "$dir" "$cmd" "$i" "$cur" ;;
-	show | diff | checkout | logs | series | report | tag | note | rm | lineage | export | bundle | archive)
+	show | diff | checkout | logs | series | report | tag | note | rm | lineage | export | bundle | archive | approve)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
-	gc | retain | du | count-objects) ;;
+	stage)
+		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir") candidate staging production archived" -- "$cur")) ;;
+	gc | retain | du | count-objects | audit) ;;
 	*)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac

@@ -93,6 +93,8 @@ json_t *xtrk_redact_command(json_t *command);
 
 /** "Name <email>" from git config (repository, then global), else login@host. */
 int xtrk_capture_author(xtrk_buf *out, const char *workdir);
+/** A string from git config (repository, then global); XTRK_ENOTFOUND when unset or empty. */
+int xtrk_capture_git_config(xtrk_buf *out, const char *workdir, const char *key);
 
 typedef struct {
 	int python;                /* capture Python version and packages */

@@ -23,6 +23,9 @@ char *xtrk_find_program(const char *prog);
  * status, or -1 when it timed out.  XTRK_ENOTFOUND when it cannot be run.
  */
 int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t max, int *status);
+/** The same with the file `input` as its stdin. */
+int xtrk_exec_capture_input(xtrk_buf *out, char *const argv[], const char *input, int timeout_ms, size_t max,
+	int *status);
 
 
 typedef struct {

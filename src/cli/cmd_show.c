@@ -13,6 +13,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/params.h"
 #include "xtrk/run.h"
 #include "xtrk/record.h"
@@ -252,6 +253,17 @@ static void print_human(xtrk_repo *repo, json_t *r)
 			printf("note: %s\n", cli_esc(json_string_value(v)));
 	json_array_foreach(json_object_get(r, "appended_notes"), i, v)
 		printf("note: %s  (%s, %s)\n", s(v, "text"), s(v, "author"), s(v, "time"));
+	if (json_is_string(json_object_get(r, "stage")))
+		printf("stage: %s\n", s(r, "stage"));
+	json_array_foreach(json_object_get(r, "stages"), i, v) {
+		if (!strcmp(s(v, "type"), "stage"))
+			printf("staged: %s  (%s, %s)%s%s\n", s(v, "stage"), s(v, "author"), s(v, "time"),
+				*s(v, "message") ? ": " : "", s(v, "message"));
+		else
+			printf("approved: %s  (%s, %s, %s): %s\n", s(v, "stage"), s(v, "signer"), s(v, "time"),
+				json_is_true(json_object_get(v, "verified")) ? "signature valid" : "SIGNATURE NOT VALID",
+				s(v, "rationale"));
+	}
 	if (!strcmp(s(r, "status"), "failed"))
 		print_stderr_tail(repo, r);
 }
@@ -324,7 +336,7 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 		goto done;
 	status = EXIT_OK;
 	if (err < 0 || (err = xtrk_run_read(&run, repo, &id)) < 0 ||
-	    (err = xtrk_notes_attach_stored(run, repo, &id)) < 0) {
+	    (err = xtrk_notes_attach_stored(run, repo, &id)) < 0 || (err = xtrk_stages_attach_stored(run, repo, &id)) < 0) {
 		status = cli_fail(err);
 		goto done;
 	}

@@ -275,14 +275,14 @@ static void count_problem(const char *what, void *payload)
 		*first = strdup(what);
 }
 
-/* Notes travel in the bundle: their refs go with the run (their objects then belong to no ref). */
-static void drop_notes(xtrk_repo *repo, const xtrk_oid *run)
+/* Notes and stage records travel in the bundle: their refs (refs/NS/RUN/) go with the run (their objects then belong to no ref). */
+static void drop_notes(xtrk_repo *repo, const char *ns, const xtrk_oid *run)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
 	DIR *d;
 	struct dirent *de;
 
-	if (xtrk_buf_printf(&p, "%s/refs/notes/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(run)) < 0 ||
+	if (xtrk_buf_printf(&p, "%s/refs/%s/%s", xtrk_repo_dir(repo), ns, xtrk_oid_tostr(run)) < 0 ||
 	    !(d = opendir(p.ptr))) {
 		xtrk_buf_dispose(&p);
 		return;
@@ -342,7 +342,8 @@ static int move_refs(xtrk_repo *repo, const xtrk_oid *runs, size_t nruns, const 
 			xtrk_warning_add("run %s was removed from its experiment while it was archived; it stays removed",
 				xtrk_oid_tostr(&runs[k]));
 		if (!err && here) {
-			drop_notes(repo, &runs[k]);
+			drop_notes(repo, "notes", &runs[k]);
+			drop_notes(repo, "stages", &runs[k]);
 			(*moved)++;
 		}
 	}

@@ -23,6 +23,7 @@
 #include "xtrk/index.h"
 #include "xtrk/archive.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
@@ -183,6 +184,10 @@ static void check_run(struct reader *r, json_t *entry)
 		if (xtrk_notes_carried(&notes, &nnotes, json_object_get(entry, "notes"), &id, r->txn) < 0)
 			xtrk_br_problem(r, "%s", xtrk_error_last());
 		free(notes);
+		/* Stage moves and approvals likewise, each approval verified against this store's allowed_signers. */
+		if (xtrk_stages_carried(&notes, &nnotes, json_object_get(entry, "stages"), &id, r->repo, r->txn) < 0)
+			xtrk_br_problem(r, "%s", xtrk_error_last());
+		free(notes);
 	}
 done:
 	xtrk_oidset_dispose(&seen);
@@ -332,6 +337,11 @@ static int publish_refs(struct reader *r)
 			/* Checked (and their objects committed) before anything was published. */
 			if ((err = xtrk_notes_carried(&notes, &nnotes, json_object_get(e, "notes"), &id, NULL)) == 0)
 				err = xtrk_notes_publish(r->repo, &id, notes, nnotes);
+			free(notes);
+			if (err < 0)
+				goto done;
+			if ((err = xtrk_stages_carried(&notes, &nnotes, json_object_get(e, "stages"), &id, NULL, NULL)) == 0)
+				err = xtrk_stages_publish(r->repo, &id, notes, nnotes);
 			free(notes);
 			if (err < 0)
 				goto done;

@@ -17,6 +17,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/reach.h"
 #include "xtrk/refs.h"
 #include "xtrk/report.h"
@@ -345,7 +346,8 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	}
 	/* Appended notes travel in the manifest, each whole with its ID (xtrk-format(5)). */
 	for (size_t i = 0; i < nruns; i++)
-		if ((err = xtrk_notes_carry(json_array_get(json_object_get(m, "runs"), i), repo, &ids[i])) < 0)
+		if ((err = xtrk_notes_carry(json_array_get(json_object_get(m, "runs"), i), repo, &ids[i])) < 0 ||
+		    (err = xtrk_stages_carry(json_array_get(json_object_get(m, "runs"), i), repo, &ids[i])) < 0)
 			goto done;
 
 	/* The archive goes to a temp file beside the destination, renamed when complete. */

@@ -266,6 +266,29 @@ done:
 	return 0;
 }
 
+int xtrk_capture_git_config(xtrk_buf *out, const char *workdir, const char *key)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL, *snap = NULL;
+	const char *value = NULL;
+	int err;
+
+	xtrk_buf_clear(out);
+	if (git_repository_open_ext(&repo, workdir, 0, NULL) == 0)
+		git_repository_config(&cfg, repo);
+	else
+		git_config_open_default(&cfg);
+	xtrk_git_note_oom();
+	if (cfg && git_config_snapshot(&snap, cfg) == 0 && git_config_get_string(&value, snap, key) == 0 && value && *value)
+		err = xtrk_buf_puts(out, value);
+	else
+		err = xtrk_error_set(XTRK_ENOTFOUND, "%s is not set in git config", key);
+	git_config_free(snap);
+	git_config_free(cfg);
+	git_repository_free(repo);
+	return err;
+}
+
 int xtrk_capture_author(xtrk_buf *out, const char *workdir)
 {
 	git_repository *repo = NULL;

@@ -208,15 +208,15 @@ static int by_oid(const void *a, const void *b)
 	return xtrk_oid_cmp(&((const struct owner *)a)->oid, &((const struct owner *)b)->oid);
 }
 
-/* refs/notes/RUN/NOTE: each note's object. */
-static int walk_notes(struct du *d)
+/* refs/notes/RUN/NOTE and refs/stages/RUN/RECORD: each note's or stage record's object (counted as notes). */
+static int walk_notes(struct du *d, const char *ns)
 {
 	xtrk_buf base = XTRK_BUF_INIT, p = XTRK_BUF_INIT, text = XTRK_BUF_INIT;
 	DIR *dd, *e;
 	struct dirent *de, *fe;
 	int err = 0;
 
-	if (xtrk_buf_printf(&base, "%s/refs/notes", xtrk_repo_dir(d->repo)) < 0)
+	if (xtrk_buf_printf(&base, "%s/refs/%s", xtrk_repo_dir(d->repo), ns) < 0)
 		return xtrk_error_oom();
 	if (!(dd = opendir(base.ptr))) {
 		xtrk_buf_dispose(&base);
@@ -346,7 +346,9 @@ int xtrk_du(xtrk_du_result *out, xtrk_repo *repo)
 	for (size_t i = 0; i < ntags && !err; i++)
 		err = walk_run(&d, &ttargets[i], "(tagged)");
 	if (!err)
-		err = walk_notes(&d);
+		err = walk_notes(&d, "notes");
+	if (err == 0)
+		err = walk_notes(&d, "stages");
 	if (err < 0)
 		goto done;
 	xtrk_sort(d.own, d.nown, sizeof(*d.own), by_oid);

@@ -48,7 +48,7 @@ static void spawn_close(struct spawn *sp)
 }
 
 /* Start argv (looked up on PATH) with its stdout on a pipe; `extra_env` ("NAME=VALUE") added. */
-static int spawn_start(struct spawn *sp, char *const argv[], int flags, char *const *extra_env)
+static int spawn_start(struct spawn *sp, char *const argv[], int flags, char *const *extra_env, int in_fd)
 {
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, execp[2] = { -1, -1 }, err;
 
@@ -79,6 +79,8 @@ static int spawn_start(struct spawn *sp, char *const argv[], int flags, char *co
 				dup2(devnull, 2);
 			}
 		}
+		if (in_fd >= 0)
+			dup2(in_fd, 0);
 		dup2(outp[1], 1);
 		for (char *const *v = extra_env; v && *v; v++)
 			putenv(*v);
@@ -151,7 +153,8 @@ char *xtrk_find_program(const char *prog)
 	return NULL;
 }
 
-int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t max, int *status)
+/* As xtrk_exec_capture, its stdin from `in_fd` (or /dev/null when -1). */
+static int capture(xtrk_buf *out, char *const argv[], int in_fd, int timeout_ms, size_t max, int *status)
 {
 	struct spawn sp;
 	long long deadline = mono_ms() + timeout_ms;
@@ -163,7 +166,7 @@ int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t 
 	if (!(found = xtrk_find_program(argv[0])))
 		return xtrk_error_set(XTRK_ENOTFOUND, "cannot run '%s': not found", argv[0]);
 	free(found);
-	if ((err = spawn_start(&sp, argv, 0, NULL)) < 0)
+	if ((err = spawn_start(&sp, argv, 0, NULL, in_fd)) < 0)
 		return err;
 	execerr = spawn_exec_errno(&sp);
 	for (;;) {
@@ -194,6 +197,22 @@ int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t 
 		return xtrk_error_set(XTRK_ERROR, "'%s' did not finish within %d ms", argv[0], timeout_ms);
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	return xtrk_buf_oom(out) ? XTRK_ERROR : 0;
+}
+
+int xtrk_exec_capture(xtrk_buf *out, char *const argv[], int timeout_ms, size_t max, int *status)
+{
+	return capture(out, argv, -1, timeout_ms, max, status);
+}
+
+int xtrk_exec_capture_input(xtrk_buf *out, char *const argv[], const char *input, int timeout_ms, size_t max,
+	int *status)
+{
+	int fd = open(input, O_RDONLY | O_CLOEXEC), err;
+	if (fd < 0)
+		return xtrk_error_errno("cannot read '%s'", input);
+	err = capture(out, argv, fd, timeout_ms, max, status);
+	close(fd);
+	return err;
 }
 
 /* ---- the command of a run: output teed and kept, time and memory measured ---- */
@@ -255,7 +274,7 @@ int xtrk_exec_command(xtrk_exec_result *out, const xtrk_exec_options *o)
 	    (err = log_file(&out->stderr_path, &logs[1], o->log_dir, "stderr")) < 0)
 		goto done;
 	out->started = now_s();
-	if ((err = spawn_start(&sp, o->argv, SPAWN_PIPE_STDERR | SPAWN_CLEAR_SIGMASK, o->extra_env)) < 0)
+	if ((err = spawn_start(&sp, o->argv, SPAWN_PIPE_STDERR | SPAWN_CLEAR_SIGMASK, o->extra_env, -1)) < 0)
 		goto done;
 	if (o->started)
 		o->started(sp.pid, o->payload);

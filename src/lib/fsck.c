@@ -13,6 +13,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/fsck.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
@@ -304,6 +305,7 @@ int xtrk_fsck(xtrk_fsck_result *out, xtrk_repo *repo, const xtrk_fsck_options *o
 				xtrk_oid_tostr(&targets[i]));
 	}
 	xtrk_notes_check(repo, note_problem, &f);
+	xtrk_stages_check(repo, note_problem, &f);
 	xtrk_error_clear();
 	out->temp_files = count_temp(repo);
 done:

@@ -1,6 +1,7 @@
 /* Garbage collection: mark from every ref, sweep loose objects, packs and temporary files (xtrk/gc.h). */
 #include "config.h"
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "odb_loose.h"
 #include "odb_pack.h"
 #include "odb_txn.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/gc.h"
 #include "xtrk/oidset.h"
@@ -275,7 +277,8 @@ static int mark_partial_ref(struct gc *g, const char *path, const char *rel, con
 }
 
 /*
- * refs/notes/RUN/NOTE: a note appended to run RUN (xtrk-note).  A note keeps
+ * refs/notes/RUN/NOTE: a note appended to run RUN (xtrk-note), and
+ * refs/stages/RUN/RECORD: a stage move or approval (xtrk-stage).  A note keeps
  * its own object and nothing else: it does not keep its run, and when a
  * removed run expires its notes go with it (see sweep).
  */
@@ -289,16 +292,18 @@ static int mark_note_ref(struct gc *g, const char *path, const char *rel, const 
 	if ((err = ref_id(&id, path, rel)) < 0)
 		return err;
 	/* refs/notes/RUN/NOTE: the notes of an expired removed run that nothing else keeps go with it. */
-	if (slash && slash - rel > 11 && slash - rel - 11 <= XTRK_OID_HEXSZ) {
+	const char *first = strchr(rel + 5, '/'); /* after "refs/NS" */
+	size_t skip = first ? (size_t)(first - rel) + 1 : strlen(rel);
+	if (slash && slash - rel > (ptrdiff_t)skip && (size_t)(slash - rel) - skip <= XTRK_OID_HEXSZ) {
 		char hex[XTRK_OID_HEXSZ + 1];
-		memcpy(hex, rel + 11, (size_t)(slash - rel - 11));
-		hex[slash - rel - 11] = 0;
+		memcpy(hex, rel + skip, (size_t)(slash - rel) - skip);
+		hex[(size_t)(slash - rel) - skip] = 0;
 		if (xtrk_oid_parse(&run, hex) == 0 && xtrk_oidset_has(&g->expired_runs, &run) &&
 		    !xtrk_oidset_has(&g->live, &run))
 			return 0;
 	}
 	if (!xtrk_odb_exists(g->odb, &id))
-		return xtrk_error_set(XTRK_ENOTFOUND, "%s names note %s, which is not in the store; gc does not collect a "
+		return xtrk_error_set(XTRK_ENOTFOUND, "%s names %s, which is not in the store; gc does not collect a "
 			"damaged store: see 'xtrk fsck'", rel, xtrk_oid_tostr(&id));
 	return xtrk_oidset_add(&g->live, &id) < 0 ? xtrk_error_oom() : 0;
 }
@@ -333,6 +338,7 @@ static const struct {
 	{ "archived", mark_archived_ref }, /* keeps nothing: after experiments, which 'xtrk archive' leaves last */
 	{ "removed", mark_removed_ref },
 	{ "notes", mark_note_ref }, /* after removed: see mark_note_ref */
+	{ "stages", mark_note_ref }, /* stage moves and approvals (xtrk-stage): kept as notes are */
 	{ "partial", mark_partial_ref }, /* after removed: see mark_partial_ref */
 };
 
@@ -738,15 +744,15 @@ static int sweep_temp(struct gc *g, const char *dir, int depth)
 	return 0;
 }
 
-/* The notes of an expired removed run go with it: refs/notes/RUN/ and the refs in it (their objects are unmarked). */
-static int drop_notes(struct gc *g, const char *run)
+/* The notes and stage records of an expired removed run go with it: refs/NS/RUN/ and the refs in it (their objects are unmarked). */
+static int drop_notes(struct gc *g, const char *ns, const char *run)
 {
 	xtrk_buf p = XTRK_BUF_INIT;
 	DIR *d;
 	struct dirent *de;
 	int err = 0;
 
-	if (xtrk_buf_printf(&p, "%s/refs/notes/%s", xtrk_repo_dir(g->repo), run) < 0)
+	if (xtrk_buf_printf(&p, "%s/refs/%s/%s", xtrk_repo_dir(g->repo), ns, run) < 0)
 		return xtrk_error_oom();
 	if (!(d = opendir(p.ptr))) {
 		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read '%s'", p.ptr);
@@ -893,7 +899,7 @@ static int sweep(struct gc *g, struct sweep *s)
 			xtrk_buf_printf(&p, "%s/refs/partial/%s", xtrk_repo_dir(g->repo), name);
 			if (!xtrk_buf_oom(&p) && unlink(p.ptr) == 0)
 				fsync_parent(p.ptr);
-			if ((err = drop_notes(g, name)) < 0)
+			if ((err = drop_notes(g, "notes", name)) < 0 || (err = drop_notes(g, "stages", name)) < 0)
 				break;
 		}
 		g->r->removed_runs_expired++;
@@ -992,6 +998,14 @@ int xtrk_gc(xtrk_gc_result *out, xtrk_repo *repo, const xtrk_gc_options *o)
 	out->objects_live = g.live.n;
 	out->bytes_reclaimed = out->loose_bytes + out->pack_bytes + out->temp_bytes;
 done:
+	if (err == 0 && !o->dry_run &&
+	    (out->loose_removed || out->pack_objects_removed || out->temp_removed || out->removed_runs_expired)) {
+		json_t *d = json_pack("{s:I, s:I, s:I, s:I}", "bytes", (json_int_t)out->bytes_reclaimed, "objects",
+			(json_int_t)(out->loose_removed + out->pack_objects_removed), "removed_runs_expired",
+			(json_int_t)out->removed_runs_expired, "temp_files", (json_int_t)out->temp_removed);
+		xtrk_audit_note(repo, "gc", d);
+		json_decref(d);
+	}
 	odb_lock_release(txn_fd);
 	odb_lock_release(gate_fd);
 	odb_lock_release(run_fd);

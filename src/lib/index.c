@@ -19,6 +19,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
@@ -39,6 +40,7 @@ struct entry {
 	uint32_t idx; /* run index in the segment, or in mems */
 	json_t *tags; /* array of names, from the refs */
 	json_t *notes; /* appended notes (xtrk_notes_json), from the refs, or NULL */
+	json_t *stage; /* the current stage (a string), from the refs, or NULL */
 	char hex[XTRK_OID_HEXSZ + 1];
 };
 
@@ -59,6 +61,8 @@ struct lazy_notes {
 	xtrk_repo *repo;
 	int loaded;
 	json_t *all; /* run id -> appended notes (xtrk_notes_all) */
+	int stages_loaded;
+	json_t *stages; /* run id -> current stage (xtrk_stages_all) */
 };
 
 struct xtrk_index_key {
@@ -66,6 +70,8 @@ struct xtrk_index_key {
 	size_t len;
 	int is_tags;
 	int is_notes;      /* "notes" or "notes.N": the record's notes, then the appended ones */
+	int is_stages;     /* "stages" or "stages.N": the current stage, a list of one (or none) */
+	int is_stage;      /* "stage": the current stage */
 	int is_id;
 	int64_t *kid;      /* per segment: the key's ID, or -1 */
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
@@ -192,7 +198,7 @@ static void flat_into(json_t *out, json_t *v, xtrk_buf *prefix, int top)
 
 	if (json_is_object(v)) {
 		json_object_foreach(v, k, child) {
-			if (top && (!strcmp(k, "id") || !strcmp(k, "tags")))
+			if (top && (!strcmp(k, "id") || !strcmp(k, "tags") || !strcmp(k, "stages") || !strcmp(k, "stage")))
 				continue; /* the ID is the entry's own; tags are refs, read fresh */
 			xtrk_buf_truncate(prefix, plen);
 			xtrk_field_append(prefix, k, strlen(k));
@@ -517,8 +523,10 @@ void xtrk_index_free(xtrk_index *ix)
 	free(ix->entries);
 	free(ix->refs);
 	json_decref(ix->tags);
-	if (ix->notes)
+	if (ix->notes) {
 		json_decref(ix->notes->all);
+		json_decref(ix->notes->stages);
+	}
 	free(ix->notes);
 	free(ix);
 }
@@ -549,6 +557,22 @@ static void notes_load(const xtrk_index *ix)
 	}
 	for (size_t i = 0; i < ix->n; i++)
 		ix->entries[i].notes = json_object_get(ln->all, ix->entries[i].hex);
+}
+
+/* The current stage of every run, once, as notes_load. */
+static void stages_load(const xtrk_index *ix)
+{
+	struct lazy_notes *ln = ix->notes;
+	if (ln->stages_loaded)
+		return;
+	ln->stages_loaded = 1;
+	if (xtrk_stages_all(&ln->stages, ln->repo) < 0) {
+		xtrk_warning_add("stages left out: %s", xtrk_error_last());
+		xtrk_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < ix->n; i++)
+		ix->entries[i].stage = json_object_get(ln->stages, ix->entries[i].hex);
 }
 
 json_t *xtrk_index_notes(const xtrk_index *ix, size_t i)
@@ -585,6 +609,10 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	k->is_notes = !strcmp(name, "notes") || !strncmp(name, "notes.", 6);
 	if (k->is_notes)
 		notes_load(ix);
+	k->is_stages = !strcmp(name, "stages") || !strncmp(name, "stages.", 7);
+	k->is_stage = !strcmp(name, "stage");
+	if (k->is_stages || k->is_stage)
+		stages_load(ix);
 	for (size_t s = 0; s < ix->nsegs; s++) {
 		const struct seg *sg = &ix->segs[s];
 		char *below;
@@ -661,6 +689,12 @@ static int get_stored(xtrk_value *out, const xtrk_index *ix, size_t i, const xtr
 		out->type = XTRK_VAL_STR;
 		out->str = e->hex;
 		out->len = XTRK_OID_HEXSZ;
+		return 1;
+	}
+	if (k->is_stage || k->is_stages) {
+		if (!e->stage || (k->is_stages && strcmp(k->name, "stages.0")))
+			return 0;
+		xtrk_seg_leaf_value(out, e->stage);
 		return 1;
 	}
 	if (k->is_tags) {
@@ -796,6 +830,13 @@ int xtrk_index_each_below(const xtrk_index *ix, size_t i, const xtrk_index_key *
 	int rc;
 	if (k->is_tags)
 		return k->len == 4 ? each_tag(e, cb, payload) : 0;
+	if (k->is_stages || k->is_stage) {
+		xtrk_value v;
+		if (!e->stage || k->len != 6 || !k->is_stages)
+			return 0;
+		xtrk_seg_leaf_value(&v, e->stage);
+		return cb("stages.0", 8, &v, payload);
+	}
 	if (e->seg < 0)
 		rc = each_mem(ix->mems[e->idx].flat, k->name, k->len, cb, payload);
 	else if (!(rc = each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], k->lo[e->seg], k->hi[e->seg], cb,
@@ -919,7 +960,7 @@ int xtrk_index_key_seen(const xtrk_index *ix, const xtrk_index_key *k)
 {
 	const char *key;
 	json_t *v;
-	if (k->is_id || k->is_tags || (k->is_notes && json_object_size(ix->notes->all)))
+	if (k->is_id || k->is_tags || k->is_stages || k->is_stage || (k->is_notes && json_object_size(ix->notes->all)))
 		return 1;
 	for (size_t s = 0; s < ix->nsegs; s++)
 		if (k->kid[s] >= 0 || k->lo[s] < k->hi[s] || k->blo[s] < k->bhi[s])

@@ -10,6 +10,7 @@
 
 #include "fileutil.h"
 #include "xtrk/capture.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/notes.h"
@@ -536,6 +537,11 @@ int xtrk_note_add(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const cha
 	    (err = xtrk_txn_write(&id, txn, XTRK_OBJ_BLOB, bytes, strlen(bytes))) < 0 || (err = xtrk_txn_commit(txn)) < 0 ||
 	    (err = note_ref(repo, run, &id)) < 0)
 		goto done;
+	{
+		json_t *d = json_pack("{s:s, s:s}", "note", xtrk_oid_tostr(&id), "run", xtrk_oid_tostr(run));
+		xtrk_audit_note(repo, "note", d);
+		json_decref(d);
+	}
 	if (out)
 		*out = id;
 done:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/refs.h"
 #include "xtrk/removed.h"
@@ -402,7 +403,12 @@ int xtrk_tag_run(xtrk_repo *repo, const char *name, const xtrk_oid *run, int for
 		return xtrk_error_set(XTRK_EEXISTS, "tag '%s' already exists (naming run %s); -f moves it", name,
 			xtrk_oid_tostr(&old));
 	xtrk_error_clear();
-	return xtrk_refs_tag_create(repo, name, run, force);
+	if ((err = xtrk_refs_tag_create(repo, name, run, force)) == 0) {
+		json_t *d = json_pack("{s:s, s:s}", "run", xtrk_oid_tostr(run), "tag", name);
+		xtrk_audit_note(repo, "tag", d);
+		json_decref(d);
+	}
+	return err;
 }
 
 int xtrk_refs_tag_delete(xtrk_oid *was, xtrk_repo *repo, const char *name)
@@ -435,6 +441,11 @@ int xtrk_refs_tag_delete(xtrk_oid *was, xtrk_repo *repo, const char *name)
 	if (err == 0) {
 		*strrchr(path.ptr, '/') = '\0';
 		err = xtrk_fsync_dir(path.ptr);
+	}
+	if (err == 0) {
+		json_t *d = json_pack("{s:s, s:s}", "run", xtrk_oid_tostr(was), "tag", name);
+		xtrk_audit_note(repo, "tag-delete", d);
+		json_decref(d);
 	}
 done:
 	xtrk_buf_dispose(&path);

@@ -15,6 +15,7 @@
 #include "xtrk/gc.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
+#include "xtrk/stages.h"
 #include "xtrk/oidset.h"
 #include "xtrk/reach.h"
 #include "xtrk/record.h"
@@ -510,6 +511,11 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = xtrk_reach_run(&reach, &ids[i], runs[i])) < 0)
 			goto done;
 	}
+	/* A forged or unverifiable approval refuses the whole copy before anything is written. */
+	if ((err = xtrk_stages_vet(to, from, ids, n)) < 0) {
+		err = xtrk_error_set(err, "%s (from %s)", xtrk_error_last(), from_name);
+		goto done;
+	}
 	if (!no_source && (err = stage_sources(&s, ids, runs, n)) < 0)
 		goto done;
 	/* Objects first, durably; then the source; then the refs that name them. */
@@ -522,6 +528,7 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = publish_run(&s, &ids[i], runs[i], partial[i])) < 0)
 			goto done;
 	if ((err = copy_tags(&s, ids, n)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
+	    (err = xtrk_stages_copy(to, from, ids, n)) == 0 &&
 	    xtrk_index_add(to, ids, runs, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:

@@ -12,6 +12,7 @@
 #include "fileutil.h"
 #include "odb_lock.h"
 #include "xtrk/buf.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/odb.h"
 #include "xtrk/removed.h"
@@ -161,14 +162,27 @@ static int move_all(xtrk_repo *repo, const char *from, const char *to, const xtr
 	return err;
 }
 
+/* A run moved between listed and removed: logged when anything moved. */
+static int move_logged(xtrk_repo *repo, const char *from, const char *to, const xtrk_oid *run, size_t *moved,
+	const char *what)
+{
+	int err = move_all(repo, from, to, run, moved);
+	if (err == 0 && *moved) {
+		json_t *d = json_pack("{s:s}", "run", xtrk_oid_tostr(run));
+		xtrk_audit_note(repo, what, d);
+		json_decref(d);
+	}
+	return err;
+}
+
 int xtrk_run_remove(xtrk_repo *repo, const xtrk_oid *run, size_t *moved)
 {
-	return move_all(repo, "experiments", "removed", run, moved);
+	return move_logged(repo, "experiments", "removed", run, moved, "rm");
 }
 
 int xtrk_run_restore(xtrk_repo *repo, const xtrk_oid *run, size_t *moved)
 {
-	return move_all(repo, "removed", "experiments", run, moved);
+	return move_logged(repo, "removed", "experiments", run, moved, "restore");
 }
 
 int xtrk_removed_resolve(xtrk_oid *out, xtrk_repo *repo, const char *rev)
