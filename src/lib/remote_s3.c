@@ -9,7 +9,7 @@
  *   source/pack-<sum>.pack|.idx        git packs of the runs' source commits
  *   index.json                         what the remote holds: every pack with the IDs inside it,
  *                                      every loose object, every source pack with its commits,
- *                                      and the refs (runs, tags, notes, partial marks) with
+ *                                      and the refs (runs, tags, notes, stage records, partial marks) with
  *                                      their contents
  *
  * Files are created only when absent (If-None-Match: *); index.json is the
@@ -147,7 +147,7 @@ static int oid_ok(const char *k)
 	return strlen(k) == XTRK_OID_HEXSZ && is_hex(k, XTRK_OID_HEXSZ);
 }
 
-/* A ref path the index may name: experiments/EXP/RUN, tags/NAME, notes/RUN/NOTE, partial/RUN. */
+/* A ref path the index may name: experiments/EXP/RUN, tags/NAME, notes/RUN/NOTE, stages/RUN/RECORD, partial/RUN. */
 static int ref_path_ok(const char *p)
 {
 	const char *a = strchr(p, '/'), *b;
@@ -165,12 +165,12 @@ static int ref_path_ok(const char *p)
 	exp[b - a - 1] = 0;
 	if (!strncmp(p, "experiments/", 12))
 		return xtrk_ref_name_valid(exp);
-	if (!strncmp(p, "notes/", 6))
+	if (!strncmp(p, "notes/", 6) || !strncmp(p, "stages/", 7))
 		return oid_ok(exp);
 	return 0;
 }
 
-/* The content xtrk writes into each kind of ref: the ID it is named by (a run, a note), a run ID (a tag), or the partial mark. */
+/* The content xtrk writes into each kind of ref: the ID it is named by (a run, a note, a stage record), a run ID (a tag), or the partial mark. */
 static int ref_content_ok(const char *path, const char *c)
 {
 	size_t n = strlen(c);

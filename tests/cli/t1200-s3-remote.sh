@@ -14,6 +14,7 @@ a1=$(xtrk commit-run -e mnist -d data --model model.bin -p lr=0.1 --tag first)
 echo x >> data/f1
 a2=$(xtrk commit-run -e mnist -d data --model model.bin -p lr=0.2)
 xtrk note $a2 -m "looks good" 2>/dev/null
+xtrk stage $a2 staging -m "ready for review" >/dev/null 2>&1
 ( cd data && find . -type f -exec xxhsum -H2 {} + | sort -k2 ) > "$TRASH/want-data"
 cp train.py "$TRASH/want-train.py"
 cd "$TRASH"
@@ -78,6 +79,7 @@ check "a fresh store pulls, verifies and checks out byte for byte, without the g
 	cmp want-train.py bob-out/train.py
 	expect_eq "$(xtrk -C bob show first --json | json_get id)" "$a1"
 	expect_contains "$(xtrk -C bob show $a2)" "looks good"
+	expect_eq "$(xtrk -C bob log --where "stages contains \"staging\"" --columns id | tail -n +2 | tr -d " ")" "${a2:0:12}"
 	xtrk -C bob pull --json team > out 2>/dev/null
 	expect_eq "$(json_get objects_new < out)" 0
 	mv alice.git alice/.git
