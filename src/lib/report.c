@@ -29,6 +29,18 @@
 
 /* The table's columns by default: these, then every param and metric. */
 static const char *const leading[] = { "id", "experiment", "started", "status", "tags", "message", NULL };
+/* The same when a run shown is in a stage (xtrk stage). */
+static const char *const leading_staged[] = { "id", "experiment", "started", "status", "stage", "tags", "message",
+	NULL };
+
+/* The run's current stage, or NULL. */
+static json_t *stage_of(xtrk_index *ix, size_t i, const xtrk_index_key *skey)
+{
+	xtrk_value v;
+	if (!skey || !xtrk_index_get(&v, ix, i, skey) || v.type != XTRK_VAL_STR)
+		return NULL;
+	return json_stringn(v.str, v.len);
+}
 
 /* A run's numeric params and metrics by field name, for the param-against-metric chart. */
 static int num_cb(const char *key, size_t klen, const xtrk_value *v, void *payload)
@@ -150,14 +162,14 @@ done:
 int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o)
 {
 	xtrk_index *ix = NULL;
-	xtrk_index_key *pkey = NULL, *mkey = NULL;
+	xtrk_index_key *pkey = NULL, *mkey = NULL, *skey = NULL;
 	xtrk_columns *cols = NULL;
 	json_t *data = NULL, *runs = json_array(), *series = json_array(), *metrics = json_array(),
 	       *seen = json_object(), *columns = json_array();
 	size_t *sel = NULL, n = 0, raw = 0, fp;
 	xtrk_buf blob = XTRK_BUF_INIT;
 	report_pack *pack = NULL;
-	int err;
+	int err, staged = 0;
 
 	*out = NULL;
 	if (!runs || !series || !metrics || !seen || !columns) {
@@ -174,7 +186,14 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	if ((err = xtrk_index_open(&ix, repo, o->nruns ? NULL : o->experiment)) < 0 ||
 	    (err = select_runs(&sel, &n, ix, o)) < 0)
 		goto done;
-	if (!o->columns && (err = xtrk_columns_add_defaults(cols, ix, sel, n, leading, 0)) < 0)
+	if ((err = xtrk_index_key_new(&skey, ix, "stage")) < 0)
+		goto done;
+	for (size_t r = 0; r < n && !staged; r++) {
+		json_t *st = stage_of(ix, sel[r], skey);
+		staged = st != NULL;
+		json_decref(st);
+	}
+	if (!o->columns && (err = xtrk_columns_add_defaults(cols, ix, sel, n, staged ? leading_staged : leading, 0)) < 0)
 		goto done;
 	/* The points in the file: every one, or a share of the whole for each run. */
 	fp = o->file_points ? o->file_points : XTRK_REPORT_FILE_POINTS;
@@ -216,6 +235,8 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 				json_object_set(row, "message", msg);
 			if (json_is_string(st))
 				json_object_set(row, "status", st);
+			if ((st = stage_of(ix, i, skey)))
+				json_object_set_new(row, "stage", st);
 		}
 		if (!row || json_array_append_new(runs, row) < 0)
 			err = xtrk_error_oom();
@@ -248,6 +269,7 @@ int xtrk_report_data(json_t **out, xtrk_repo *repo, const xtrk_report_options *o
 	err = 0;
 done:
 	xtrk_index_key_free(pkey);
+	xtrk_index_key_free(skey);
 	xtrk_index_key_free(mkey);
 	xtrk_columns_free(cols);
 	json_decref(runs);

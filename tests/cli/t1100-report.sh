@@ -299,4 +299,27 @@ PY
 	fi
 '
 
+check "stages: a staged run shows its stage (a column of the table, a badge on its card); none staged, no column" '
+	xtrk report -e exp -o nostage.html
+	xtrk stage $a production -m "$hostile" > /dev/null
+	xtrk report -e exp -o staged.html
+	python3 - nostage.html <<PY
+exec(open("data.py").read())
+assert "stage" not in data["columns"], data["columns"]
+assert all("stage" not in r for r in data["runs"])
+PY
+	python3 - staged.html <<PY
+exec(open("data.py").read())
+assert data["columns"][:5] == ["id", "experiment", "started", "status", "stage"], data["columns"]
+row = [r for r in data["runs"] if r["id"] == "$a"][0]
+assert row["stage"] == "production" and row["cells"][4] == "production", row
+assert [r for r in data["runs"] if r["id"] == "$b"][0]["cells"][4] is None
+PY
+	need_browser
+	browse "file://$PWD/staged.html" > stagedom.html
+	expect_contains "$(cat stagedom.html)" "stage: production"
+	page_state stagedom.html > stagestate.json
+	python3 -c "import json; s = json.load(open(\"stagestate.json\")); assert s[\"errors\"] == [] and s[\"ready\"], s"
+'
+
 finish

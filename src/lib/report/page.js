@@ -444,12 +444,12 @@
 		charts.redrawScatter = drawScatter;
 	}
 
-	/* ---- tags, messages and notes ---- */
+	/* ---- stages, tags, messages and notes ---- */
 	var nsec = el("section", "notes");
 	var any = false;
-	nsec.appendChild(el("h2", null, "Tags, messages and notes"));
+	nsec.appendChild(el("h2", null, "Stages, tags, messages and notes"));
 	runs.forEach(function (r, i) {
-		if (!r.tags.length && !r.notes.length && !r.message)
+		if (!r.tags.length && !r.notes.length && !r.message && !r.stage)
 			return;
 		any = true;
 		var card = el("article", "run");
@@ -457,6 +457,8 @@
 		var h = el("h3");
 		h.appendChild(el("code", null, shortId(r.id)));
 		h.appendChild(el("span", "exp", " " + r.experiment));
+		if (r.stage)
+			h.appendChild(el("span", "stage", "stage: " + r.stage));
 		r.tags.forEach(function (t) { h.appendChild(el("span", "tag", t)); });
 		card.appendChild(h);
 		if (r.message)
