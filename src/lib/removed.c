@@ -166,8 +166,11 @@ static int move_all(xtrk_repo *repo, const char *from, const char *to, const xtr
 static int move_logged(xtrk_repo *repo, const char *from, const char *to, const xtrk_oid *run, size_t *moved,
 	const char *what)
 {
-	int err = move_all(repo, from, to, run, moved);
-	if (err == 0 && *moved) {
+	size_t n = 0;
+	int err = move_all(repo, from, to, run, &n);
+	if (moved)
+		*moved = n;
+	if (err == 0 && n) {
 		json_t *d = json_pack("{s:s}", "run", xtrk_oid_tostr(run));
 		xtrk_audit_note(repo, what, d);
 		json_decref(d);

@@ -240,6 +240,11 @@ static int capture_one(struct cap *c, const char *path)
 	f.mode = (st.st_mode & 0111) ? 0100755 : 0100644;
 	err = xtrk_txn_write_fd(&f.id, &f.bytes, c->txn, fd, path);
 	close(fd);
+	if (err == XTRK_EINVALID) {
+		/* written to while read (a log a running program appends to): left out, as when it is replaced */
+		xtrk_error_clear();
+		return skip(c, path, (uint64_t)st.st_size, "unreadable", "it changed while it was being read");
+	}
 	return err < 0 ? err : add_file(c, &f);
 }
 
