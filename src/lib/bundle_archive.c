@@ -159,6 +159,17 @@ static const char *manifest_check(struct reader *r, json_t *m)
 		    !xtrk_ref_name_valid(json_string_value(json_object_get(e, "experiment"))))
 			return "'runs' holds an entry without a valid experiment name";
 	}
+	if ((v = json_object_get(m, "documents"))) {
+		const char *k;
+		if (!json_is_object(v))
+			return "'documents' is not an object";
+		json_object_foreach(v, k, e) {
+			xtrk_oid id;
+			if ((strcmp(k, "RUNBOOK.md") && strcmp(k, "report.html")) || !json_is_string(e) ||
+			    xtrk_oid_parse(&id, json_string_value(e)) < 0)
+				return "'documents' holds an entry that is not RUNBOOK.md or report.html with its ID";
+		}
+	}
 	v = json_object_get(m, "objects");
 	if (!json_is_array(v))
 		return "'objects' is not a list";
@@ -211,6 +222,23 @@ static int read_small(struct reader *r, xtrk_buf *out, la_int64_t size)
 			return err;
 	if (n < 0)
 		return xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated: %s", archive_error_string(r->a));
+	return 0;
+}
+
+/* An entry read to its end and hashed (RUNBOOK.md, report.html: checked against the manifest's "documents"). */
+static int hash_entry(struct reader *r, xtrk_oid *out, const char *name)
+{
+	xtrk_hasher *h = xtrk_hasher_new();
+	la_ssize_t n;
+	if (!h)
+		return xtrk_error_oom();
+	while ((n = archive_read_data(r->a, r->chunk, CHUNK)) > 0)
+		xtrk_hasher_update(h, r->chunk, (size_t)n);
+	xtrk_hasher_final(out, h);
+	xtrk_hasher_free(h);
+	if (n < 0)
+		return xtrk_error_set(XTRK_ECORRUPT, "the bundle is damaged or truncated at %s: %s", name,
+			archive_error_string(r->a));
 	return 0;
 }
 
@@ -383,12 +411,16 @@ int xtrk_br_read_entry(struct reader *r, struct archive_entry *e)
 			xtrk_br_problem(r, "entry '%s': duplicate entry", name);
 		else if ((uint64_t)size > XTRK_BUNDLE_MAX_META)
 			xtrk_br_problem(r, "entry '%s' is larger than the limit", name);
+		else
+			return hash_entry(r, &r->runbook_id, name);
 		return 0;
 	}
 	if (!strcmp(name, "report.html")) {
-		/* For people, like RUNBOOK.md; never read here (so any size), and nothing in it is trusted. */
+		/* For people, like RUNBOOK.md: only hashed here (so any size), nothing in it is trusted. */
 		if (r->seen_report++)
 			xtrk_br_problem(r, "entry '%s': duplicate entry", name);
+		else
+			return hash_entry(r, &r->report_id, name);
 		return 0;
 	}
 	if (!strcmp(name, "xtrk-bundle.json")) {

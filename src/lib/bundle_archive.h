@@ -45,6 +45,7 @@ struct reader {
 	size_t nmem, amem;
 	uint64_t mem_bytes;
 	int seen_runbook, seen_report, seen_pack, seen_other;
+	xtrk_oid runbook_id, report_id; /* what RUNBOOK.md and report.html hash to, once read */
 	char *stage; /* folder for the source pack */
 	xtrk_buf pack_path;
 	unsigned char *chunk;

@@ -195,6 +195,27 @@ done:
 	json_decref(cmp);
 }
 
+/* RUNBOOK.md and report.html as the manifest's "documents" declares them (bundles made before it have none). */
+static void check_documents(struct reader *r)
+{
+	json_t *docs = json_object_get(r->manifest, "documents");
+	static const char *const names[] = { "RUNBOOK.md", "report.html" };
+	if (!docs)
+		return;
+	for (int i = 0; i < 2; i++) {
+		const char *want = json_string_value(json_object_get(docs, names[i]));
+		int seen = i ? r->seen_report : r->seen_runbook;
+		const xtrk_oid *got = i ? &r->report_id : &r->runbook_id;
+		if (want && !seen)
+			xtrk_br_problem(r, "%s is declared in the manifest but not in the bundle", names[i]);
+		else if (!want && seen)
+			xtrk_br_problem(r, "%s is in the bundle but not declared in its manifest", names[i]);
+		else if (want && seen == 1 && strcmp(want, xtrk_oid_tostr(got)))
+			xtrk_br_problem(r, "%s does not match the manifest (damaged or changed): XXH3-128 %s, declared %s",
+				names[i], xtrk_oid_tostr(got), want);
+	}
+}
+
 static void check_all(struct reader *r)
 {
 	json_t *e, *src = json_object_get(r->manifest, "source");
@@ -210,6 +231,7 @@ static void check_all(struct reader *r)
 		if (!r->decl[i].seen)
 			xtrk_br_problem(r, "%s %s is declared in the manifest but not in the bundle (or damaged)",
 				xtrk_otype_name(r->decl[i].type), xtrk_oid_tostr(&r->decl[i].id));
+	check_documents(r);
 	if (r->nmem)
 		xtrk_sort(r->mem, r->nmem, sizeof(*r->mem), xtrk_br_mem_cmp);
 	json_array_foreach(json_object_get(r->manifest, "runs"), i, e) {

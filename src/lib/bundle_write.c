@@ -377,16 +377,29 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 	}
 	{
 		const char *base = strrchr(path, '/');
+		json_t *docs = json_object();
+		xtrk_oid did;
+		if (!docs || json_object_set_new(m, "documents", docs) < 0) {
+			err = xtrk_error_oom();
+			goto done;
+		}
 		if ((err = xtrk_runbook_format(&text, runs, nruns, base ? base + 1 : path,
 			     o->with_source && pack_fd >= 0, o->no_data)) < 0 ||
 		    (err = add_memory(&w, "RUNBOOK.md", text.ptr, text.size)) < 0)
 			goto done;
+		/* Declared in the manifest, so that verify and import notice a document damaged or changed. */
+		xtrk_oid_hash(&did, text.ptr ? text.ptr : "", text.size);
+		json_object_set_new(docs, "RUNBOOK.md", json_string(xtrk_oid_tostr(&did)));
 		/* The same runs for a browser: report.html, which needs no xtrk to read. */
 		xtrk_buf_clear(&text);
-		if (!o->no_report && ((err = xtrk_report_html(&text, repo, &(xtrk_report_options){ .runs = ids,
-					       .nruns = nruns, .title = base ? base + 1 : path })) < 0 ||
-					      (err = add_memory(&w, "report.html", text.ptr, text.size)) < 0))
-			goto done;
+		if (!o->no_report) {
+			if ((err = xtrk_report_html(&text, repo, &(xtrk_report_options){ .runs = ids, .nruns = nruns,
+				     .title = base ? base + 1 : path })) < 0 ||
+			    (err = add_memory(&w, "report.html", text.ptr, text.size)) < 0)
+				goto done;
+			xtrk_oid_hash(&did, text.ptr ? text.ptr : "", text.size);
+			json_object_set_new(docs, "report.html", json_string(xtrk_oid_tostr(&did)));
+		}
 		if ((err = add_json(&w, "xtrk-bundle.json", m, 0)) < 0)
 			goto done;
 	}

@@ -79,4 +79,18 @@ check "a file that is not an archive at all" '
 	expect_contains "$(cat err)" "xtrk: error:"
 	expect_eq "$(store_listing victim)" "$before"
 '
+check "RUNBOOK.md and report.html must match the IDs the manifest declares for them" '
+	refused doc-changed "RUNBOOK.md does not match the manifest"
+	refused report-changed "report.html does not match the manifest"
+	refused doc-missing "RUNBOOK.md is declared in the manifest but not in the bundle"
+	refused doc-bad "documents"
+	(cd origin && xtrk bundle create --no-report -o ../noreport.tar exp 2>/dev/null)
+	python3 "$XTRK_TEST_SRCDIR/tests/helpers/mkbundle.py" noreport.tar report-added h-report-added.tar
+	set +e; xtrk bundle verify h-report-added.tar > v.out 2>&1; rc=$?; set -e
+	expect_eq $rc 3
+	expect_contains "$(cat v.out)" "report.html is in the bundle but not declared in its manifest"
+	mk doc-old h-doc-old.tar
+	xtrk bundle verify h-doc-old.tar 2>err
+	expect_contains "$(cat err)" "0 problems"
+'
 finish

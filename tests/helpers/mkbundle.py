@@ -279,6 +279,29 @@ elif case == "big-entry":
     entries[i] = (big, None)
 elif case == "no-manifest":
     del entries[find("xtrk-bundle.json")]
+elif case in ("doc-changed", "report-changed"):
+    # a byte of RUNBOOK.md / report.html changed; the manifest still declares the old one
+    name = "RUNBOOK.md" if case == "doc-changed" else "report.html"
+    i = find(name)
+    data = bytearray(entries[i][1])
+    data[len(data) // 2] ^= 0x20
+    entries[i] = reg(name, bytes(data))
+elif case == "report-added":
+    # a report.html the manifest does not declare (a bundle made with --no-report, then added to)
+    m = manifest()[1]
+    assert "report.html" not in m["documents"]
+    entries.insert(find("xtrk-bundle.json"), reg("report.html", b"<script>alert(1)</script>"))
+elif case == "doc-missing":
+    del entries[find("RUNBOOK.md")]
+elif case == "doc-bad":
+    m = manifest()[1]
+    m["documents"]["evil.sh"] = m["documents"]["RUNBOOK.md"]
+    set_manifest(m)
+elif case == "doc-old":
+    # a bundle from before documents were declared: still read
+    m = manifest()[1]
+    del m["documents"]
+    set_manifest(m)
 else:
     sys.exit("unknown case " + case)
 
