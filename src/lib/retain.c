@@ -253,7 +253,7 @@ struct ctx {
 	xtrk_index *ix;
 	const struct config *cfg;
 	int64_t now;
-	xtrk_index_key *notes_key, *status_key, *ended_key, *started_key;
+	xtrk_index_key *notes_key, *status_key, *ended_key, *started_key, *stage_key;
 };
 
 /*
@@ -331,16 +331,11 @@ static int keep_noted(struct ctx *c, size_t i, const struct rules *r, const stru
 	return 0;
 }
 
-/*
- * Staged runs.  No stage exists in xtrk yet, so no run is staged; a stage
- * feature (a ref naming the run a stage holds) answers here, and every
- * retention path keeps such runs with no other change.
- */
+/* Staged runs: a run in a stage (xtrk stage), whatever the stage, is kept. */
 static int run_staged(struct ctx *c, size_t i)
 {
-	(void)c;
-	(void)i;
-	return 0;
+	xtrk_value v;
+	return xtrk_index_get(&v, c->ix, i, c->stage_key) == 1 && v.type == XTRK_VAL_STR;
 }
 
 static int keep_staged(struct ctx *c, size_t i, const struct rules *r, const struct judged *j, xtrk_buf *why)
@@ -570,7 +565,8 @@ int xtrk_retain_plan_make(xtrk_retain_plan *out, xtrk_repo *repo, int64_t now)
 	c.now = now;
 	if ((err = xtrk_index_open(&c.ix, repo, NULL)) < 0)
 		goto done;
-	if ((err = xtrk_index_key_new(&c.notes_key, c.ix, "notes.0")) < 0 ||
+	if ((err = xtrk_index_key_new(&c.stage_key, c.ix, "stage")) < 0 ||
+	    (err = xtrk_index_key_new(&c.notes_key, c.ix, "notes.0")) < 0 ||
 	    (err = xtrk_index_key_new(&c.status_key, c.ix, "status")) < 0 ||
 	    (err = xtrk_index_key_new(&c.ended_key, c.ix, "ended")) < 0 ||
 	    (err = xtrk_index_key_new(&c.started_key, c.ix, "started")) < 0)
@@ -657,6 +653,7 @@ done:
 	free(ents);
 	free(j);
 	xtrk_index_key_free(c.notes_key);
+	xtrk_index_key_free(c.stage_key);
 	xtrk_index_key_free(c.status_key);
 	xtrk_index_key_free(c.ended_key);
 	xtrk_index_key_free(c.started_key);

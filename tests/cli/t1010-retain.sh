@@ -107,6 +107,19 @@ check 'keep rules win: tagged, noted (record and appended notes), last over fail
 	expect_eq "$(removed)" "$(ids 4 5)"
 '
 
+check 'staged: a run in a stage (any stage) is kept; staged = false lets it go' '
+	mkstore st "[run(\"a\", \"new\", 1), run(\"a\", \"production\", 20), run(\"a\", \"plain\", 21)]"
+	cd st
+	xtrk stage $(ids 1) production -m "shipped" >/dev/null
+	rules retain.last 1
+	expect_eq "$(planned)" "$(ids 2)"
+	expect_contains "$(xtrk retain -n 2>&1)" "staged: no stage holds it"
+	rules retain.staged false
+	expect_eq "$(planned)" "$(ids 1 2)"
+	rules retain.staged true
+	xtrk retain >/dev/null
+	expect_eq "$(removed)" "$(ids 2)"
+'
 check 'best = N by a metric: max and min, ties to the newer, a run lacking it (or not a number) is never best' '
 	mkstore best "[run(\"a\", \"newest\", 0, metrics={\"acc\": 0.1}), run(\"a\", \"hi\", 1, metrics={\"acc\": 0.9}),
 		run(\"a\", \"lo\", 2, metrics={\"acc\": 0.2}), run(\"a\", \"mid-new\", 3, metrics={\"acc\": 0.5}),

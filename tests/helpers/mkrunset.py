@@ -53,6 +53,8 @@ manifest = json.loads(members["xtrk-bundle.json"])
 manifest["runs"] = [{"experiment": r["experiment"], "id": i, "tags": r.get("tags", [])} for r, i in zip(runs, ids)]
 manifest["objects"] = [[i, "run", len(data)] for i, data in zip(ids, records)]
 manifest["bytes"] = sum(len(data) for data in records)
+if "documents" in manifest:  # RUNBOOK.md travels as it was; report.html is left out
+    manifest["documents"] = {"RUNBOOK.md": manifest["documents"]["RUNBOOK.md"]}
 with tarfile.open(out, "w") as t:
     t.addfile(*reg("RUNBOOK.md", members["RUNBOOK.md"]))
     t.addfile(*reg("xtrk-bundle.json", json.dumps(manifest).encode()))
