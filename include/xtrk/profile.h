@@ -16,7 +16,8 @@
  *                 "histogram": {"edges": [...], "counts": [...]},
  *                 "quantiles": {"p01","p25","p50","p75","p99"},
  *                 "distinct": N,                           (HyperLogLog estimate)
- *                 "top": [{"value", "count"}, ...]}],      (space-saving, string and bool columns)
+ *                 "top": [{"value", "count", "error"}, ...],  (space-saving, string and bool columns)
+ *                 "top_complete": true|false}],             (true: top holds every value, exactly)
  *    "fingerprints": {"complete": true|false, "threshold": "16 hex",
  *                     "hashes": "16 hex per row, ascending", "lines": [line of each]}}
  *

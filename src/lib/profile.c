@@ -309,6 +309,7 @@ struct top {
 	char *value;
 	uint64_t hash;
 	uint64_t count;
+	uint64_t err;     /* how much of count may belong to values it replaced */
 };
 
 struct column {
@@ -319,6 +320,7 @@ struct column {
 	xtrk_hll hll;
 	struct top top[XTRK_PROFILE_TOP];
 	unsigned ntop;
+	int replaced;      /* a value lost its place in top: the list is no longer all values */
 };
 
 static const char *const missing_words[] = { "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", NULL };
@@ -338,12 +340,15 @@ static int top_add(struct column *c, const char *s, size_t len, uint64_t hash)
 	if (c->ntop < XTRK_PROFILE_TOP) {
 		i = c->ntop;
 		c->top[i].count = 0;
+		c->top[i].err = 0;
 	} else {
 		/* Space-saving: the least counted value gives its place, its count carried over. */
 		for (i = 1; i < c->ntop; i++)
 			if (c->top[i].count < c->top[lo].count)
 				lo = i;
 		i = lo;
+		c->replaced = 1;
+		c->top[i].err = c->top[i].count;
 		free(c->top[i].value);
 		c->top[i].value = NULL;
 	}
@@ -459,10 +464,15 @@ static json_t *column_json(struct column *c)
 	if (c->ntop && (c->nstr || c->nbool)) {
 		json_t *top = json_array();
 		qsort(c->top, c->ntop, sizeof(c->top[0]), top_cmp);
+		/* Only values surely seen more than once; "error": how much of the count may be others'. */
 		for (unsigned i = 0; i < c->ntop; i++)
-			json_array_append_new(top, json_pack("{s:s%, s:I}", "value", c->top[i].value,
-				strlen(c->top[i].value), "count", (json_int_t)c->top[i].count));
+			if (!c->top[i].err || c->top[i].count > c->top[i].err + 1)
+				json_array_append_new(top, json_pack("{s:s%, s:I, s:I}", "value", c->top[i].value,
+					strlen(c->top[i].value), "count", (json_int_t)c->top[i].count, "error",
+					(json_int_t)c->top[i].err));
 		json_object_set_new(j, "top", top);
+		/* Every value the column holds is in "top", counted exactly. */
+		json_object_set_new(j, "top_complete", json_boolean(!c->replaced));
 	}
 	return j;
 }
@@ -1053,9 +1063,10 @@ void xtrk_profile_summary(xtrk_buf *out, const json_t *p)
 	size_t i, nprob = json_array_size(json_object_get(p, "problems"));
 	json_array_foreach(cols, i, c)
 		missing += json_integer_value(json_object_get(c, "missing"));
-	xtrk_buf_printf(out, "%lld rows, %lld columns, %lld missing values",
-		(long long)json_integer_value(json_object_get(p, "rows")),
-		(long long)json_integer_value(json_object_get(p, "columns_total")), (long long)missing);
+	long long rows = (long long)json_integer_value(json_object_get(p, "rows"));
+	long long ncol = (long long)json_integer_value(json_object_get(p, "columns_total"));
+	xtrk_buf_printf(out, "%lld row%s, %lld column%s, %lld missing value%s", rows, rows == 1 ? "" : "s", ncol,
+		ncol == 1 ? "" : "s", (long long)missing, missing == 1 ? "" : "s");
 	if (nprob)
 		xtrk_buf_printf(out, ", %zu problem%s%s", nprob, nprob == 1 ? "" : "s",
 			json_is_false(json_object_get(p, "complete")) ? " (read in part)" : "");
@@ -1192,8 +1203,8 @@ int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, cons
 				json_array_foreach(json_object_get(c, "top"), l, u)
 					seen |= v && json_is_string(json_object_get(u, "value")) &&
 						!strcmp(json_string_value(json_object_get(u, "value")), v);
-				/* A base whose top list is full may simply not have tracked the value. */
-				if (v && !seen && json_array_size(json_object_get(c, "top")) < XTRK_PROFILE_TOP)
+				/* A base that could not keep all its values may simply not have kept this one. */
+				if (v && !seen && json_is_true(json_object_get(c, "top_complete")))
 					json_array_append_new(newcat, json_string(v));
 			}
 			if (json_array_size(newcat) && lim->new_categories)
