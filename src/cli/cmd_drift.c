@@ -102,7 +102,7 @@ int cmd_drift(int argc, char **argv, struct cli *cli)
 		return status;
 	}
 	if (repo && (err = xtrk_drift_limits_load(&lim, repo)) < 0) {
-		status = cli_fail(err);
+		status = err == XTRK_EINVALID ? (cli_fail(err), EXIT_USAGE) : cli_fail(err);
 		goto done;
 	}
 	if ((err = xtrk_profile_target(&base, repo, argv[optind])) < 0) {
