@@ -491,7 +491,7 @@ struct fps {
 
 static int fps_insert(struct fps *f, uint64_t h, uint32_t line)
 {
-	size_t i = (size_t)(h * 0x9e3779b97f4a7c15ull >> 47) & (FPS_CAP - 1);
+	size_t i = (size_t)((h * 0x9e3779b97f4a7c15ull) >> 32) & (FPS_CAP - 1);
 	while (f->slot[i]) {
 		if (f->slot[i] == h)
 			return 0;
