@@ -124,6 +124,22 @@ check 'profiles are kept by gc and travel in bundles' '
 	(cd "$TRASH/other" && new_ws && xtrk bundle import "$TRASH/b.tar" >/dev/null 2>&1 && xtrk fsck >/dev/null &&
 		xtrk profile --json $id | json_get leakage.0.shared | grep -x 37 >/dev/null)
 '
+check 'hostile profiles: not a profile, a malformed sketch, malformed fingerprints' '
+	id=$(cat "$TRASH/run1")
+	printf "{\"format\":1,\"rows\":\"x\"}" > notprof.json
+	printf "{\"format\":1,\"rows\":1,\"columns\":[{\"name\":\"x\",\"type\":\"number\",\"sketch\":{\"k\":8,\"n\":1,\"levels\":[[\"a\"]]},\"histogram\":{\"edges\":\"zz\"}}],\"fingerprints\":{\"hashes\":\"zzzzzzzzzzzzzzzzq\",\"threshold\":\"ffffffffffffffff\",\"lines\":5}}" > badsketch.json
+	printf "{\"format\":1,\"rows\":1,\"columns\":[{\"name\":\"x\",\"type\":\"number\",\"sketch\":{\"k\":8,\"n\":1,\"levels\":[[1.5]]},\"histogram\":{\"edges\":[0,1,2]}}],\"fingerprints\":{\"hashes\":\"00000000000000010000000000000002\",\"threshold\":\"ffffffffffffffff\",\"lines\":[]}}" > badfp.json
+	for f in notprof badsketch badfp; do
+		b=$(xtrk hash-object -w $f.json)
+		xtrk show --json $id | python3 -c "import json,sys; r=json.load(sys.stdin); r[\"datasets\"][1][\"profile\"]=\"$b\"; [r.pop(k, None) for k in (\"id\", \"tags\")]; print(json.dumps(r))" > rec.json
+		r=$(xtrk hash-object -t run -w rec.json)
+		xtrk profile --json $r > out.json 2>err || { cat err; false; }
+		[ $f != notprof ] || grep "is not a profile xtrk reads" err >/dev/null
+		xtrk drift --json $id $r > /dev/null 2>>err || [ $? -eq 3 ]
+		xtrk drift --json $r $id > /dev/null 2>>err || [ $? -eq 3 ]
+		! grep -i "sanitizer\|runtime error" err
+	done
+'
 check 'memory stays bounded: 200 MB of CSV profiled in under 64 MiB' '
 	if ldd "$XTRK_BIN" | grep libasan >/dev/null; then skip "a sanitizer build uses memory of its own"; fi
 	awk "BEGIN{srand(3); print \"a,b,c,d,e,f\"; for(i=0;i<6200000;i++) printf \"%d,%.6f,%s,%d,x%d,%d\\n\", i, rand(), substr(\"abcdefghij\",i%10+1,1), i%7, i, i*3}" > "$TRASH/big.csv"
