@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "series", cmd_series, "the metrics runs logged step by step, with a chart" },
 	{ "profile", cmd_profile, "the profiles of a run's datasets or of table files, and leakage" },
 	{ "drift", cmd_drift, "how data changed against a base: PSI, KS, missing values, new categories" },
+	{ "check", cmd_check, "a CI gate: metric thresholds, leakage and drift; exit 1 when a rule fails" },
 	{ "report", cmd_report, "one HTML file showing runs: table, charts, tags and notes" },
 	{ "diff", cmd_diff, "what changed between two runs, or a run and the workspace" },
 	{ "status", cmd_status, "does the workspace still match a run?" },
