@@ -42,6 +42,7 @@
 #define XTRK_REC_KIND "kind"
 #define XTRK_REC_ID "id"
 #define XTRK_REC_BYTES "bytes"
+#define XTRK_REC_PROFILE "profile" /* a dataset's profile (a JSON blob), optional */
 
 /** The number of object groups of a run: datasets, models, artifacts. */
 #define XTRK_RECORD_NGROUPS 3
@@ -92,7 +93,8 @@ typedef enum {
 	XTRK_RECORD_PARAMS_FILE,  /* params_files[].id */
 	XTRK_RECORD_SCRIPT,       /* source.scripts[].id */
 	XTRK_RECORD_UNTRACKED,    /* source.untracked_content.id (a tree) */
-	XTRK_RECORD_DATA          /* datasets, models, artifacts [].id */
+	XTRK_RECORD_DATA,         /* datasets, models, artifacts [].id */
+	XTRK_RECORD_PROFILE       /* datasets[].profile: the data's profile */
 } xtrk_record_role;
 
 /** One object a run references, named by its record or by a tree it names. */

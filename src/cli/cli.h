@@ -102,5 +102,10 @@ int cmd_lineage(int argc, char **argv, struct cli *cli);
 int cmd_remote(int argc, char **argv, struct cli *cli);
 int cmd_push(int argc, char **argv, struct cli *cli);
 int cmd_pull(int argc, char **argv, struct cli *cli);
+int cmd_profile(int argc, char **argv, struct cli *cli);
+int cmd_drift(int argc, char **argv, struct cli *cli);
+int cmd_check(int argc, char **argv, struct cli *cli);
+/** The workspace as cli_open_repo finds it, or NULL (no error printed) when there is none: for commands on files. */
+int cli_open_repo_quiet(xtrk_repo **out, struct cli *cli);
 
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "xtrk/profile.h"
 #include "xtrk/archive.h"
 #include "xtrk/removed.h"
 #include "runfmt.h"
@@ -67,7 +68,7 @@ static void print_kv_section(const char *title, json_t *obj)
 	json_decref(flat);
 }
 
-static void print_data(const char *title, json_t *arr)
+static void print_data(xtrk_repo *repo, const char *title, json_t *arr)
 {
 	size_t i;
 	json_t *d;
@@ -81,6 +82,18 @@ static void print_data(const char *title, json_t *arr)
 		if (*s(d, "source"))
 			printf("  from %s", s(d, "source"));
 		putchar('\n');
+		if (*s(d, XTRK_REC_PROFILE)) {
+			/* One line of its profile; xtrk profile RUN shows the whole. */
+			json_t *p = NULL;
+			xtrk_buf line = XTRK_BUF_INIT;
+			if (xtrk_profile_load(&p, repo, s(d, XTRK_REC_PROFILE)) == 0)
+				xtrk_profile_summary(&line, p);
+			else
+				xtrk_buf_printf(&line, "unreadable (%s)", xtrk_error_last()), xtrk_error_clear();
+			printf("  %-12s profile: %s\n", "", cli_esc(line.ptr ? line.ptr : ""));
+			xtrk_buf_dispose(&line);
+			json_decref(p);
+		}
 	}
 }
 
@@ -217,7 +230,7 @@ static void print_human(xtrk_repo *repo, json_t *r)
 	if (*s(r, "series"))
 		printf("  (step series %s)\n", s(r, "series"));
 	for (size_t g = 0; g < XTRK_RECORD_NGROUPS; g++)
-		print_data(xtrk_record_groups[g], json_object_get(r, xtrk_record_groups[g]));
+		print_data(repo, xtrk_record_groups[g], json_object_get(r, xtrk_record_groups[g]));
 	a = json_object_get(r, "outputs_not_attached");
 	if (json_array_size(a)) {
 		printf("not attached (older than the command):");

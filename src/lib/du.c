@@ -50,6 +50,7 @@ static int kind_of(const xtrk_record_object *o)
 	case XTRK_RECORD_STDOUT:
 	case XTRK_RECORD_STDERR: return XTRK_DU_LOGS;
 	case XTRK_RECORD_PARAMS_FILE: return XTRK_DU_PARAMS;
+	case XTRK_RECORD_PROFILE: return XTRK_DU_DATASETS;
 	case XTRK_RECORD_DATA:
 		if (o->group && !strcmp(o->group, "models"))
 			return XTRK_DU_MODELS;

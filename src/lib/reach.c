@@ -211,7 +211,7 @@ int xtrk_run_validate(json_t *run)
 				return bad(field, "has no safe relative path");
 			if (!json_is_string(json_object_get(e, "name")))
 				return bad(field, "has no name");
-			if ((err = check_id(e, "id", field, 1)) < 0)
+			if ((err = check_id(e, "id", field, 1)) < 0 || (err = check_id(e, XTRK_REC_PROFILE, field, 0)) < 0)
 				return err;
 		}
 	}

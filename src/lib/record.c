@@ -341,6 +341,11 @@ int xtrk_record_foreach_object(json_t *rec, const xtrk_oid *run_id, const xtrk_r
 				     tree ? XTRK_OBJ_TREE : XTRK_OBJ_BLOB, tree ? XTRK_RECORD_SIZE_UNKNOWN : entry_bytes(e),
 				     xtrk_record_groups[g], what, 1)) < 0)
 				return err;
+			snprintf(what, sizeof(what), "profile of %.*s '%.200s'", (int)strlen(xtrk_record_groups[g]) - 1,
+				xtrk_record_groups[g], name ? name : "?");
+			if ((err = one(v, XTRK_RECORD_PROFILE, xtrk_record_str(e, XTRK_REC_PROFILE), XTRK_OBJ_BLOB,
+				     XTRK_RECORD_SIZE_UNKNOWN, NULL, what, 0)) < 0)
+				return err;
 		}
 	}
 	return 0;

@@ -19,6 +19,7 @@
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/params.h"
+#include "xtrk/profile.h"
 #include "xtrk/record.h"
 #include "xtrk/refs.h"
 #include "xtrk/run.h"
@@ -241,7 +242,72 @@ static json_t *data_json(const struct data_input *d)
 		"files", (json_int_t)d->snap.files, "bytes", (json_int_t)d->snap.bytes,
 		"source", src ? json_string(src) : json_null());
 	free(src);
+	if (j && d->has_profile)
+		json_object_set_new(j, XTRK_REC_PROFILE, json_string(xtrk_oid_tostr(&d->profile)));
 	return j;
+}
+
+/*
+ * Profile the run's tabular datasets ([profile] enabled, maxBytes): a profile
+ * that cannot be made is a warning, never a reason to lose the run.
+ */
+static int profile_datasets(struct commit_state *s, xtrk_txn *txn)
+{
+	xtrk_buf v = XTRK_BUF_INIT, abs = XTRK_BUF_INIT;
+	unsigned long long max = XTRK_PROFILE_DEFAULT_MAX_BYTES;
+	int on = 1, err;
+
+	if ((err = xtrk_repo_config_bool(&on, s->repo, "profile.enabled", 1)) < 0 || !on)
+		return err;
+	if (xtrk_repo_config_string(&v, s->repo, "profile.maxBytes") == 0) {
+		char *end;
+		errno = 0;
+		max = strtoull(v.ptr, &end, 10);
+		if (end == v.ptr || errno || *v.ptr == '-')
+			err = xtrk_error_set(XTRK_EINVALID, "profile.maxBytes = '%s' in the config is not a byte count", v.ptr);
+		else if (*end && (!strchr("kKmMgG", *end) || end[1]))
+			err = xtrk_error_set(XTRK_EINVALID, "profile.maxBytes = '%s' in the config is not a byte count", v.ptr);
+		else if (*end)
+			max <<= strchr("kK", *end) ? 10 : strchr("mM", *end) ? 20 : 30;
+		if (err < 0) {
+			xtrk_warning_add("%s; profiles keep the default limit", xtrk_error_last());
+			max = XTRK_PROFILE_DEFAULT_MAX_BYTES;
+			err = 0;
+		}
+	}
+	xtrk_error_clear();
+	for (size_t i = 0; i < s->ndata; i++) {
+		struct data_input *d = &s->data[i];
+		const char *kind = xtrk_profile_kind(d->relpath);
+		json_t *prof = NULL;
+		char *dump;
+		if (strcmp(d->role, "dataset") || d->left_out || d->snap.is_tree || !kind || d->snap.bytes > max)
+			continue;
+		xtrk_buf_clear(&abs);
+		if ((err = xtrk_buf_printf(&abs, "%s/%s", xtrk_repo_workdir(s->repo), d->relpath)) < 0)
+			goto done;
+		if (xtrk_profile_file(&prof, abs.ptr, kind, d->relpath) < 0) {
+			xtrk_warning_add("dataset '%s' was not profiled: %s", d->relpath, xtrk_error_last());
+			xtrk_error_clear();
+			continue;
+		}
+		dump = xtrk_json_dumps(prof, XTRK_JSON_STORE);
+		json_decref(prof);
+		if (!dump) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		err = xtrk_txn_write(&d->profile, txn, XTRK_OBJ_BLOB, dump, strlen(dump));
+		free(dump);
+		if (err < 0)
+			goto done;
+		d->has_profile = 1;
+	}
+	err = 0;
+done:
+	xtrk_buf_dispose(&v);
+	xtrk_buf_dispose(&abs);
+	return err;
 }
 
 static int commit_state_prepare(struct commit_state *s)
@@ -484,6 +550,8 @@ int xtrk_run_commit(xtrk_oid *out, json_t **run_out, xtrk_repo *repo, const xtrk
 			s.data[i].left_out = 1;
 		}
 	}
+	if ((err = profile_datasets(&s, txn)) < 0)
+		goto done;
 	for (size_t i = 0; i < json_array_size(s.params_files); i++) {
 		json_t *pf = json_array_get(s.params_files, i);
 		xtrk_oid id;

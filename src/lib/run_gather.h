@@ -18,6 +18,8 @@ struct data_input {
 	const char *role;
 	xtrk_snapshot snap;
 	int left_out;        /* it could not be read once the command had run: named in the error instead */
+	int has_profile;     /* a table profiled: its profile blob is `profile` */
+	xtrk_oid profile;
 };
 
 struct commit_state {

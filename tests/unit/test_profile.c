@@ -1,0 +1,180 @@
+/* Unit tests for the data profiles' sketches (KLL quantiles, HyperLogLog) and their exact counts. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "helpers.h"
+#include "xtrk/errors.h"
+#include "xtrk/profile.h"
+
+/* A fixed pseudo-random sequence (xorshift), uniform in [0, 1). */
+static uint64_t rs = 88172645463325252ull;
+static double uni(void)
+{
+	rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+	return (double)(rs >> 11) / 9007199254740992.0;
+}
+
+static double normal(double mean)
+{
+	double u = uni() + 1e-12, v = uni();
+	return mean + sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+Test(kll, quantiles_are_close_and_memory_is_bounded)
+{
+	xtrk_kll *s = xtrk_kll_new(256);
+	for (int i = 0; i < 1000000; i++)
+		cr_assert_eq(xtrk_kll_add(s, (double)(((long)i * 7919) % 1000000)), 0);
+	cr_assert_eq(xtrk_kll_count(s), 1000000);
+	/* At most k a level: about log2(n / k) levels. */
+	cr_assert_leq(xtrk_kll_retained(s), 256 * 14, "%zu values kept", xtrk_kll_retained(s));
+	for (double q = 0.05; q < 1; q += 0.1)
+		cr_assert_leq(fabs(xtrk_kll_quantile(s, q) / 1e6 - q), 0.02, "q %g: %g", q, xtrk_kll_quantile(s, q));
+	cr_assert_leq(fabs(xtrk_kll_cdf(s, 250000) - 0.25), 0.02);
+	xtrk_kll_free(s);
+}
+
+Test(kll, merged_sketches_answer_for_both)
+{
+	xtrk_kll *a = xtrk_kll_new(256), *b = xtrk_kll_new(256);
+	for (int i = 0; i < 50000; i++) {
+		xtrk_kll_add(a, i);
+		xtrk_kll_add(b, 50000 + i);
+	}
+	cr_assert_eq(xtrk_kll_merge(a, b), 0);
+	cr_assert_eq(xtrk_kll_count(a), 100000);
+	cr_assert_leq(fabs(xtrk_kll_quantile(a, 0.5) - 50000), 2000, "%g", xtrk_kll_quantile(a, 0.5));
+	cr_assert_leq(fabs(xtrk_kll_cdf(a, 75000) - 0.75), 0.02);
+	xtrk_kll_free(a);
+	xtrk_kll_free(b);
+}
+
+Test(kll, ks_tells_a_shifted_normal_from_a_resample)
+{
+	xtrk_kll *base = xtrk_kll_new(256), *same = xtrk_kll_new(256), *shifted = xtrk_kll_new(256);
+	for (int i = 0; i < 100000; i++) {
+		xtrk_kll_add(base, normal(0));
+		xtrk_kll_add(same, normal(0));
+		xtrk_kll_add(shifted, normal(0.5));
+	}
+	cr_assert_lt(xtrk_kll_ks(base, same), 0.05, "%g", xtrk_kll_ks(base, same));
+	/* The true statistic for a shift of half a standard deviation is about 0.197. */
+	cr_assert_gt(xtrk_kll_ks(base, shifted), 0.15, "%g", xtrk_kll_ks(base, shifted));
+	cr_assert_lt(xtrk_kll_ks(base, shifted), 0.25, "%g", xtrk_kll_ks(base, shifted));
+	xtrk_kll_free(base);
+	xtrk_kll_free(same);
+	xtrk_kll_free(shifted);
+}
+
+Test(kll, json_round_trip_and_malformed_sketches)
+{
+	xtrk_kll *s = xtrk_kll_new(64), *back;
+	json_t *j, *bad;
+	for (int i = 0; i < 10000; i++)
+		xtrk_kll_add(s, i);
+	j = xtrk_kll_to_json(s);
+	cr_assert_not_null(back = xtrk_kll_from_json(j));
+	cr_assert_eq(xtrk_kll_count(back), 10000);
+	cr_assert_float_eq(xtrk_kll_cdf(back, 5000), xtrk_kll_cdf(s, 5000), 1e-12);
+	xtrk_kll_free(back);
+	/* A level longer than k, a value that is no number, levels that are no list. */
+	bad = json_deep_copy(j);
+	for (int i = 0; i < 100; i++)
+		json_array_append_new(json_array_get(json_object_get(bad, "levels"), 0), json_real(1));
+	cr_assert_null(xtrk_kll_from_json(bad));
+	json_decref(bad);
+	bad = json_pack("{s:i, s:i, s:[[s]]}", "k", 64, "n", 1, "levels", "x");
+	cr_assert_null(xtrk_kll_from_json(bad));
+	json_decref(bad);
+	bad = json_pack("{s:i, s:i, s:s}", "k", 64, "n", 1, "levels", "x");
+	cr_assert_null(xtrk_kll_from_json(bad));
+	json_decref(bad);
+	json_decref(j);
+	xtrk_kll_free(s);
+}
+
+Test(hll, distinct_counts_within_a_few_percent)
+{
+	static xtrk_hll h, small;
+	for (uint64_t i = 0; i < 200000; i++)
+		xtrk_hll_add(&h, XXH3_64bits(&i, sizeof(i)));
+	for (uint64_t i = 0; i < 300; i++) {
+		xtrk_hll_add(&small, XXH3_64bits(&i, sizeof(i)));
+		xtrk_hll_add(&small, XXH3_64bits(&i, sizeof(i))); /* twice: counted once */
+	}
+	cr_assert_leq(fabs(xtrk_hll_estimate(&h) / 200000 - 1), 0.05, "%g", xtrk_hll_estimate(&h));
+	cr_assert_leq(fabs(xtrk_hll_estimate(&small) / 300 - 1), 0.05, "%g", xtrk_hll_estimate(&small));
+}
+
+static json_t *profile_text(const char *name, const char *text)
+{
+	json_t *p = NULL;
+	write_file(name, text, strlen(text));
+	cr_assert_eq(xtrk_profile_file(&p, name, NULL, name), 0, "%s", xtrk_error_last());
+	return p;
+}
+
+static json_t *col(json_t *p, size_t i) { return json_array_get(json_object_get(p, "columns"), i); }
+static json_int_t geti(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+Test(profile, missing_values_types_and_stats_are_exact, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	json_t *p = profile_text("t.csv", "n,s,b\n1,a,true\n,NA,false\n3, a ,\nnull,b,TRUE\n5,,false\n");
+	cr_assert_eq(geti(p, "rows"), 5);
+	cr_assert_eq(geti(col(p, 0), "missing"), 2);
+	cr_assert_eq(geti(col(p, 1), "missing"), 2);
+	cr_assert_eq(geti(col(p, 2), "missing"), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(col(p, 0), "type")), "number");
+	cr_assert_str_eq(json_string_value(json_object_get(col(p, 1), "type")), "string");
+	cr_assert_str_eq(json_string_value(json_object_get(col(p, 2), "type")), "bool");
+	cr_assert_float_eq(json_real_value(json_object_get(col(p, 0), "mean")), 3.0, 1e-12);
+	cr_assert_float_eq(json_real_value(json_object_get(col(p, 0), "std")), 2.0, 1e-12);
+	/* " a " is "a": blanks around a field do not count. */
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(col(p, 1), "top"), 0), "value")), "a");
+	cr_assert_eq(geti(json_array_get(json_object_get(col(p, 1), "top"), 0), "count"), 2);
+	json_decref(p);
+}
+
+Test(profile, fingerprints_are_kept_exactly_then_sampled, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	FILE *f = fopen("big.csv", "w");
+	json_t *p = NULL, *fp;
+	fputs("i\n", f);
+	for (int i = 0; i < 200000; i++)
+		fprintf(f, "%d\n", i);
+	fclose(f);
+	cr_assert_eq(xtrk_profile_file(&p, "big.csv", NULL, "big.csv"), 0, "%s", xtrk_error_last());
+	fp = json_object_get(p, "fingerprints");
+	cr_assert(json_is_false(json_object_get(fp, "complete")));
+	cr_assert_leq(strlen(json_string_value(json_object_get(fp, "hashes"))) / 16, XTRK_PROFILE_MAX_FINGERPRINTS);
+	cr_assert_geq(strlen(json_string_value(json_object_get(fp, "hashes"))) / 16, XTRK_PROFILE_MAX_FINGERPRINTS / 4);
+	json_decref(p);
+	p = profile_text("small.csv", "i\n1\n2\n2\n3\n");
+	fp = json_object_get(p, "fingerprints");
+	cr_assert(json_is_true(json_object_get(fp, "complete")));
+	cr_assert_eq(strlen(json_string_value(json_object_get(fp, "hashes"))), 3 * 16); /* distinct rows */
+	json_decref(p);
+}
+
+Test(profile, leakage_is_counted_exactly, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	json_t *tr = profile_text("train.csv", "a,b\n1,x\n2,y\n3,z\n4,w\n"),
+	       *te = profile_text("test.csv", "a,b\n9,q\n2,y\n 4 ,w\n8,y\n"), *all, *leaks = NULL;
+	xtrk_leakage_names names = { "train*", "test*" };
+	all = json_pack("[{s:s, s:o}, {s:s, s:o}]", "name", "train", "profile", tr, "name", "test", "profile", te);
+	cr_assert_eq(xtrk_profile_leakage(&leaks, all, &names), 0);
+	cr_assert_eq(json_array_size(leaks), 1);
+	cr_assert_eq(geti(json_array_get(leaks, 0), "shared"), 2);
+	cr_assert(json_is_true(json_object_get(json_array_get(leaks, 0), "exact")));
+	cr_assert_eq(geti(json_array_get(json_object_get(json_array_get(leaks, 0), "examples"), 0), "train_line") +
+			geti(json_array_get(json_object_get(json_array_get(leaks, 0), "examples"), 1), "train_line"),
+		3 + 5);
+	json_decref(leaks);
+	json_decref(all);
+	cr_assert(xtrk_leakage_name_match("test*, eval*,val*", "eval_set"));
+	cr_assert(!xtrk_leakage_name_match("test*,eval*", "training"));
+}
