@@ -5,21 +5,35 @@ python3 -c 'import boto3' 2>/dev/null || skip_all "python boto3 is not installed
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-S3_PORT=$(free_port)
-# S3_SIGNED=1: the server checks every request's signature (after the first 3 actions, which make
-# an IAM user with a key and the bucket).
-if [ "${S3_SIGNED:-0}" = 1 ]; then
-	INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TRASH/moto.log" 2>&1 &
-else
-	moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TRASH/moto.log" 2>&1 &
-fi
-S3_PID=$!
-trap 'kill $S3_PID ${PROXY_PID:-} 2>/dev/null; cd /; rm -rf "$TRASH"' EXIT
-S3_URL=http://127.0.0.1:$S3_PORT
-i=0
-until curl -s -o /dev/null "$S3_URL/moto-api/" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 100 ] && skip_all "moto_server did not start"
-	sleep 0.1
+# start_moto: moto_server on a free port, up and answering; 1 when it did not come up. A port
+# another test took between free_port and the bind is caught (this server is then not running)
+# and another one tried.
+start_moto() {
+	S3_PORT=$(free_port)
+	# S3_SIGNED=1: the server checks every request's signature (after the first 3 actions, which
+	# make an IAM user with a key and the bucket).
+	if [ "${S3_SIGNED:-0}" = 1 ]; then
+		INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TRASH/moto.log" 2>&1 &
+	else
+		moto_server -H 127.0.0.1 -p "$S3_PORT" >"$TRASH/moto.log" 2>&1 &
+	fi
+	S3_PID=$!
+	S3_URL=http://127.0.0.1:$S3_PORT
+	i=0
+	# a loaded machine can take a while to start python and moto: up to 60 s
+	# ours once it says it listens on the port (a server that could not bind it exits instead)
+	until grep -q "Running on http://127.0.0.1:$S3_PORT" "$TRASH/moto.log" 2>/dev/null &&
+		curl -s -o /dev/null "$S3_URL/moto-api/" 2>/dev/null; do
+		kill -0 $S3_PID 2>/dev/null || return 1
+		i=$((i + 1)); [ $i -gt 600 ] && return 1
+		sleep 0.1
+	done
+}
+trap 'kill ${S3_PID:-} ${PROXY_PID:-} 2>/dev/null; cd /; rm -rf "$TRASH"' EXIT
+tries=0
+until start_moto; do
+	kill $S3_PID 2>/dev/null
+	tries=$((tries + 1)); [ $tries -ge 3 ] && skip_all "moto_server did not start (3 tries; $(tail -1 "$TRASH/moto.log"))"
 done
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE
 if [ "${S3_SIGNED:-0}" = 1 ]; then
