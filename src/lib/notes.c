@@ -19,6 +19,7 @@
 #include "xtrk/refs.h"
 #include "xtrk/removed.h"
 #include "xtrk/run.h"
+#include "runrefs.h"
 #include "utf8.h"
 
 /* ---- the text rule ---- */
@@ -157,50 +158,6 @@ static int note_read(xtrk_note *out, xtrk_repo *repo, const xtrk_oid *run, const
 /* ---- refs ---- */
 
 /* The note IDs filed under refs/notes/<run>/ (names alone: each is checked when its object is read). */
-static int note_ids(xtrk_oid **out, size_t *count, xtrk_repo *repo, const xtrk_oid *run)
-{
-	xtrk_buf p = XTRK_BUF_INIT;
-	DIR *d;
-	struct dirent *de;
-	size_t alloc = 0;
-	int err = 0;
-
-	*out = NULL;
-	*count = 0;
-	xtrk_buf_printf(&p, "%s/refs/notes/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(run));
-	if (xtrk_buf_oom(&p))
-		return xtrk_error_oom();
-	if (!(d = opendir(p.ptr))) {
-		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read the notes of run %s", xtrk_oid_tostr(run));
-		xtrk_buf_dispose(&p);
-		return err;
-	}
-	while ((de = readdir(d))) {
-		xtrk_oid id;
-		if (strlen(de->d_name) != XTRK_OID_HEXSZ || xtrk_oid_parse(&id, de->d_name) < 0)
-			continue; /* lock files */
-		if (*count == alloc) {
-			size_t na = alloc ? alloc * 2 : 8;
-			xtrk_oid *np = realloc(*out, na * sizeof(*np));
-			if (!np) {
-				err = xtrk_error_oom();
-				break;
-			}
-			*out = np;
-			alloc = na;
-		}
-		(*out)[(*count)++] = id;
-	}
-	closedir(d);
-	xtrk_buf_dispose(&p);
-	if (err < 0) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
-	return err;
-}
-
 static int note_cmp(const void *a, const void *b)
 {
 	const xtrk_note *x = a, *y = b;
@@ -224,7 +181,7 @@ int xtrk_notes_list(xtrk_note **out, size_t *count, xtrk_repo *repo, const xtrk_
 
 	*out = NULL;
 	*count = 0;
-	if ((err = note_ids(&ids, &n, repo, run)) < 0 || n == 0)
+	if ((err = runrefs_ids(&ids, &n, repo, "notes", run, "notes")) < 0 || n == 0)
 		return err;
 	if (n > XTRK_NOTES_MAX_PER_RUN) {
 		if (!lenient) {
@@ -443,51 +400,9 @@ int xtrk_notes_carried(xtrk_oid **ids, size_t *n, json_t *notes, const xtrk_oid 
 	return err;
 }
 
-static int note_ref(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *id)
-{
-	xtrk_buf rel = XTRK_BUF_INIT, content = XTRK_BUF_INIT;
-	int err;
-	xtrk_buf_printf(&rel, "refs/notes/%s/%s", xtrk_oid_tostr(run), xtrk_oid_tostr(id));
-	xtrk_buf_printf(&content, "%s\n", xtrk_oid_tostr(id));
-	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? xtrk_error_oom() : xtrk_ref_write(repo, rel.ptr, content.ptr, 0);
-	xtrk_buf_dispose(&rel);
-	xtrk_buf_dispose(&content);
-	return err;
-}
-
-static int note_ref_exists(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *id)
-{
-	xtrk_buf p = XTRK_BUF_INIT;
-	int there;
-	xtrk_buf_printf(&p, "%s/refs/notes/%s/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(run), xtrk_oid_tostr(id));
-	there = !xtrk_buf_oom(&p) && access(p.ptr, F_OK) == 0;
-	xtrk_buf_dispose(&p);
-	return there;
-}
-
 int xtrk_notes_publish(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *ids, size_t n)
 {
-	xtrk_oid *have;
-	size_t nhave, left;
-	int err;
-	if (!n)
-		return 0;
-	if ((err = note_ids(&have, &nhave, repo, run)) < 0)
-		return err;
-	free(have);
-	left = nhave < XTRK_NOTES_MAX_PER_RUN ? XTRK_NOTES_MAX_PER_RUN - nhave : 0;
-	for (size_t i = 0; i < n && err == 0; i++) {
-		if (note_ref_exists(repo, run, &ids[i]))
-			continue;
-		if (!left) {
-			xtrk_warning_add("run %s already has %d notes; %zu more left out", xtrk_oid_tostr(run),
-				XTRK_NOTES_MAX_PER_RUN, n - i);
-			break;
-		}
-		if ((err = note_ref(repo, run, &ids[i])) == 0)
-			left--;
-	}
-	return err;
+	return runrefs_publish(repo, "notes", run, ids, n, XTRK_NOTES_MAX_PER_RUN, "notes");
 }
 
 int xtrk_note_add(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const char *text, size_t len)
@@ -503,7 +418,7 @@ int xtrk_note_add(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const cha
 
 	if ((err = xtrk_note_text_check(text, len)) < 0 || (err = xtrk_run_check_listed(repo, run)) < 0)
 		return err;
-	if ((err = note_ids(&have, &nhave, repo, run)) < 0)
+	if ((err = runrefs_ids(&have, &nhave, repo, "notes", run, "notes")) < 0)
 		return err;
 	free(have);
 	if (nhave >= XTRK_NOTES_MAX_PER_RUN)
@@ -535,7 +450,7 @@ int xtrk_note_add(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, const cha
 	/* The object durable first, then the ref that names it. */
 	if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0 ||
 	    (err = xtrk_txn_write(&id, txn, XTRK_OBJ_BLOB, bytes, strlen(bytes))) < 0 || (err = xtrk_txn_commit(txn)) < 0 ||
-	    (err = note_ref(repo, run, &id)) < 0)
+	    (err = runrefs_add(repo, "notes", run, &id)) < 0)
 		goto done;
 	{
 		json_t *d = json_pack("{s:s, s:s}", "note", xtrk_oid_tostr(&id), "run", xtrk_oid_tostr(run));
@@ -568,7 +483,7 @@ int xtrk_notes_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t
 	for (size_t r = 0; r < n && err == 0; r++) {
 		xtrk_oid *names;
 		size_t k;
-		if ((err = note_ids(&names, &k, from, &runs[r])) < 0 || !k)
+		if ((err = runrefs_ids(&names, &k, from, "notes", &runs[r], "notes")) < 0 || !k)
 			continue;
 		if (k > XTRK_NOTES_MAX_PER_RUN) { /* a store that holds more is damaged: no more are read */
 			xtrk_warning_add("run %s has %zu notes; only %d are copied", xtrk_oid_tostr(&runs[r]), k,

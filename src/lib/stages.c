@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "runrefs.h"
 #include "xtrk/capture.h"
 #include "xtrk/audit.h"
 #include "xtrk/errors.h"
@@ -26,6 +27,7 @@
 #include "xtrk/stages.h"
 
 #define NS "refs/stages"
+#define AREA "stages" /* NS without refs/ */
 #define SSH_TIMEOUT_MS 30000
 
 /* ---- the rules ---- */
@@ -239,50 +241,6 @@ static int rec_read(xtrk_stage_rec *out, xtrk_repo *repo, const xtrk_oid *run, c
 
 /* ---- refs ---- */
 
-static int rec_ids(xtrk_oid **out, size_t *count, xtrk_repo *repo, const xtrk_oid *run)
-{
-	xtrk_buf p = XTRK_BUF_INIT;
-	DIR *d;
-	struct dirent *de;
-	size_t alloc = 0;
-	int err = 0;
-
-	*out = NULL;
-	*count = 0;
-	xtrk_buf_printf(&p, "%s/" NS "/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(run));
-	if (xtrk_buf_oom(&p))
-		return xtrk_error_oom();
-	if (!(d = opendir(p.ptr))) {
-		err = errno == ENOENT ? 0 : xtrk_error_errno("cannot read the stages of run %s", xtrk_oid_tostr(run));
-		xtrk_buf_dispose(&p);
-		return err;
-	}
-	while ((de = readdir(d))) {
-		xtrk_oid id;
-		if (strlen(de->d_name) != XTRK_OID_HEXSZ || xtrk_oid_parse(&id, de->d_name) < 0)
-			continue;
-		if (*count == alloc) {
-			size_t na = alloc ? alloc * 2 : 8;
-			xtrk_oid *np = realloc(*out, na * sizeof(*np));
-			if (!np) {
-				err = xtrk_error_oom();
-				break;
-			}
-			*out = np;
-			alloc = na;
-		}
-		(*out)[(*count)++] = id;
-	}
-	closedir(d);
-	xtrk_buf_dispose(&p);
-	if (err < 0) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
-	return err;
-}
-
 static int rec_cmp(const void *a, const void *b)
 {
 	const xtrk_stage_rec *x = a, *y = b;
@@ -306,7 +264,7 @@ int xtrk_stages_list(xtrk_stage_rec **out, size_t *count, xtrk_repo *repo, const
 
 	*out = NULL;
 	*count = 0;
-	if ((err = rec_ids(&ids, &n, repo, run)) < 0 || n == 0)
+	if ((err = runrefs_ids(&ids, &n, repo, AREA, run, "stages")) < 0 || n == 0)
 		return err;
 	if (n > XTRK_STAGES_MAX_PER_RUN) {
 		if (!lenient) {
@@ -696,18 +654,6 @@ done:
 
 /* ---- writing ---- */
 
-static int rec_ref(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *id)
-{
-	xtrk_buf rel = XTRK_BUF_INIT, content = XTRK_BUF_INIT;
-	int err;
-	xtrk_buf_printf(&rel, NS "/%s/%s", xtrk_oid_tostr(run), xtrk_oid_tostr(id));
-	xtrk_buf_printf(&content, "%s\n", xtrk_oid_tostr(id));
-	err = xtrk_buf_oom(&rel) || xtrk_buf_oom(&content) ? xtrk_error_oom() : xtrk_ref_write(repo, rel.ptr, content.ptr, 0);
-	xtrk_buf_dispose(&rel);
-	xtrk_buf_dispose(&content);
-	return err;
-}
-
 /* Store `o` and name it: the object durable first, then its ref. */
 static int rec_store(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, json_t *o)
 {
@@ -719,7 +665,7 @@ static int rec_store(xtrk_oid *out, xtrk_repo *repo, const xtrk_oid *run, json_t
 		return xtrk_error_oom();
 	if ((err = xtrk_txn_new(&txn, xtrk_repo_odb(repo))) == 0 &&
 	    (err = xtrk_txn_write(&id, txn, XTRK_OBJ_BLOB, bytes, strlen(bytes))) == 0 &&
-	    (err = xtrk_txn_commit(txn)) == 0 && (err = rec_ref(repo, run, &id)) == 0 && out)
+	    (err = xtrk_txn_commit(txn)) == 0 && (err = runrefs_add(repo, AREA, run, &id)) == 0 && out)
 		*out = id;
 	xtrk_txn_free(txn);
 	free(bytes);
@@ -730,7 +676,7 @@ static int room(xtrk_repo *repo, const xtrk_oid *run)
 {
 	xtrk_oid *have;
 	size_t n;
-	int err = rec_ids(&have, &n, repo, run);
+	int err = runrefs_ids(&have, &n, repo, AREA, run, "stages");
 	free(have);
 	if (err == 0 && n >= XTRK_STAGES_MAX_PER_RUN)
 		err = xtrk_error_set(XTRK_EINVALID, "run %s already has %zu stage records; a run holds at most %d",
@@ -1025,39 +971,9 @@ int xtrk_stages_carried(xtrk_oid **ids, size_t *n, json_t *stages, const xtrk_oi
 	return err;
 }
 
-static int rec_ref_exists(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *id)
-{
-	xtrk_buf p = XTRK_BUF_INIT;
-	int there;
-	xtrk_buf_printf(&p, "%s/" NS "/%s/%s", xtrk_repo_dir(repo), xtrk_oid_tostr(run), xtrk_oid_tostr(id));
-	there = !xtrk_buf_oom(&p) && access(p.ptr, F_OK) == 0;
-	xtrk_buf_dispose(&p);
-	return there;
-}
-
 int xtrk_stages_publish(xtrk_repo *repo, const xtrk_oid *run, const xtrk_oid *ids, size_t n)
 {
-	xtrk_oid *have;
-	size_t nhave, left;
-	int err;
-	if (!n)
-		return 0;
-	if ((err = rec_ids(&have, &nhave, repo, run)) < 0)
-		return err;
-	free(have);
-	left = nhave < XTRK_STAGES_MAX_PER_RUN ? XTRK_STAGES_MAX_PER_RUN - nhave : 0;
-	for (size_t i = 0; i < n && err == 0; i++) {
-		if (rec_ref_exists(repo, run, &ids[i]))
-			continue;
-		if (!left) {
-			xtrk_warning_add("run %s already has %d stage records; %zu more left out", xtrk_oid_tostr(run),
-				XTRK_STAGES_MAX_PER_RUN, n - i);
-			break;
-		}
-		if ((err = rec_ref(repo, run, &ids[i])) == 0)
-			left--;
-	}
-	return err;
+	return runrefs_publish(repo, AREA, run, ids, n, XTRK_STAGES_MAX_PER_RUN, "stage records");
 }
 
 int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t n)
@@ -1075,7 +991,7 @@ int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_
 	for (size_t r = 0; r < n && err == 0; r++) {
 		xtrk_oid *names;
 		size_t k;
-		if ((err = rec_ids(&names, &k, from, &runs[r])) < 0 || !k)
+		if ((err = runrefs_ids(&names, &k, from, AREA, &runs[r], "stages")) < 0 || !k)
 			continue;
 		if (k > XTRK_STAGES_MAX_PER_RUN) {
 			xtrk_warning_add("run %s has %zu stage records; only %d are copied", xtrk_oid_tostr(&runs[r]), k,
@@ -1090,7 +1006,7 @@ int xtrk_stages_copy(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_
 		for (size_t i = 0; i < k && err == 0; i++) {
 			xtrk_stage_rec rec;
 			xtrk_oid got;
-			if (rec_ref_exists(to, &runs[r], &names[i]) && xtrk_odb_exists(xtrk_repo_odb(to), &names[i])) {
+			if (runrefs_has(to, AREA, &runs[r], &names[i]) && xtrk_odb_exists(xtrk_repo_odb(to), &names[i])) {
 				ids[r][nids[r]++] = names[i];
 				continue;
 			}
@@ -1130,11 +1046,11 @@ int xtrk_stages_vet(xtrk_repo *to, xtrk_repo *from, const xtrk_oid *runs, size_t
 	for (size_t r = 0; r < n && err == 0; r++) {
 		xtrk_oid *names;
 		size_t k;
-		if ((err = rec_ids(&names, &k, from, &runs[r])) < 0)
+		if ((err = runrefs_ids(&names, &k, from, AREA, &runs[r], "stages")) < 0)
 			break;
 		for (size_t i = 0; i < k && i < XTRK_STAGES_MAX_PER_RUN && err == 0; i++) {
 			xtrk_stage_rec rec;
-			if (rec_ref_exists(to, &runs[r], &names[i]))
+			if (runrefs_has(to, AREA, &runs[r], &names[i]))
 				continue;
 			if (rec_read(&rec, from, &runs[r], &names[i]) < 0) {
 				xtrk_error_clear(); /* damaged: left behind by the copy, with a warning */
