@@ -27,9 +27,10 @@ static const char usage[] =
 	"      --prune=DATE    remove unreferenced things older than DATE (now, never,\n"
 	"                      YYYY-MM-DD[ HH:MM[:SS]], @UNIXTIME, N.UNIT.ago)\n"
 	"      --wait=SECONDS  wait this long for writes in progress (default 60)\n"
-	"      --remote=NAME   collect the folder remote NAME instead of this store\n"
-	"                      (the grace period is this store's, or the remote's\n"
-	"                      gc.pruneExpire when that is longer)\n"
+	"      --remote=NAME   collect the remote NAME instead of this store (a folder\n"
+	"                      remote: the grace period is this store's, or the\n"
+	"                      remote's gc.pruneExpire when that is longer; an S3\n"
+	"                      remote: the files killed pushes left)\n"
 	"      --json          the report as JSON on stdout\n"
 	"  -v, --verbose       list each thing removed\n"
 	"  -h, --help          show this help\n";

@@ -1127,6 +1127,8 @@ int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const c
 		goto done;
 	g.idx = idx;
 	out->refs = json_object_size(json_object_get(idx, "refs"));
+	json_object_foreach(json_object_get(idx, "refs"), k, v)
+		out->runs += !strncmp(k, "experiments/", 12);
 	/* An interrupted round first: its files go, then "deleting" is cleared. */
 	json_object_foreach(json_object_get(idx, "deleting"), k, v) {
 		if (g.n == g.alloc) {
