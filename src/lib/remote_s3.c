@@ -1105,6 +1105,70 @@ static int gc_delete_all(xtrk_s3 *s, struct gc_scan *g, xtrk_gc_result *out, con
 	return 0;
 }
 
+struct stale_uploads {
+	int64_t cutoff; /* server clock */
+	char **keys, **ids;
+	size_t n, alloc, kept_recent;
+};
+
+static int upload_seen(const char *key, const char *upload_id, int64_t initiated, void *payload)
+{
+	struct stale_uploads *u = payload;
+	if (!file_key_ok(key))
+		return 0;
+	if (initiated < 0 || initiated >= u->cutoff) {
+		u->kept_recent++;
+		return 0;
+	}
+	if (u->n == u->alloc) {
+		size_t na = u->alloc ? 2 * u->alloc : 16;
+		char **nk = realloc(u->keys, na * sizeof(*nk)), **ni;
+		if (!nk)
+			return xtrk_error_oom();
+		u->keys = nk;
+		if (!(ni = realloc(u->ids, na * sizeof(*ni))))
+			return xtrk_error_oom();
+		u->ids = ni;
+		u->alloc = na;
+	}
+	if (!(u->keys[u->n] = strdup(key)))
+		return xtrk_error_oom();
+	if (!(u->ids[u->n] = strdup(upload_id))) {
+		free(u->keys[u->n]);
+		return xtrk_error_oom();
+	}
+	u->n++;
+	return 0;
+}
+
+/* Multipart uploads a killed push began and never finished hold their parts on the server: aborted after the grace period. */
+static int abort_stale_uploads(xtrk_s3 *s, int64_t cutoff, xtrk_gc_result *out, const xtrk_gc_options *o)
+{
+	struct stale_uploads u = { cutoff, NULL, NULL, 0, 0, 0 };
+	xtrk_buf what = XTRK_BUF_INIT;
+	int err = xtrk_s3_list_uploads(s, "objects/", upload_seen, &u);
+	for (size_t i = 0; i < u.n; i++) {
+		if (err == 0 && !o->dry_run)
+			err = xtrk_s3_abort_upload(s, u.keys[i], u.ids[i]);
+		if (err == 0) {
+			xtrk_gc_item it = { XTRK_GC_TEMP, NULL, 0, 0 };
+			xtrk_buf_clear(&what);
+			xtrk_buf_printf(&what, "%s (an unfinished multipart upload)", u.keys[i]);
+			it.what = what.ptr ? what.ptr : u.keys[i];
+			out->temp_removed++;
+			if (o->removed)
+				o->removed(&it, o->payload);
+		}
+		free(u.keys[i]);
+		free(u.ids[i]);
+	}
+	out->kept_recent += u.kept_recent;
+	free(u.keys);
+	free(u.ids);
+	xtrk_buf_dispose(&what);
+	return err;
+}
+
 int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const char *url, const xtrk_gc_options *o)
 {
 	struct gc_scan g = { NULL, 0, NULL, 0, 0, 0 };
@@ -1163,7 +1227,7 @@ int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const c
 	if ((err = xtrk_s3_list(s, "objects/", gc_seen, &g)) < 0 || (err = xtrk_s3_list(s, "source/", gc_seen, &g)) < 0)
 		goto done;
 	out->kept_recent = g.kept_recent;
-	if (!g.n)
+	if ((err = abort_stale_uploads(s, g.cutoff, out, o)) < 0 || !g.n)
 		goto done;
 	if (o->dry_run) {
 		err = gc_delete_all(s, &g, out, o);

@@ -818,6 +818,121 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 	return err;
 }
 
+int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void *payload)
+{
+	xtrk_buf full = XTRK_BUF_INIT, q = XTRK_BUF_INIT, body = XTRK_BUF_INIT;
+	char *key_marker = NULL, *id_marker = NULL;
+	size_t strip = strlen(s->prefix) + (*s->prefix ? 1 : 0);
+	int err = 0, more = 1;
+
+	xtrk_buf_printf(&full, "%s%s%s", s->prefix, *s->prefix ? "/" : "", sub);
+	if (xtrk_buf_oom(&full))
+		return xtrk_error_oom();
+	while (more && err == 0) {
+		struct req r;
+		const char *c;
+		char *km = NULL, *im = NULL;
+		xtrk_buf_clear(&q);
+		/* the query's names in the order the signature sorts them */
+		xtrk_buf_printf(&q, "%.*s?", (int)strlen(s->base) - 1, s->base);
+		if (key_marker && (!(km = curl_easy_escape(NULL, key_marker, 0)) || !(im = curl_easy_escape(NULL, id_marker, 0)))) {
+			curl_free(km);
+			err = xtrk_error_oom();
+			break;
+		}
+		if (km)
+			xtrk_buf_printf(&q, "key-marker=%s&", km);
+		xtrk_buf_puts(&q, "prefix=");
+		if (query_put(&q, full.ptr) < 0) {
+			curl_free(km);
+			curl_free(im);
+			err = xtrk_error_set(XTRK_EINVALID, "cannot list the uploads of %s", xtrk_s3_where(s, sub));
+			break;
+		}
+		if (im)
+			xtrk_buf_printf(&q, "&upload-id-marker=%s", im);
+		xtrk_buf_puts(&q, "&uploads=");
+		curl_free(km);
+		curl_free(im);
+		if (xtrk_buf_oom(&q)) {
+			err = xtrk_error_oom();
+			break;
+		}
+		req_init(&r, M_GET, sub);
+		r.out = &body;
+		r.url = xtrk_buf_detach(&q);
+		if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
+			err = req_error(s, &r, "LIST (multipart uploads)");
+		req_dispose(&r);
+		if (err < 0)
+			break;
+		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
+		c = body.ptr ? body.ptr : "";
+		free(key_marker);
+		free(id_marker);
+		key_marker = id_marker = NULL;
+		while (err == 0 && (c = strstr(c, "<Upload>"))) {
+			const char *end = strstr(c, "</Upload>");
+			char *item, *key = NULL, *id = NULL, *at = NULL;
+			if (!end)
+				break;
+			if (!(item = strndup(c, (size_t)(end - c))))
+				err = xtrk_error_oom();
+			if (item) {
+				key = xml_value(item, "Key");
+				id = xml_value(item, "UploadId");
+				at = xml_value(item, "Initiated");
+			}
+			if (err == 0 && key && id && *id && !strchr(id, '&') && !strncmp(key, full.ptr, full.size) &&
+			    strlen(key) > strip && !strchr(key, '&')) {
+				err = fn(key + strip, id, iso_time(at), payload);
+			}
+			if (key && id) {
+				free(key_marker);
+				free(id_marker);
+				key_marker = key;
+				id_marker = id;
+				key = id = NULL;
+			}
+			free(item);
+			free(key);
+			free(id);
+			free(at);
+			c = end;
+		}
+		if (more && !key_marker)
+			more = 0;
+		xtrk_buf_clear(&body);
+	}
+	free(key_marker);
+	free(id_marker);
+	xtrk_buf_dispose(&full);
+	xtrk_buf_dispose(&q);
+	xtrk_buf_dispose(&body);
+	return err;
+}
+
+int xtrk_s3_abort_upload(xtrk_s3 *s, const char *key, const char *upload_id)
+{
+	struct req r;
+	xtrk_buf q = XTRK_BUF_INIT;
+	char *esc = curl_easy_escape(NULL, upload_id, 0);
+	int err;
+	req_init(&r, M_DELETE, key);
+	if (esc)
+		xtrk_buf_printf(&q, "uploadId=%s", esc);
+	curl_free(esc);
+	if (!esc || xtrk_buf_oom(&q) || !(r.url = make_url(s, key, q.ptr))) {
+		xtrk_buf_dispose(&q);
+		return xtrk_error_oom();
+	}
+	if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || (r.status / 100 != 2 && r.status != 404)))
+		err = req_error(s, &r, "DELETE (an unfinished multipart upload)");
+	req_dispose(&r);
+	xtrk_buf_dispose(&q);
+	return err;
+}
+
 /* ---- multipart ---- */
 
 static char *xml_value(const char *text, const char *tag)

@@ -57,6 +57,15 @@ typedef int (*xtrk_s3_list_fn)(const char *key, uint64_t size, int64_t modified,
  */
 int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload);
 
+/** One unfinished multipart upload: its key relative to the prefix, its ID, when it began (server clock; -1 unknown). */
+typedef int (*xtrk_s3_upload_fn)(const char *key, const char *upload_id, int64_t initiated, void *payload);
+
+/** The unfinished multipart uploads under `sub`, all pages. */
+int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void *payload);
+
+/** Abort one (absent is fine): its parts are freed on the server. */
+int xtrk_s3_abort_upload(xtrk_s3 *s, const char *key, const char *upload_id);
+
 /** The server's clock now: the Date of its last answer, advanced by ours since (ours when none came yet). */
 int64_t xtrk_s3_server_now(xtrk_s3 *s);
 
