@@ -1017,15 +1017,8 @@ struct gc_scan {
 	size_t n, alloc, kept_recent;
 };
 
-static int gc_seen(const char *key, uint64_t size, int64_t modified, void *payload)
+static int leftover_add(struct gc_scan *g, const char *key, uint64_t size, int64_t modified, int named)
 {
-	struct gc_scan *g = payload;
-	if (!file_key_ok(key) || file_key_named(g->idx, key) || json_object_get(json_object_get(g->idx, "deleting"), key))
-		return 0;
-	if (modified < 0 || modified >= g->cutoff) {
-		g->kept_recent++;
-		return 0;
-	}
 	if (g->n == g->alloc) {
 		size_t na = g->alloc ? 2 * g->alloc : 64;
 		struct leftover *nl = realloc(g->l, na * sizeof(*nl));
@@ -1037,9 +1030,21 @@ static int gc_seen(const char *key, uint64_t size, int64_t modified, void *paylo
 	if (!(g->l[g->n].key = strdup(key)))
 		return xtrk_error_oom();
 	g->l[g->n].size = size;
-	g->l[g->n].named = 0;
+	g->l[g->n].named = named;
 	g->l[g->n++].modified = modified;
 	return 0;
+}
+
+static int gc_seen(const char *key, uint64_t size, int64_t modified, void *payload)
+{
+	struct gc_scan *g = payload;
+	if (!file_key_ok(key) || file_key_named(g->idx, key) || json_object_get(json_object_get(g->idx, "deleting"), key))
+		return 0;
+	if (modified < 0 || modified >= g->cutoff) {
+		g->kept_recent++;
+		return 0;
+	}
+	return leftover_add(g, key, size, modified, 0);
 }
 
 struct gc_edit {
@@ -1194,25 +1199,9 @@ int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const c
 	json_object_foreach(json_object_get(idx, "refs"), k, v)
 		out->runs += !strncmp(k, "experiments/", 12);
 	/* An interrupted round first: its files go, then "deleting" is cleared. */
-	json_object_foreach(json_object_get(idx, "deleting"), k, v) {
-		if (g.n == g.alloc) {
-			size_t na = g.alloc ? 2 * g.alloc : 64;
-			struct leftover *nl = realloc(g.l, na * sizeof(*nl));
-			if (!nl) {
-				err = xtrk_error_oom();
-				goto done;
-			}
-			g.l = nl;
-			g.alloc = na;
-		}
-		if (!(g.l[g.n].key = strdup(k))) {
-			err = xtrk_error_oom();
+	json_object_foreach(json_object_get(idx, "deleting"), k, v)
+		if ((err = leftover_add(&g, k, 0, -1, file_key_named(idx, k))) < 0) /* never a file an entry names */
 			goto done;
-		}
-		g.l[g.n].size = 0;
-		g.l[g.n].named = file_key_named(idx, k); /* never a file an entry names */
-		g.l[g.n++].modified = -1;
-	}
 	if (g.n && !o->dry_run) {
 		if ((err = gc_delete_all(s, &g, out, o)) < 0 ||
 		    (err = index_update(s, &lk, &idx, &etag, &exists, gc_end, &e)) < 0)

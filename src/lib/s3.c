@@ -742,6 +742,22 @@ static int query_put(xtrk_buf *q, const char *v)
 	return 0;
 }
 
+/* GET one page of a listing at the URL in `q` (consumed) into `body`. */
+static int list_page(xtrk_s3 *s, xtrk_buf *q, const char *sub, xtrk_buf *body, const char *what)
+{
+	struct req r;
+	int err;
+	if (xtrk_buf_oom(q))
+		return xtrk_error_oom();
+	req_init(&r, M_GET, sub);
+	r.out = body;
+	r.url = xtrk_buf_detach(q);
+	if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
+		err = req_error(s, &r, what);
+	req_dispose(&r);
+	return err;
+}
+
 int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 {
 	xtrk_buf full = XTRK_BUF_INIT, q = XTRK_BUF_INIT, body = XTRK_BUF_INIT, after = XTRK_BUF_INIT;
@@ -754,7 +770,6 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 	strip = strlen(s->prefix) + (*s->prefix ? 1 : 0);
 	/* A page at a time, each from after the last key seen (no continuation tokens to carry). */
 	while (more && err == 0) {
-		struct req r;
 		const char *c;
 		xtrk_buf_clear(&q);
 		/* the bucket itself: its URL without the trailing '/' */
@@ -765,17 +780,7 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 				xtrk_s3_where(s, sub));
 			break;
 		}
-		if (xtrk_buf_oom(&q)) {
-			err = xtrk_error_oom();
-			break;
-		}
-		req_init(&r, M_GET, sub);
-		r.out = &body;
-		r.url = xtrk_buf_detach(&q);
-		if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
-			err = req_error(s, &r, "LIST");
-		req_dispose(&r);
-		if (err < 0)
+		if ((err = list_page(s, &q, sub, &body, "LIST")) < 0)
 			break;
 		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
 		c = body.ptr ? body.ptr : "";
@@ -829,7 +834,6 @@ int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void
 	if (xtrk_buf_oom(&full))
 		return xtrk_error_oom();
 	while (more && err == 0) {
-		struct req r;
 		const char *c;
 		char *km = NULL, *im = NULL;
 		xtrk_buf_clear(&q);
@@ -854,17 +858,7 @@ int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void
 		xtrk_buf_puts(&q, "&uploads=");
 		curl_free(km);
 		curl_free(im);
-		if (xtrk_buf_oom(&q)) {
-			err = xtrk_error_oom();
-			break;
-		}
-		req_init(&r, M_GET, sub);
-		r.out = &body;
-		r.url = xtrk_buf_detach(&q);
-		if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
-			err = req_error(s, &r, "LIST (multipart uploads)");
-		req_dispose(&r);
-		if (err < 0)
+		if ((err = list_page(s, &q, sub, &body, "LIST (multipart uploads)")) < 0)
 			break;
 		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
 		c = body.ptr ? body.ptr : "";
