@@ -112,6 +112,10 @@ _xtrk() {
 	approve:--key)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
+	audit:--origin)
+		local refs
+		refs=$(_xtrk_store_refs "$dir") && COMPREPLY=($(compgen -W "$(ls "${refs%/refs}/audit.d" 2>/dev/null)" -- "$cur"))
+		return 0 ;;
 	esac
 	case $cmd in
 	push | pull)
