@@ -264,4 +264,14 @@ check "a store with a broken log sends nothing: bundle create and push refuse" '
 	test ! -e rem3/refs/experiments/exp
 '
 
+check "bash completion knows audit --all, --origin and the origins received" '
+	bash -ec "
+		. \"$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash\"
+		cd b
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk \"$XTRK_BIN\" || return 1; echo \"\${COMPREPLY[*]}\"; }
+		test \"\$(c xtrk audit --ori)\" = --origin
+		test \"\$(c xtrk audit --origin ${ORIGIN:0:6})\" = $ORIGIN
+	"
+'
+
 finish

@@ -117,4 +117,15 @@ check "an unknown model is an error naming the models there are; bad names are u
 	expect_exit 2 $W changelog clf other
 '
 
+check "bash completion knows changelog and the model names" '
+	bash -ec "
+		. \"$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash\"
+		cd ws
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk \"$XTRK_BIN\" || return 1; echo \"\${COMPREPLY[*]}\"; }
+		test \"\$(c xtrk changel)\" = changelog
+		test \"\$(c xtrk changelog cl)\" = clf
+		test \"\$(c xtrk changelog ot)\" = other
+	"
+'
+
 finish

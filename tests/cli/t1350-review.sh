@@ -159,4 +159,15 @@ check "today'\''s policy applied again: two approvals now needed, then a require
 	git config -f ws/.xtrk/config --unset stage.production.require
 '
 
+check "bash completion knows review, its options and the kinds of finding" '
+	bash -ec "
+		. \"$XTRK_TEST_SRCDIR/contrib/completion/xtrk.bash\"
+		cd ws
+		c() { COMP_WORDS=(\"\$@\"); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _xtrk \"$XTRK_BIN\" || return 1; echo \"\${COMPREPLY[*]}\"; }
+		test \"\$(c xtrk revi)\" = review
+		test \"\$(c xtrk review --ign)\" = --ignore
+		test \"\$(c xtrk review --ignore staged)\" = \"staged-no-note staged-no-approval\"
+	"
+'
+
 finish
