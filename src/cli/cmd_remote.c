@@ -53,8 +53,16 @@ int cmd_remote(int argc, char **argv, struct cli *cli)
 		return status;
 	if (!strcmp(sub, "add")) {
 		if ((err = !strncmp(argv[3], "s3://", 5) ? xtrk_remote_add_s3(repo, argv[2], argv[3], endpoint, region)
-							  : xtrk_remote_add(repo, argv[2], argv[3])) == 0 && (err = xtrk_remote_path(&out, repo, argv[2])) == 0)
+							  : xtrk_remote_add(repo, argv[2], argv[3])) == 0 && (err = xtrk_remote_path(&out, repo, argv[2])) == 0) {
+			xtrk_buf key = XTRK_BUF_INIT;
+			int lock = 0;
 			fprintf(stderr, "remote '%s' is %s\n", cli_esc(argv[2]), cli_esc(out.ptr));
+			xtrk_buf_printf(&key, "remote.%s.lock", argv[2]);
+			if (!xtrk_buf_oom(&key) && xtrk_repo_config_bool(&lock, repo, key.ptr, 0) == 0 && lock)
+				fprintf(stderr, "the server ignores conditional writes: pushes and gc take a lock object "
+					"(remote.%s.lock = true)\n", cli_esc(argv[2]));
+			xtrk_buf_dispose(&key);
+		}
 	} else if (!strcmp(sub, "remove")) {
 		err = xtrk_remote_remove(repo, argv[2]);
 	} else if ((err = xtrk_remote_list(&out, repo)) == 0) {

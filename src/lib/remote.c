@@ -96,10 +96,11 @@ int xtrk_remote_remove(xtrk_repo *repo, const char *name)
 	int err;
 	if ((err = key_for(&key, name)) == 0 && (err = xtrk_remote_path(&have, repo, name)) == 0 &&
 	    (err = xtrk_repo_config_set(repo, key.ptr, NULL)) == 0 && !strncmp(have.ptr, "s3://", 5)) {
-		/* An S3 remote's endpoint and region go with it (absent ones are no error). */
-		for (int i = 0; i < 2; i++) {
+		/* An S3 remote's settings go with it (absent ones are no error). */
+		static const char *const opts[] = { "endpoint", "region", "lock", "lockExpiry" };
+		for (size_t i = 0; i < sizeof(opts) / sizeof(*opts); i++) {
 			xtrk_buf_clear(&key);
-			xtrk_buf_printf(&key, "remote.%s.%s", name, i ? "region" : "endpoint");
+			xtrk_buf_printf(&key, "remote.%s.%s", name, opts[i]);
 			if (xtrk_buf_oom(&key))
 				return xtrk_error_oom();
 			xtrk_repo_config_set(repo, key.ptr, NULL);
@@ -729,8 +730,8 @@ int xtrk_remote_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const
 	if ((err = xtrk_remote_path(&path, repo, name)) < 0)
 		goto done;
 	if (!strncmp(path.ptr, "s3://", 5)) {
-		err = xtrk_error_set(XTRK_EINVALID, "remote '%s' is on S3 (%s); gc of S3 remotes is not supported yet",
-			name, path.ptr);
+		if ((err = remote_s3_gc(out, repo, name, path.ptr, o)) < 0)
+			err = xtrk_error_set(err, "remote '%s': %s", name, xtrk_error_last());
 		goto done;
 	}
 	if (!xtrk_store_is_bare(path.ptr)) {

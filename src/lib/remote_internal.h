@@ -30,6 +30,7 @@ int remote_select_runs(xtrk_oid **out, size_t *n, xtrk_repo *from, const char *w
 int remote_s3_add(xtrk_repo *repo, const char *name, const char *url, const char *endpoint, const char *region);
 int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, const char *url,
 	const xtrk_sync_options *opts);
+int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const char *url, const xtrk_gc_options *o);
 int remote_s3_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, const char *url,
 	const xtrk_sync_options *opts);
 

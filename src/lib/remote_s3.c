@@ -24,8 +24,10 @@
  * ref checked, nothing named before everything is whole.
  */
 #include "config.h"
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,7 +83,7 @@ int remote_s3_add(xtrk_repo *repo, const char *name, const char *url, const char
 	static const char marker[] = "{\"format\":1,\"what\":\"an xtrk remote\"}\n";
 	xtrk_s3 *s = NULL;
 	xtrk_buf key = XTRK_BUF_INIT, have = XTRK_BUF_INIT;
-	int err;
+	int err, lock = 0;
 
 	if (!xtrk_ref_name_valid(name))
 		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a valid remote name (letters, digits, '.', '_' and '-')",
@@ -98,17 +100,36 @@ int remote_s3_add(xtrk_repo *repo, const char *name, const char *url, const char
 	xtrk_error_clear();
 	if ((err = xtrk_s3_open(&s, url, endpoint, region)) < 0)
 		goto done;
-	/* The probe: the marker is created when absent; created again, the server must refuse. */
+	/*
+	 * The probe: the marker is created when absent; created again, the server
+	 * must refuse, and it must refuse a write over an ETag it does not have.
+	 * A server that does neither gets the lock object instead.
+	 */
 	if ((err = xtrk_s3_put(s, MARKER_KEY, marker, sizeof(marker) - 1, NULL, 1, NULL)) < 0 && err != XTRK_EEXISTS)
 		goto done;
-	if ((err = xtrk_s3_put(s, MARKER_KEY, marker, sizeof(marker) - 1, NULL, 1, NULL)) == 0) {
-		err = xtrk_error_set(XTRK_EINVALID, "%s: the server ignores conditional writes (If-None-Match), which xtrk "
-			"needs so that people pushing at once never lose a run", xtrk_s3_where(s, NULL));
-		goto done;
-	}
-	if (err != XTRK_EEXISTS)
+	xtrk_error_clear();
+	if ((err = xtrk_s3_put(s, MARKER_KEY, marker, sizeof(marker) - 1, NULL, 1, NULL)) == 0)
+		lock = 1;
+	else if (err != XTRK_EEXISTS)
 		goto done;
 	xtrk_error_clear();
+	if (!lock && (err = xtrk_s3_put(s, MARKER_KEY, marker, sizeof(marker) - 1, "\"0-no-such-etag\"", 0, NULL)) == 0)
+		lock = 1;
+	else if (!lock && err != XTRK_EEXISTS)
+		goto done;
+	xtrk_error_clear();
+	xtrk_buf_clear(&key);
+	xtrk_buf_printf(&key, "remote.%s.lock", name);
+	if (xtrk_buf_oom(&key) || (lock && (err = xtrk_repo_config_set(repo, key.ptr, "true")) < 0)) {
+		err = err < 0 ? err : xtrk_error_oom();
+		goto done;
+	}
+	xtrk_buf_clear(&key);
+	xtrk_buf_printf(&key, "remote.%s.path", name);
+	if (xtrk_buf_oom(&key)) {
+		err = xtrk_error_oom();
+		goto done;
+	}
 	if ((err = xtrk_repo_config_set(repo, key.ptr, url)) < 0)
 		goto done;
 	xtrk_buf_clear(&key);
@@ -184,6 +205,55 @@ static int ref_content_ok(const char *path, const char *c)
 	return n == XTRK_OID_HEXSZ && !strncmp(c, last, n);
 }
 
+/*
+ * A file key xtrk writes for an index entry: objects/ID (a large object),
+ * objects/pack/pack-SUM.pack|.idx, source/pack-SUM.pack|.idx.  `entry` (may
+ * be NULL) gets the index part and the entry's name.
+ */
+static int file_key_split(const char *k, const char **part, char *entry, size_t cap)
+{
+	const char *base = NULL, *ext;
+	size_t n;
+	if (!strncmp(k, "objects/pack/", 13)) {
+		*part = "packs";
+		base = k + 13;
+	} else if (!strncmp(k, "source/", 7)) {
+		*part = "sources";
+		base = k + 7;
+	} else if (!strncmp(k, "objects/", 8) && oid_ok(k + 8)) {
+		*part = "loose";
+		if (strlen(k + 8) >= cap)
+			return 0;
+		strcpy(entry, k + 8);
+		return 1;
+	} else {
+		return 0;
+	}
+	if (!(ext = strrchr(base, '.')) || (strcmp(ext, ".pack") && strcmp(ext, ".idx")))
+		return 0;
+	n = (size_t)(ext - base);
+	if (n >= cap)
+		return 0;
+	memcpy(entry, base, n);
+	entry[n] = 0;
+	return pack_name_ok(entry);
+}
+
+static int file_key_ok(const char *k)
+{
+	const char *part;
+	char entry[128];
+	return file_key_split(k, &part, entry, sizeof(entry));
+}
+
+/* Whether the index names the file `k` (a file key xtrk writes). */
+static int file_key_named(json_t *idx, const char *k)
+{
+	const char *part;
+	char entry[128];
+	return file_key_split(k, &part, entry, sizeof(entry)) && json_object_get(json_object_get(idx, part), entry);
+}
+
 static int size_ok(json_t *v)
 {
 	return json_is_integer(v) && json_integer_value(v) >= 0;
@@ -222,6 +292,17 @@ static int index_check(json_t *j, const char *where)
 					"commit ID", where, k);
 		}
 	}
+	if ((v = json_object_get(j, "generation")) && (!json_is_integer(v) || json_integer_value(v) < 0))
+		return xtrk_error_set(XTRK_ECORRUPT, "%s: 'generation' is not a count", where);
+	if ((v = json_object_get(j, "deleting"))) {
+		json_t *t;
+		if (!json_is_object(v))
+			return xtrk_error_set(XTRK_ECORRUPT, "%s: 'deleting' is not an object", where);
+		json_object_foreach(v, k, t)
+			if (!file_key_ok(k) || !json_is_integer(t))
+				return xtrk_error_set(XTRK_ECORRUPT, "%s: 'deleting' names '%.80s', not a file xtrk writes",
+					where, k);
+	}
 	json_object_foreach(refs, k, v) {
 		const char *c = json_string_value(v);
 		if (!ref_path_ok(k))
@@ -258,6 +339,212 @@ static int index_fetch(json_t **out, xtrk_buf *etag, int *exists, xtrk_s3 *s)
 	}
 	xtrk_buf_dispose(&body);
 	return err;
+}
+
+/* ---- changing the index: compare-and-swap, or the lock object ---- */
+
+/*
+ * A server without conditional writes (found by the probe at 'remote add',
+ * remote.NAME.lock = true) gets a lock object instead: each writer of the
+ * index creates locks/<random>.lock, then lists locks/; alone there (locks
+ * older than remote.NAME.lockExpiry seconds on the server's clock, default
+ * 120, are stale: their writer died, and they are removed), it holds the
+ * lock; with company, it removes its own and tries again later.  Two writers
+ * that both create theirs before either lists both back off, so at most one
+ * ever holds it (a listing shows every object written before it began).
+ */
+#define LOCK_DIR "locks/"
+#define LOCK_EXPIRY_DEFAULT 120
+
+struct locking {
+	int on;
+	int64_t expiry; /* seconds */
+};
+
+static int locking_read(struct locking *lk, xtrk_repo *repo, const char *name)
+{
+	xtrk_buf key = XTRK_BUF_INIT, v = XTRK_BUF_INIT;
+	int err = 0;
+	lk->on = 0;
+	lk->expiry = LOCK_EXPIRY_DEFAULT;
+	xtrk_buf_printf(&key, "remote.%s.lock", name);
+	if (xtrk_buf_oom(&key) || (err = xtrk_repo_config_bool(&lk->on, repo, key.ptr, 0)) < 0) {
+		err = xtrk_buf_oom(&key) ? xtrk_error_oom() : err;
+		goto done;
+	}
+	if ((err = config_opt(&v, repo, name, "lockExpiry")) == 0 && v.size) {
+		char *end;
+		long long e = strtoll(v.ptr, &end, 10);
+		if (*end || e < 1 || e > 86400)
+			err = xtrk_error_set(XTRK_EINVALID, "remote.%s.lockExpiry is '%s', not a number of seconds (1 to 86400)",
+				name, v.ptr);
+		else
+			lk->expiry = e;
+	}
+done:
+	xtrk_buf_dispose(&key);
+	xtrk_buf_dispose(&v);
+	return err;
+}
+
+struct lock {
+	char key[64];
+	int64_t taken; /* our clock */
+	int held;
+};
+
+struct lock_scan {
+	const char *mine;
+	int64_t stale_before; /* server clock */
+	size_t others;
+	char stale[16][64];
+	size_t nstale;
+	char other[64];
+};
+
+static int lock_seen(const char *key, uint64_t size, int64_t modified, void *payload)
+{
+	struct lock_scan *ls = payload;
+	(void)size;
+	if (!strcmp(key, ls->mine))
+		return 0;
+	if (modified >= 0 && modified < ls->stale_before) {
+		if (ls->nstale < 16 && strlen(key) < 64)
+			strcpy(ls->stale[ls->nstale++], key);
+		return 0;
+	}
+	if (!ls->others++)
+		snprintf(ls->other, sizeof(ls->other), "%s", key);
+	return 0;
+}
+
+static int lock_take(struct lock *l, xtrk_s3 *s, const struct locking *lk)
+{
+	char body[256], host[64] = "";
+	unsigned char rnd[12];
+	int64_t deadline = (int64_t)time(NULL) + 2 * lk->expiry + 5;
+	int err = 0;
+	FILE *f;
+
+	l->held = 0;
+	if ((f = fopen("/dev/urandom", "rb")) && fread(rnd, 1, sizeof(rnd), f) == sizeof(rnd)) {
+		int o = snprintf(l->key, sizeof(l->key), LOCK_DIR);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			o += snprintf(l->key + o, sizeof(l->key) - (size_t)o, "%02x", rnd[i]);
+		snprintf(l->key + o, sizeof(l->key) - (size_t)o, ".lock");
+	} else {
+		snprintf(l->key, sizeof(l->key), LOCK_DIR "%08x%08x%08x.lock", (unsigned)getpid(), (unsigned)time(NULL),
+			xtrk_s3_jitter());
+	}
+	if (f)
+		fclose(f);
+	gethostname(host, sizeof(host) - 1);
+	for (char *c = host; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')
+			*c = '_';
+	snprintf(body, sizeof(body), "{\"host\":\"%s\",\"pid\":%d,\"time\":%lld}\n", host, (int)getpid(),
+		(long long)time(NULL));
+	for (int tries = 0;; tries++) {
+		struct lock_scan ls;
+		memset(&ls, 0, sizeof(ls));
+		ls.mine = l->key;
+		if ((err = xtrk_s3_put(s, l->key, body, strlen(body), NULL, 0, NULL)) < 0)
+			return err;
+		ls.stale_before = xtrk_s3_server_now(s) - lk->expiry;
+		if ((err = xtrk_s3_list(s, LOCK_DIR, lock_seen, &ls)) < 0) {
+			xtrk_s3_delete(s, l->key);
+			return err;
+		}
+		for (size_t i = 0; i < ls.nstale; i++) {
+			/* its writer died or overran the expiry; best effort, the next writer tries again */
+			if (xtrk_s3_delete(s, ls.stale[i]) < 0)
+				xtrk_error_clear();
+		}
+		if (!ls.others) {
+			l->held = 1;
+			l->taken = (int64_t)time(NULL);
+			return 0;
+		}
+		if ((err = xtrk_s3_delete(s, l->key)) < 0)
+			return err;
+		if ((int64_t)time(NULL) > deadline)
+			return xtrk_error_set(XTRK_ELOCKED, "%s is locked by %s beside it: another push or gc is "
+				"changing it; a lock older than %lld s is stale and removed by the next writer",
+				xtrk_s3_where(s, INDEX_KEY), ls.other, (long long)lk->expiry);
+		usleep((useconds_t)(1000 * (50 + xtrk_s3_jitter() % (tries < 8 ? 100u * (unsigned)(tries + 1) : 1000u))));
+	}
+}
+
+static void lock_release(struct lock *l, xtrk_s3 *s)
+{
+	if (l->held && xtrk_s3_delete(s, l->key) < 0)
+		xtrk_error_clear();
+	l->held = 0;
+}
+
+/*
+ * Index fields gc uses: "generation" counts gc's deletion rounds, and
+ * "deleting" names the files (no index entry names them) a round is deleting,
+ * with the server's time it began.
+ */
+static int64_t index_generation(json_t *idx)
+{
+	json_t *g = json_object_get(idx, "generation");
+	return json_is_integer(g) ? (int64_t)json_integer_value(g) : 0;
+}
+
+/* `edit` changes the index as read: 0 to write it back, > 0 to write nothing (passed on), < 0 an error. */
+typedef int (*index_edit_fn)(json_t *idx, void *payload);
+
+/*
+ * Apply `edit` to the index and write it back over exactly the version read:
+ * with If-Match on its ETag (If-None-Match when there was none), or under the
+ * lock object.  When someone else wrote in between, the index is read again
+ * and edited again.
+ */
+static int index_update(xtrk_s3 *s, const struct locking *lk, json_t **idx, xtrk_buf *etag, int *exists,
+	index_edit_fn edit, void *payload)
+{
+	for (int tries = 0;; tries++) {
+		struct lock l = { "", 0, 0 };
+		char *text = NULL;
+		int err;
+		if (lk->on) {
+			if ((err = lock_take(&l, s, lk)) < 0)
+				return err;
+			/* under the lock: the index as it is now */
+			json_decref(*idx);
+			*idx = NULL;
+			if ((err = index_fetch(idx, etag, exists, s)) < 0) {
+				lock_release(&l, s);
+				return err;
+			}
+		}
+		if ((err = edit(*idx, payload)) != 0) {
+			lock_release(&l, s);
+			return err;
+		}
+		if (!(text = json_dumps(*idx, JSON_COMPACT | JSON_SORT_KEYS)))
+			err = xtrk_error_oom();
+		else if (lk->on && 2 * ((int64_t)time(NULL) - l.taken) >= lk->expiry)
+			err = xtrk_error_set(XTRK_ELOCKED, "%s: the lock was held too long to trust (%lld s; it expires "
+				"after %lld); nothing written", xtrk_s3_where(s, INDEX_KEY), (long long)(time(NULL) - l.taken),
+				(long long)lk->expiry);
+		else
+			err = xtrk_s3_put(s, INDEX_KEY, text, strlen(text), lk->on || !*exists ? NULL : etag->ptr,
+				!lk->on && !*exists, NULL);
+		free(text);
+		lock_release(&l, s);
+		if (err != XTRK_EEXISTS || lk->on || tries >= CAS_TRIES)
+			return err;
+		/* Someone else wrote it meanwhile: read theirs, edit it, try again. */
+		xtrk_error_clear();
+		json_decref(*idx);
+		*idx = NULL;
+		usleep((useconds_t)(1000 * (1 + xtrk_s3_jitter() % (tries < 10 ? 10u * (unsigned)(tries + 1) : 100u))));
+		if ((err = index_fetch(idx, etag, exists, s)) < 0)
+			return err;
+	}
 }
 
 /* ---- staging stores ---- */
@@ -534,15 +821,71 @@ static size_t merge(json_t *into, json_t *add, size_t *runs_new)
 	return changed;
 }
 
-int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, const char *url,
+#define PUSH_RESTART 1
+#define PUSH_RESTARTS 5
+
+struct push_edit {
+	json_t *add;
+	int64_t generation; /* the index's when this push learned what the remote holds */
+	size_t runs_new;
+	int first;
+};
+
+/* Name what this push sent, unless a gc round began deleting since it learned what the remote holds. */
+static int push_edit(json_t *idx, void *payload)
+{
+	struct push_edit *pe = payload;
+	size_t fresh;
+	if (index_generation(idx) != pe->generation)
+		return PUSH_RESTART;
+	if (!merge(idx, pe->add, &fresh))
+		return 2; /* all there already: nothing to write */
+	/* Counted against the index as first read: a retry after a lost answer finds its own runs there. */
+	if (pe->first)
+		pe->runs_new = fresh;
+	pe->first = 0;
+	return 0;
+}
+
+/*
+ * The files this push needs that a gc round is deleting: an upload finding
+ * one there could be answered "exists" just before it goes.  Wait for the
+ * round to end (reading the index again), then rely on nothing it had.
+ */
+static int wait_deleting(xtrk_s3 *s, const struct locking *lk, json_t **idx, xtrk_buf *etag, int *exists,
+	const struct files *fs, const char *name)
+{
+	int64_t deadline = (int64_t)time(NULL) + 2 * lk->expiry + 5;
+	for (;;) {
+		json_t *del = json_object_get(*idx, "deleting");
+		const char *hit = NULL;
+		int err;
+		for (size_t i = 0; i < fs->n && !hit; i++)
+			if (json_object_get(del, fs->f[i].key))
+				hit = fs->f[i].key;
+		if (!hit)
+			return 0;
+		if ((int64_t)time(NULL) > deadline)
+			return xtrk_error_set(XTRK_ELOCKED, "%s is being deleted by a gc of remote '%s' that has not ended "
+				"(since %lld); run 'xtrk gc --remote=%s' to finish an interrupted one, then push again",
+				xtrk_s3_where(s, hit), name, (long long)json_integer_value(json_object_get(del, hit)), name);
+		usleep((useconds_t)(1000 * (500 + xtrk_s3_jitter() % 1000u)));
+		json_decref(*idx);
+		*idx = NULL;
+		if ((err = index_fetch(idx, etag, exists, s)) < 0)
+			return err;
+	}
+}
+
+static int push_once(xtrk_sync_stats *out, xtrk_repo *repo, xtrk_s3 *s, const struct locking *lk, const char *name,
 	const xtrk_sync_options *opts)
 {
 	struct remote_has has = { XTRK_OIDSET_INIT, json_object(), json_array() };
-	xtrk_s3 *s = NULL;
+	struct push_edit pe = { json_pack("{s:i, s:{}, s:{}, s:{}, s:{}}", "format", 1, "packs", "loose", "sources",
+					"refs"), 0, 0, 1 };
 	xtrk_oid *ids = NULL;
-	size_t n = 0, runs_new = 0;
-	json_t *idx = NULL, *add = json_pack("{s:i, s:{}, s:{}, s:{}, s:{}}", "format", 1, "packs", "loose", "sources",
-		"refs");
+	size_t n = 0;
+	json_t *idx = NULL, *add = pe.add;
 	xtrk_buf etag = XTRK_BUF_INIT, refs = XTRK_BUF_INIT;
 	struct files fs = { NULL, NULL, 0, 0, 0, 0 };
 	char *stage = NULL;
@@ -557,8 +900,7 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 		err = xtrk_error_oom();
 		goto done;
 	}
-	if ((err = remote_select_runs(&ids, &n, repo, NULL, opts)) < 0 || (err = client(&s, repo, name, url)) < 0 ||
-	    (err = index_fetch(&idx, &etag, &exists, s)) < 0)
+	if ((err = remote_select_runs(&ids, &n, repo, NULL, opts)) < 0 || (err = index_fetch(&idx, &etag, &exists, s)) < 0)
 		goto done;
 	/* What the remote holds, from its index: never a listing of the bucket. */
 	json_object_foreach(json_object_get(idx, "packs"), k, v) {
@@ -600,40 +942,20 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 		err = err < 0 ? err : xtrk_error_oom();
 		goto done;
 	}
+	/* Learned before the uploads: a gc round that begins after them makes this push start again. */
+	if ((err = wait_deleting(s, lk, &idx, &etag, &exists, &fs, name)) < 0)
+		goto done;
+	pe.generation = index_generation(idx);
 	/* Files first, each created only when absent; the index names them last. */
 	if ((err = xtrk_s3_put_files(s, fs.f, fs.n, &sent)) < 0)
 		goto done;
-	for (int tries = 0;; tries++) {
-		size_t fresh;
-		char *text;
-		/* Counted against the index as first read: a retry after a lost answer finds its own runs there. */
-		if (!merge(idx, add, &fresh))
-			break;
-		if (!tries)
-			runs_new = fresh;
-		if (!(text = json_dumps(idx, JSON_COMPACT | JSON_SORT_KEYS))) {
-			err = xtrk_error_oom();
-			goto done;
-		}
-		err = xtrk_s3_put(s, INDEX_KEY, text, strlen(text), exists ? etag.ptr : NULL, !exists, NULL);
-		free(text);
-		if (err == 0)
-			break;
-		if (err != XTRK_EEXISTS || tries >= CAS_TRIES)
-			goto done;
-		/* Someone else pushed meanwhile: merge into theirs and try again. */
-		xtrk_error_clear();
-		json_decref(idx);
-		idx = NULL;
-		usleep((useconds_t)(1000 * (1 + xtrk_s3_jitter() % (tries < 10 ? 10u * (unsigned)(tries + 1) : 100u))));
-		if ((err = index_fetch(&idx, &etag, &exists, s)) < 0)
-			goto done;
-	}
-	out->runs_new = runs_new;
+	if ((err = index_update(s, lk, &idx, &etag, &exists, push_edit, &pe)) < 0 || err == PUSH_RESTART)
+		goto done;
+	err = 0;
+	out->runs_new = pe.runs_new;
 	out->bytes_new = sent;
 done:
 	stage_drop(stage, t);
-	xtrk_s3_free(s);
 	json_decref(idx);
 	json_decref(add);
 	json_decref(has.commits);
@@ -644,6 +966,224 @@ done:
 	xtrk_buf_dispose(&refs);
 	free(ids);
 	return err;
+}
+
+int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, const char *url,
+	const xtrk_sync_options *opts)
+{
+	struct locking lk;
+	xtrk_s3 *s = NULL;
+	int err;
+	memset(out, 0, sizeof(*out));
+	if ((err = locking_read(&lk, repo, name)) < 0 || (err = client(&s, repo, name, url)) < 0)
+		goto done;
+	/* A gc round that deleted files since this push learned what the remote holds: start again. */
+	for (int i = 0; (err = push_once(out, repo, s, &lk, name, opts)) == PUSH_RESTART; i++)
+		if (i + 1 >= PUSH_RESTARTS) {
+			err = xtrk_error_set(XTRK_ELOCKED, "remote '%s' was being collected by gc during %d tries of this "
+				"push; nothing of it is named yet; push again", name, PUSH_RESTARTS);
+			break;
+		}
+done:
+	xtrk_s3_free(s);
+	return err;
+}
+
+/* ---- gc ---- */
+
+/*
+ * What gc of an S3 remote removes: files no index entry names (what pushes
+ * killed before naming them left), older than the grace period on the
+ * server's clock.  Runs are never removed from the remote: its refs only
+ * grow, so every named file is kept.  A deletion round first names its files
+ * under "deleting" and counts up "generation" (one index change), then
+ * deletes them, then clears "deleting".  A push that learned what the remote
+ * holds before a round began starts again (its uploads may have been
+ * answered "exists" by a file about to go); one that needs a file being
+ * deleted waits for the round to end.  An interrupted round is finished by
+ * the next gc.
+ */
+struct leftover {
+	char *key;
+	uint64_t size;
+	int64_t modified;
+	int named; /* named by a push since the listing: it stays */
+};
+
+struct gc_scan {
+	json_t *idx;
+	int64_t cutoff; /* server clock */
+	struct leftover *l;
+	size_t n, alloc, kept_recent;
+};
+
+static int gc_seen(const char *key, uint64_t size, int64_t modified, void *payload)
+{
+	struct gc_scan *g = payload;
+	if (!file_key_ok(key) || file_key_named(g->idx, key) || json_object_get(json_object_get(g->idx, "deleting"), key))
+		return 0;
+	if (modified < 0 || modified >= g->cutoff) {
+		g->kept_recent++;
+		return 0;
+	}
+	if (g->n == g->alloc) {
+		size_t na = g->alloc ? 2 * g->alloc : 64;
+		struct leftover *nl = realloc(g->l, na * sizeof(*nl));
+		if (!nl)
+			return xtrk_error_oom();
+		g->l = nl;
+		g->alloc = na;
+	}
+	if (!(g->l[g->n].key = strdup(key)))
+		return xtrk_error_oom();
+	g->l[g->n].size = size;
+	g->l[g->n].named = 0;
+	g->l[g->n++].modified = modified;
+	return 0;
+}
+
+struct gc_edit {
+	struct gc_scan *g;
+	int64_t now; /* server clock */
+	int finish;  /* clear "deleting" of these keys instead */
+	size_t kept; /* named meanwhile, left alone */
+};
+
+/* Start a round: the leftovers still unnamed go under "deleting", and the generation counts up. */
+static int gc_begin(json_t *idx, void *payload)
+{
+	struct gc_edit *e = payload;
+	json_t *del = json_object_get(idx, "deleting");
+	size_t marked = 0;
+	if (!del && (json_object_set_new(idx, "deleting", json_object()) < 0 || !(del = json_object_get(idx, "deleting"))))
+		return xtrk_error_oom();
+	e->kept = 0;
+	for (size_t i = 0; i < e->g->n; i++) {
+		struct leftover *l = &e->g->l[i];
+		if ((l->named = file_key_named(idx, l->key))) {
+			e->kept++;
+			continue;
+		}
+		if (json_object_set_new(del, l->key, json_integer((json_int_t)e->now)) < 0)
+			return xtrk_error_oom();
+		marked++;
+	}
+	if (!marked)
+		return 1;
+	return json_object_set_new(idx, "generation", json_integer((json_int_t)(index_generation(idx) + 1))) < 0
+		? xtrk_error_oom() : 0;
+}
+
+/* End a round: these keys leave "deleting". */
+static int gc_end(json_t *idx, void *payload)
+{
+	struct gc_edit *e = payload;
+	json_t *del = json_object_get(idx, "deleting");
+	size_t n = 0;
+	for (size_t i = 0; i < e->g->n; i++)
+		if (json_object_get(del, e->g->l[i].key) && json_object_del(del, e->g->l[i].key) == 0)
+			n++;
+	if (del && !json_object_size(del))
+		json_object_del(idx, "deleting");
+	return n ? 0 : 1;
+}
+
+static int gc_delete_all(xtrk_s3 *s, struct gc_scan *g, xtrk_gc_result *out, const xtrk_gc_options *o)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		xtrk_gc_item it = { XTRK_GC_TEMP, g->l[i].key, g->l[i].size, 0 };
+		int err;
+		if (g->l[i].named)
+			continue;
+		if (!o->dry_run && (err = xtrk_s3_delete(s, g->l[i].key)) < 0)
+			return err;
+		out->temp_removed++;
+		out->temp_bytes += g->l[i].size;
+		if (o->removed)
+			o->removed(&it, o->payload);
+	}
+	return 0;
+}
+
+int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const char *url, const xtrk_gc_options *o)
+{
+	struct gc_scan g = { NULL, 0, NULL, 0, 0, 0 };
+	struct gc_edit e = { &g, 0, 0, 0 };
+	struct locking lk;
+	xtrk_s3 *s = NULL;
+	xtrk_buf etag = XTRK_BUF_INIT;
+	json_t *idx = NULL, *v;
+	const char *k;
+	int64_t grace, now;
+	int exists, err;
+
+	memset(out, 0, sizeof(*out));
+	now = (int64_t)time(NULL);
+	grace = now - o->expire;
+	if (grace < 0)
+		grace = 0;
+	if ((err = locking_read(&lk, repo, name)) < 0 || (err = client(&s, repo, name, url)) < 0 ||
+	    (err = index_fetch(&idx, &etag, &exists, s)) < 0)
+		goto done;
+	g.idx = idx;
+	out->refs = json_object_size(json_object_get(idx, "refs"));
+	/* An interrupted round first: its files go, then "deleting" is cleared. */
+	json_object_foreach(json_object_get(idx, "deleting"), k, v) {
+		if (g.n == g.alloc) {
+			size_t na = g.alloc ? 2 * g.alloc : 64;
+			struct leftover *nl = realloc(g.l, na * sizeof(*nl));
+			if (!nl) {
+				err = xtrk_error_oom();
+				goto done;
+			}
+			g.l = nl;
+			g.alloc = na;
+		}
+		if (!(g.l[g.n].key = strdup(k))) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+		g.l[g.n].size = 0;
+		g.l[g.n].named = file_key_named(idx, k); /* never a file an entry names */
+		g.l[g.n++].modified = -1;
+	}
+	if (g.n && !o->dry_run) {
+		if ((err = gc_delete_all(s, &g, out, o)) < 0 ||
+		    (err = index_update(s, &lk, &idx, &etag, &exists, gc_end, &e)) < 0)
+			goto done;
+		g.idx = idx;
+	}
+	for (size_t i = 0; i < g.n; i++)
+		free(g.l[i].key);
+	g.n = 0;
+	/* The leftovers, by listing (gc's own work; pushes and pulls never list). */
+	g.cutoff = xtrk_s3_server_now(s) - grace;
+	if ((err = xtrk_s3_list(s, "objects/", gc_seen, &g)) < 0 || (err = xtrk_s3_list(s, "source/", gc_seen, &g)) < 0)
+		goto done;
+	out->kept_recent = g.kept_recent;
+	if (!g.n)
+		goto done;
+	if (o->dry_run) {
+		err = gc_delete_all(s, &g, out, o);
+		goto done;
+	}
+	e.now = xtrk_s3_server_now(s);
+	if ((err = index_update(s, &lk, &idx, &etag, &exists, gc_begin, &e)) < 0)
+		goto done;
+	if (err == 0 && (err = gc_delete_all(s, &g, out, o)) == 0)
+		err = index_update(s, &lk, &idx, &etag, &exists, gc_end, &e);
+	if (err > 0)
+		err = 0;
+done:
+	if (err == 0)
+		out->bytes_reclaimed = out->temp_bytes;
+	for (size_t i = 0; i < g.n; i++)
+		free(g.l[i].key);
+	free(g.l);
+	json_decref(idx);
+	xtrk_buf_dispose(&etag);
+	xtrk_s3_free(s);
+	return err < 0 ? err : 0;
 }
 
 /* ---- pull ---- */

@@ -26,6 +26,7 @@ struct xtrk_s3 {
 	char *sigv4;           /* "aws:amz:REGION:s3" */
 	char *key_id, *secret, *token;
 	xtrk_buf where;
+	int64_t date, date_seen; /* the server's clock (Date of its last answer), and ours when it was seen */
 };
 
 enum { M_GET, M_PUT, M_HEAD, M_DELETE, M_POST };
@@ -55,6 +56,7 @@ struct req {
 	char errbuf[CURL_ERROR_SIZE];
 	int tries, done, write_failed;
 	long long retry_at;
+	int64_t date; /* the answer's Date, 0 when none */
 };
 
 static long long now_ms(void)
@@ -403,6 +405,13 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *payload)
 			l--;
 		xtrk_buf_clear(&r->etag);
 		xtrk_buf_put(&r->etag, v, l);
+	} else if (n > 5 && n < 128 && !strncasecmp(data, "date:", 5)) {
+		char d[128];
+		time_t t;
+		memcpy(d, data + 5, n - 5);
+		d[n - 5] = 0;
+		if ((t = curl_getdate(d, NULL)) > 0)
+			r->date = (int64_t)t;
 	}
 	return n;
 }
@@ -431,6 +440,7 @@ static int req_start(xtrk_s3 *s, struct req *r)
 	r->received = 0;
 	r->status = 0;
 	r->write_failed = 0;
+	r->date = 0;
 	r->errbuf[0] = 0;
 	xtrk_buf_clear(&r->etag);
 	xtrk_buf_clear(&r->err);
@@ -572,6 +582,10 @@ static int run_batch(xtrk_s3 *s, struct req **rs, size_t n)
 			}
 			r->done = 1;
 			left--;
+			if (r->date > 0) {
+				s->date = r->date;
+				s->date_seen = (int64_t)time(NULL);
+			}
 		}
 		if (left)
 			curl_multi_poll(m, NULL, 0, 20, NULL);
@@ -691,6 +705,116 @@ int xtrk_s3_delete(xtrk_s3 *s, const char *key)
 	if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || (r.status / 100 != 2 && r.status != 404)))
 		err = req_error(s, &r, "DELETE");
 	req_dispose(&r);
+	return err;
+}
+
+static char *xml_value(const char *text, const char *tag);
+
+int64_t xtrk_s3_server_now(xtrk_s3 *s)
+{
+	int64_t now = (int64_t)time(NULL);
+	return s->date > 0 ? s->date + (now - s->date_seen) : now;
+}
+
+/* "2026-12-03T15:40:00.000Z" as seconds since the epoch; -1 when it is not that. */
+static int64_t iso_time(const char *t)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		      &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm);
+}
+
+/* A key or prefix for a query string: ours hold [A-Za-z0-9._/-], and '/' is written %2F. */
+static int query_put(xtrk_buf *q, const char *v)
+{
+	for (; *v; v++)
+		if (*v == '/')
+			xtrk_buf_puts(q, "%2F");
+		else if (isalnum((unsigned char)*v) || strchr("._-", *v))
+			xtrk_buf_put(q, v, 1);
+		else
+			return -1;
+	return 0;
+}
+
+int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
+{
+	xtrk_buf full = XTRK_BUF_INIT, q = XTRK_BUF_INIT, body = XTRK_BUF_INIT, after = XTRK_BUF_INIT;
+	size_t strip;
+	int err = 0, more = 1;
+
+	xtrk_buf_printf(&full, "%s%s%s", s->prefix, *s->prefix ? "/" : "", sub);
+	if (xtrk_buf_oom(&full))
+		return xtrk_error_oom();
+	strip = strlen(s->prefix) + (*s->prefix ? 1 : 0);
+	/* A page at a time, each from after the last key seen (no continuation tokens to carry). */
+	while (more && err == 0) {
+		struct req r;
+		const char *c;
+		xtrk_buf_clear(&q);
+		/* the bucket itself: its URL without the trailing '/' */
+		xtrk_buf_printf(&q, "%.*s?list-type=2&max-keys=1000&prefix=", (int)strlen(s->base) - 1, s->base);
+		if (query_put(&q, full.ptr) < 0 || (after.size && (xtrk_buf_puts(&q, "&start-after="),
+							   query_put(&q, after.ptr) < 0))) {
+			err = xtrk_error_set(XTRK_EINVALID, "cannot list %s: a key outside [A-Za-z0-9._/-]",
+				xtrk_s3_where(s, sub));
+			break;
+		}
+		if (xtrk_buf_oom(&q)) {
+			err = xtrk_error_oom();
+			break;
+		}
+		req_init(&r, M_GET, sub);
+		r.out = &body;
+		r.url = xtrk_buf_detach(&q);
+		if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
+			err = req_error(s, &r, "LIST");
+		req_dispose(&r);
+		if (err < 0)
+			break;
+		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
+		c = body.ptr ? body.ptr : "";
+		while (err == 0 && (c = strstr(c, "<Contents>"))) {
+			const char *end = strstr(c, "</Contents>");
+			char *item, *key, *size, *mod;
+			if (!end) {
+				err = xtrk_error_set(XTRK_ECORRUPT, "listing %s: a reply that is not a listing",
+					xtrk_s3_where(s, sub));
+				break;
+			}
+			if (!(item = strndup(c, (size_t)(end - c))))
+				err = xtrk_error_oom();
+			key = item ? xml_value(item, "Key") : NULL;
+			size = item ? xml_value(item, "Size") : NULL;
+			mod = item ? xml_value(item, "LastModified") : NULL;
+			if (err == 0 && key && !strncmp(key, full.ptr, full.size) && strlen(key) > strip &&
+			    !strchr(key, '&')) {
+				/* What follows the last key is asked for next, whatever this one is. */
+				xtrk_buf_sets(&after, key);
+				err = fn(key + strip, size ? strtoull(size, NULL, 10) : 0, iso_time(mod), payload);
+			} else if (err == 0 && !key) {
+				err = xtrk_error_set(XTRK_ECORRUPT, "listing %s: an entry without a key",
+					xtrk_s3_where(s, sub));
+			}
+			free(item);
+			free(key);
+			free(size);
+			free(mod);
+			c = end;
+		}
+		if (more && !after.size)
+			more = 0;
+		xtrk_buf_clear(&body);
+	}
+	xtrk_buf_dispose(&full);
+	xtrk_buf_dispose(&q);
+	xtrk_buf_dispose(&body);
+	xtrk_buf_dispose(&after);
 	return err;
 }
 

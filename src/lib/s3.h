@@ -47,6 +47,19 @@ int xtrk_s3_exists(xtrk_s3 *s, const char *key);
 /** DELETE `key` (absent is fine). */
 int xtrk_s3_delete(xtrk_s3 *s, const char *key);
 
+/** One listed object: its key relative to the prefix, size, and LastModified (server clock; -1 unknown). */
+typedef int (*xtrk_s3_list_fn)(const char *key, uint64_t size, int64_t modified, void *payload);
+
+/**
+ * List the objects under `sub` (relative to the prefix), all pages, in key
+ * order; a negative return of `fn` stops the listing with that code.  For
+ * maintenance (gc, locks): what a remote holds is learned from its index.
+ */
+int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload);
+
+/** The server's clock now: the Date of its last answer, advanced by ours since (ours when none came yet). */
+int64_t xtrk_s3_server_now(xtrk_s3 *s);
+
 /** One file transfer of a batch. */
 typedef struct {
 	const char *key;  /* relative to the prefix */

@@ -5,26 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$XTRK_TEST_SRCDIR/tests/helpers/s3env.sh"
 
-# proxy RULES: (re)start the fault proxy in front of the server, always at $PROXY.
-PROXY_PORT=$(free_port)
-PROXY=http://127.0.0.1:$PROXY_PORT
-proxy() {
-	[ -s "$TRASH/proxy.pid" ] && kill "$(cat "$TRASH/proxy.pid")" 2>/dev/null
-	rm -f "$TRASH/proxy.out"
-	i=0
-	while :; do
-		python3 "$XTRK_TEST_SRCDIR/tests/helpers/s3fault.py" "$PROXY_PORT" "$S3_URL" "$1" >"$TRASH/proxy.out" 2>&1 &
-		echo $! > "$TRASH/proxy.pid"
-		until grep listening "$TRASH/proxy.out" >/dev/null 2>&1; do
-			kill -0 "$(cat "$TRASH/proxy.pid")" 2>/dev/null || break
-			sleep 0.05
-		done
-		grep listening "$TRASH/proxy.out" >/dev/null && return 0
-		i=$((i + 1)); [ $i -lt 50 ] || return 1; sleep 0.1 # the old one still holds the port
-	done
-}
-trap 'kill $S3_PID $(cat "$TRASH/proxy.pid" 2>/dev/null) 2>/dev/null; cd /; rm -rf "$TRASH"' EXIT
-
 mkdir alice && cd alice && new_ws
 mkdir data && i=0; while [ $i -lt 30 ]; do head -c 4000 /dev/urandom > data/f$i; i=$((i+1)); done
 head -c 2000000 /dev/urandom > m1.bin && head -c 1500000 /dev/urandom > m2.bin

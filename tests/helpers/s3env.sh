@@ -29,7 +29,7 @@ start_moto() {
 		sleep 0.1
 	done
 }
-trap 'kill ${S3_PID:-} ${PROXY_PID:-} 2>/dev/null; cd /; rm -rf "$TRASH"' EXIT
+trap 'kill ${S3_PID:-} $(cat "$TRASH/proxy.pid" 2>/dev/null) 2>/dev/null; cd /; rm -rf "$TRASH"' EXIT
 tries=0
 until start_moto; do
 	kill $S3_PID 2>/dev/null
@@ -59,3 +59,23 @@ fi
 
 # s3obj get|put|list|delete KEY [FILE]: the bucket, read and written behind xtrk's back.
 s3obj() { python3 "$XTRK_TEST_SRCDIR/tests/helpers/s3obj.py" "$S3_URL" team-bucket "$@"; }
+
+# proxy RULES: (re)start the fault proxy (tests/helpers/s3fault.py) in front of the server, always
+# at $PROXY.
+PROXY_PORT=$(free_port)
+PROXY=http://127.0.0.1:$PROXY_PORT
+proxy() {
+	[ -s "$TRASH/proxy.pid" ] && kill "$(cat "$TRASH/proxy.pid")" 2>/dev/null
+	rm -f "$TRASH/proxy.out"
+	i=0
+	while :; do
+		python3 "$XTRK_TEST_SRCDIR/tests/helpers/s3fault.py" "$PROXY_PORT" "$S3_URL" "$1" >"$TRASH/proxy.out" 2>&1 &
+		echo $! > "$TRASH/proxy.pid"
+		until grep listening "$TRASH/proxy.out" >/dev/null 2>&1; do
+			kill -0 "$(cat "$TRASH/proxy.pid")" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep listening "$TRASH/proxy.out" >/dev/null && return 0
+		i=$((i + 1)); [ $i -lt 50 ] || return 1; sleep 0.1 # the old one still holds the port
+	done
+}

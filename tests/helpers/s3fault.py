@@ -7,6 +7,9 @@ forwards every request to UPSTREAM, except that, counting requests from 1, reque
   drop@N  reads the request and closes the connection without answering, when k % N == 0
   lost@N  forwards the request, then closes the connection without the answer, when k % N == 0
   deny    answers 403 AccessDenied to everything
+  delay@S@TEXT  holds a PUT whose path holds TEXT for S seconds before forwarding it
+  nocond  forwards every request without its If-Match and If-None-Match headers: a server
+          that ignores conditional writes
 RULES is a comma-separated list, checked in order; the first that fires wins.
 """
 import http.client
@@ -14,6 +17,7 @@ import http.server
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 
 port, upstream, rules = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -33,6 +37,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         for r in rules:
             if r == "deny":
                 return "deny"
+            if r == "nocond" or r.startswith("delay@"):
+                continue
             name, _, n = r.partition("@")
             if n and k % int(n) == 0:
                 return name
@@ -46,6 +52,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         f = self.fault(k)
+        for r in rules:
+            if r.startswith("delay@") and self.command == "PUT":
+                _, sec, text = r.split("@", 2)
+                if text in self.path:
+                    time.sleep(float(sec))
         if f in ("503", "deny"):
             code, text = (503, b"<Error><Code>SlowDown</Code></Error>") if f == "503" else \
                 (403, b"<Error><Code>AccessDenied</Code></Error>")
@@ -60,7 +71,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         c = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
-        headers = {h: v for h, v in self.headers.items() if h.lower() not in ("connection",)}
+        drop = ("connection", "if-match", "if-none-match") if "nocond" in rules else ("connection",)
+        headers = {h: v for h, v in self.headers.items() if h.lower() not in drop}
         c.request(self.command, self.path, body=body, headers=headers)
         r = c.getresponse()
         data = r.read()
