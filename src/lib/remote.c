@@ -520,7 +520,7 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		goto done;
 	}
 	/* The audit logs go along: the sender's own and those it received, each vetted before anything is written. */
-	if (!has && ((err = xtrk_audit_chains(&chains, from)) < 0 || (err = xtrk_audit_vet(to, chains, 1)) < 0)) {
+	if (((err = xtrk_audit_chains(&chains, from)) < 0 || (err = xtrk_audit_vet(to, chains, 1)) < 0)) {
 		err = xtrk_error_set(err, "%s: %s; nothing was %s", from_name, xtrk_error_last(), push ? "pushed" : "pulled");
 		goto done;
 	}
@@ -536,7 +536,7 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = publish_run(&s, &ids[i], runs[i], partial[i])) < 0)
 			goto done;
 	if ((err = copy_tags(&s, ids, n)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
-	    (err = xtrk_stages_copy(to, from, ids, n)) == 0 && (!chains || (err = xtrk_audit_receive(to, chains, 1)) == 0) &&
+	    (err = xtrk_stages_copy(to, from, ids, n)) == 0 && (err = xtrk_audit_receive(to, chains, 1)) == 0 &&
 	    xtrk_index_add(to, ids, runs, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
