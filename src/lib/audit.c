@@ -75,6 +75,25 @@ done:
 	return err;
 }
 
+/* The log's exclusive lock (.xtrk/audit.lock, flock): `*fd` holds it until closed. */
+static int lock_log(int *fd, xtrk_repo *repo)
+{
+	xtrk_buf p = XTRK_BUF_INIT;
+	int err;
+	*fd = -1;
+	if ((err = path_of(&p, repo, "audit.lock")) < 0)
+		return err;
+	if ((*fd = open(p.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		err = xtrk_error_errno("cannot open '%s'", p.ptr);
+	while (*fd >= 0 && flock(*fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			err = xtrk_error_errno("cannot lock '%s'", p.ptr);
+			break;
+		}
+	xtrk_buf_dispose(&p);
+	return err;
+}
+
 static void now_text(char when[40])
 {
 	struct timeval tv;
@@ -84,7 +103,7 @@ static void now_text(char when[40])
 
 int xtrk_audit_append(xtrk_repo *repo, const char *what, json_t *detail)
 {
-	xtrk_buf log = XTRK_BUF_INIT, lockp = XTRK_BUF_INIT, headp = XTRK_BUF_INIT, last = XTRK_BUF_INIT,
+	xtrk_buf log = XTRK_BUF_INIT, headp = XTRK_BUF_INIT, last = XTRK_BUF_INIT,
 		 who = XTRK_BUF_INIT, head = XTRK_BUF_INIT;
 	json_t *entry = NULL, *prev_entry = NULL;
 	char *line = NULL, when[40], prev[XTRK_OID_HEXSZ + 1];
@@ -93,18 +112,9 @@ int xtrk_audit_append(xtrk_repo *repo, const char *what, json_t *detail)
 
 	memset(prev, '0', XTRK_OID_HEXSZ);
 	prev[XTRK_OID_HEXSZ] = 0;
-	if ((err = path_of(&log, repo, "audit")) < 0 || (err = path_of(&lockp, repo, "audit.lock")) < 0 ||
-	    (err = path_of(&headp, repo, "audit.head")) < 0)
+	if ((err = path_of(&log, repo, "audit")) < 0 || (err = path_of(&headp, repo, "audit.head")) < 0 ||
+	    (err = lock_log(&lock, repo)) < 0)
 		goto done;
-	if ((lock = open(lockp.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-		err = xtrk_error_errno("cannot open '%s'", lockp.ptr);
-		goto done;
-	}
-	while (flock(lock, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			err = xtrk_error_errno("cannot lock '%s'", lockp.ptr);
-			goto done;
-		}
 	if ((err = last_line(&last, log.ptr)) < 0)
 		goto done;
 	if (last.size) {
@@ -166,7 +176,6 @@ done:
 	json_decref(prev_entry);
 	free(line);
 	xtrk_buf_dispose(&log);
-	xtrk_buf_dispose(&lockp);
 	xtrk_buf_dispose(&headp);
 	xtrk_buf_dispose(&last);
 	xtrk_buf_dispose(&who);
@@ -731,23 +740,14 @@ int xtrk_audit_vet(xtrk_repo *to, json_t *chains, int live)
 
 int xtrk_audit_receive(xtrk_repo *to, json_t *chains, int live)
 {
-	xtrk_buf lockp = XTRK_BUF_INIT, path = XTRK_BUF_INIT, data = XTRK_BUF_INIT;
+	xtrk_buf path = XTRK_BUF_INIT, data = XTRK_BUF_INIT;
 	size_t n = json_array_size(chains);
 	int *take = calloc(n + 1, sizeof(*take)), lock = -1, err;
 
 	if (!take)
 		return xtrk_error_oom();
-	if ((err = path_of(&lockp, to, "audit.lock")) < 0)
+	if ((err = lock_log(&lock, to)) < 0)
 		goto done;
-	if ((lock = open(lockp.ptr, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-		err = xtrk_error_errno("cannot open '%s'", lockp.ptr);
-		goto done;
-	}
-	while (flock(lock, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			err = xtrk_error_errno("cannot lock '%s'", lockp.ptr);
-			goto done;
-		}
 	/* Vetted again under the lock: another receiver may have taken a longer copy meanwhile. */
 	if ((err = vet(to, chains, live, take)) < 0)
 		goto done;
@@ -770,7 +770,6 @@ done:
 	if (lock >= 0)
 		close(lock);
 	free(take);
-	xtrk_buf_dispose(&lockp);
 	xtrk_buf_dispose(&path);
 	xtrk_buf_dispose(&data);
 	return err;

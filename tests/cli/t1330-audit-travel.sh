@@ -26,34 +26,9 @@ unchanged() {
 	expect_eq "$(store_listing "$st")" "$before"
 }
 
-# carry IN OUT PYTHON: a copy of bundle IN whose manifest's audit chains (C; the first one's lines
-# in L) are edited by PYTHON.  rechain() renumbers and re-links L, so that the chain is intact and
-# only the edit is wrong; h(text) is xtrk's hash of a line, line(entry) its form (jansson's escapes).
-carry() {
-	python3 - "$1" "$2" <<EOF
-import io, json, re, subprocess, sys, tarfile
-def h(s): return subprocess.run(["xxhsum", "-H2", "-"], input=s.encode(), capture_output=True, check=True).stdout.split()[0].decode()
-def line(e): return re.sub(r"\\\\u00([0-9a-f]{2})", lambda m: "\\\\u00" + m.group(1).upper(), json.dumps(e, sort_keys=True, separators=(",", ":")))
-def rechain(L):
-    prev = "0" * 32
-    for i in range(len(L)):
-        e = json.loads(L[i]); e["seq"] = i + 1; e["prev"] = prev; L[i] = line(e); prev = h(L[i])
-    C[0]["origin"] = h(L[0])
-with tarfile.open(sys.argv[1]) as t:
-    entries = [(m, t.extractfile(m).read()) for m in t.getmembers()]
-i = next(k for k, (m, _) in enumerate(entries) if m.name == "xtrk-bundle.json")
-M = json.loads(entries[i][1])
-C = M["audit"]
-L = C[0]["entries"]
-$3
-data = json.dumps(M).encode()
-m = tarfile.TarInfo("xtrk-bundle.json"); m.size = len(data); m.mode = 0o644
-entries[i] = (m, data)
-with tarfile.open(sys.argv[2], "w") as t:
-    for m, d in entries:
-        t.addfile(m, io.BytesIO(d))
-EOF
-}
+# carry IN OUT PYTHON: a copy of bundle IN whose manifest's audit chains are edited by PYTHON
+# (tests/helpers/auditedit.py: C the chains, L the first one's lines, rechain(L), line(e), h(text)).
+carry() { python3 "$XTRK_TEST_SRCDIR/tests/helpers/auditedit.py" bundle "$1" "$2" "$3"; }
 
 # refused NAME PYTHON MESSAGE: store b (which holds a2.tar's chain) refuses a copy of a2.tar edited by PYTHON, naming MESSAGE,
 # and is unchanged; bundle verify reports it too.

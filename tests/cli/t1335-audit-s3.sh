@@ -20,25 +20,11 @@ unchanged() {
 	expect_eq "$(store_listing "$st")" "$before"
 }
 
-# edit PREFIX PYTHON: the index under PREFIX with its audit chains (C; the first one's lines in L)
-# edited by PYTHON; rechain(L) re-links L so that only the edit is wrong.
+# edit PREFIX PYTHON: the index under PREFIX with its audit chains edited by PYTHON
+# (tests/helpers/auditedit.py: C the chains, L the first one's lines, rechain(L), line(e), h(text)).
 edit() {
 	s3obj get "$1/index.json" > ix.json
-	python3 - <<EOF
-import json, re, subprocess
-def h(s): return subprocess.run(["xxhsum", "-H2", "-"], input=s.encode(), capture_output=True, check=True).stdout.split()[0].decode()
-def line(e): return re.sub(r"\\\\u00([0-9a-f]{2})", lambda m: "\\\\u00" + m.group(1).upper(), json.dumps(e, sort_keys=True, separators=(",", ":")))
-def rechain(L):
-    prev = "0" * 32
-    for i in range(len(L)):
-        e = json.loads(L[i]); e["seq"] = i + 1; e["prev"] = prev; L[i] = line(e); prev = h(L[i])
-    C[0]["origin"] = h(L[0])
-M = json.load(open("ix.json"))
-C = M["audit"]
-L = C[0]["entries"]
-$2
-json.dump(M, open("ix.json", "w"))
-EOF
+	python3 "$XTRK_TEST_SRCDIR/tests/helpers/auditedit.py" index ix.json "$2"
 	s3obj put "$1/index.json" ix.json
 }
 

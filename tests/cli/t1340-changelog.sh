@@ -4,16 +4,8 @@
 # a name by --model name or by path; removed runs left out; bad names refused.
 . "$(dirname "$0")/lib.sh"
 
-command -v ssh-keygen >/dev/null 2>&1 || skip_all "ssh-keygen is not installed"
-
-for who in alice bob; do
-	mkdir -p "$TRASH/$who"
-	ssh-keygen -q -t ed25519 -N "" -C "$who" -f "$TRASH/$who/key"
-	git config -f "$TRASH/$who/.gitconfig" user.name "$who"
-	git config -f "$TRASH/$who/.gitconfig" user.email "$who@example.org"
-	git config -f "$TRASH/$who/.gitconfig" user.signingkey "$TRASH/$who/key"
-done
-as() { who=$1; shift; HOME=$TRASH/$who GIT_CONFIG_GLOBAL=$TRASH/$who/.gitconfig "$@"; }
+. "$XTRK_TEST_SRCDIR/tests/helpers/signers.sh"
+people alice bob
 
 mkdir ws && cd ws
 new_ws
@@ -34,7 +26,7 @@ xtrk commit-run -e exp --metric acc=0.99 --model clf=model.pt >/dev/null 2>&1
 GONE=$(newest)
 xtrk rm "$GONE" >/dev/null 2>&1
 cd "$TRASH"
-for who in alice bob; do echo "$who@example.org $(cat "$TRASH/$who/key.pub")"; done > ws/.xtrk/allowed_signers
+signers alice bob > ws/.xtrk/allowed_signers
 W="xtrk -C ws"
 $W stage "$V2" staging -m "try it on staging" >/dev/null
 as alice $W approve "$V2" --stage production --rationale "meets the bar" --criteria "acc >= 0.9" \

@@ -5,16 +5,8 @@
 # Approvals are signed with real ed25519 keys; a forged one does not count.
 . "$(dirname "$0")/lib.sh"
 
-command -v ssh-keygen >/dev/null 2>&1 || skip_all "ssh-keygen is not installed"
-
-for who in alice bob; do
-	mkdir -p "$TRASH/$who"
-	ssh-keygen -q -t ed25519 -N "" -C "$who" -f "$TRASH/$who/key"
-	git config -f "$TRASH/$who/.gitconfig" user.name "$who"
-	git config -f "$TRASH/$who/.gitconfig" user.email "$who@example.org"
-	git config -f "$TRASH/$who/.gitconfig" user.signingkey "$TRASH/$who/key"
-done
-as() { who=$1; shift; HOME=$TRASH/$who GIT_CONFIG_GLOBAL=$TRASH/$who/.gitconfig "$@"; }
+. "$XTRK_TEST_SRCDIR/tests/helpers/signers.sh"
+people alice bob
 
 mkdir ws && cd ws
 new_git_repo
@@ -41,7 +33,7 @@ rm scratch.txt tiny.txt
 STAGED=$(run -e other --seed 6)
 cd "$TRASH"
 mkdir nogit && (cd nogit && new_ws && xtrk commit-run -e exp --seed 7 >/dev/null 2>&1)
-for who in alice bob; do echo "$who@example.org $(cat "$TRASH/$who/key.pub")"; done > ws/.xtrk/allowed_signers
+signers alice bob > ws/.xtrk/allowed_signers
 W="xtrk -C ws"
 git config -f ws/.xtrk/config role.reviewer.members "alice@example.org, bob@example.org"
 git config -f ws/.xtrk/config stage.production.approvals 1
