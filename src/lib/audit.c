@@ -675,21 +675,29 @@ static int own_origin(char out[XTRK_OID_HEXSZ + 1], xtrk_repo *repo)
 /* Vet the carried chains; `take` (may be NULL) gets for each whether it brings entries `to` lacks. */
 static int vet(xtrk_repo *to, json_t *chains, int live, int *take)
 {
-	json_t *seen = json_object(), *c;
+	json_t *seen = json_object(), *known = json_object(), *held = NULL, *c;
 	xtrk_buf data = XTRK_BUF_INIT;
 	char mine[XTRK_OID_HEXSZ + 1] = "";
-	size_t i;
+	size_t i, fresh = 0;
 	int err = 0;
 
-	if (!seen)
+	if (!seen || !known) {
+		json_decref(seen);
+		json_decref(known);
 		return xtrk_error_oom();
+	}
 	if (!json_is_array(chains) || json_array_size(chains) > XTRK_AUDIT_MAX_CHAINS) {
 		err = xtrk_error_set(XTRK_ECORRUPT, "the audit logs carried are not a list of at most %d chains",
 			XTRK_AUDIT_MAX_CHAINS);
 		goto done;
 	}
-	if (to && (err = own_origin(mine, to)) < 0)
+	if (to && ((err = own_origin(mine, to)) < 0 || (err = received_origins(&held, to)) < 0))
 		goto done;
+	json_array_foreach(held, i, c)
+		if (json_object_set_new(known, json_string_value(c), json_true()) < 0) {
+			err = xtrk_error_oom();
+			goto done;
+		}
 	json_array_foreach(chains, i, c) {
 		const char *origin = json_string_value(json_object_get(c, "origin"));
 		json_t *got = NULL;
@@ -722,6 +730,11 @@ static int vet(xtrk_repo *to, json_t *chains, int live, int *take)
 			err = vet_one(&longer, to, c, got, mine[0] ? mine : NULL, live);
 		if (take)
 			take[i] = longer;
+		/* A bound on the chains a store keeps, so that no sender can make it refuse every later transfer. */
+		if (err == 0 && longer && !json_object_get(known, origin) &&
+		    json_array_size(held) + ++fresh > XTRK_AUDIT_MAX_CHAINS)
+			err = xtrk_error_set(XTRK_EINVALID, "the audit log of %s would be chain %zu received by this store; "
+				"it keeps at most %d", origin, json_array_size(held) + fresh, XTRK_AUDIT_MAX_CHAINS);
 		json_decref(got);
 		xtrk_buf_dispose(&label);
 		if (err < 0)
@@ -729,6 +742,8 @@ static int vet(xtrk_repo *to, json_t *chains, int live, int *take)
 	}
 done:
 	json_decref(seen);
+	json_decref(known);
+	json_decref(held);
 	xtrk_buf_dispose(&data);
 	return err;
 }

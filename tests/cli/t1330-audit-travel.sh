@@ -129,6 +129,15 @@ check "junk where chains belong is refused" '
 	refused notours "e = json.loads(L[4]); e[\"extra\"] = 1; L[4] = line(e); rechain(L)" "not an audit entry"
 '
 
+check "a store keeps at most 4096 received chains: one more is refused, nothing changed" '
+	cp -a c c-full
+	mkdir -p c-full/.xtrk/audit.d
+	python3 -c "[open(\"c-full/.xtrk/audit.d/%032x\" % (i + 1), \"w\").close() for i in range(4096)]"
+	unchanged c-full 1 xtrk -C c-full bundle import a2.tar
+	expect_contains "$(xtrk -C c-full bundle import a2.tar 2>&1 || true)" "it keeps at most 4096"
+	rm -rf c-full
+'
+
 check "a chain claiming to be the receiver's own, with entries it never wrote, is refused" '
 	xtrk -C b audit --json > b.json
 	BORIGIN=$(json_get 0.hash < b.json)
