@@ -55,9 +55,10 @@ static int by_time(const void *a, const void *b)
 /* The flattened metrics that differ between `was` and `now` (either may be NULL). */
 static json_t *metric_changes(json_t *was, json_t *now)
 {
-	json_t *fw = xtrk_json_flatten(was ? was : json_object()), *fn = xtrk_json_flatten(now ? now : json_object());
+	json_t *none = json_object(), *fw = xtrk_json_flatten(was ? was : none), *fn = xtrk_json_flatten(now ? now : none);
 	json_t *out = json_object(), *v;
 	const char *k;
+	json_decref(none);
 	if (!fw || !fn || !out)
 		goto fail;
 	json_object_foreach(fn, k, v) {
@@ -104,7 +105,7 @@ int xtrk_changelog(json_t **out, xtrk_repo *repo, const char *name)
 {
 	xtrk_run_item *items = NULL;
 	struct version *v = NULL;
-	json_t *doc = NULL, *list, *empty = json_array();
+	json_t *doc = NULL, *list, *empty = NULL;
 	xtrk_buf known = XTRK_BUF_INIT;
 	size_t n = 0, nv = 0;
 	int err;
@@ -137,7 +138,7 @@ int xtrk_changelog(json_t **out, xtrk_repo *repo, const char *name)
 		goto done;
 	}
 	xtrk_sort(v, nv, sizeof(*v), by_time);
-	if (!empty || !(doc = json_pack("{s:s, s:[]}", "name", name, "versions"))) {
+	if (!(empty = json_array()) || !(doc = json_pack("{s:s, s:[]}", "name", name, "versions"))) {
 		err = xtrk_error_oom();
 		goto done;
 	}
