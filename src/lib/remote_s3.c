@@ -38,6 +38,7 @@
 #include "gitsrc.h"
 #include "remote_internal.h"
 #include "s3.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/fs.h"
 #include "xtrk/odb.h"
@@ -796,6 +797,27 @@ static int collect_refs(json_t *refs, const char *dir, const char *rel)
 	return err;
 }
 
+/* The audit chains of a push (xtrk/audit.h): each one the index lacks, or holds shorter. */
+static size_t merge_audit(json_t *into, json_t *add)
+{
+	json_t *dst = json_object_get(into, "audit"), *c, *have = NULL;
+	size_t changed = 0, i, j;
+	if (!json_array_size(add))
+		return 0;
+	if (!json_is_array(dst))
+		json_object_set_new(into, "audit", dst = json_array());
+	json_array_foreach(add, i, c) {
+		json_array_foreach(dst, j, have)
+			if (json_equal(json_object_get(have, "origin"), json_object_get(c, "origin")))
+				break;
+		if (j < json_array_size(dst) && json_array_size(json_object_get(have, "entries")) >=
+						       json_array_size(json_object_get(c, "entries")))
+			continue;
+		changed += (j < json_array_size(dst) ? json_array_set(dst, j, c) : json_array_append(dst, c)) == 0;
+	}
+	return changed;
+}
+
 /* Merge what this push adds into the remote's index; the number of entries that were new. */
 static size_t merge(json_t *into, json_t *add, size_t *runs_new)
 {
@@ -818,7 +840,7 @@ static size_t merge(json_t *into, json_t *add, size_t *runs_new)
 				(*runs_new)++;
 		}
 	}
-	return changed;
+	return changed + merge_audit(into, json_object_get(add, "audit"));
 }
 
 #define PUSH_RESTART 1
@@ -927,7 +949,10 @@ static int push_once(xtrk_sync_stats *out, xtrk_repo *repo, xtrk_s3 *s, const st
 	}
 	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
-	if ((err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0)
+	/* The index's audit chains, in the staging store, are what this store's are vetted against. */
+	if ((json_object_get(idx, "audit") && (err = xtrk_audit_receive(t, json_object_get(idx, "audit"), 0)) < 0) ||
+	    (err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0 ||
+	    (err = xtrk_audit_chains(&v, t)) < 0 || json_object_set_new(add, "audit", v) < 0)
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
 	{
@@ -1378,6 +1403,11 @@ int remote_s3_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	xtrk_buf_printf(&where, "remote '%s'", name);
 	if (xtrk_buf_oom(&where)) {
 		err = xtrk_error_oom();
+		goto done;
+	}
+	/* The index's audit chains, checked in form on the way into the staging store, then as from a folder. */
+	if (json_object_get(idx, "audit") && (err = xtrk_audit_receive(t, json_object_get(idx, "audit"), 0)) < 0) {
+		err = xtrk_error_set(err, "%s: %s; nothing was pulled", where.ptr, xtrk_error_last());
 		goto done;
 	}
 	if ((err = remote_select_runs(&ids, &n, t, where.ptr, opts)) < 0 ||
