@@ -198,20 +198,16 @@ int xtrk_txn_read(xtrk_buf *out, xtrk_txn *t, const xtrk_oid *oid)
 	return xtrk_odb_read(out, NULL, t ? t->odb : NULL, oid, XTRK_OBJ_ANY);
 }
 
-int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data, size_t len)
+/* Store an object whose ID is known and that is not stored yet: loose when large, else in the pack. */
+static int txn_store(xtrk_txn *t, const xtrk_oid *id, xtrk_otype type, const void *data, size_t len)
 {
 	unsigned char *z = NULL;
 	const void *stored = data;
 	size_t stored_len = len;
 	int comp = COMP_RAW, err;
 
-	xtrk_oid_hash(out, data, len);
-	if (t->dry)
-		return dry_keep(t, out, type, data, len);
-	if ((err = txn_have(t, out, type, data, len)) != 0)
-		return err < 0 ? err : 0;
 	if (len >= XTRK_PACK_OBJECT_MAX)
-		return odb_write_loose_from_mem(out, t, type, data, len);
+		return odb_write_loose_from_mem((xtrk_oid *)id, t, type, data, len);
 	if (type != XTRK_OBJ_BLOB ? len >= 64 : odb_worth_compressing(data, len)) {
 		uLongf zlen = compressBound(len);
 		if (!(z = malloc(zlen)))
@@ -222,9 +218,52 @@ int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data
 			comp = COMP_ZLIB;
 		}
 	}
-	err = odb_pack_append(t, out, type, comp, len, stored, stored_len);
+	err = odb_pack_append(t, id, type, comp, len, stored, stored_len);
 	free(z);
 	return err;
+}
+
+int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data, size_t len)
+{
+	int err;
+
+	if (type == XTRK_OBJ_CHUNKS)
+		return xtrk_error_set(XTRK_EINVALID, "a chunk list is written only by the store itself");
+	xtrk_oid_hash(out, data, len);
+	if (t->dry)
+		return dry_keep(t, out, type, data, len);
+	if ((err = txn_have(t, out, type, data, len)) != 0)
+		return err < 0 ? err : 0;
+	return txn_store(t, out, type, data, len);
+}
+
+/* Whether an object of this ID is staged in this transaction or stored. */
+static int txn_named(xtrk_txn *t, const xtrk_oid *id)
+{
+	int staged;
+	pthread_mutex_lock(&t->lock);
+	staged = odb_txn_set_find(t, id) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return staged || xtrk_odb_exists(t->odb, id);
+}
+
+/*
+ * One chunk of a large file: a blob under its own ID, skipped when present
+ * (the 128-bit ID names it; each chunk is verified against it on every read,
+ * and the whole file against the file's ID).
+ */
+static int txn_put_chunk(xtrk_txn *t, xtrk_buf *list, const unsigned char *data, size_t len)
+{
+	unsigned char e[CHUNKS_ENTRY];
+	xtrk_oid id;
+	int err;
+
+	xtrk_oid_hash(&id, data, len);
+	if (!txn_named(t, &id) && (err = txn_store(t, &id, XTRK_OBJ_BLOB, data, len)) < 0)
+		return err;
+	memcpy(e, id.id, XTRK_OID_RAWSZ);
+	xtrk_put_le64(e + XTRK_OID_RAWSZ, len);
+	return xtrk_buf_put(list, e, sizeof(e));
 }
 
 int odb_txn_add_pending(xtrk_txn *t, char *tmp, const xtrk_oid *oid)
@@ -257,6 +296,9 @@ struct xtrk_txn_writer {
 	int hash_only;       /* dry blob: nothing kept */
 	struct loose_writer lw;
 	uint64_t size;
+	int chunkable;       /* a file in a store that chunks large files */
+	int chunked;         /* cut into chunks: `mem` holds what is not cut yet */
+	xtrk_buf list;       /* the chunk list so far (xtrk-format(5)) */
 };
 
 int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *t, xtrk_otype type, const char *what)
@@ -273,6 +315,11 @@ int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *t, xtrk_otype type, co
 	w->type = type;
 	w->lw.fd = -1;
 	w->hash_only = t->dry && type == XTRK_OBJ_BLOB;
+	w->chunkable = !t->dry && type == XTRK_OBJ_BLOB && t->odb->chunk_threshold;
+	if (type == XTRK_OBJ_CHUNKS) {
+		xtrk_txn_writer_free(w);
+		return xtrk_error_set(XTRK_EINVALID, "a chunk list is written only by the store itself");
+	}
 	*out = w;
 	return 0;
 }
@@ -292,6 +339,31 @@ static int writer_go_loose(xtrk_txn_writer *w)
 	return err;
 }
 
+/*
+ * Cut what is gathered into chunks, keeping the tail that may still move
+ * (less than a chunk's maximum) unless this is the end.  Cutting waits for
+ * four maximal chunks, so that the tail moved back is small beside what went.
+ */
+static int writer_cut(xtrk_txn_writer *w, int last)
+{
+	const xtrk_cdc *c = &w->t->odb->cdc;
+	const unsigned char *p = (const unsigned char *)w->mem.ptr;
+	size_t off = 0, n;
+	int err;
+
+	if (!last && w->mem.size < 4 * c->max)
+		return 0;
+	while (last ? off < w->mem.size : w->mem.size - off >= c->max) {
+		n = xtrk_cdc_cut(c, p + off, w->mem.size - off);
+		if ((err = txn_put_chunk(w->t, &w->list, p + off, n)) < 0)
+			return err;
+		off += n;
+	}
+	memmove(w->mem.ptr, w->mem.ptr + off, w->mem.size - off);
+	w->mem.size -= off;
+	return 0;
+}
+
 int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
 {
 	int err;
@@ -303,9 +375,33 @@ int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
 		return odb_lw_write(&w->lw, data, len);
 	if ((err = xtrk_buf_put(&w->mem, data, len)) < 0)
 		return err;
-	if (!w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
+	if (w->chunked)
+		return writer_cut(w, 0);
+	/* A file is gathered up to the chunking threshold (at most 64 MiB), then cut into chunks. */
+	if (w->chunkable && w->size >= w->t->odb->chunk_threshold) {
+		static const unsigned char hdr[CHUNKS_HDR] = { 'X', 'C', 'H', 'K', 1 }; /* total and count at the end */
+		w->chunked = 1;
+		if ((err = xtrk_buf_put(&w->list, hdr, sizeof(hdr))) < 0)
+			return err;
+		return writer_cut(w, 0);
+	}
+	if (!w->chunkable && !w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
 		return writer_go_loose(w);
 	return 0;
+}
+
+/* The end of a chunked file: its last chunks, then its list under its ID. */
+static int writer_finish_chunked(xtrk_txn_writer *w, const xtrk_oid *id)
+{
+	int err;
+	if ((err = writer_cut(w, 1)) < 0)
+		return err;
+	xtrk_put_le64((unsigned char *)w->list.ptr + 8, w->size);
+	xtrk_put_le64((unsigned char *)w->list.ptr + 16, (w->list.size - CHUNKS_HDR) / CHUNKS_ENTRY);
+	if (txn_named(w->t, id))
+		return 0; /* the same file, stored before (whole or as chunks) */
+	/* Always in a pack: small, and never compared byte for byte as a loose file is. */
+	return odb_pack_append(w->t, id, XTRK_OBJ_CHUNKS, COMP_RAW, w->list.size, w->list.ptr, w->list.size);
 }
 
 int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect)
@@ -318,6 +414,13 @@ int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *ex
 	*out = got;
 	if (w->hash_only)
 		return 0;
+	if (w->chunked)
+		return writer_finish_chunked(w, &got);
+	if (!w->loose && w->mem.size >= XTRK_PACK_OBJECT_MAX) {
+		/* A file under the chunking threshold: written loose from what was gathered. */
+		int err = txn_have(w->t, &got, w->type, w->mem.ptr, w->mem.size);
+		return err != 0 ? (err < 0 ? err : 0) : txn_store(w->t, &got, w->type, w->mem.ptr, w->mem.size);
+	}
 	if (!w->loose)
 		return xtrk_txn_write(out, w->t, w->type, w->mem.ptr ? w->mem.ptr : "", w->mem.size);
 	/* An equal object already stored is found, and compared, when the transaction names it. */
@@ -330,6 +433,7 @@ void xtrk_txn_writer_free(xtrk_txn_writer *w)
 		return;
 	odb_lw_cleanup(&w->lw);
 	xtrk_buf_dispose(&w->mem);
+	xtrk_buf_dispose(&w->list);
 	xtrk_hasher_free(w->h);
 	free(w->what);
 	free(w);

@@ -780,6 +780,7 @@ int remote_s3_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	/* From here on, as from a folder remote: every object re-hashed, every record and ref checked. */
 	if ((err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
+	xtrk_odb_set_chunk_source(xtrk_repo_odb(t), xtrk_repo_odb(repo)); /* chunks this store had were not fetched */
 	xtrk_buf_printf(&where, "remote '%s'", name);
 	if (xtrk_buf_oom(&where)) {
 		err = xtrk_error_oom();
