@@ -50,11 +50,28 @@ int xtrk_cdc_init(xtrk_cdc *c, size_t avg)
 	return 0;
 }
 
-/* The top `bits` bits of the hash: they depend on the last 64 bytes. */
-static uint64_t top_mask(int bits)
+/*
+ * `bits` one bits ending at bit 47 of the hash: bit k of a gear hash depends
+ * on the last k + 1 bytes only, so the cut depends on a window of 48 bytes.
+ */
+static uint64_t mask_bits(int bits)
 {
-	return ~(uint64_t)0 << (64 - bits);
+	return (((uint64_t)1 << bits) - 1) << (48 - bits);
 }
+
+/*
+ * Two bytes a step (FastCDC's rolling two bytes): the hash moves on by two,
+ * and the odd position is tested with the mask shifted by one.  Each cut still
+ * depends on the bytes before it alone.
+ */
+#define ROLL2(lim, mask)                                          \
+	for (; i + 2 <= (lim); i += 2) {                              \
+		h = (h << 2) + (gear[p[i]] << 1) + gear[p[i + 1]];        \
+		if (!(h & ((mask) << 1)))                                 \
+			return i + 1;                                         \
+		if (!(h & (mask)))                                        \
+			return i + 2;                                         \
+	}
 
 size_t xtrk_cdc_cut(const xtrk_cdc *c, const unsigned char *p, size_t n)
 {
@@ -66,21 +83,14 @@ size_t xtrk_cdc_cut(const xtrk_cdc *c, const unsigned char *p, size_t n)
 		return n;
 	while (((size_t)1 << bits) < c->avg)
 		bits++;
-	strict = top_mask(bits + 2);
-	loose = top_mask(bits - 2);
+	strict = mask_bits(bits + 2);
+	loose = mask_bits(bits - 2);
 	end = n < c->max ? n : c->max;
 	normal = c->avg < end ? c->avg : end;
 	/* The hash starts at the minimum size: no cut can come before it. */
-	for (i = c->min; i < normal; i++) {
-		h = (h << 1) + gear[p[i]];
-		if (!(h & strict))
-			return i + 1;
-	}
-	for (; i < end; i++) {
-		h = (h << 1) + gear[p[i]];
-		if (!(h & loose))
-			return i + 1;
-	}
+	i = c->min;
+	ROLL2(normal, strict)
+	ROLL2(end, loose)
 	return end;
 }
 
