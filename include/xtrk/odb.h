@@ -46,7 +46,7 @@ typedef struct xtrk_odb_stream xtrk_odb_stream;
  * version of a large file adds only the chunks that changed.
  */
 #define XTRK_CHUNK_THRESHOLD_DEFAULT ((uint64_t)8 << 20)
-#define XTRK_CHUNK_AVG_DEFAULT ((size_t)1 << 20)
+#define XTRK_CHUNK_AVG_DEFAULT ((size_t)64 << 10)
 #define XTRK_CHUNK_SIZE_LIMIT ((uint64_t)64 << 20) /* no chunk of a list may be larger */
 #define XTRK_CHUNK_COUNT_LIMIT ((uint64_t)1 << 22) /* no list may name more chunks */
 
@@ -65,7 +65,7 @@ size_t xtrk_cdc_cut(const xtrk_cdc *c, const unsigned char *p, size_t n);
 
 /**
  * Files written from now on of at least `threshold` bytes (0: never) are
- * stored as chunks of `avg` bytes on average.  Default: 8 MiB, 1 MiB.
+ * stored as chunks of `avg` bytes on average.  Default: 8 MiB, 64 KiB.
  */
 int xtrk_odb_set_chunking(xtrk_odb *odb, uint64_t threshold, size_t avg);
 /**

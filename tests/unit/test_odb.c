@@ -393,6 +393,7 @@ Test(odb, large_file_is_chunked_and_a_new_version_adds_little)
 	xtrk_otype type;
 	long long before;
 
+	cr_assert_eq(xtrk_odb_set_chunking(odb, (uint64_t)8 << 20, (size_t)1 << 20), 0);
 	write_big(&id1, p, n);
 	xtrk_oid_hash(&whole, p, n);
 	cr_assert_eq(xtrk_oid_cmp(&id1, &whole), 0, "the file's ID is the hash of all its bytes");
