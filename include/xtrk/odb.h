@@ -18,6 +18,7 @@
 
 #include "xtrk/buf.h"
 #include "xtrk/oid.h"
+#include "xtrk/oidset.h"
 
 typedef enum {
 	XTRK_OBJ_ANY = 0,
@@ -73,6 +74,12 @@ int xtrk_odb_set_chunking(xtrk_odb *odb, uint64_t threshold, size_t avg);
  * (a staging store filled with only what the other lacked); NULL: none.
  */
 void xtrk_odb_set_chunk_source(xtrk_odb *odb, xtrk_odb *other);
+/**
+ * A staging store whose objects go where the chunks in `elsewhere` already
+ * are: it cuts files as `like` does, and does not write those chunks.
+ * `elsewhere` is kept, not copied.
+ */
+void xtrk_odb_stage_chunks(xtrk_odb *odb, const xtrk_odb *like, const xtrk_oidset *elsewhere);
 /**
  * Call `cb` with each chunk of a file stored as chunks, in order (XTRK_ECORRUPT
  * for a list that is not well formed); nothing for any other object, or one

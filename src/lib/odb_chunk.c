@@ -111,6 +111,13 @@ void xtrk_odb_set_chunk_source(xtrk_odb *odb, xtrk_odb *other)
 	odb->chunk_src = other;
 }
 
+void xtrk_odb_stage_chunks(xtrk_odb *odb, const xtrk_odb *like, const xtrk_oidset *elsewhere)
+{
+	odb->chunk_threshold = like->chunk_threshold;
+	odb->cdc = like->cdc;
+	odb->chunks_elsewhere = elsewhere;
+}
+
 /* ---- the list ---- */
 
 static int list_bad(xtrk_odb_stream *s, const char *why)

@@ -56,6 +56,7 @@ struct xtrk_odb {
 	uint64_t chunk_threshold; /* files this large are written as chunks; 0: never */
 	xtrk_cdc cdc;
 	xtrk_odb *chunk_src; /* where chunks missing here are looked for (odb_chunk.c) */
+	const xtrk_oidset *chunks_elsewhere; /* chunks not to write here */
 };
 
 /* Where an object's stored bytes are. */

@@ -198,8 +198,12 @@ int xtrk_txn_read(xtrk_buf *out, xtrk_txn *t, const xtrk_oid *oid)
 	return xtrk_odb_read(out, NULL, t ? t->odb : NULL, oid, XTRK_OBJ_ANY);
 }
 
-/* Store an object whose ID is known and that is not stored yet: loose when large, else in the pack. */
-static int txn_store(xtrk_txn *t, const xtrk_oid *id, xtrk_otype type, const void *data, size_t len)
+/*
+ * Store an object whose ID is known and that is not stored yet: loose when
+ * large, else in the pack; whether to compress a file is judged from its first
+ * `sample` bytes.
+ */
+static int txn_store(xtrk_txn *t, const xtrk_oid *id, xtrk_otype type, const void *data, size_t len, size_t sample)
 {
 	unsigned char *z = NULL;
 	const void *stored = data;
@@ -208,7 +212,7 @@ static int txn_store(xtrk_txn *t, const xtrk_oid *id, xtrk_otype type, const voi
 
 	if (len >= XTRK_PACK_OBJECT_MAX)
 		return odb_write_loose_from_mem((xtrk_oid *)id, t, type, data, len);
-	if (type != XTRK_OBJ_BLOB ? len >= 64 : odb_worth_compressing(data, len)) {
+	if (type != XTRK_OBJ_BLOB ? len >= 64 : odb_worth_compressing(data, len < sample ? len : sample)) {
 		uLongf zlen = compressBound(len);
 		if (!(z = malloc(zlen)))
 			return xtrk_error_oom();
@@ -234,7 +238,7 @@ int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data
 		return dry_keep(t, out, type, data, len);
 	if ((err = txn_have(t, out, type, data, len)) != 0)
 		return err < 0 ? err : 0;
-	return txn_store(t, out, type, data, len);
+	return txn_store(t, out, type, data, len, len);
 }
 
 /* Whether an object of this ID is staged in this transaction or stored. */
@@ -246,6 +250,9 @@ static int txn_named(xtrk_txn *t, const xtrk_oid *id)
 	pthread_mutex_unlock(&t->lock);
 	return staged || xtrk_odb_exists(t->odb, id);
 }
+
+/* A chunk's compression is judged from its first 4 KiB: sampling all of every chunk cost a fifth of a commit. */
+#define CHUNK_SAMPLE 4096
 
 /*
  * One chunk of a large file: a blob under its own ID, skipped when present
@@ -259,7 +266,8 @@ static int txn_put_chunk(xtrk_txn *t, xtrk_buf *list, const unsigned char *data,
 	int err;
 
 	xtrk_oid_hash(&id, data, len);
-	if (!txn_named(t, &id) && (err = txn_store(t, &id, XTRK_OBJ_BLOB, data, len)) < 0)
+	if (!(t->odb->chunks_elsewhere && xtrk_oidset_has(t->odb->chunks_elsewhere, &id)) && !txn_named(t, &id) &&
+	    (err = txn_store(t, &id, XTRK_OBJ_BLOB, data, len, CHUNK_SAMPLE)) < 0)
 		return err;
 	memcpy(e, id.id, XTRK_OID_RAWSZ);
 	xtrk_put_le64(e + XTRK_OID_RAWSZ, len);
@@ -342,8 +350,10 @@ static int writer_go_loose(xtrk_txn_writer *w)
 /*
  * Cut what is gathered into chunks, keeping the tail that may still move
  * (less than a chunk's maximum) unless this is the end.  Cutting waits for
- * four maximal chunks, so that the tail moved back is small beside what went.
+ * 8 MiB, or four maximal chunks, so that the tail moved back is small beside
+ * what went.
  */
+#define CUT_BATCH ((size_t)8 << 20)
 static int writer_cut(xtrk_txn_writer *w, int last)
 {
 	const xtrk_cdc *c = &w->t->odb->cdc;
@@ -351,7 +361,7 @@ static int writer_cut(xtrk_txn_writer *w, int last)
 	size_t off = 0, n;
 	int err;
 
-	if (!last && w->mem.size < 4 * c->max)
+	if (!last && w->mem.size < (4 * c->max > CUT_BATCH ? 4 * c->max : CUT_BATCH))
 		return 0;
 	while (last ? off < w->mem.size : w->mem.size - off >= c->max) {
 		n = xtrk_cdc_cut(c, p + off, w->mem.size - off);
@@ -361,6 +371,25 @@ static int writer_cut(xtrk_txn_writer *w, int last)
 	}
 	memmove(w->mem.ptr, w->mem.ptr + off, w->mem.size - off);
 	w->mem.size -= off;
+	return 0;
+}
+
+/* What follows new bytes gathered in `mem`: cutting chunks, or going loose. */
+static int writer_gathered(xtrk_txn_writer *w)
+{
+	int err;
+	if (w->chunked)
+		return writer_cut(w, 0);
+	/* A file is gathered up to the chunking threshold (at most 64 MiB), then cut into chunks. */
+	if (w->chunkable && w->size >= w->t->odb->chunk_threshold) {
+		static const unsigned char hdr[CHUNKS_HDR] = { 'X', 'C', 'H', 'K', 1 }; /* total and count at the end */
+		w->chunked = 1;
+		if ((err = xtrk_buf_put(&w->list, hdr, sizeof(hdr))) < 0)
+			return err;
+		return writer_cut(w, 0);
+	}
+	if (!w->chunkable && !w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
+		return writer_go_loose(w);
 	return 0;
 }
 
@@ -375,19 +404,22 @@ int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
 		return odb_lw_write(&w->lw, data, len);
 	if ((err = xtrk_buf_put(&w->mem, data, len)) < 0)
 		return err;
-	if (w->chunked)
-		return writer_cut(w, 0);
-	/* A file is gathered up to the chunking threshold (at most 64 MiB), then cut into chunks. */
-	if (w->chunkable && w->size >= w->t->odb->chunk_threshold) {
-		static const unsigned char hdr[CHUNKS_HDR] = { 'X', 'C', 'H', 'K', 1 }; /* total and count at the end */
-		w->chunked = 1;
-		if ((err = xtrk_buf_put(&w->list, hdr, sizeof(hdr))) < 0)
-			return err;
-		return writer_cut(w, 0);
-	}
-	if (!w->chunkable && !w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
-		return writer_go_loose(w);
-	return 0;
+	return writer_gathered(w);
+}
+
+/* Read up to IO_CHUNK bytes of `fd` straight into a chunking writer's buffer (no copy); 0 at the end. */
+static ssize_t writer_read_in(xtrk_txn_writer *w, int fd, const char *what)
+{
+	ssize_t n;
+	int err;
+	if ((err = xtrk_buf_grow(&w->mem, IO_CHUNK)) < 0)
+		return err;
+	if ((n = xtrk_read_full(fd, w->mem.ptr + w->mem.size, IO_CHUNK, what)) <= 0)
+		return n;
+	xtrk_hasher_update(w->h, w->mem.ptr + w->mem.size, (size_t)n);
+	w->size += (uint64_t)n;
+	w->mem.size += (size_t)n;
+	return (err = writer_gathered(w)) < 0 ? err : n;
 }
 
 /* The end of a chunked file: its last chunks, then its list under its ID. */
@@ -419,7 +451,7 @@ int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *ex
 	if (!w->loose && w->mem.size >= XTRK_PACK_OBJECT_MAX) {
 		/* A file under the chunking threshold: written loose from what was gathered. */
 		int err = txn_have(w->t, &got, w->type, w->mem.ptr, w->mem.size);
-		return err != 0 ? (err < 0 ? err : 0) : txn_store(w->t, &got, w->type, w->mem.ptr, w->mem.size);
+		return err != 0 ? (err < 0 ? err : 0) : txn_store(w->t, &got, w->type, w->mem.ptr, w->mem.size, w->mem.size);
 	}
 	if (!w->loose)
 		return xtrk_txn_write(out, w->t, w->type, w->mem.ptr ? w->mem.ptr : "", w->mem.size);
@@ -462,9 +494,13 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, co
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while ((n = xtrk_read_full(fd, chunk, want, what)) > 0)
-		if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
-			goto done;
+	if (w->chunkable && reg && (uint64_t)st.st_size >= t->odb->chunk_threshold)
+		while ((n = writer_read_in(w, fd, what)) > 0)
+			;
+	else
+		while ((n = xtrk_read_full(fd, chunk, want, what)) > 0)
+			if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
+				goto done;
 	if (n < 0) {
 		err = (int)n;
 		goto done;

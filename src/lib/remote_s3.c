@@ -585,6 +585,7 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	}
 	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
+	xtrk_odb_stage_chunks(xtrk_repo_odb(t), xtrk_repo_odb(repo), &has.objects); /* only the chunks the remote lacks */
 	if ((err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0)
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
