@@ -212,38 +212,50 @@ echo
 mkdir -p big && cd big && git init -q && "$XTRK" init -q >/dev/null && "$XTRK" commit-run -q -e warm >/dev/null
 head -c $((BIG_MIB << 20)) /dev/urandom > model.bin
 sync
-declare -a tn tc tu tc2
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-for r in $(seq 1 $ROUNDS); do
-	# A new file each round (its first commit), then 1% changed in 16 stretches (a later one).
-	head -c $((BIG_MIB << 20)) /dev/urandom > model.bin
-	sync
-	t0=$(now); "$XTRK" commit-run -q -e big --model model.bin >/dev/null; t1=$(now)
-	tn+=($(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }'))
-	t0=$(now); cp model.bin ../cp.bin && sync; t1=$(now)
-	tc+=($(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }'))
-	rm -f ../cp.bin
-	python3 -c "
+# timed NAME CMD...: run CMD, add its wall and CPU (user + system) seconds to NAME_wall and NAME_cpu.
+declare -A wall cpu
+timed() {
+	local name=$1
+	shift
+	/usr/bin/time -f "%e %U %S" -o "$WORK/t" "$@" >/dev/null
+	wall[$name]="${wall[$name]:-} $(cut -d" " -f1 "$WORK/t")"
+	cpu[$name]="${cpu[$name]:-} $(awk '{ printf "%.2f", $2 + $3 }' "$WORK/t")"
+}
+cpsync='cp model.bin ../cp.bin && sync && rm -f ../cp.bin'
+change() { python3 -c "
 import os, sys
 f = open('model.bin', 'r+b')
 size = os.path.getsize('model.bin')
 for i in range(16):
-    f.seek(i * (size // 16) + 4096 * $r)
+    f.seek(i * (size // 16) + 4096 * $1)
     f.write(os.urandom(size // 1600))
-"
+"; sync; }
+for r in $(seq 1 $ROUNDS); do
+	# A new file each round (its first commit), then 1% changed in 16 stretches (a later one).
+	head -c $((BIG_MIB << 20)) /dev/urandom > model.bin
 	sync
-	t0=$(now); "$XTRK" commit-run -q -e big --model model.bin >/dev/null; t1=$(now)
-	tu+=($(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }'))
-	t0=$(now); cp model.bin ../cp.bin && sync; t1=$(now)
-	tc2+=($(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.3f", b - a }'))
-	rm -f ../cp.bin
+	timed new-commit "$XTRK" commit-run -q -e big --model model.bin
+	timed new-cp sh -c "$cpsync"
+	change $r
+	timed changed-commit "$XTRK" commit-run -q -e big --model model.bin
+	timed changed-cp sh -c "$cpsync"
+	# The store's write path alone, without a run record: hash-object -w of another 1% change.
+	change $((r + 100))
+	timed changed-hash "$XTRK" hash-object -w model.bin
+	timed changed-hash-cp sh -c "$cpsync"
 done
 cd ..
-mn=$(median "${tn[@]}") mc=$(median "${tc[@]}") mu=$(median "${tu[@]}") mc2=$(median "${tc2[@]}")
-echo "| work | xtrk (s) | cp + sync (s) | ratio |"
-echo "| --- | ---: | ---: | ---: |"
-echo "| commit a new $BIG_MIB MiB file | $mn | $mc | $(awk -v a=$mn -v b=$mc 'BEGIN { printf "%.2fx", a / b }') |"
-echo "| commit it again with 1% changed | $mu | $mc2 | $(awk -v a=$mu -v b=$mc2 'BEGIN { printf "%.2fx", a / b }') |"
+row() {
+	local what=$1 x=$2 c=$3 mx mc
+	mx=$(median ${wall[$x]}) mc=$(median ${wall[$c]})
+	echo "| $what | $mx | $mc | $(awk -v a=$mx -v b=$mc 'BEGIN { printf "%.2fx", a / b }') | $(median ${cpu[$x]}) | $(median ${cpu[$c]}) |"
+}
+echo "| work | xtrk (s) | cp + sync (s) | ratio | xtrk CPU (s) | cp + sync CPU (s) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+row "commit-run a new $BIG_MIB MiB file" new-commit new-cp
+row "commit-run it again with 1% changed" changed-commit changed-cp
+row "hash-object -w it with another 1% changed" changed-hash changed-hash-cp
 echo
-echo "rounds: new ${tn[*]} / cp ${tc[*]}; changed ${tu[*]} / cp ${tc2[*]}"
+for k in "${!wall[@]}"; do echo "rounds $k:${wall[$k]} (CPU${cpu[$k]})"; done | sort
 rm -rf "$WORK"
