@@ -307,6 +307,7 @@ struct xtrk_txn_writer {
 	int chunkable;       /* a file in a store that chunks large files */
 	int chunked;         /* cut into chunks: `mem` holds what is not cut yet */
 	xtrk_buf list;       /* the chunk list so far (xtrk-format(5)) */
+	size_t unhashed;     /* the last bytes of `mem` not yet in the file's hash (read straight in) */
 };
 
 int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *t, xtrk_otype type, const char *what)
@@ -354,21 +355,45 @@ static int writer_go_loose(xtrk_txn_writer *w)
  * what went.
  */
 #define CUT_BATCH ((size_t)8 << 20)
+
+struct hash_job {
+	xtrk_hasher *h;
+	const void *p;
+	size_t n;
+};
+
+static void *hash_job_run(void *arg)
+{
+	struct hash_job *j = arg;
+	xtrk_hasher_update(j->h, j->p, j->n);
+	return NULL;
+}
+
 static int writer_cut(xtrk_txn_writer *w, int last)
 {
 	const xtrk_cdc *c = &w->t->odb->cdc;
 	const unsigned char *p = (const unsigned char *)w->mem.ptr;
+	struct hash_job job = { w->h, p + w->mem.size - w->unhashed, w->unhashed };
+	pthread_t th;
 	size_t off = 0, n;
-	int err;
+	int err = 0, threaded = 0;
 
 	if (!last && w->mem.size < (4 * c->max > CUT_BATCH ? 4 * c->max : CUT_BATCH))
 		return 0;
+	/* The file's hash of the bytes read straight in, beside the cutting (both only read them). */
+	if (job.n && !(threaded = pthread_create(&th, NULL, hash_job_run, &job) == 0))
+		hash_job_run(&job);
+	w->unhashed = 0;
 	while (last ? off < w->mem.size : w->mem.size - off >= c->max) {
 		n = xtrk_cdc_cut(c, p + off, w->mem.size - off);
 		if ((err = txn_put_chunk(w->t, &w->list, p + off, n)) < 0)
-			return err;
+			break;
 		off += n;
 	}
+	if (threaded)
+		pthread_join(th, NULL);
+	if (err < 0)
+		return err;
 	memmove(w->mem.ptr, w->mem.ptr + off, w->mem.size - off);
 	w->mem.size -= off;
 	return 0;
@@ -416,7 +441,11 @@ static ssize_t writer_read_in(xtrk_txn_writer *w, int fd, const char *what)
 		return err;
 	if ((n = xtrk_read_full(fd, w->mem.ptr + w->mem.size, IO_CHUNK, what)) <= 0)
 		return n;
-	xtrk_hasher_update(w->h, w->mem.ptr + w->mem.size, (size_t)n);
+	/* Cut into chunks, the file's hash is taken at each cut (writer_cut); before, here. */
+	if (w->chunked)
+		w->unhashed += (size_t)n;
+	else
+		xtrk_hasher_update(w->h, w->mem.ptr + w->mem.size, (size_t)n);
 	w->size += (uint64_t)n;
 	w->mem.size += (size_t)n;
 	return (err = writer_gathered(w)) < 0 ? err : n;
@@ -425,9 +454,6 @@ static ssize_t writer_read_in(xtrk_txn_writer *w, int fd, const char *what)
 /* The end of a chunked file: its last chunks, then its list under its ID. */
 static int writer_finish_chunked(xtrk_txn_writer *w, const xtrk_oid *id)
 {
-	int err;
-	if ((err = writer_cut(w, 1)) < 0)
-		return err;
 	xtrk_put_le64((unsigned char *)w->list.ptr + 8, w->size);
 	xtrk_put_le64((unsigned char *)w->list.ptr + 16, (w->list.size - CHUNKS_HDR) / CHUNKS_ENTRY);
 	if (txn_named(w->t, id))
@@ -439,6 +465,10 @@ static int writer_finish_chunked(xtrk_txn_writer *w, const xtrk_oid *id)
 int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect)
 {
 	xtrk_oid got;
+	int err;
+	/* A chunked file's last chunks, and the last of its hash, before the hash is known. */
+	if (w->chunked && (err = writer_cut(w, 1)) < 0)
+		return err;
 	xtrk_hasher_final(&got, w->h);
 	if (expect && xtrk_oid_cmp(&got, expect))
 		return xtrk_error_set(XTRK_ECORRUPT, "%s: content hashes to %s, not to its ID %s", w->what,
@@ -450,7 +480,7 @@ int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *ex
 		return writer_finish_chunked(w, &got);
 	if (!w->loose && w->mem.size >= XTRK_PACK_OBJECT_MAX) {
 		/* A file under the chunking threshold: written loose from what was gathered. */
-		int err = txn_have(w->t, &got, w->type, w->mem.ptr, w->mem.size);
+		err = txn_have(w->t, &got, w->type, w->mem.ptr, w->mem.size);
 		return err != 0 ? (err < 0 ? err : 0) : txn_store(w->t, &got, w->type, w->mem.ptr, w->mem.size, w->mem.size);
 	}
 	if (!w->loose)
