@@ -7,7 +7,7 @@
 #       committed with `xtrk commit-run`: the store's size against the others';
 #   (c) committing a mostly unchanged 1 GiB checkpoint (and a new one) against cp + sync.
 #
-#   bench/chunks.sh [--mib N] [--big-mib N] [--rounds R] [--work DIR] [--skip-torch]
+#   bench/chunks.sh [--mib N] [--big-mib N] [--rounds R] [--work DIR] [--skip-torch] [--skip-synthetic]
 #
 # Prints Markdown tables for bench/RESULTS.md.  Needs: xtrk built in the source tree, git,
 # git-lfs, restic, borg (apt-get install git-lfs restic borgbackup), /usr/bin/python3 with torch
@@ -18,6 +18,7 @@ MIB=256
 BIG_MIB=1024
 ROUNDS=3
 TORCH=1
+SYNTH=1
 WORK=${TMPDIR:-/tmp}/xtrk-bench-chunks
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--work) WORK=$2; shift 2 ;;
 	--skip-torch) TORCH=0; shift ;;
+	--skip-synthetic) SYNTH=0; shift ;;
 	*) echo "usage: $0 [--mib N] [--big-mib N] [--rounds R] [--work DIR] [--skip-torch]" >&2; exit 2 ;;
 	esac
 done
@@ -152,12 +154,14 @@ sequence() {
 	for t in $tools; do rm -rf "$WORK/s-$t" "$WORK/s-$t.repo"; done
 }
 
+if [ $SYNTH = 1 ]; then
 mkdir -p syn
 python3 versions.py syn "$MIB" 5
 echo "## (a) synthetic: $MIB MiB, 5 versions, each changing 10% of the bytes (stretches overwritten, insertions, deletions)"
 sequence "synthetic" "xtrk xtrk-whole git-lfs restic borg" syn/v1 syn/v2 syn/v3 syn/v4 syn/v5
 sequence "synthetic, xtrk at three average chunk sizes" "xtrk-65536 xtrk-262144 xtrk-1048576" syn/v1 syn/v2 syn/v3 syn/v4 syn/v5
 rm -rf syn
+fi
 
 # ---- (b) fine-tuning a torch model ----
 if [ $TORCH = 1 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
@@ -239,6 +243,10 @@ for r in $(seq 1 $ROUNDS); do
 	timed new-cp sh -c "$cpsync"
 	change $r
 	timed changed-commit "$XTRK" commit-run -q -e big --model model.bin
+	# Restoring it: checkout of the file stored as chunks (every chunk and the whole verified).
+	run=$("$XTRK" log -e big --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+	timed checkout sh -c "'$XTRK' checkout --no-source -C ../co $run && sync && rm -rf ../co"
+	timed checkout-cp sh -c "$cpsync"
 	timed changed-cp sh -c "$cpsync"
 	# The store's write path alone, without a run record: hash-object -w of another 1% change.
 	change $((r + 100))
@@ -256,6 +264,7 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 row "commit-run a new $BIG_MIB MiB file" new-commit new-cp
 row "commit-run it again with 1% changed" changed-commit changed-cp
 row "hash-object -w it with another 1% changed" changed-hash changed-hash-cp
+row "checkout of it (the file restored, verified)" checkout checkout-cp
 echo
 for k in "${!wall[@]}"; do echo "rounds $k:${wall[$k]} (CPU${cpu[$k]})"; done | sort
 rm -rf "$WORK"
