@@ -949,6 +949,7 @@ static int push_once(xtrk_sync_stats *out, xtrk_repo *repo, xtrk_s3 *s, const st
 	}
 	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
+	xtrk_odb_stage_chunks(xtrk_repo_odb(t), xtrk_repo_odb(repo), &has.objects); /* only the chunks the remote lacks */
 	/* The index's audit chains, in the staging store, are what this store's are vetted against. */
 	if ((json_object_get(idx, "audit") && (err = xtrk_audit_receive(t, json_object_get(idx, "audit"), 0)) < 0) ||
 	    (err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0 ||
@@ -1400,6 +1401,7 @@ int remote_s3_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	/* From here on, as from a folder remote: every object re-hashed, every record and ref checked. */
 	if ((err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
+	xtrk_odb_set_chunk_source(xtrk_repo_odb(t), xtrk_repo_odb(repo)); /* chunks this store had were not fetched */
 	xtrk_buf_printf(&where, "remote '%s'", name);
 	if (xtrk_buf_oom(&where)) {
 		err = xtrk_error_oom();
