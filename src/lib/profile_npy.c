@@ -1,0 +1,1 @@
+/* NumPy .npy profiles: see profile.c */
