@@ -123,7 +123,8 @@ struct gate {
 	json_t *order;      /* key -> "min" | "max" */
 	json_t *require;    /* [expr] */
 	char *params;       /* gate.params; NULL when unset */
-	int err;
+	int err;            /* the first bad entry's error... */
+	char errmsg[512];   /* ...and message, set again once the walk is over */
 };
 
 static int verdict(struct gate *g, const char *kind, const char *rule, int ok, const char *fmt, ...)
@@ -168,6 +169,17 @@ static int parse_limit(double *out, const char *value)
 	return end == value || *end || !isfinite(*out) ? -1 : 0;
 }
 
+/* Remember the first bad entry; the walk over the config goes on (its own error would hide this one). */
+static int bad_entry(struct gate *g, int err)
+{
+	if (!g->err) {
+		g->err = err;
+		snprintf(g->errmsg, sizeof(g->errmsg), "%s", xtrk_error_last());
+	}
+	xtrk_error_clear();
+	return 0;
+}
+
 static int collect(const char *name, const char *value, void *payload)
 {
 	struct gate *g = payload;
@@ -177,32 +189,32 @@ static int collect(const char *name, const char *value, void *payload)
 	if (!strncmp(key, "min.", 4) || !strncmp(key, "max.", 4)) {
 		e = json_pack("[s%, s, s]", key, (size_t)3, key + 4, value ? value : "");
 		if (!e || json_array_append_new(g->thresholds, e) < 0)
-			return g->err = xtrk_error_oom();
+			return bad_entry(g, xtrk_error_oom());
 	} else if (!strncmp(key, "regress.", 8)) {
 		e = json_pack("[s, s]", key + 8, value ? value : "");
 		if (!e || json_array_append_new(g->regress, e) < 0)
-			return g->err = xtrk_error_oom();
+			return bad_entry(g, xtrk_error_oom());
 	} else if (!strncmp(key, "order.", 6)) {
 		const char *m = key + 6;
 		if (!strncasecmp(m, "metrics.", 8))
 			m += 8;
 		if (!value || (strcmp(value, "min") && strcmp(value, "max")))
-			return g->err = xtrk_error_set(XTRK_EINVALID, "%s = '%s' in .xtrk/config: give max (higher is better) or "
-				"min (lower is better)", name, value ? value : "");
+			return bad_entry(g, xtrk_error_set(XTRK_EINVALID, "%s = '%s' in .xtrk/config: give max (higher is better) or "
+				"min (lower is better)", name, value ? value : ""));
 		if (json_object_set_new(g->order, m, json_string(value)) < 0)
-			return g->err = xtrk_error_oom();
+			return bad_entry(g, xtrk_error_oom());
 	} else if (!strcmp(key, "require")) {
 		if (!value || !*value)
-			return g->err = xtrk_error_set(XTRK_EINVALID, "gate.require in .xtrk/config has no expression");
+			return bad_entry(g, xtrk_error_set(XTRK_EINVALID, "gate.require in .xtrk/config has no expression"));
 		if (json_array_append_new(g->require, json_string(value)) < 0)
-			return g->err = xtrk_error_oom();
+			return bad_entry(g, xtrk_error_oom());
 	} else if (!strcmp(key, "params")) {
 		free(g->params);
 		if (!(g->params = strdup(value ? value : "")))
-			return g->err = xtrk_error_oom();
+			return bad_entry(g, xtrk_error_oom());
 	} else if (strcmp(key, "leakage") && strcmp(key, "drift") && strcmp(key, "against")) {
-		return g->err = xtrk_error_set(XTRK_EINVALID, "unknown key %s in .xtrk/config (the gate's keys: min.METRIC, "
-			"max.METRIC, regress.METRIC, order.METRIC, params, require, leakage, drift, against)", name);
+		return bad_entry(g, xtrk_error_set(XTRK_EINVALID, "unknown key %s in .xtrk/config (the gate's keys: min.METRIC, "
+			"max.METRIC, regress.METRIC, order.METRIC, params, require, leakage, drift, against)", name));
 	}
 	return 0;
 }
@@ -464,8 +476,12 @@ int xtrk_gate_check(json_t **out, xtrk_repo *repo, const xtrk_oid *run, const xt
 		err = xtrk_error_oom();
 		goto done;
 	}
-	if ((err = xtrk_repo_config_foreach(repo, "^gate\\.", collect, &g)) < 0 || (err = g.err) < 0)
+	if ((err = xtrk_repo_config_foreach(repo, "^gate\\.", collect, &g)) < 0)
 		goto done;
+	if (g.err < 0) {
+		err = xtrk_error_set(g.err, "%s", g.errmsg);
+		goto done;
+	}
 	if ((err = xtrk_run_read(&rec, repo, run)) < 0 || (base && (err = xtrk_run_read(&brec, repo, base)) < 0))
 		goto done;
 	if (!(g.metrics = xtrk_json_flatten(json_object_get(rec, XTRK_REC_METRICS))) ||
