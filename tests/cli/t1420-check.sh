@@ -189,6 +189,10 @@ check 'a stage as the baseline: the run in that stage of the experiment; none fo
 	expect_exit 1 xtrk check --against production $cur > out
 	grep "^baseline $p2$" out >/dev/null
 	grep "^FAIL  acc regresses at most 0.01: acc = 0.85, baseline 0.9" out >/dev/null
+	sleep 1
+	xtrk stage $p1 production
+	xtrk check --against production $cur > out
+	grep "^baseline $p1$" out >/dev/null
 	xtrk check --against stage:staging $cur > out
 	grep "^baseline $s1$" out >/dev/null
 	git config -f .xtrk/config gate.against stage:staging
