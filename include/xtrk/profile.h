@@ -17,7 +17,8 @@
  *                 "quantiles": {"p01","p25","p50","p75","p99"},
  *                 "distinct": N,                           (HyperLogLog estimate)
  *                 "top": [{"value", "count", "error"}, ...],  (space-saving, string and bool columns)
- *                 "top_complete": true|false}],             (true: top holds every value, exactly)
+ *                 "top_complete": true|false,               (true: top holds every value, exactly)
+ *                 "top_floor": N}],                         (when not: a value not in top was seen at most N times)
  *    "fingerprints": {"complete": true|false, "threshold": "16 hex",
  *                     "hashes": "16 hex per row, ascending", "lines": [line of each]}}
  *
@@ -124,7 +125,11 @@ int xtrk_drift_limits_load(xtrk_drift_limits *out, xtrk_repo *repo);
  * Compare profile `cur` with `base`, column by column (matched by name):
  * {"columns": [{"name", "type", "psi", "ks", "missing_base", "missing", "missing_change",
  *   "new_categories": [...], "over": ["psi", ...]}], "missing_columns": [...],
- *   "new_columns": [...], "over": N}.
+ *   "new_columns": [...], "over": N}; "over" counts the columns over a limit and
+ * those the base has and `cur` lacks ("missing_columns": dropped).  A value
+ * is a new category when the base's top values are complete and lack it, or,
+ * when they are not, when its share of `cur` is surely more than any value
+ * the base's top left out could have had.
  */
 int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, const xtrk_drift_limits *lim);
 

@@ -60,7 +60,7 @@ static void print_cmp(json_t *cmp)
 		putchar('\n');
 	}
 	json_array_foreach(json_object_get(d, "missing_columns"), i, v)
-		printf("  %-20s only in the base\n", cli_esc(json_string_value(v)));
+		printf("  %-20s dropped (only in the base)  OVER\n", cli_esc(json_string_value(v)));
 	json_array_foreach(json_object_get(d, "new_columns"), i, v)
 		printf("  %-20s new\n", cli_esc(json_string_value(v)));
 }

@@ -473,6 +473,14 @@ static json_t *column_json(struct column *c)
 		json_object_set_new(j, "top", top);
 		/* Every value the column holds is in "top", counted exactly. */
 		json_object_set_new(j, "top_complete", json_boolean(!c->replaced));
+		if (c->replaced) {
+			/* Space-saving's bound: a value not in top was seen at most this often. */
+			uint64_t floor = c->top[0].count;
+			for (unsigned i = 1; i < c->ntop; i++)
+				if (c->top[i].count < floor)
+					floor = c->top[i].count;
+			json_object_set_new(j, "top_floor", json_integer((json_int_t)floor));
+		}
 	}
 	return j;
 }
@@ -1142,6 +1150,42 @@ static double psi(const xtrk_kll *a, const xtrk_kll *b, const json_t *edges)
 	return sum;
 }
 
+/*
+ * Whether top value `t` of column `cur` is a category the base column lacks.
+ * A base whose top values are complete lacks every value not among them.
+ * One that is not (space-saving dropped values) may have left this one out,
+ * but never one seen more often than "top_floor" (else the least counted
+ * value it kept; older profiles lack the floor): the
+ * value is new when its share in `cur` (count less its error) is certainly
+ * over the largest share it could have had in the base unseen.
+ */
+static int new_category(const json_t *base, const json_t *cur, const json_t *t)
+{
+	const char *v = json_string_value(json_object_get(t, "value"));
+	json_t *u;
+	size_t l;
+	double least = -1, bn, cn, lower;
+	if (!v)
+		return 0;
+	json_array_foreach(json_object_get(base, "top"), l, u) {
+		double n = (double)json_integer_value(json_object_get(u, "count"));
+		if (json_is_string(json_object_get(u, "value")) && !strcmp(json_string_value(json_object_get(u, "value")), v))
+			return 0;
+		if (least < 0 || n < least)
+			least = n;
+	}
+	if (json_is_true(json_object_get(base, "top_complete")))
+		return 1;
+	if (json_is_integer(json_object_get(base, "top_floor")))
+		least = (double)json_integer_value(json_object_get(base, "top_floor"));
+	bn = (double)json_integer_value(json_object_get(base, "count"));
+	cn = (double)json_integer_value(json_object_get(cur, "count"));
+	lower = (double)(json_integer_value(json_object_get(t, "count")) - json_integer_value(json_object_get(t, "error")));
+	if (least < 0 || bn <= 0 || cn <= 0)
+		return 0; /* nothing to bound the base's unseen values by */
+	return lower / cn > least / bn;
+}
+
 int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, const xtrk_drift_limits *lim)
 {
 	json_t *res = json_array(), *missing_cols = json_array(), *new_cols = json_array(), *c;
@@ -1195,18 +1239,11 @@ int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, cons
 			xtrk_error_clear();
 		}
 		if (json_object_get(d, "top") && type && strcmp(type, "number")) {
-			size_t k, l;
-			json_t *t, *u;
-			json_array_foreach(json_object_get(d, "top"), k, t) {
-				const char *v = json_string_value(json_object_get(t, "value"));
-				int seen = 0;
-				json_array_foreach(json_object_get(c, "top"), l, u)
-					seen |= v && json_is_string(json_object_get(u, "value")) &&
-						!strcmp(json_string_value(json_object_get(u, "value")), v);
-				/* A base that could not keep all its values may simply not have kept this one. */
-				if (v && !seen && json_is_true(json_object_get(c, "top_complete")))
-					json_array_append_new(newcat, json_string(v));
-			}
+			size_t k;
+			json_t *t;
+			json_array_foreach(json_object_get(d, "top"), k, t)
+				if (new_category(c, d, t))
+					json_array_append_new(newcat, json_incref(json_object_get(t, "value")));
 			if (json_array_size(newcat) && lim->new_categories)
 				json_array_append_new(flags, json_string("new_categories"));
 		}
@@ -1216,6 +1253,8 @@ int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, cons
 		json_object_set_new(r, "over", flags);
 		json_array_append_new(res, r);
 	}
+	/* A column the data no longer has is a change over any limit. */
+	over += (json_int_t)json_array_size(missing_cols);
 	json_array_foreach(json_object_get(cur, "columns"), i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
 		if (name && !find_column(base, name))
