@@ -6,6 +6,7 @@
 #include "config.h"
 #include <csv.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 #include "xtrk/record.h"
 #include "xtrk/revision.h"
 #include "xtrk/run.h"
+#include "profile_internal.h"
 
 /* ---------------------------------------------------------------- KLL ---- */
 
@@ -305,23 +307,7 @@ double xtrk_hll_estimate(const xtrk_hll *h)
 
 /* ------------------------------------------------------ one column ---- */
 
-struct top {
-	char *value;
-	uint64_t hash;
-	uint64_t count;
-	uint64_t err;     /* how much of count may belong to values it replaced */
-};
 
-struct column {
-	char *name;
-	uint64_t count, missing, nnum, nstr, nbool;
-	double min, max, mean, m2;
-	xtrk_kll *kll;
-	xtrk_hll hll;
-	struct top top[XTRK_PROFILE_TOP];
-	unsigned ntop;
-	int replaced;      /* a value lost its place in top: the list is no longer all values */
-};
 
 static const char *const missing_words[] = { "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", NULL };
 
@@ -370,7 +356,7 @@ static int is_missing(const char *s)
 }
 
 /* One value of a column (NUL-terminated, blanks trimmed); `json_type` -1 for text, else the JSON type. */
-static int column_add(struct column *c, const char *s, size_t len, int jtype, double num)
+int prof_column_add(struct column *c, const char *s, size_t len, int jtype, double num)
 {
 	uint64_t h;
 	int isnum = 0, isbool = 0;
@@ -428,7 +414,7 @@ static int top_cmp(const void *a, const void *b)
 
 static json_t *column_json(struct column *c)
 {
-	const char *type = c->nnum && !c->nstr && !c->nbool ? "number"
+	const char *type = (c->nnum || c->infinite) && !c->nstr && !c->nbool ? "number"
 			   : c->nbool && !c->nstr && !c->nnum ? "bool"
 			   : c->count ? "string" : "empty";
 	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I}, s:I}", "name", c->name, "type", type,
@@ -444,6 +430,8 @@ static json_t *column_json(struct column *c)
 		json_object_set_new(j, "max", json_real(c->max));
 		json_object_set_new(j, "mean", json_real(c->mean));
 		json_object_set_new(j, "std", json_real(c->nnum > 1 ? sqrt(c->m2 / (double)(c->nnum - 1)) : 0));
+		if (c->infinite)
+			json_object_set_new(j, "infinite", json_integer((json_int_t)c->infinite));
 		json_object_set_new(j, "quantiles", json_pack("{s:f, s:f, s:f, s:f, s:f}",
 			"p01", xtrk_kll_quantile(c->kll, 0.01), "p25", xtrk_kll_quantile(c->kll, 0.25),
 			"p50", xtrk_kll_quantile(c->kll, 0.5), "p75", xtrk_kll_quantile(c->kll, 0.75),
@@ -487,15 +475,7 @@ static json_t *column_json(struct column *c)
 
 /* ------------------------------------------------- row fingerprints ---- */
 
-struct fps {
-	uint64_t *slot;   /* open addressing, 0 empty; capacity 2 * MAX */
-	uint32_t *line;
-	size_t n;
-	uint64_t threshold;
-	int sampled;
-};
 
-#define FPS_CAP (2 * XTRK_PROFILE_MAX_FINGERPRINTS)
 
 static int fps_insert(struct fps *f, uint64_t h, uint32_t line)
 {
@@ -511,7 +491,7 @@ static int fps_insert(struct fps *f, uint64_t h, uint32_t line)
 	return 1;
 }
 
-static void fps_add(struct fps *f, uint64_t h, uint64_t line)
+void prof_fps_add(struct fps *f, uint64_t h, uint64_t line)
 {
 	if (!h)
 		h = 1;
@@ -582,28 +562,8 @@ done:
 
 /* ------------------------------------------------------ the table ---- */
 
-struct prof {
-	const char *label;
-	struct column *cols;
-	size_t ncols;        /* columns profiled (<= XTRK_PROFILE_MAX_COLUMNS) */
-	size_t ncols_total;  /* columns the header names */
-	uint64_t rows, ragged, bad_lines, line, row_start;
-	json_t *problems;
-	struct fps fps;
-	/* the CSV row being read */
-	int header_done;
-	size_t field;
-	XXH3_state_t *row_hash;
-	char *vals;          /* the fields of the row, NUL-separated, to be added once the row is whole */
-	size_t vlen, vcap;
-	size_t *voff;
-	size_t nv;
-	int err;             /* a failure inside a callback */
-	int stop;
-};
 
-static void problem(struct prof *p, uint64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void problem(struct prof *p, uint64_t line, const char *fmt, ...)
+void prof_problem(struct prof *p, const char *where, const char *fmt, ...)
 {
 	char msg[300];
 	va_list ap;
@@ -612,11 +572,17 @@ static void problem(struct prof *p, uint64_t line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_array_append_new(p->problems, json_sprintf("line %llu: %s", (unsigned long long)line, msg));
-	xtrk_warning_add("%s: line %llu: %s", p->label, (unsigned long long)line, msg);
+	json_array_append_new(p->problems, json_sprintf("%s: %s", where, msg));
+	xtrk_warning_add("%s: %s: %s", p->label, where, msg);
 }
 
-static int add_column(struct prof *p, const char *name)
+#define problem(p, line, ...) do { \
+		char where_[32]; \
+		snprintf(where_, sizeof(where_), "line %llu", (unsigned long long)(line)); \
+		prof_problem((p), where_, __VA_ARGS__); \
+	} while (0)
+
+int prof_add_column(struct prof *p, const char *name)
 {
 	struct column *c;
 	p->ncols_total++;
@@ -685,7 +651,7 @@ static void csv_row(int c, void *payload)
 			const char *v = i < p->nv ? p->vals + p->voff[i] : "";
 			if (!*v)
 				snprintf(name, sizeof(name), "column %zu", i + 1);
-			p->err = add_column(p, *v ? v : name);
+			p->err = prof_add_column(p, *v ? v : name);
 		}
 		goto next;
 	}
@@ -695,10 +661,10 @@ static void csv_row(int c, void *payload)
 		goto next;
 	}
 	p->rows++;
-	fps_add(&p->fps, XXH3_64bits_digest(p->row_hash), p->row_start);
+	prof_fps_add(&p->fps, XXH3_64bits_digest(p->row_hash), p->row_start);
 	for (size_t i = 0; i < p->ncols && i < p->nv && !p->err; i++) {
 		const char *v = p->vals + p->voff[i];
-		p->err = column_add(&p->cols[i], v, strlen(v), -1, 0);
+		p->err = prof_column_add(&p->cols[i], v, strlen(v), -1, 0);
 	}
 next:
 	p->field = 0;
@@ -789,20 +755,20 @@ static int jsonl_value(struct column *c, json_t *v)
 		/* A string is text: "NA" in a JSON string is still missing, as in a CSV. */
 		const char *s = json_string_value(v);
 		size_t len = json_string_length(v);
-		return column_add(c, s, len, -1, 0);
+		return prof_column_add(c, s, len, -1, 0);
 	}
 	case JSON_INTEGER:
 	case JSON_REAL:
 		snprintf(num, sizeof(num), "%.17g", json_number_value(v));
-		return column_add(c, num, strlen(num), (int)json_typeof(v), json_number_value(v));
+		return prof_column_add(c, num, strlen(num), (int)json_typeof(v), json_number_value(v));
 	case JSON_TRUE:
 	case JSON_FALSE:
-		return column_add(c, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5, (int)json_typeof(v), 0);
+		return prof_column_add(c, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5, (int)json_typeof(v), 0);
 	default: {
 		char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!d)
 			return xtrk_error_oom();
-		err = column_add(c, d, strlen(d), JSON_STRING, 0);
+		err = prof_column_add(c, d, strlen(d), JSON_STRING, 0);
 		free(d);
 		return err;
 	}
@@ -834,7 +800,7 @@ static int jsonl_line(struct prof *p, const char *s, size_t len)
 	}
 	p->rows++;
 	if ((norm = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS))) {
-		fps_add(&p->fps, XXH3_64bits(norm, strlen(norm)), p->line);
+		prof_fps_add(&p->fps, XXH3_64bits(norm, strlen(norm)), p->line);
 		free(norm);
 	}
 	json_object_foreach(o, key, v) {
@@ -844,7 +810,7 @@ static int jsonl_line(struct prof *p, const char *s, size_t len)
 		if (i == p->ncols) {
 			if (p->ncols >= XTRK_PROFILE_MAX_COLUMNS)
 				continue;
-			if ((err = add_column(p, key)) < 0)
+			if ((err = prof_add_column(p, key)) < 0)
 				break;
 			/* Rows before this one lacked the key. */
 			p->cols[i].missing = p->rows - 1;
@@ -919,6 +885,8 @@ const char *xtrk_profile_kind(const char *path)
 		return "jsonl";
 	if (n > 7 && !strcasecmp(path + n - 7, ".ndjson"))
 		return "jsonl";
+	if (n > 4 && !strcasecmp(path + n - 4, ".npy"))
+		return "npy";
 	return NULL;
 }
 
@@ -933,7 +901,7 @@ int xtrk_profile_file(json_t **out, const char *path, const char *kind, const ch
 	memset(&p, 0, sizeof(p));
 	p.label = label ? label : path;
 	if (!kind && !(kind = xtrk_profile_kind(path)))
-		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a table xtrk profiles (.csv, .tsv, .jsonl)", p.label);
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a table xtrk profiles (.csv, .tsv, .jsonl, .npy)", p.label);
 	p.fps.threshold = UINT64_MAX;
 	if (!(p.problems = json_array()) || !(p.cols = calloc(XTRK_PROFILE_MAX_COLUMNS, sizeof(*p.cols))) ||
 	    !(p.fps.slot = calloc(FPS_CAP, sizeof(uint64_t))) || !(p.fps.line = calloc(FPS_CAP, sizeof(uint32_t)))) {
@@ -948,7 +916,12 @@ int xtrk_profile_file(json_t **out, const char *path, const char *kind, const ch
 		err = xtrk_error_set(XTRK_EINVALID, "'%s' is not a file", p.label);
 		goto done;
 	}
-	err = !strcmp(kind, "jsonl") ? profile_jsonl(&p, fd) : profile_csv(&p, fd, !strcmp(kind, "tsv") ? '\t' : ',');
+	if (!strcmp(kind, "npy"))
+		err = prof_npy(&p, fd, (uint64_t)st.st_size);
+	else if (!strcmp(kind, "jsonl"))
+		err = profile_jsonl(&p, fd);
+	else
+		err = profile_csv(&p, fd, !strcmp(kind, "tsv") ? '\t' : ',');
 	if (err < 0)
 		goto done;
 	if (!(cols = json_array())) {
@@ -957,11 +930,15 @@ int xtrk_profile_file(json_t **out, const char *path, const char *kind, const ch
 	}
 	for (size_t i = 0; i < p.ncols; i++)
 		json_array_append_new(cols, column_json(&p.cols[i]));
-	j = json_pack("{s:i, s:s, s:I, s:I, s:b, s:I, s:I, s:O, s:I, s:O, s:o}", "format", XTRK_PROFILE_FORMAT,
+	j = json_pack("{s:i, s:s, s:I, s:I, s:b, s:I, s:I, s:O, s:I, s:O, s:o?}", "format", XTRK_PROFILE_FORMAT,
 		"kind", kind, "bytes", (json_int_t)st.st_size, "rows", (json_int_t)p.rows, "complete", !p.stop,
 		"ragged_rows", (json_int_t)p.ragged, "bad_lines", (json_int_t)p.bad_lines, "problems", p.problems,
 		"columns_total", (json_int_t)(p.ncols_total > p.ncols ? p.ncols_total : p.ncols), "columns", cols,
-		"fingerprints", fps_json(&p.fps));
+		"fingerprints", p.no_fingerprints ? NULL : fps_json(&p.fps));
+	if (j && p.no_fingerprints)
+		json_object_del(j, "fingerprints");
+	if (j && p.extra)
+		json_object_update(j, p.extra);
 	if (!j || json_array_size(cols) != p.ncols) {
 		json_decref(j);
 		j = NULL;
@@ -984,6 +961,7 @@ done:
 		XXH3_freeState(p.row_hash);
 	json_decref(cols);
 	json_decref(p.problems);
+	json_decref(p.extra);
 	return err;
 }
 
