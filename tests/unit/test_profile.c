@@ -178,3 +178,61 @@ Test(profile, leakage_is_counted_exactly, .init = (void (*)(void))tmpdir_enter, 
 	cr_assert(xtrk_leakage_name_match("test*, eval*,val*", "eval_set"));
 	cr_assert(!xtrk_leakage_name_match("test*,eval*", "training"));
 }
+
+/* A .npy file of `descr` and `shape` whose data is `data` (header version 1.0, padded as numpy pads). */
+static json_t *profile_npy(const char *name, const char *descr, const char *shape, const void *data, size_t len)
+{
+	char h[200], file[400];
+	int n = snprintf(h, sizeof(h), "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+	size_t hl = (size_t)n + 1;
+	json_t *p = NULL;
+	while ((10 + hl) % 64)
+		hl++;
+	memcpy(file, "\x93NUMPY\x01\x00", 8);
+	file[8] = (char)(hl & 0xff);
+	file[9] = (char)(hl >> 8);
+	memset(file + 10, ' ', hl);
+	memcpy(file + 10, h, (size_t)n);
+	file[10 + hl - 1] = '\n';
+	memcpy(file + 10 + hl, data, len);
+	write_file(name, file, 10 + hl + len);
+	cr_assert_eq(xtrk_profile_file(&p, name, NULL, name), 0, "%s", xtrk_error_last());
+	return p;
+}
+
+static double getd(json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+Test(profile, npy_values_decode_exactly, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	/* Half floats: the smallest subnormal (2^-24), -2 and 65504 (the largest); and -0, one value with 0. */
+	static const unsigned char f2[] = { 0x01, 0x00, 0x00, 0xc0, 0xff, 0x7b, 0x00, 0x80, 0x00, 0x00 };
+	/* Big-endian i8: the smallest (-2^63) and -1; little-endian u8: 2^64 - 1 and 0. */
+	static const unsigned char i8[] = { 0x80, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const unsigned char u8[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0 };
+	/* Big-endian i2 -300 and little-endian i1 -128. */
+	static const unsigned char i2[] = { 0xfe, 0xd4 }, i1[] = { 0x80 };
+	json_t *p = profile_npy("f2.npy", "<f2", "(5,)", f2, sizeof(f2));
+	cr_assert_eq(geti(p, "rows"), 5);
+	cr_assert_eq(getd(col(p, 0), "min"), -2);
+	cr_assert_eq(getd(col(p, 0), "max"), 65504);
+	cr_assert_eq(geti(col(p, 0), "distinct"), 4, "%lld", (long long)geti(col(p, 0), "distinct"));
+	json_decref(p);
+	p = profile_npy("sub.npy", "<f2", "(1,)", f2, 2);
+	cr_assert_eq(getd(col(p, 0), "min"), ldexp(1, -24));
+	json_decref(p);
+	p = profile_npy("i8.npy", ">i8", "(2,)", i8, sizeof(i8));
+	cr_assert_eq(getd(col(p, 0), "min"), -9223372036854775808.0);
+	cr_assert_eq(getd(col(p, 0), "max"), -1);
+	json_decref(p);
+	p = profile_npy("u8.npy", "<u8", "(2,)", u8, sizeof(u8));
+	cr_assert_eq(getd(col(p, 0), "max"), 18446744073709551615.0);
+	cr_assert_eq(getd(col(p, 0), "min"), 0);
+	json_decref(p);
+	p = profile_npy("i2.npy", ">i2", "(1,)", i2, sizeof(i2));
+	cr_assert_eq(getd(col(p, 0), "min"), -300);
+	json_decref(p);
+	p = profile_npy("i1.npy", "|i1", "(1, 1)", i1, sizeof(i1));
+	cr_assert_eq(getd(col(p, 0), "min"), -128);
+	cr_assert_str_eq(json_string_value(json_object_get(col(p, 0), "name")), "0");
+	json_decref(p);
+}
