@@ -82,6 +82,50 @@ static int kll_level(xtrk_kll *s, unsigned h)
 	return 0;
 }
 
+/* Sort doubles (never NaN) in place: quicksort, insertion sort for short runs; no callback per comparison. */
+static void dsort(double *a, size_t n)
+{
+	while (n > 16) {
+		double p, t;
+		size_t i = 0, j = n - 1, m = n / 2;
+		/* Median of three as the pivot. */
+		if (a[m] < a[0])
+			t = a[m], a[m] = a[0], a[0] = t;
+		if (a[n - 1] < a[0])
+			t = a[n - 1], a[n - 1] = a[0], a[0] = t;
+		if (a[n - 1] < a[m])
+			t = a[n - 1], a[n - 1] = a[m], a[m] = t;
+		p = a[m];
+		for (;;) {
+			while (a[i] < p)
+				i++;
+			while (p < a[j])
+				j--;
+			if (i >= j)
+				break;
+			t = a[i], a[i] = a[j], a[j] = t;
+			i++, j--;
+		}
+		/* [0, j] <= p <= [j + 1, n): recurse into the smaller part, loop on the larger. */
+		if (j + 1 < n - j - 1) {
+			dsort(a, j + 1);
+			a += j + 1, n -= j + 1;
+		} else {
+			dsort(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		double v = a[i];
+		size_t k = i;
+		while (k && a[k - 1] > v) {
+			a[k] = a[k - 1];
+			k--;
+		}
+		a[k] = v;
+	}
+}
+
 /* Halve level h into h+1 (each kept value weighs twice); an odd one out stays. */
 static int kll_compact(xtrk_kll *s, unsigned h)
 {
@@ -91,7 +135,7 @@ static int kll_compact(xtrk_kll *s, unsigned h)
 		double *v = s->lv[h];
 		if ((err = kll_level(s, h + 1)) < 0)
 			return err;
-		qsort(v, n, sizeof(double), dbl_cmp);
+		dsort(v, n);
 		s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
 		off = (unsigned)(s->rng & 1);
 		/* The largest value stays when n is odd. */
@@ -349,9 +393,50 @@ static int top_add(struct column *c, const char *s, size_t len, uint64_t hash)
 
 static int is_missing(const char *s)
 {
+	/* Most values are none of the words: those that do not start as one does are not. */
+	if (*s && *s != 'N' && *s != 'n')
+		return 0;
 	for (int i = 0; missing_words[i]; i++)
 		if (!strcmp(s, missing_words[i]))
 			return 1;
+	return 0;
+}
+
+/*
+ * A plain decimal ([-+]digits[.digits], at most 15 digits) read exactly as
+ * strtod reads it, but fast: the digits as an integer below 2^53, divided by
+ * a power of ten that is exact in a double, is correctly rounded.  -1 for
+ * anything else, left to strtod.
+ */
+static int fast_number(double *out, const char *s, size_t len)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+		1e15 };
+	const char *e = s + len;
+	uint64_t m = 0;
+	int digits = 0, frac = -1, neg = 0;
+	if (s < e && (*s == '-' || *s == '+'))
+		neg = *s++ == '-';
+	if (s == e)
+		return -1;
+	for (; s < e; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (++digits > 15)
+				return -1;
+			m = m * 10 + (uint64_t)(*s - '0');
+			if (frac >= 0)
+				frac++;
+		} else if (*s == '.' && frac < 0) {
+			frac = 0;
+		} else {
+			return -1;
+		}
+	}
+	if (!digits)
+		return -1;
+	*out = (double)m / p10[frac > 0 ? frac : 0];
+	if (neg)
+		*out = -*out;
 	return 0;
 }
 
@@ -372,9 +457,13 @@ int prof_column_add(struct column *c, const char *s, size_t len, int jtype, doub
 		isbool = 1;
 	else if (jtype < 0) {
 		char *end;
-		errno = 0;
-		num = strtod(s, &end);
-		isnum = end != s && !*end && isfinite(num);
+		if (fast_number(&num, s, len) == 0) {
+			isnum = 1;
+		} else {
+			errno = 0;
+			num = strtod(s, &end);
+			isnum = end != s && !*end && isfinite(num);
+		}
 		isbool = !isnum && (!strcasecmp(s, "true") || !strcasecmp(s, "false"));
 	}
 	h = XXH3_64bits(s, len);

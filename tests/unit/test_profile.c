@@ -236,3 +236,47 @@ Test(profile, npy_values_decode_exactly, .init = (void (*)(void))tmpdir_enter, .
 	cr_assert_str_eq(json_string_value(json_object_get(col(p, 0), "name")), "0");
 	json_decref(p);
 }
+
+/* Decimals read by the fast path are exactly the doubles strtod reads: a sketch of under k values holds them all. */
+Test(profile, numbers_read_exactly_as_strtod_reads_them, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	static const char *const fixed[] = { "0.1", "-0", "+7", "5.", ".5", "123456789012345", "0.000000000000001",
+		"999999999999999", "-3.1415926535897", "9007199254740993", "1e3", "0x10", "1.5e-7", NULL };
+	for (int round = 0; round < 20; round++) {
+		char text[200 * 40 + 8] = "x\n", *w = text + 2, vals[200][40];
+		int n = 0;
+		for (; round == 0 && fixed[n]; n++)
+			snprintf(vals[n], sizeof(vals[n]), "%s", fixed[n]);
+		for (; n < 200; n++) {
+			/* 1 to 17 digits, a point anywhere in them or none, a sign sometimes. */
+			int digits = 1 + (int)(uni() * 17), point = (int)(uni() * (digits + 2)) - 1, k = 0;
+			if (uni() < 0.3)
+				vals[n][k++] = uni() < 0.5 ? '-' : '+';
+			for (int d = 0; d < digits; d++) {
+				if (d == point)
+					vals[n][k++] = '.';
+				vals[n][k++] = (char)('0' + (int)(uni() * 10));
+			}
+			vals[n][k] = 0;
+		}
+		for (int i = 0; i < n; i++)
+			w += sprintf(w, "%s\n", vals[i]);
+		json_t *p = profile_text("n.csv", text);
+		json_t *lv = json_array_get(json_object_get(json_object_get(col(p, 0), "sketch"), "levels"), 0);
+		double want[200];
+		size_t m = 0;
+		for (int i = 0; i < n; i++) {
+			char *end;
+			double d = strtod(vals[i], &end);
+			if (!*end && isfinite(d))
+				want[m++] = d;
+		}
+		cr_assert_eq(json_array_size(lv), m, "round %d: %zu values, %zu numbers", round, json_array_size(lv), m);
+		/* The sketch's level 0 holds the values as they came. */
+		for (size_t i = 0; i < m; i++)
+			cr_assert(json_number_value(json_array_get(lv, i)) == want[i] &&
+				signbit(json_number_value(json_array_get(lv, i))) == signbit(want[i]),
+				"round %d value %zu: %.17g, strtod %.17g", round, i, json_number_value(json_array_get(lv, i)), want[i]);
+		json_decref(p);
+	}
+}
