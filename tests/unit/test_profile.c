@@ -280,3 +280,28 @@ Test(profile, numbers_read_exactly_as_strtod_reads_them, .init = (void (*)(void)
 		json_decref(p);
 	}
 }
+
+/* A compaction keeps every other value of the level in sorted order: 1, 3, 5... or 2, 4, 6... */
+Test(kll, compaction_keeps_every_other_sorted_value)
+{
+	for (int round = 0; round < 8; round++) {
+		xtrk_kll *s = xtrk_kll_new(64);
+		json_t *j, *l1, *v1;
+		size_t i;
+		int odd = -1;
+		/* 64 values in a scrambled order (37 is prime to 64): one compaction of level 0. */
+		for (int v = 0; v < 64; v++)
+			xtrk_kll_add(s, (double)(1 + (v * 37 + round) % 64));
+		j = xtrk_kll_to_json(s);
+		l1 = json_array_get(json_object_get(j, "levels"), 1);
+		cr_assert_eq(json_array_size(l1), 32);
+		json_array_foreach(l1, i, v1) {
+			int v = (int)json_number_value(v1);
+			if (odd < 0)
+				odd = v & 1;
+			cr_assert_eq(v & 1, odd, "round %d: level 1 holds %d with values of the other parity", round, v);
+		}
+		json_decref(j);
+		xtrk_kll_free(s);
+	}
+}
