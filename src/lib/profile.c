@@ -40,6 +40,7 @@ struct xtrk_kll {
 	uint64_t rng;
 	double *lv[KLL_MAX_LEVELS];
 	unsigned len[KLL_MAX_LEVELS];
+	unsigned char unsorted[KLL_MAX_LEVELS]; /* levels above 0 are kept sorted, but for values added at them */
 };
 
 xtrk_kll *xtrk_kll_new(unsigned k)
@@ -126,24 +127,51 @@ static void dsort(double *a, size_t n)
 	}
 }
 
-/* Halve level h into h+1 (each kept value weighs twice); an odd one out stays. */
+/*
+ * Halve level h into h+1 (each kept value weighs twice); an odd one out
+ * stays.  Level 0 is sorted first; a higher level is already sorted, each
+ * half merged into it in order, so it needs no sort of its own.
+ */
 static int kll_compact(xtrk_kll *s, unsigned h)
 {
 	int err;
 	while (s->len[h] >= s->k) {
-		unsigned n = s->len[h], keep_odd = n & 1, off;
+		unsigned n = s->len[h], keep_odd = n & 1, m = n - keep_odd, i;
 		double *v = s->lv[h];
 		if ((err = kll_level(s, h + 1)) < 0)
 			return err;
-		dsort(v, n);
+		v = s->lv[h];
+		if (h == 0 || s->unsorted[h])
+			dsort(v, n);
+		s->unsorted[h] = 0;
 		s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
-		off = (unsigned)(s->rng & 1);
-		/* The largest value stays when n is odd. */
-		for (unsigned i = off; i < n - keep_odd; i += 2) {
-			s->lv[h + 1][s->len[h + 1]++] = v[i];
-			if (s->len[h + 1] > s->k) /* never: compacted below before it can overflow */
-				return xtrk_error_set(XTRK_ERROR, "quantile sketch overflow");
-			if (s->len[h + 1] == s->k && (err = kll_compact(s, h + 1)) < 0)
+		/* Every other value from a random start: v[i], v[i + 2], ... below m (the largest stays when n is odd). */
+		for (i = (unsigned)(s->rng & 1); i < m;) {
+			double *u = s->lv[h + 1];
+			unsigned len = s->len[h + 1], left = (m - i + 1) / 2, take;
+			if (len >= s->k) {
+				if ((err = kll_compact(s, h + 1)) < 0)
+					return err;
+				continue;
+			}
+			take = left < s->k - len ? left : s->k - len;
+			if (s->unsorted[h + 1]) {
+				for (unsigned t = 0; t < take; t++)
+					u[len + t] = v[i + 2 * t];
+			} else {
+				/* Merge from the back: both runs are sorted. */
+				long a = (long)len - 1, b = (long)take - 1, w = (long)(len + take) - 1;
+				while (b >= 0) {
+					double x = v[i + 2 * (unsigned long)b];
+					if (a >= 0 && u[a] > x)
+						u[w--] = u[a--];
+					else
+						u[w--] = x, b--;
+				}
+			}
+			s->len[h + 1] = len + take;
+			i += 2 * take;
+			if (s->len[h + 1] >= s->k && (err = kll_compact(s, h + 1)) < 0)
 				return err;
 		}
 		if (keep_odd)
@@ -172,6 +200,7 @@ static int kll_add_at(xtrk_kll *s, unsigned h, double v)
 	if ((err = kll_level(s, h)) < 0)
 		return err;
 	s->lv[h][s->len[h]++] = v;
+	s->unsorted[h] = 1;
 	return s->len[h] >= s->k ? kll_compact(s, h) : 0;
 }
 
@@ -313,6 +342,7 @@ xtrk_kll *xtrk_kll_from_json(const json_t *j)
 			if (!json_is_number(v))
 				goto bad;
 			s->lv[h][s->len[h]++] = json_number_value(v);
+			s->unsorted[h] = 1;
 		}
 	}
 	s->n = (uint64_t)json_integer_value(n);

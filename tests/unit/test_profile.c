@@ -305,3 +305,28 @@ Test(kll, compaction_keeps_every_other_sorted_value)
 		xtrk_kll_free(s);
 	}
 }
+
+/* Levels above 0 stay sorted as halves are merged into them, and the sketch still answers closely. */
+Test(kll, higher_levels_stay_sorted)
+{
+	xtrk_kll *s = xtrk_kll_new(256);
+	json_t *j, *l, *v;
+	size_t h, i;
+	for (int n = 0; n < 300000; n++)
+		xtrk_kll_add(s, (double)((n * 7919L) % 300000));
+	j = xtrk_kll_to_json(s);
+	cr_assert_geq(json_array_size(json_object_get(j, "levels")), 8);
+	json_array_foreach(json_object_get(j, "levels"), h, l) {
+		double prev = -1;
+		if (h == 0)
+			continue;
+		json_array_foreach(l, i, v) {
+			cr_assert_geq(json_number_value(v), prev, "level %zu is not sorted at %zu", h, i);
+			prev = json_number_value(v);
+		}
+	}
+	for (double q = 0.1; q < 1; q += 0.1)
+		cr_assert_leq(fabs(xtrk_kll_quantile(s, q) / 300000 - q), 0.02);
+	json_decref(j);
+	xtrk_kll_free(s);
+}
