@@ -1,9 +1,8 @@
 /*
  * Data profiles: one streaming pass over a table (CSV, TSV, JSON Lines or a
- * NumPy .npy array)
- * summarises each column in bounded memory, whatever the file's size, so
- * that runs can be compared for drift and their datasets checked for shared
- * rows (leakage).
+ * NumPy .npy array) summarises each column in bounded memory, whatever the
+ * file's size, so that runs can be compared for drift and their datasets
+ * checked for shared rows (leakage).
  *
  * A profile is a JSON object:
  *   {"format": 1, "kind": "csv"|"tsv"|"jsonl"|"npy", "bytes": N, "rows": N,
