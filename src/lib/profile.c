@@ -489,12 +489,15 @@ int prof_column_add(struct column *c, const char *s, size_t len, int jtype, doub
 		char *end;
 		if (fast_number(&num, s, len) == 0) {
 			isnum = 1;
+		} else if (!strchr("0123456789+-.iInN", *s) || !*s) {
+			isnum = 0; /* nothing strtod reads starts so */
 		} else {
 			errno = 0;
 			num = strtod(s, &end);
 			isnum = end != s && !*end && isfinite(num);
 		}
-		isbool = !isnum && (!strcasecmp(s, "true") || !strcasecmp(s, "false"));
+		isbool = !isnum && (*s == 't' || *s == 'T' || *s == 'f' || *s == 'F') &&
+			 (!strcasecmp(s, "true") || !strcasecmp(s, "false"));
 	}
 	h = XXH3_64bits(s, len);
 	xtrk_hll_add(&c->hll, h);
@@ -731,12 +734,19 @@ static void csv_field(void *data, size_t len, void *payload)
 	if (p->err || p->stop)
 		return;
 	trim(&s, &len);
-	if (!p->field)
-		XXH3_64bits_reset(p->row_hash);
-	else
+	if (p->field >= XTRK_PROFILE_MAX_COLUMNS + 1) {
+		/* Past the fields kept: the row's fingerprint streams (a kept row is hashed at once, in csv_row). */
+		if (p->field == XTRK_PROFILE_MAX_COLUMNS + 1) {
+			XXH3_64bits_reset(p->row_hash);
+			for (size_t i = 0; i < p->nv; i++) {
+				if (i)
+					XXH3_64bits_update(p->row_hash, "\x1f", 1);
+				XXH3_64bits_update(p->row_hash, p->vals + p->voff[i], strlen(p->vals + p->voff[i]));
+			}
+		}
 		XXH3_64bits_update(p->row_hash, "\x1f", 1);
-	XXH3_64bits_update(p->row_hash, s, len);
-	if (p->field < XTRK_PROFILE_MAX_COLUMNS + 1) {
+		XXH3_64bits_update(p->row_hash, s, len);
+	} else {
 		/* Keep the field until the row ends: a ragged row is not profiled. */
 		if (p->vlen + len + 1 > p->vcap) {
 			size_t cap = (p->vlen + len + 1) * 2;
@@ -780,16 +790,54 @@ static void csv_row(int c, void *payload)
 		goto next;
 	}
 	p->rows++;
-	prof_fps_add(&p->fps, XXH3_64bits_digest(p->row_hash), p->row_start);
 	for (size_t i = 0; i < p->ncols && i < p->nv && !p->err; i++) {
-		const char *v = p->vals + p->voff[i];
-		p->err = prof_column_add(&p->cols[i], v, strlen(v), -1, 0);
+		size_t end = i + 1 < p->nv ? p->voff[i + 1] : p->vlen;
+		p->err = prof_column_add(&p->cols[i], p->vals + p->voff[i], end - p->voff[i] - 1, -1, 0);
+	}
+	if (nfields > p->nv) {
+		prof_fps_add(&p->fps, XXH3_64bits_digest(p->row_hash), p->row_start);
+	} else {
+		/* The fields joined by 0x1f, hashed at once: the same hash as streaming them. */
+		for (size_t i = 1; i < p->nv; i++)
+			p->vals[p->voff[i] - 1] = 0x1f;
+		prof_fps_add(&p->fps, XXH3_64bits(p->vals, p->vlen ? p->vlen - 1 : 0), p->row_start);
 	}
 next:
 	p->field = 0;
 	p->nv = 0;
 	p->vlen = 0;
 	p->row_start = p->line + 1;
+}
+
+/*
+ * A whole line without quotes, split where libcsv would split it, its fields
+ * and row handed to the same callbacks: libcsv's state machine costs more
+ * than the rest of profiling, and such lines, the most common, need none of
+ * it.  -1 (nothing done) for a line it must read: one with a quote, or a
+ * carriage return anywhere but before the newline.  Like libcsv, a line of
+ * blanks alone is no row.
+ */
+static int plain_line(struct prof *p, const char *s, size_t len, char delim)
+{
+	const char *end, *f;
+	size_t i;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (memchr(s, '"', len) || memchr(s, '\r', len))
+		return -1;
+	for (i = 0; i < len && (s[i] == ' ' || s[i] == '\t') && s[i] != delim; i++)
+		;
+	if (i == len)
+		return 0;
+	for (f = s, end = s + len;;) {
+		const char *d = memchr(f, delim, (size_t)(end - f));
+		csv_field((void *)f, (size_t)((d ? d : end) - f), p);
+		if (!d)
+			break;
+		f = d + 1;
+	}
+	csv_row(0, p);
+	return 0;
 }
 
 static int profile_csv(struct prof *p, int fd, char delim)
@@ -829,7 +877,9 @@ static int profile_csv(struct prof *p, int fd, char delim)
 				p->stop = 1;
 				break;
 			}
-			if (csv_parse(&cp, buf + off, seg, csv_field, csv_row, p) != seg) {
+			if (nl && cp.pstate == 0 && plain_line(p, buf + off, seg - 1, delim) == 0) {
+				/* Read as libcsv would have read it: no quote in it, and libcsv at the start of a row. */
+			} else if (csv_parse(&cp, buf + off, seg, csv_field, csv_row, p) != seg) {
 				problem(p, p->line, "%s; the rest of the file is not profiled", csv_strerror(csv_error(&cp)));
 				p->stop = 1;
 				break;

@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "helpers.h"
+#include "xtrk/buf.h"
 #include "xtrk/errors.h"
 #include "xtrk/profile.h"
 
@@ -329,4 +330,60 @@ Test(kll, higher_levels_stay_sorted)
 		cr_assert_leq(fabs(xtrk_kll_quantile(s, q) / 300000 - q), 0.02);
 	json_decref(j);
 	xtrk_kll_free(s);
+}
+
+/*
+ * Lines without quotes are split without libcsv: the same file with every
+ * field quoted (so that libcsv reads every line) must profile the same.
+ * Blanks around fields, empty fields, CRLF, ragged rows, wide rows.
+ */
+Test(profile, plain_lines_read_as_libcsv_reads_them, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	static const char *const words[] = { "", " ", "a", " b ", "\tc", "12", " 3.5 ", "-7", "NA", "true", "x y", NULL };
+	for (int round = 0; round < 6; round++) {
+		xtrk_buf plain = XTRK_BUF_INIT, quoted = XTRK_BUF_INIT;
+		char delim = round % 2 ? '\t' : ',';
+		int ncol = round < 4 ? 5 : 300;
+		json_t *a = NULL, *b = NULL;
+		for (int r = 0; r < 400; r++) {
+			int n = uni() < 0.05 ? ncol + 1 : ncol; /* now and then a ragged row */
+			const char *eol = uni() < 0.3 ? "\r\n" : "\n";
+			for (int c = 0; c < n; c++) {
+				int w = (int)(uni() * 11);
+				/* a tab inside a field of a TSV file would split it: none there */
+				const char *v = delim == '\t' && words[w][0] == '\t' ? "c" : words[w];
+				if (r == 0)
+					xtrk_buf_printf(&plain, "%sh%d", c ? (delim == ',' ? "," : "\t") : "", c);
+				else
+					xtrk_buf_printf(&plain, "%s%s", c ? (delim == ',' ? "," : "\t") : "", v);
+				if (r == 0)
+					xtrk_buf_printf(&quoted, "%s\"h%d\"", c ? (delim == ',' ? "," : "\t") : "", c);
+				else
+					xtrk_buf_printf(&quoted, "%s\"%s\"", c ? (delim == ',' ? "," : "\t") : "", v);
+			}
+			xtrk_buf_puts(&plain, eol);
+			xtrk_buf_puts(&quoted, eol);
+		}
+		write_file(delim == ',' ? "plain.csv" : "plain.tsv", plain.ptr, plain.size);
+		write_file(delim == ',' ? "quoted.csv" : "quoted.tsv", quoted.ptr, quoted.size);
+		cr_assert_eq(xtrk_profile_file(&a, delim == ',' ? "plain.csv" : "plain.tsv", NULL, "f"), 0);
+		cr_assert_eq(xtrk_profile_file(&b, delim == ',' ? "quoted.csv" : "quoted.tsv", NULL, "f"), 0);
+		json_object_del(a, "bytes");
+		json_object_del(b, "bytes");
+		cr_assert(json_equal(a, b), "round %d: %s\nvs\n%s", round, json_dumps(a, JSON_COMPACT), json_dumps(b, JSON_COMPACT));
+		cr_assert_gt(json_integer_value(json_object_get(a, "ragged_rows")), 0);
+		json_decref(a);
+		json_decref(b);
+		xtrk_buf_dispose(&plain);
+		xtrk_buf_dispose(&quoted);
+	}
+	/* Lines of blanks alone are no rows, as libcsv reads them; in a TSV a tab is a field's end, not a blank. */
+	json_t *p = profile_text("blank.csv", "a,b\n1,2\n   \n\t\n\n3,4\r\n5,6\r\r\n7 , 8 \n");
+	cr_assert_eq(geti(p, "rows"), 4);
+	cr_assert_eq(geti(p, "ragged_rows"), 0);
+	json_decref(p);
+	p = profile_text("blank.tsv", "a\tb\n1\t2\n \t \n\t\n  \n3\t4\n");
+	cr_assert_eq(geti(p, "rows"), 4);
+	cr_assert_eq(geti(col(p, 0), "missing"), 2);
+	json_decref(p);
 }
