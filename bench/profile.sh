@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Profiling a big CSV: `xtrk profile PATH` side by side with `wc -l` and with pandas
 # `read_csv().describe()` on the same file, in each round: wall time and peak RSS
-# (/usr/bin/time), medians of the rounds.  The file is generated here, deterministically:
+# (/usr/bin/time; CPU time too, user + system, as the machine may be shared), medians of the rounds.  The file is generated here, deterministically:
 # SIZE MiB of rows id, x (uniform -1..1), y (0..1000, 4 decimals), z (integer 0..499),
 # cat (10 letters), city (50 names), m (a number, 1 row in 10 empty), flag (true/false).
 #
@@ -30,8 +30,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/xtrk-bench-profile.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-# timed LOG CMD...: run it, append "seconds peakKiB" to LOG
-timed() { local log=$1; shift; sync; /usr/bin/time -f "%e %M" -o "$WORK/.t" "$@" >/dev/null 2>"$WORK/.err" || { cat "$WORK/.err" >&2; return 1; }; cat "$WORK/.t" >> "$log"; }
+# timed LOG CMD...: run it, append "seconds peakKiB cpu-seconds" to LOG
+timed() { local log=$1; shift; sync; /usr/bin/time -f "%e %M %U %S" -o "$WORK/.t" "$@" >/dev/null 2>"$WORK/.err" || { cat "$WORK/.err" >&2; return 1; }; awk '{print $1, $2, $3 + $4}' "$WORK/.t" >> "$log"; }
 col() { awk -v c="$2" '{print $c}' "$1" | med; }
 
 csv=$WORK/data.csv
@@ -76,13 +76,13 @@ xm=$(col "$WORK/xtrk" 2)
 echo
 echo "$rows rows, $(awk -v b="$bytes" 'BEGIN {printf "%.0f", b / 1048576}') MiB; medians of $ROUNDS round(s)"
 echo
-echo "| work | median s | peak MiB | MB/s | xtrk's time is |"
-echo "| --- | ---: | ---: | ---: | --- |"
+echo "| work | median wall s | median CPU s | peak MiB | MB/s (wall) | xtrk's wall time is |"
+echo "| --- | ---: | ---: | ---: | ---: | --- |"
 row() { # NAME LOG
-	local s m
-	s=$(col "$2" 1); m=$(col "$2" 2)
-	awk -v n="$1" -v s="$s" -v m="$m" -v b="$bytes" -v x="$xs" 'BEGIN {
-		printf "| %s | %.2f | %.1f | %.0f | %s |\n", n, s, m / 1024, b / 1e6 / s, (n ~ /^`xtrk profile`$/) ? "" : sprintf("%.2fx", x / s) }'
+	local s m c
+	s=$(col "$2" 1); m=$(col "$2" 2); c=$(col "$2" 3)
+	awk -v n="$1" -v s="$s" -v m="$m" -v c="$c" -v b="$bytes" -v x="$xs" 'BEGIN {
+		printf "| %s | %.2f | %.2f | %.1f | %.0f | %s |\n", n, s, c, m / 1024, b / 1e6 / s, (n ~ /^`xtrk profile`$/) ? "" : sprintf("%.2fx", x / s) }'
 }
 row '`wc -l`' "$WORK/wc"
 row '`xtrk profile`' "$WORK/xtrk"
