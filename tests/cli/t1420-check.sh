@@ -17,6 +17,8 @@ write("train.csv", train)
 write("test.csv", [(r.gauss(0, 1), r.choice("ab")) for _ in range(1000)])
 write("test_leaky.csv", [(r.gauss(0, 1), r.choice("ab")) for _ in range(990)] + train[:10])
 write("train_shifted.csv", [(r.gauss(0.6, 1), r.choice("ab")) for _ in range(4000)])
+with open("train_nocat.csv", "w") as f:
+    f.write("x\n" + "".join("%.6f\n" % row[0] for row in train))
 EOF
 
 cat > "$TRASH/junit_kinds.py" <<'EOF'
@@ -67,6 +69,12 @@ check 'drift against a base fails the gate' '
 	expect_exit 1 xtrk check --against $good $id > out
 	grep "^FAIL  no drift in train" out >/dev/null
 	grep "^pass  no drift in test" out >/dev/null
+	expect_exit 1 xtrk check --against $good $id > out
+	grep "^FAIL  no drift in train: 1 column over the \[drift\] limits: x (psi, ks)$" out >/dev/null
+	# a dropped column fails the rule, named
+	id=$(xtrk commit-run -d train=train_nocat.csv -d test=test.csv --metric acc=0.8)
+	expect_exit 1 xtrk check --against $good $id > out
+	grep "^FAIL  no drift in train: 1 column over the \[drift\] limits: c (dropped)$" out >/dev/null
 '
 check 'JUnit XML parses, with a test case per rule and the failures marked' '
 	good=$(cat "$TRASH/good")
