@@ -878,7 +878,8 @@ static int profile_csv(struct prof *p, int fd, char delim)
 				break;
 			}
 			if (nl && cp.pstate == 0 && plain_line(p, buf + off, seg - 1, delim) == 0) {
-				/* Read as libcsv would have read it: no quote in it, and libcsv at the start of a row. */
+				/* Read as libcsv would have read it: no quote in it, and libcsv at the start of a
+				 * row (pstate 0 is its ROW_NOT_BEGUN; a quoted field open across lines is not). */
 			} else if (csv_parse(&cp, buf + off, seg, csv_field, csv_row, p) != seg) {
 				problem(p, p->line, "%s; the rest of the file is not profiled", csv_strerror(csv_error(&cp)));
 				p->stop = 1;
