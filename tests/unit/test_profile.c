@@ -382,6 +382,13 @@ Test(profile, plain_lines_read_as_libcsv_reads_them, .init = (void (*)(void))tmp
 	cr_assert_eq(geti(p, "rows"), 4);
 	cr_assert_eq(geti(p, "ragged_rows"), 0);
 	json_decref(p);
+	/* A quoted field open across lines: its lines without a quote are libcsv's to read. */
+	p = profile_text("multi.csv", "a,b\n\"x\nmid,dle\nend\",2\n3,4\n");
+	cr_assert_eq(geti(p, "rows"), 2);
+	cr_assert_eq(geti(p, "ragged_rows"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(col(p, 0), "top"), 0), "value")),
+		"x\nmid,dle\nend");
+	json_decref(p);
 	p = profile_text("blank.tsv", "a\tb\n1\t2\n \t \n\t\n  \n3\t4\n");
 	cr_assert_eq(geti(p, "rows"), 4);
 	cr_assert_eq(geti(col(p, 0), "missing"), 2);
