@@ -346,12 +346,55 @@ static int64_t file_size(const char *path)
 
 /* ---- push ---- */
 
+struct pack_ids {
+	char *name;
+	xtrk_buf ids; /* the IDs of its objects, one after the other */
+};
+
 struct collect {
 	json_t *packs, *loose; /* the staging store's objects, as index entries */
 	struct files *fs;
 	const xtrk_oidset *has; /* what the remote holds already (a note copied again, say) */
 	int err;
+	struct pack_ids *pk;    /* each staged pack's IDs, gathered here and written into its entry once */
+	size_t npk;
 };
+
+static int pack_ids_add(struct collect *c, const char *name, const char *hex)
+{
+	size_t i = c->npk;
+	while (i && strcmp(c->pk[i - 1].name, name))
+		i--;
+	if (!i) {
+		struct pack_ids *q = realloc(c->pk, (c->npk + 1) * sizeof(*q));
+		if (!q)
+			return xtrk_error_oom();
+		c->pk = q;
+		if (!(q[c->npk].name = strdup(name)))
+			return xtrk_error_oom();
+		q[c->npk].ids = (xtrk_buf)XTRK_BUF_INIT;
+		i = ++c->npk;
+	}
+	return xtrk_buf_puts(&c->pk[i - 1].ids, hex) < 0 ? xtrk_error_oom() : 0;
+}
+
+/* Each pack entry's "objects", then the gathered IDs freed; `set` 0 only frees. */
+static int pack_ids_finish(struct collect *c, int set)
+{
+	int err = 0;
+	for (size_t i = 0; i < c->npk; i++) {
+		xtrk_buf *b = &c->pk[i].ids;
+		if (set && err == 0 && json_object_set_new(json_object_get(c->packs, c->pk[i].name), "objects",
+			json_stringn_nocheck(b->ptr, b->size)) < 0)
+			err = xtrk_error_oom();
+		free(c->pk[i].name);
+		xtrk_buf_dispose(b);
+	}
+	free(c->pk);
+	c->pk = NULL;
+	c->npk = 0;
+	return err;
+}
 
 static int collect_one(const xtrk_odb_entry *e, void *payload)
 {
@@ -401,13 +444,7 @@ static int collect_one(const xtrk_odb_entry *e, void *payload)
 		if ((err = files_add(c->fs, key.ptr, idx.ptr, (uint64_t)is)) < 0)
 			goto done;
 	}
-	{
-		xtrk_buf ids = XTRK_BUF_INIT;
-		xtrk_buf_printf(&ids, "%s%s", json_string_value(json_object_get(p, "objects")), hex);
-		if (xtrk_buf_oom(&ids) || json_object_set_new(p, "objects", json_string(ids.ptr)) < 0)
-			err = xtrk_error_oom();
-		xtrk_buf_dispose(&ids);
-	}
+	err = pack_ids_add(c, name.ptr, hex);
 done:
 	xtrk_buf_dispose(&name);
 	xtrk_buf_dispose(&key);
@@ -589,9 +626,13 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
 	{
-		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0 };
-		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0)
+		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0,
+			NULL, 0 };
+		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0 ||
+		    (err = pack_ids_finish(&c, 1)) < 0) {
+			pack_ids_finish(&c, 0);
 			goto done;
+		}
 	}
 	if ((err = collect_sources(json_object_get(add, "sources"), &fs, stage, has.carried)) < 0)
 		goto done;
