@@ -53,6 +53,7 @@ struct xtrk_odb {
 	size_t map_cap;
 	size_t fd_cursor; /* where odb_pack_open_fd looks first for a pack to close */
 	size_t fds_open;  /* packs whose fd is open */
+	uint64_t pack_size; /* a transaction's pack is sealed before it grows past this (0: PACK_ROLL_SIZE) */
 };
 
 /* Where an object's stored bytes are. */

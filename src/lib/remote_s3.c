@@ -34,6 +34,7 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "odb_pack.h"
 #include "remote_internal.h"
 #include "s3.h"
 #include "xtrk/errors.h"
@@ -45,6 +46,9 @@
 #define MARKER_KEY "xtrk-remote.json"
 #define MAX_REF_BYTES 4096
 #define CAS_TRIES 200
+/* Small objects are staged in packs this large at most: each travels as one PUT, several at once (a pack of
+ * the multipart size or more would go up part by part, then wait on the server joining the parts). */
+#define PACK_SIZE (XTRK_S3_MULTIPART_MIN - 1)
 
 /* ---- configuration ---- */
 
@@ -622,6 +626,7 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	}
 	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
+	odb_set_pack_size(xtrk_repo_odb(t), PACK_SIZE);
 	if ((err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0)
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */

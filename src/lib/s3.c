@@ -17,7 +17,6 @@
 #define S3_PARALLEL 8
 #define S3_TRIES 8
 #define S3_PART_SIZE (8u << 20)
-#define S3_MULTIPART_MIN (16u << 20)
 #define S3_MAX_BODY (512u << 20) /* a response read into memory (the index, a reply) */
 
 struct xtrk_s3 {
@@ -834,7 +833,7 @@ int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent)
 			break;
 		}
 		files[i].size = (uint64_t)st.st_size;
-		if (files[i].size >= S3_MULTIPART_MIN) {
+		if (files[i].size >= XTRK_S3_MULTIPART_MIN) {
 			/* Large: asked for first, so a rerun after an interruption sends it only when missing. */
 			if ((err = xtrk_s3_exists(s, files[i].key)) == 0)
 				err = put_multipart(s, files[i].key, fd, files[i].size, sent, 1);
@@ -933,7 +932,7 @@ int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *se
 			close(fd);
 		return err;
 	}
-	if ((uint64_t)st.st_size >= S3_MULTIPART_MIN) {
+	if ((uint64_t)st.st_size >= XTRK_S3_MULTIPART_MIN) {
 		err = put_multipart(s, key, fd, (uint64_t)st.st_size, sent, 0);
 		close(fd);
 		return err;
