@@ -282,6 +282,15 @@ static int stage_new(char **dir, xtrk_repo **store, xtrk_repo *repo, const char 
 	return xtrk_store_init(*dir);
 }
 
+/* A push's staging store, whose packs of small objects each go up as one PUT. */
+static int stage_open_push(xtrk_repo **store, const char *dir)
+{
+	int err = xtrk_store_open(store, dir);
+	if (err == 0)
+		odb_set_pack_size(xtrk_repo_odb(*store), PACK_SIZE);
+	return err;
+}
+
 static void stage_drop(char *dir, xtrk_repo *store)
 {
 	xtrk_repo_free(store);
@@ -624,9 +633,8 @@ int remote_s3_push(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 		json_array_foreach(json_object_get(v, "commits"), i, c)
 			json_object_set_new(has.commits, json_string_value(c), json_true());
 	}
-	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
+	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = stage_open_push(&t, stage)) < 0)
 		goto done;
-	odb_set_pack_size(xtrk_repo_odb(t), PACK_SIZE);
 	if ((err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0)
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
