@@ -57,6 +57,7 @@ struct xtrk_odb {
 	xtrk_cdc cdc;
 	xtrk_odb *chunk_src; /* where chunks missing here are looked for (odb_chunk.c) */
 	const xtrk_oidset *chunks_elsewhere; /* chunks not to write here */
+	uint64_t pack_size; /* a transaction's pack is sealed before it grows past this (0: PACK_ROLL_SIZE) */
 };
 
 /* Where an object's stored bytes are. */

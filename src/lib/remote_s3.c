@@ -36,6 +36,7 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "odb_pack.h"
 #include "remote_internal.h"
 #include "s3.h"
 #include "xtrk/audit.h"
@@ -48,6 +49,9 @@
 #define MARKER_KEY "xtrk-remote.json"
 #define MAX_REF_BYTES 4096
 #define CAS_TRIES 200
+/* Small objects are staged in packs this large at most: each travels as one PUT, several at once (a pack of
+ * the multipart size or more would go up part by part, then wait on the server joining the parts). */
+#define PACK_SIZE (XTRK_S3_MULTIPART_MIN - 1)
 
 /* ---- configuration ---- */
 
@@ -566,6 +570,15 @@ static int stage_new(char **dir, xtrk_repo **store, xtrk_repo *repo, const char 
 	return xtrk_store_init(*dir);
 }
 
+/* A push's staging store, whose packs of small objects each go up as one PUT. */
+static int stage_open_push(xtrk_repo **store, const char *dir)
+{
+	int err = xtrk_store_open(store, dir);
+	if (err == 0)
+		odb_set_pack_size(xtrk_repo_odb(*store), PACK_SIZE);
+	return err;
+}
+
 static void stage_drop(char *dir, xtrk_repo *store)
 {
 	xtrk_repo_free(store);
@@ -634,12 +647,55 @@ static int64_t file_size(const char *path)
 
 /* ---- push ---- */
 
+struct pack_ids {
+	char *name;
+	xtrk_buf ids; /* the IDs of its objects, one after the other */
+};
+
 struct collect {
 	json_t *packs, *loose; /* the staging store's objects, as index entries */
 	struct files *fs;
 	const xtrk_oidset *has; /* what the remote holds already (a note copied again, say) */
 	int err;
+	struct pack_ids *pk;    /* each staged pack's IDs, gathered here and written into its entry once */
+	size_t npk;
 };
+
+static int pack_ids_add(struct collect *c, const char *name, const char *hex)
+{
+	size_t i = c->npk;
+	while (i && strcmp(c->pk[i - 1].name, name))
+		i--;
+	if (!i) {
+		struct pack_ids *q = realloc(c->pk, (c->npk + 1) * sizeof(*q));
+		if (!q)
+			return xtrk_error_oom();
+		c->pk = q;
+		if (!(q[c->npk].name = strdup(name)))
+			return xtrk_error_oom();
+		q[c->npk].ids = (xtrk_buf)XTRK_BUF_INIT;
+		i = ++c->npk;
+	}
+	return xtrk_buf_puts(&c->pk[i - 1].ids, hex) < 0 ? xtrk_error_oom() : 0;
+}
+
+/* Each pack entry's "objects", then the gathered IDs freed; `set` 0 only frees. */
+static int pack_ids_finish(struct collect *c, int set)
+{
+	int err = 0;
+	for (size_t i = 0; i < c->npk; i++) {
+		xtrk_buf *b = &c->pk[i].ids;
+		if (set && err == 0 && json_object_set_new(json_object_get(c->packs, c->pk[i].name), "objects",
+			json_stringn_nocheck(b->ptr, b->size)) < 0)
+			err = xtrk_error_oom();
+		free(c->pk[i].name);
+		xtrk_buf_dispose(b);
+	}
+	free(c->pk);
+	c->pk = NULL;
+	c->npk = 0;
+	return err;
+}
 
 static int collect_one(const xtrk_odb_entry *e, void *payload)
 {
@@ -689,13 +745,7 @@ static int collect_one(const xtrk_odb_entry *e, void *payload)
 		if ((err = files_add(c->fs, key.ptr, idx.ptr, (uint64_t)is)) < 0)
 			goto done;
 	}
-	{
-		xtrk_buf ids = XTRK_BUF_INIT;
-		xtrk_buf_printf(&ids, "%s%s", json_string_value(json_object_get(p, "objects")), hex);
-		if (xtrk_buf_oom(&ids) || json_object_set_new(p, "objects", json_string(ids.ptr)) < 0)
-			err = xtrk_error_oom();
-		xtrk_buf_dispose(&ids);
-	}
+	err = pack_ids_add(c, name.ptr, hex);
 done:
 	xtrk_buf_dispose(&name);
 	xtrk_buf_dispose(&key);
@@ -947,7 +997,7 @@ static int push_once(xtrk_sync_stats *out, xtrk_repo *repo, xtrk_s3 *s, const st
 		json_array_foreach(json_object_get(v, "commits"), i, c)
 			json_object_set_new(has.commits, json_string_value(c), json_true());
 	}
-	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
+	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = stage_open_push(&t, stage)) < 0)
 		goto done;
 	xtrk_odb_stage_chunks(xtrk_repo_odb(t), xtrk_repo_odb(repo), &has.objects); /* only the chunks the remote lacks */
 	/* The index's audit chains, in the staging store, are what this store's are vetted against. */
@@ -957,9 +1007,13 @@ static int push_once(xtrk_sync_stats *out, xtrk_repo *repo, xtrk_s3 *s, const st
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
 	{
-		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0 };
-		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0)
+		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0,
+			NULL, 0 };
+		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0 ||
+		    (err = pack_ids_finish(&c, 1)) < 0) {
+			pack_ids_finish(&c, 0);
 			goto done;
+		}
 	}
 	if ((err = collect_sources(json_object_get(add, "sources"), &fs, stage, has.carried)) < 0)
 		goto done;

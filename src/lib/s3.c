@@ -17,7 +17,6 @@
 #define S3_PARALLEL 8
 #define S3_TRIES 8
 #define S3_PART_SIZE (8u << 20)
-#define S3_MULTIPART_MIN (16u << 20)
 #define S3_MAX_BODY (512u << 20) /* a response read into memory (the index, a reply) */
 
 struct xtrk_s3 {
@@ -37,12 +36,14 @@ struct req {
 	const char *key; /* for messages */
 	const char *if_match;
 	int if_none_match;
-	/* the body: memory, or a slice of a file */
+	/* the body: memory, or a slice of a file (in_path: one opened when the request starts, closed when it ends) */
 	const unsigned char *body;
 	size_t body_len;
 	int in_fd;
+	const char *in_path;
 	uint64_t in_off, in_len, pos;
-	/* the response body: a buffer, or a file */
+	/* the response body: a buffer, or a file (out_path: created when the request starts, made durable and
+	 * closed when it ends), so a batch holds a descriptor only for each request in flight */
 	xtrk_buf *out;
 	int out_fd;
 	const char *out_path;
@@ -446,6 +447,11 @@ static int req_start(xtrk_s3 *s, struct req *r)
 	xtrk_buf_clear(&r->err);
 	if (r->out)
 		xtrk_buf_clear(r->out);
+	if (r->in_path && r->in_fd < 0 && (r->in_fd = open(r->in_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return xtrk_error_errno("cannot read '%s'", r->in_path);
+	if (r->out_path && r->out_fd < 0 &&
+	    (r->out_fd = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+		return xtrk_error_errno("cannot create '%s'", r->out_path);
 	if (r->out_fd >= 0 && (ftruncate(r->out_fd, 0) < 0 || lseek(r->out_fd, 0, SEEK_SET) < 0))
 		return xtrk_error_errno("cannot write '%s'", r->out_path);
 	if (!(r->easy = e = curl_easy_init()))
@@ -527,6 +533,21 @@ static int transient(const struct req *r)
 	}
 }
 
+/* A request's own files, once it has its outcome: what it received made durable, both closed. */
+static void req_finish(struct req *r)
+{
+	if (r->out_path && r->out_fd >= 0) {
+		if (!r->write_failed && r->cc == CURLE_OK && r->status == 200 && fsync(r->out_fd) < 0)
+			r->write_failed = errno ? errno : EIO;
+		close(r->out_fd);
+		r->out_fd = -1;
+	}
+	if (r->in_path && r->in_fd >= 0) {
+		close(r->in_fd);
+		r->in_fd = -1;
+	}
+}
+
 /*
  * Run requests, up to S3_PARALLEL at once, each retried with exponential
  * backoff while its failure is transient.  Returns < 0 only when the
@@ -581,6 +602,7 @@ static int run_batch(xtrk_s3 *s, struct req **rs, size_t n)
 				continue;
 			}
 			r->done = 1;
+			req_finish(r);
 			left--;
 			if (r->date > 0) {
 				s->date = r->date;
@@ -591,10 +613,11 @@ static int run_batch(xtrk_s3 *s, struct req **rs, size_t n)
 			curl_multi_poll(m, NULL, 0, 20, NULL);
 	}
 done:
-	for (size_t i = 0; i < n; i++)
-		if (rs[i]->easy) {
+	for (size_t i = 0; i < n; i++) {
+		if (rs[i]->easy)
 			curl_multi_remove_handle(m, rs[i]->easy);
-		}
+		req_finish(rs[i]);
+	}
 	curl_multi_cleanup(m);
 	return err;
 }
@@ -1059,24 +1082,25 @@ int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent)
 		req_init(&rs[i], M_PUT, files[i].key);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct stat st;
-		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
+		if (stat(files[i].path, &st) < 0) {
 			err = xtrk_error_errno("cannot read '%s'", files[i].path);
-			if (fd >= 0)
-				close(fd);
 			break;
 		}
 		files[i].size = (uint64_t)st.st_size;
-		if (files[i].size >= S3_MULTIPART_MIN) {
+		if (files[i].size >= XTRK_S3_MULTIPART_MIN) {
 			/* Large: asked for first, so a rerun after an interruption sends it only when missing. */
-			if ((err = xtrk_s3_exists(s, files[i].key)) == 0)
-				err = put_multipart(s, files[i].key, fd, files[i].size, sent, 1);
-			else if (err > 0)
+			int fd;
+			if ((err = xtrk_s3_exists(s, files[i].key)) > 0) {
 				err = 0;
-			close(fd);
+			} else if (err == 0 && (fd = open(files[i].path, O_RDONLY | O_CLOEXEC)) < 0) {
+				err = xtrk_error_errno("cannot read '%s'", files[i].path);
+			} else if (err == 0) {
+				err = put_multipart(s, files[i].key, fd, files[i].size, sent, 1);
+				close(fd);
+			}
 			continue;
 		}
-		rs[i].in_fd = fd;
+		rs[i].in_path = files[i].path;
 		rs[i].in_len = files[i].size;
 		rs[i].if_none_match = 1;
 		if (!(rs[i].url = make_url(s, files[i].key, NULL)))
@@ -1121,9 +1145,7 @@ int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t 
 		req_init(&rs[i], M_GET, files[i].key);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		rs[i].out_path = files[i].path;
-		if ((rs[i].out_fd = open(files[i].path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
-			err = xtrk_error_errno("cannot create '%s'", files[i].path);
-		else if (!(rs[i].url = make_url(s, files[i].key, NULL)))
+		if (!(rs[i].url = make_url(s, files[i].key, NULL)))
 			err = xtrk_error_oom();
 		ptrs[i] = &rs[i];
 	}
@@ -1137,8 +1159,6 @@ int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t 
 			err = xtrk_error_set(XTRK_ECORRUPT, "%s holds %llu bytes where its index says %llu",
 				xtrk_s3_where(s, files[i].key), (unsigned long long)r->received,
 				(unsigned long long)files[i].size);
-		else if (fsync(r->out_fd) < 0)
-			err = xtrk_error_errno("cannot write '%s'", files[i].path);
 		else
 			*received += r->received;
 	}
@@ -1166,7 +1186,7 @@ int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *se
 			close(fd);
 		return err;
 	}
-	if ((uint64_t)st.st_size >= S3_MULTIPART_MIN) {
+	if ((uint64_t)st.st_size >= XTRK_S3_MULTIPART_MIN) {
 		err = put_multipart(s, key, fd, (uint64_t)st.st_size, sent, 0);
 		close(fd);
 		return err;

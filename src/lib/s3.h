@@ -20,6 +20,9 @@
 
 typedef struct xtrk_s3 xtrk_s3;
 
+/** Files this large or larger travel as multipart uploads; smaller ones as one PUT each. */
+#define XTRK_S3_MULTIPART_MIN (16u << 20)
+
 /** Parse "s3://BUCKET[/PREFIX]" (strict: DNS-style bucket, prefix of [A-Za-z0-9._/-]); XTRK_EINVALID otherwise. */
 int xtrk_s3_url_check(const char *url);
 
