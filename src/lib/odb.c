@@ -104,7 +104,6 @@ int xtrk_odb_open(xtrk_odb **out, const char *objects_dir)
 {
 	xtrk_odb *odb = calloc(1, sizeof(*odb));
 	struct stat st;
-	int err;
 
 	*out = NULL;
 	if (!odb)
@@ -118,10 +117,7 @@ int xtrk_odb_open(xtrk_odb **out, const char *objects_dir)
 		xtrk_odb_free(odb);
 		return xtrk_error_oom();
 	}
-	if ((err = odb_packs_scan(odb, 1)) < 0) {
-		xtrk_odb_free(odb);
-		return err;
-	}
+	/* The packs are read on the first lookup (odb_packs_find): listing runs needs none. */
 	*out = odb;
 	return 0;
 }
