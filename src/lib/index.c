@@ -16,6 +16,7 @@
 
 #include "fileutil.h"
 #include "index_seg.h"
+#include "index_view.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
@@ -52,13 +53,15 @@ struct xtrk_index {
 	struct entry *entries;
 	size_t n;
 	xtrk_run_ref *refs;
-	json_t *tags; /* run id -> [names] */
+	json_t *tags; /* run id -> [names], read on first use (tags_load) */
+	struct view view; /* when opened from the view: its names are the entries' experiments */
 	struct lazy_notes *notes; /* read on first use: most listings never look at notes */
 };
 
-/* Appended notes, read from the refs the first time a lookup needs them. */
+/* Appended notes (and tags), read from the refs the first time a lookup needs them. */
 struct lazy_notes {
 	xtrk_repo *repo;
+	int tags_loaded;
 	int loaded;
 	json_t *all; /* run id -> appended notes (xtrk_notes_all) */
 	int stages_loaded;
@@ -77,6 +80,7 @@ struct xtrk_index_key {
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
 	int64_t *nlo, *nhi; /* is_notes: per segment, the IDs of the keys "notes.*" */
 	int64_t *blo, *bhi; /* per segment: the IDs of keys below it in brackets ("name[") */
+	uint32_t *hint;     /* per segment: where the key was in the last run it was found in */
 };
 
 /* ---- field names ---- */
@@ -430,20 +434,128 @@ static int read_missing(xtrk_index *ix, xtrk_repo *repo, size_t *missing, size_t
 	return err;
 }
 
+/* The tags of every run, once, as notes_load: a failure costs only the tags (a warning says so). */
+static void tags_load(const xtrk_index *ix)
+{
+	struct lazy_notes *ln = ix->notes;
+	char **names = NULL;
+	xtrk_oid *targets = NULL;
+	size_t n = 0;
+	if (ln->tags_loaded)
+		return;
+	ln->tags_loaded = 1;
+	if (xtrk_refs_tags(&names, &targets, &n, ln->repo) < 0) {
+		xtrk_warning_add("tags left out: %s", xtrk_error_last());
+		xtrk_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *k = xtrk_oid_tostr(&targets[i]);
+		json_t *arr = json_object_get(ix->tags, k);
+		if (!arr)
+			json_object_set_new(ix->tags, k, arr = json_array());
+		json_array_append_new(arr, json_string(names[i]));
+	}
+	for (size_t i = 0; i < ix->n; i++)
+		ix->entries[i].tags = json_object_get(ix->tags, ix->entries[i].hex);
+	xtrk_refs_tags_free(names, targets, n);
+}
+
+/*
+ * The runs from the view, when it is fresh and every segment it names loads and holds what it
+ * says: 0, or -1 (nothing kept, no error set) to build the index from the refs instead.
+ */
+static int open_from_view(xtrk_index *ix, xtrk_repo *repo, const char *experiment)
+{
+	struct view *v = &ix->view;
+	xtrk_buf p = XTRK_BUF_INIT;
+	int fresh = 0;
+
+	if (xtrk_view_read(v, &fresh, repo) < 0 || !fresh)
+		goto no;
+	if (v->h->nsegs && !(ix->segs = calloc(v->h->nsegs, sizeof(*ix->segs))))
+		goto no;
+	for (uint32_t s = 0; s < v->h->nsegs; s++) {
+		xtrk_buf_clear(&p);
+		xtrk_buf_printf(&p, "%s/index/%s", xtrk_repo_dir(repo), v->str + v->segs[s].name_off);
+		if (xtrk_buf_oom(&p) || xtrk_seg_load(&ix->segs[s], p.ptr) < 0)
+			goto no;
+		ix->nsegs++;
+		if (memcmp(ix->segs[s].h->sum, v->segs[s].sum, 16))
+			goto no;
+	}
+	if (v->h->nruns && !(ix->entries = calloc(v->h->nruns, sizeof(*ix->entries))))
+		goto no;
+	for (uint32_t i = 0; i < v->h->nruns; i++) {
+		const struct view_run *vr = &v->runs[i];
+		const struct seg *sg = &ix->segs[vr->seg];
+		const char *exp = v->str + v->dirs[vr->dir].name_off;
+		struct entry *e;
+		if (vr->idx >= sg->h->nruns || memcmp(sg->runs[vr->idx].id, vr->id, 16))
+			goto no; /* the view names a run its segment does not hold there */
+		if (experiment && strcmp(exp, experiment))
+			continue;
+		e = &ix->entries[ix->n++];
+		memcpy(e->id.id, vr->id, 16);
+		e->exp = exp;
+		e->seg = (int)vr->seg;
+		e->idx = vr->idx;
+		e->started = sg->str + sg->runs[vr->idx].started_off;
+		e->started_len = sg->runs[vr->idx].started_len;
+	}
+	xtrk_buf_dispose(&p);
+	return 0;
+no:
+	xtrk_error_clear();
+	xtrk_buf_dispose(&p);
+	for (size_t s = 0; s < ix->nsegs; s++)
+		xtrk_seg_close(&ix->segs[s]);
+	free(ix->segs);
+	free(ix->entries);
+	ix->segs = NULL;
+	ix->entries = NULL;
+	ix->nsegs = ix->n = 0;
+	xtrk_view_free(v);
+	return -1;
+}
+
+/* After the index was built from the refs of every experiment: the view, for the next reader. */
+static void write_view(xtrk_index *ix, xtrk_repo *repo, const struct view_state *st)
+{
+	struct view_src *runs = calloc(ix->n + 1, sizeof(*runs));
+	if (!runs)
+		return;
+	for (size_t i = 0; i < ix->n; i++) {
+		runs[i].id = ix->entries[i].id.id;
+		runs[i].exp = ix->entries[i].exp;
+		runs[i].seg = (uint32_t)ix->entries[i].seg;
+		runs[i].idx = ix->entries[i].idx;
+	}
+	xtrk_view_write(repo, st, ix->segs, ix->nsegs, runs, ix->n);
+	free(runs);
+}
+
 int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 {
 	xtrk_index *ix = calloc(1, sizeof(*ix));
 	size_t nrefs = 0, nmissing = 0, *missing = NULL;
-	char **tnames = NULL;
-	xtrk_oid *ttargets = NULL;
-	size_t ntags = 0;
-	int err;
+	struct view_state st;
+	int err, viewable;
 
 	*out = NULL;
-	if (!ix || !(ix->tags = json_object())) {
+	memset(&st, 0, sizeof(st));
+	if (!ix || !(ix->tags = json_object()) || !(ix->notes = calloc(1, sizeof(*ix->notes)))) {
+		if (ix)
+			json_decref(ix->tags);
 		free(ix);
 		return xtrk_error_oom();
 	}
+	ix->notes->repo = repo;
+	if (open_from_view(ix, repo, experiment) == 0)
+		goto ready;
+	/* The folders' state is taken before they are read: a change after it makes the view stale. */
+	if (!experiment && (err = xtrk_view_capture(&st, repo)) < 0)
+		goto fail;
 	if ((err = xtrk_refs_list_runs(&ix->refs, &nrefs, repo, experiment)) < 0 || (err = load_segments(ix, repo)) < 0)
 		goto fail;
 	if (nrefs && (!(ix->entries = calloc(nrefs, sizeof(*ix->entries))) ||
@@ -470,42 +582,32 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 	}
 	if (nmissing && (err = read_missing(ix, repo, missing, nmissing)) < 0)
 		goto fail;
+	/* A view only of runs every one of which a segment holds, none left out, none kept in memory. */
+	viewable = !experiment && ix->nmems == 0 && ix->nsegs <= MERGE_AT;
 	{
 		size_t kept = 0;
 		for (size_t i = 0; i < ix->n; i++)
 			if (ix->entries[i].seg != -3)
 				ix->entries[kept++] = ix->entries[i];
+		viewable &= kept == ix->n;
 		ix->n = kept;
 	}
 	if (ix->nsegs > MERGE_AT)
 		merge(ix, repo); /* takes effect for the next reader; this one keeps its maps */
 	if (ix->n)
 		xtrk_sort(ix->entries, ix->n, sizeof(*ix->entries), entry_cmp);
-	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0)
-		goto fail;
-	if (!(ix->notes = calloc(1, sizeof(*ix->notes)))) {
-		err = xtrk_error_oom();
-		goto fail;
-	}
-	ix->notes->repo = repo;
-	for (size_t i = 0; i < ntags; i++) {
-		const char *k = xtrk_oid_tostr(&ttargets[i]);
-		json_t *arr = json_object_get(ix->tags, k);
-		if (!arr)
-			json_object_set_new(ix->tags, k, arr = json_array());
-		json_array_append_new(arr, json_string(tnames[i]));
-	}
-	for (size_t i = 0; i < ix->n; i++) {
-		ix->entries[i].tags = json_object_get(ix->tags, xtrk_oid_tostr(&ix->entries[i].id));
+	if (viewable)
+		write_view(ix, repo, &st);
+ready:
+	for (size_t i = 0; i < ix->n; i++)
 		xtrk_oid_fmt(ix->entries[i].hex, &ix->entries[i].id);
-	}
-	xtrk_refs_tags_free(tnames, ttargets, ntags);
+	xtrk_view_state_free(&st);
 	free(missing);
 	*out = ix;
 	return 0;
 fail:
+	xtrk_view_state_free(&st);
 	free(missing);
-	xtrk_refs_tags_free(tnames, ttargets, ntags);
 	xtrk_index_free(ix);
 	return err;
 }
@@ -522,6 +624,7 @@ void xtrk_index_free(xtrk_index *ix)
 	free(ix->mems);
 	free(ix->entries);
 	free(ix->refs);
+	xtrk_view_free(&ix->view);
 	json_decref(ix->tags);
 	if (ix->notes) {
 		json_decref(ix->notes->all);
@@ -537,6 +640,7 @@ const char *xtrk_index_experiment(const xtrk_index *ix, size_t i) { return ix->e
 
 json_t *xtrk_index_tags(const xtrk_index *ix, size_t i)
 {
+	tags_load(ix);
 	return ix->entries[i].tags ? json_incref(ix->entries[i].tags) : json_array();
 }
 
@@ -597,7 +701,8 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	if (!k || !(k->name = xtrk_buf_detach(&canon)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
 	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi))) ||
 	    !(k->nlo = calloc(n, sizeof(*k->nlo))) || !(k->nhi = calloc(n, sizeof(*k->nhi))) ||
-	    !(k->blo = calloc(n, sizeof(*k->blo))) || !(k->bhi = calloc(n, sizeof(*k->bhi)))) {
+	    !(k->blo = calloc(n, sizeof(*k->blo))) || !(k->bhi = calloc(n, sizeof(*k->bhi))) ||
+	    !(k->hint = calloc(n, sizeof(*k->hint)))) {
 		xtrk_buf_dispose(&canon);
 		xtrk_index_key_free(k);
 		return xtrk_error_oom();
@@ -605,6 +710,8 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	name = k->name;
 	k->len = strlen(name);
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
+	if (k->is_tags)
+		tags_load(ix);
 	k->is_id = !strcmp(name, "id");
 	k->is_notes = !strcmp(name, "notes") || !strncmp(name, "notes.", 6);
 	if (k->is_notes)
@@ -652,6 +759,7 @@ void xtrk_index_key_free(xtrk_index_key *k)
 	free(k->nhi);
 	free(k->blo);
 	free(k->bhi);
+	free(k->hint);
 	free(k);
 }
 
@@ -719,9 +827,14 @@ static int get_stored(xtrk_value *out, const xtrk_index *ix, size_t i, const xtr
 		const struct seg *sg = &ix->segs[e->seg];
 		const struct seg_run *r = &sg->runs[e->idx];
 		const struct seg_field *f;
+		uint32_t *hint = &k->hint[e->seg], kid = (uint32_t)k->kid[e->seg];
 		if (k->kid[e->seg] < 0)
 			return 0;
-		f = xtrk_seg_fields_find(sg->fields + r->first, r->n, (uint32_t)k->kid[e->seg]);
+		/* Runs mostly have the same fields: where the key was in the last run is tried first. */
+		if (*hint < r->n && sg->fields[r->first + *hint].key == kid)
+			f = &sg->fields[r->first + *hint];
+		else if ((f = xtrk_seg_fields_find(sg->fields + r->first, r->n, kid)))
+			*hint = (uint32_t)(f - (sg->fields + r->first));
 		if (!f && r->env != NO_ENV)
 			f = xtrk_seg_fields_find(sg->fields + sg->envs[r->env].first, sg->envs[r->env].n, (uint32_t)k->kid[e->seg]);
 		if (!f)
@@ -854,6 +967,7 @@ int xtrk_index_each(const xtrk_index *ix, size_t i, each_cb cb, void *payload)
 	size_t have = 0;
 	int rc;
 	notes_load(ix);
+	tags_load(ix);
 	rc = e->seg < 0 ? each_mem(ix->mems[e->idx].flat, "", 0, cb, payload)
 			    : each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], 0, INT64_MAX, cb, payload);
 	if (rc || (rc = each_tag(e, cb, payload)) || !e->notes)
