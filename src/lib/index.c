@@ -1040,6 +1040,121 @@ int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out)
 	return 0;
 }
 
+struct named_run {
+	xtrk_oid id;
+	const char *exp;
+};
+
+static int named_cmp(const void *a, const void *b)
+{
+	const struct named_run *x = a, *y = b;
+	int c = xtrk_oid_cmp(&x->id, &y->id);
+	return c ? c : strcmp(x->exp, y->exp);
+}
+
+int xtrk_index_check(xtrk_repo *repo, void (*problem)(const xtrk_oid *run, const char *what, void *payload),
+	void *payload)
+{
+	struct view v;
+	xtrk_run_ref *refs = NULL;
+	struct named_run *a = NULL, *b = NULL;
+	struct seg *segs = NULL;
+	xtrk_buf msg = XTRK_BUF_INIT;
+	size_t n = 0, i = 0, j = 0, told = 0;
+	int fresh = 0, err;
+
+	if ((err = xtrk_view_read(&v, &fresh, repo)) == XTRK_ENOTFOUND || err == XTRK_ECORRUPT) {
+		if (err == XTRK_ECORRUPT)
+			problem(NULL, xtrk_error_last(), payload);
+		xtrk_error_clear();
+		return 0;
+	}
+	if (err < 0 || !fresh)
+		goto done; /* a stale view is never answered from */
+	if ((err = xtrk_refs_list_runs(&refs, &n, repo, NULL)) < 0)
+		goto done;
+	if (!(a = calloc(n + 1, sizeof(*a))) || !(b = calloc(v.h->nruns + 1, sizeof(*b))) ||
+	    !(segs = calloc(v.h->nsegs + 1, sizeof(*segs)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		a[i].id = refs[i].run;
+		a[i].exp = refs[i].experiment;
+	}
+	for (i = 0; i < v.h->nruns; i++) {
+		memcpy(b[i].id.id, v.runs[i].id, 16);
+		b[i].exp = v.str + v.dirs[v.runs[i].dir].name_off;
+	}
+	xtrk_sort(a, n, sizeof(*a), named_cmp);
+	xtrk_sort(b, v.h->nruns, sizeof(*b), named_cmp);
+	/* The same runs, each under the same experiment, each once. */
+	for (i = j = 0; (i < n || j < v.h->nruns) && told < 10;) {
+		int c = i == n ? 1 : j == v.h->nruns ? -1 : named_cmp(&a[i], &b[j]);
+		xtrk_buf_clear(&msg);
+		if (c < 0)
+			xtrk_buf_printf(&msg, "the run index's view lacks run %s of experiment '%s'", xtrk_oid_tostr(&a[i].id), a[i].exp);
+		else if (c > 0 || (j + 1 < v.h->nruns && !named_cmp(&b[j], &b[j + 1])))
+			xtrk_buf_printf(&msg, "the run index's view lists run %s of experiment '%s', %s", xtrk_oid_tostr(&b[j].id),
+				b[j].exp, c > 0 ? "which no ref names" : "twice");
+		if (msg.size) {
+			problem(c < 0 ? &a[i].id : &b[j].id, msg.ptr, payload);
+			told++;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	/* Each run where its segment holds it, in the order listings show (newest first). */
+	for (i = 0; i < v.h->nsegs; i++) {
+		xtrk_buf_clear(&msg);
+		xtrk_buf_printf(&msg, "%s/index/%s", xtrk_repo_dir(repo), v.str + v.segs[i].name_off);
+		if (xtrk_buf_oom(&msg) || xtrk_seg_load(&segs[i], msg.ptr) < 0 || memcmp(segs[i].h->sum, v.segs[i].sum, 16)) {
+			xtrk_buf_clear(&msg);
+			xtrk_buf_printf(&msg, "the run index's view names segment '%s', which is missing, damaged or another",
+				v.str + v.segs[i].name_off);
+			problem(NULL, msg.ptr, payload);
+			goto done;
+		}
+	}
+	for (i = 0; i < v.h->nruns && told < 10; i++) {
+		const struct view_run *r = &v.runs[i];
+		struct entry x, y;
+		xtrk_oid id;
+		memcpy(id.id, r->id, 16);
+		xtrk_buf_clear(&msg);
+		if (r->idx >= segs[r->seg].h->nruns || memcmp(segs[r->seg].runs[r->idx].id, r->id, 16)) {
+			xtrk_buf_printf(&msg, "the run index's view places run %s where its segment does not hold it",
+				xtrk_oid_tostr(&id));
+		} else if (i) {
+			const struct view_run *p = &v.runs[i - 1];
+			memset(&x, 0, sizeof(x));
+			memset(&y, 0, sizeof(y));
+			memcpy(x.id.id, p->id, 16);
+			memcpy(y.id.id, r->id, 16);
+			x.started = segs[p->seg].str + segs[p->seg].runs[p->idx].started_off;
+			x.started_len = segs[p->seg].runs[p->idx].started_len;
+			y.started = segs[r->seg].str + segs[r->seg].runs[r->idx].started_off;
+			y.started_len = segs[r->seg].runs[r->idx].started_len;
+			if (entry_cmp(&x, &y) >= 0)
+				xtrk_buf_printf(&msg, "the run index's view lists run %s out of order", xtrk_oid_tostr(&id));
+		}
+		if (msg.size) {
+			problem(&id, msg.ptr, payload);
+			told++;
+		}
+	}
+done:
+	for (i = 0; segs && i < v.h->nsegs; i++)
+		xtrk_seg_close(&segs[i]);
+	free(segs);
+	free(a);
+	free(b);
+	free(refs);
+	xtrk_buf_dispose(&msg);
+	xtrk_view_free(&v);
+	return err;
+}
+
 int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *bytes)
 {
 	char **paths;

@@ -129,7 +129,7 @@ int xtrk_view_read(struct view *v, int *fresh, xtrk_repo *repo)
 	xtrk_buf p = XTRK_BUF_INIT;
 	const struct view_hdr *h;
 	xtrk_oid sum;
-	uint64_t off;
+	uint64_t off, end;
 	int err;
 
 	memset(v, 0, sizeof(*v));
@@ -140,28 +140,29 @@ int xtrk_view_read(struct view *v, int *fresh, xtrk_repo *repo)
 	if ((err = xtrk_buf_read_file(&v->buf, p.ptr)) < 0)
 		goto done;
 	err = XTRK_ECORRUPT;
-	if (!xtrk_seg_host_ok() || v->buf.size < sizeof(*h))
+	if (!xtrk_seg_host_ok() || v->buf.size < sizeof(*h) + VIEW_SUM_LEN)
 		goto bad;
 	v->h = h = (const void *)v->buf.ptr;
+	xtrk_oid_hash(&sum, v->buf.ptr, v->buf.size - VIEW_SUM_LEN);
+	if (memcmp(sum.id, v->buf.ptr + v->buf.size - VIEW_SUM_LEN, VIEW_SUM_LEN))
+		goto bad;
 	if (memcmp(h->magic, VIEW_MAGIC, 8) || h->version != VIEW_VERSION || h->size != v->buf.size || h->ndirs == 0)
 		goto bad;
-	xtrk_oid_hash(&sum, v->buf.ptr + sizeof(*h), v->buf.size - sizeof(*h));
-	if (memcmp(sum.id, h->sum, 16))
-		goto bad;
+	end = h->size - VIEW_SUM_LEN;
 	off = sizeof(*h);
-	if (!within(off, h->ndirs, sizeof(struct view_dir), h->size))
+	if (!within(off, h->ndirs, sizeof(struct view_dir), end))
 		goto bad;
 	v->dirs = (const void *)(v->buf.ptr + off);
 	off += (uint64_t)h->ndirs * sizeof(struct view_dir);
-	if (!within(off, h->nsegs, sizeof(struct view_seg), h->size))
+	if (!within(off, h->nsegs, sizeof(struct view_seg), end))
 		goto bad;
 	v->segs = (const void *)(v->buf.ptr + off);
 	off += (uint64_t)h->nsegs * sizeof(struct view_seg);
-	if (!within(off, h->nruns, sizeof(struct view_run), h->size))
+	if (!within(off, h->nruns, sizeof(struct view_run), end))
 		goto bad;
 	v->runs = (const void *)(v->buf.ptr + off);
 	off += (uint64_t)h->nruns * sizeof(struct view_run);
-	if (h->str_len != h->size - off || h->str_len == 0 || v->buf.ptr[h->size - 1] != '\0')
+	if (h->str_len != end - off || h->str_len == 0 || v->buf.ptr[end - 1] != '\0')
 		goto bad;
 	v->str = v->buf.ptr + off;
 	/* Every name is a NUL-terminated string of the pool, every run's folder and segment listed. */
@@ -246,18 +247,18 @@ int xtrk_view_write(xtrk_repo *repo, const struct view_state *st, const struct s
 		xtrk_buf_put(&file, &r, sizeof(r));
 	}
 	xtrk_buf_put(&file, str.ptr, str.size);
+	h.str_len = str.size;
+	h.size = file.size + VIEW_SUM_LEN;
 	if (xtrk_buf_oom(&file) || xtrk_buf_oom(&str)) {
 		err = -1;
 		goto done;
 	}
-	h.str_len = str.size;
-	h.size = file.size;
-	xtrk_oid_hash(&sum, file.ptr + sizeof(h), file.size - sizeof(h));
-	memcpy(h.sum, sum.id, 16);
 	memcpy(file.ptr, &h, sizeof(h));
+	xtrk_oid_hash(&sum, file.ptr, file.size);
+	xtrk_buf_put(&file, sum.id, VIEW_SUM_LEN);
 	xtrk_buf_printf(&path, "%s/index/" VIEW_FILE, xtrk_repo_dir(repo));
 	/* A cache: atomic, not fsynced (a torn one fails its checksum and is made anew). */
-	if (xtrk_buf_oom(&path) || xtrk_write_file_atomic(path.ptr, file.ptr, file.size, 0644, 0) < 0)
+	if (xtrk_buf_oom(&file) || xtrk_buf_oom(&path) || xtrk_write_file_atomic(path.ptr, file.ptr, file.size, 0644, 0) < 0)
 		err = -1;
 done:
 	if (err < 0)

@@ -29,9 +29,10 @@ struct view_hdr {
 	char magic[8];
 	uint32_t version, ndirs, nsegs, nruns;
 	uint64_t str_len, size;
-	int64_t built_ns;      /* the clock when the folders were looked at, before they were read */
-	unsigned char sum[16]; /* XXH3-128 of everything after the header */
+	int64_t built_ns; /* the clock when the folders were looked at, before they were read */
 };
+/* The file ends with 16 bytes: the XXH3-128 of everything before them. */
+#define VIEW_SUM_LEN 16
 
 /* A folder of refs: refs/experiments itself first (empty name), then one per experiment. */
 struct view_dir {
@@ -42,7 +43,7 @@ struct view_dir {
 struct view_seg { unsigned char sum[16]; uint32_t name_off, name_len; };
 struct view_run { unsigned char id[16]; uint32_t dir, seg, idx; };
 
-_Static_assert(sizeof(struct view_hdr) == 64, "view header: 64 bytes");
+_Static_assert(sizeof(struct view_hdr) == 48, "view header: 48 bytes");
 _Static_assert(sizeof(struct view_dir) == 32, "view folder entry: 32 bytes");
 _Static_assert(sizeof(struct view_seg) == 24, "view segment entry: 24 bytes");
 _Static_assert(sizeof(struct view_run) == 28, "view run entry: 28 bytes");
