@@ -68,7 +68,7 @@ check "a damaged shared answer, or one recorded for another interpreter, is not 
 	expect_eq "$(calls)" 1
 	# The right key with an answer that is not one (a forged file): asked again.
 	f=$(grep -l 3.99.0 "$HOME"/.cache/xtrk/python-*.json)
-	"$REALPY" -c "import json,sys; d=json.load(open(sys.argv[1])); d[\"result\"]=\"forged\"; json.dump(d, open(sys.argv[1], \"w\"))" "$f"
+	"$REALPY" -c "import json,sys; d=json.load(open(sys.argv[1])); d[\"result\"]=\"forged\"; d[\"key\"][\"paths\"]={}; json.dump(d, open(sys.argv[1], \"w\"))" "$f"
 	: > "$TRASH/probe-calls"
 	expect_eq "$(fresh_run)" torch
 	expect_eq "$(calls)" 1
