@@ -44,7 +44,8 @@ ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $
 wc_ms() {
 	local s e c
 	s=$(date +%s%N)
-	c=$( { /usr/bin/time -f "%U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+	/usr/bin/time -f "%U %S" -o "$WORK/.cpu" "$@" >/dev/null 2>&1 || true
+	c=$(tail -1 "$WORK/.cpu")
 	e=$(date +%s%N)
 	echo "$(( (e - s) / 1000000 )) $(echo "$c" | awk '{printf "%d", ($1 + $2) * 1000}')"
 }
@@ -55,7 +56,7 @@ pair() {
 		echo "A $(wc_ms "$a" "$@")"
 		echo "B $(wc_ms "$b" "$@")"
 	done | awk '{w[$1]=w[$1] " " $2; c[$1]=c[$1] " " $3}
-		function med(s,   a, k, t) { k = split(s, a, " "); asort(a); return (k % 2) ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
+		function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }; return (k % 2) ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
 		END { print med(w["A"]), med(c["A"]), med(w["B"]), med(c["B"]) }'
 }
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -126,7 +127,7 @@ if [ -n "$OLD" ]; then
 			echo "A $(wc_ms "$XTRK" log --where "$WHERE" --sort -metrics.acc -n 20)"
 			echo "B $(cd "$WORK/one-old" && wc_ms "$OLD" log --where "$WHERE" --sort -metrics.acc -n 20)"
 		done | awk '{w[$1]=w[$1] " " $2; c[$1]=c[$1] " " $3}
-			function med(s,   a, k) { k = split(s, a, " "); asort(a); return (k % 2) ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
+			function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }; return (k % 2) ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
 			END { printf "| '"$ONE"' runs (one by one) | log --where --sort -n 20 | %s | %s | %s | %s |\n", med(w["A"]), med(c["A"]), med(w["B"]), med(c["B"]) }'
 		cd "$WORK" && rm -rf "$ws" "$WORK/one-old"
 	fi
