@@ -130,21 +130,17 @@ check "fsck reports a fresh view that lacks a run, lists one twice, or names a r
 	rm -f .xtrk/index/runs.view
 	xtrk log >/dev/null
 	cp .xtrk/index/runs.view good.view
-	edit_runs "runs.pop()"
-	expect_exit 3 xtrk fsck >err 2>&1
-	expect_contains "$(cat err)" "lacks run"
-	cp good.view .xtrk/index/runs.view
-	edit_runs "runs.append(runs[-1])"
-	expect_exit 3 xtrk fsck >err 2>&1
-	expect_contains "$(cat err)" "twice"
-	cp good.view .xtrk/index/runs.view
-	edit_runs "runs[0][0] ^= 1"
-	expect_exit 3 xtrk fsck >err 2>&1
-	expect_contains "$(cat err)" "which no ref names"
-	cp good.view .xtrk/index/runs.view
-	edit_runs "runs.reverse()"
-	expect_exit 3 xtrk fsck >err 2>&1
-	expect_contains "$(cat err)" "out of order"
+	while IFS="|" read -r edit says; do
+		cp good.view .xtrk/index/runs.view
+		edit_runs "$edit"
+		expect_exit 3 xtrk fsck >err 2>&1
+		expect_contains "$(cat err)" "$says"
+	done <<-EOF
+	runs.pop()|lacks run
+	runs.append(runs[-1])|twice
+	runs[0][0] ^= 1|which no ref names
+	runs.reverse()|out of order
+	EOF
 	cp good.view .xtrk/index/runs.view
 	xtrk fsck
 '
