@@ -49,12 +49,13 @@ wc_ms() {
 	e=$(date +%s%N)
 	echo "$(( (e - s) / 1000000 )) $(echo "$c" | awk '{printf "%d", ($1 + $2) * 1000}')"
 }
-# Medians of wall and CPU over N rounds of two builds alternating: "WALL_A CPU_A WALL_B CPU_B".
+# Medians of wall and CPU over N rounds of two builds alternating, the second in folder DIR_B:
+# "WALL_A CPU_A WALL_B CPU_B".
 pair() {
-	local n=$1 a=$2 b=$3; shift 3
+	local n=$1 a=$2 b=$3 bdir=$4; shift 4
 	for i in $(seq "$n"); do
 		echo "A $(wc_ms "$a" "$@")"
-		echo "B $(wc_ms "$b" "$@")"
+		echo "B $(cd "$bdir" && wc_ms "$b" "$@")"
 	done | awk '{w[$1]=w[$1] " " $2; c[$1]=c[$1] " " $3}
 		function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }; return (k % 2) ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
 		END { print med(w["A"]), med(c["A"]), med(w["B"]), med(c["B"]) }'
@@ -100,14 +101,14 @@ if [ -n "$OLD" ]; then
 		"$here/bench/mkruns" "$ws" "$WORK/template.json" "$n"
 		"$XTRK" log -n 1 >/dev/null
 		"$OLD" log -n 1 >/dev/null
-		set -- $(pair "$TIMES" "$XTRK" "$OLD" log --where "$WHERE" --sort -metrics.acc -n 20)
+		set -- $(pair "$TIMES" "$XTRK" "$OLD" . log --where "$WHERE" --sort -metrics.acc -n 20)
 		echo "| $n runs (mkruns) | log --where --sort -n 20 | $1 | $2 | $3 | $4 |"
-		set -- $(pair "$TIMES" "$XTRK" "$OLD" log --where "$WHERE" --sort -metrics.acc -n 20 --format json)
+		set -- $(pair "$TIMES" "$XTRK" "$OLD" . log --where "$WHERE" --sort -metrics.acc -n 20 --format json)
 		echo "| $n runs (mkruns) | same, --format json | $1 | $2 | $3 | $4 |"
 		"$XTRK" commit-run -e mnist -p lr=0.001 --metric acc=0.99 >/dev/null 2>&1
-		set -- $(pair 1 "$XTRK" "$OLD" log --where "$WHERE" --sort -metrics.acc -n 20)
+		set -- $(pair 1 "$XTRK" "$OLD" . log --where "$WHERE" --sort -metrics.acc -n 20)
 		echo "| $n runs (mkruns) | first log after one more commit-run | $1 | $2 | $3 | $4 |"
-		set -- $(pair "$TIMES" "$XTRK" "$OLD" log --where "$WHERE" --sort -metrics.acc -n 20)
+		set -- $(pair "$TIMES" "$XTRK" "$OLD" . log --where "$WHERE" --sort -metrics.acc -n 20)
 		echo "| $n runs (mkruns) | the logs after it | $1 | $2 | $3 | $4 |"
 		cd "$WORK" && rm -rf "$ws"
 	done
@@ -123,12 +124,8 @@ if [ -n "$OLD" ]; then
 		echo "| $ONE runs (one by one) | first log (merges the segments) | $1 | $2 | $3 | $4 |"
 		"$XTRK" log -n 1 >/dev/null
 		(cd "$WORK/one-old" && "$OLD" log -n 1 >/dev/null)
-		for i in $(seq "$TIMES"); do
-			echo "A $(wc_ms "$XTRK" log --where "$WHERE" --sort -metrics.acc -n 20)"
-			echo "B $(cd "$WORK/one-old" && wc_ms "$OLD" log --where "$WHERE" --sort -metrics.acc -n 20)"
-		done | awk '{w[$1]=w[$1] " " $2; c[$1]=c[$1] " " $3}
-			function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }; return (k % 2) ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
-			END { printf "| '"$ONE"' runs (one by one) | log --where --sort -n 20 | %s | %s | %s | %s |\n", med(w["A"]), med(c["A"]), med(w["B"]), med(c["B"]) }'
+		set -- $(pair "$TIMES" "$XTRK" "$OLD" "$WORK/one-old" log --where "$WHERE" --sort -metrics.acc -n 20)
+		echo "| $ONE runs (one by one) | log --where --sort -n 20 | $1 | $2 | $3 | $4 |"
 		cd "$WORK" && rm -rf "$ws" "$WORK/one-old"
 	fi
 fi
