@@ -471,8 +471,10 @@ static int open_from_view(xtrk_index *ix, xtrk_repo *repo, const char *experimen
 	xtrk_buf p = XTRK_BUF_INIT;
 	int fresh = 0;
 
-	if (xtrk_view_read(v, &fresh, repo) < 0 || !fresh)
+	if (xtrk_view_read(v, &fresh, repo) < 0)
 		goto no;
+	if (!fresh)
+		return -1; /* kept: the folders that did not change may still be taken from it */
 	if (v->h->nsegs && !(ix->segs = calloc(v->h->nsegs, sizeof(*ix->segs))))
 		goto no;
 	for (uint32_t s = 0; s < v->h->nsegs; s++) {
@@ -535,6 +537,171 @@ static void write_view(xtrk_index *ix, xtrk_repo *repo, const struct view_state 
 	free(runs);
 }
 
+/* An entry for run `id` of experiment `exp`: found in the newest segment that holds it, or missing (seg -2). */
+static void entry_find(struct entry *e, xtrk_index *ix, const xtrk_oid *id, const char *exp)
+{
+	e->id = *id;
+	e->exp = exp;
+	e->seg = -2;
+	for (size_t s = ix->nsegs; s-- > 0 && e->seg == -2;) {
+		const struct seg_run *r = xtrk_seg_find_run(&ix->segs[s], &e->id, &e->idx);
+		if (r) {
+			e->seg = (int)s;
+			e->started = ix->segs[s].str + r->started_off;
+			e->started_len = r->started_len;
+		}
+	}
+}
+
+static int same_dir(const struct view_dir *a, const struct view_dir *b)
+{
+	return a->ino == b->ino && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static const struct view *cmp_view; /* for view_run_cmp */
+
+static int view_run_cmp(const void *a, const void *b)
+{
+	return memcmp(cmp_view->runs[*(const uint32_t *)a].id, cmp_view->runs[*(const uint32_t *)b].id, 16);
+}
+
+/*
+ * The view is stale only in some experiments' folders (runs added or removed there since): the
+ * runs of the others are taken from it, those of the changed ones read from their refs (each
+ * found where the view had it, else in the segments), with `st` taken before.  0 with the
+ * entries made (and `missing` the ones no segment holds), or -1 with nothing kept, to read every
+ * ref instead.  ix->segs are every segment (load_segments).
+ */
+static int update_from_view(xtrk_index *ix, xtrk_repo *repo, const struct view_state *st, size_t **missing,
+	size_t *nmissing)
+{
+	const struct view *v = &ix->view;
+	uint32_t *segmap = NULL, *stale = NULL;
+	size_t nstale = 0, nrefs = 0, alloc = 0, most;
+	xtrk_run_ref *refs = NULL;
+	int rc = -1;
+
+	if (!v->h || !v->fresh[0] || !st->usable || st->ndirs != v->h->ndirs || !same_dir(&st->dirs[0], &v->dirs[0]))
+		return -1; /* experiments added or removed: every ref is read */
+	for (uint32_t i = 1; i < v->h->ndirs; i++) {
+		size_t j = 1;
+		while (j < st->ndirs && strcmp(st->names[j], v->str + v->dirs[i].name_off))
+			j++;
+		/* A folder taken from the view must still be as the view saw it when `st` was taken. */
+		if (j == st->ndirs || (v->fresh[i] && !same_dir(&st->dirs[j], &v->dirs[i])))
+			return -1;
+	}
+	/* The view's segments among those loaded, by name and checksum. */
+	if (!(segmap = calloc(v->h->nsegs + 1, sizeof(*segmap))) || !(stale = calloc(v->h->nruns + 1, sizeof(*stale))))
+		goto done;
+	for (uint32_t s = 0; s < v->h->nsegs; s++) {
+		size_t k = 0;
+		for (; k < ix->nsegs; k++) {
+			const char *base = strrchr(ix->segs[k].path, '/');
+			if (base && !strcmp(base + 1, v->str + v->segs[s].name_off) && !memcmp(ix->segs[k].h->sum, v->segs[s].sum, 16))
+				break;
+		}
+		if (k == ix->nsegs)
+			goto done;
+		segmap[s] = (uint32_t)k;
+	}
+	/* The refs of the changed folders, read now. */
+	for (uint32_t i = 1; i < v->h->ndirs; i++) {
+		xtrk_run_ref *some = NULL;
+		size_t n = 0;
+		if (v->fresh[i])
+			continue;
+		if (xtrk_refs_list_runs(&some, &n, repo, v->str + v->dirs[i].name_off) < 0) {
+			xtrk_error_clear();
+			free(some);
+			goto done;
+		}
+		if (nrefs + n > alloc) {
+			xtrk_run_ref *nr = realloc(refs, (nrefs + n) * sizeof(*nr));
+			if (!nr) {
+				free(some);
+				goto done;
+			}
+			refs = nr;
+			alloc = nrefs + n;
+		}
+		if (n)
+			memcpy(refs + nrefs, some, n * sizeof(*some));
+		nrefs += n;
+		free(some);
+	}
+	/* The view's runs of the changed folders, by ID, to find the refs' runs where the view had them. */
+	for (uint32_t r = 0; r < v->h->nruns; r++)
+		if (!v->fresh[v->runs[r].dir])
+			stale[nstale++] = r;
+	cmp_view = v;
+	xtrk_sort(stale, nstale, sizeof(*stale), view_run_cmp);
+	most = v->h->nruns + nrefs;
+	if (!(ix->entries = calloc(most + 1, sizeof(*ix->entries))) || !(*missing = calloc(most + 1, sizeof(**missing))))
+		goto done;
+	for (uint32_t r = 0; r < v->h->nruns; r++) {
+		const struct view_run *vr = &v->runs[r];
+		const struct seg *sg = &ix->segs[segmap[vr->seg]];
+		struct entry *e;
+		if (!v->fresh[vr->dir])
+			continue;
+		if (vr->idx >= sg->h->nruns || memcmp(sg->runs[vr->idx].id, vr->id, 16))
+			goto done;
+		e = &ix->entries[ix->n++];
+		memcpy(e->id.id, vr->id, 16);
+		e->exp = v->str + v->dirs[vr->dir].name_off;
+		e->seg = (int)segmap[vr->seg];
+		e->idx = vr->idx;
+		e->started = sg->str + sg->runs[vr->idx].started_off;
+		e->started_len = sg->runs[vr->idx].started_len;
+	}
+	for (size_t i = 0; i < nrefs; i++) {
+		struct entry *e = &ix->entries[ix->n];
+		size_t lo = 0, hi = nstale;
+		while (lo < hi) { /* the view's place for it, if it had one */
+			size_t mid = lo + (hi - lo) / 2;
+			int c = memcmp(v->runs[stale[mid]].id, refs[i].run.id, 16);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nstale && !memcmp(v->runs[stale[lo]].id, refs[i].run.id, 16) &&
+		    !strcmp(v->str + v->dirs[v->runs[stale[lo]].dir].name_off, refs[i].experiment)) {
+			const struct view_run *vr = &v->runs[stale[lo]];
+			const struct seg *sg = &ix->segs[segmap[vr->seg]];
+			if (vr->idx >= sg->h->nruns || memcmp(sg->runs[vr->idx].id, vr->id, 16))
+				goto done;
+			e->id = refs[i].run;
+			e->exp = refs[i].experiment;
+			e->seg = (int)segmap[vr->seg];
+			e->idx = vr->idx;
+			e->started = sg->str + sg->runs[vr->idx].started_off;
+			e->started_len = sg->runs[vr->idx].started_len;
+		} else {
+			entry_find(e, ix, &refs[i].run, refs[i].experiment);
+		}
+		if (e->seg == -2)
+			(*missing)[(*nmissing)++] = ix->n;
+		ix->n++;
+	}
+	ix->refs = refs; /* the changed experiments' names, which their entries point at */
+	refs = NULL;
+	rc = 0;
+done:
+	if (rc < 0) {
+		free(ix->entries);
+		free(*missing);
+		ix->entries = NULL;
+		*missing = NULL;
+		ix->n = *nmissing = 0;
+	}
+	free(refs);
+	free(segmap);
+	free(stale);
+	return rc;
+}
+
 int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 {
 	xtrk_index *ix = calloc(1, sizeof(*ix));
@@ -556,29 +723,22 @@ int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 	/* The folders' state is taken before they are read: a change after it makes the view stale. */
 	if (!experiment && (err = xtrk_view_capture(&st, repo)) < 0)
 		goto fail;
-	if ((err = xtrk_refs_list_runs(&ix->refs, &nrefs, repo, experiment)) < 0 || (err = load_segments(ix, repo)) < 0)
+	if ((err = load_segments(ix, repo)) < 0)
 		goto fail;
-	if (nrefs && (!(ix->entries = calloc(nrefs, sizeof(*ix->entries))) ||
-			     !(missing = calloc(nrefs, sizeof(*missing))))) {
-		err = xtrk_error_oom();
-		goto fail;
-	}
-	for (size_t i = 0; i < nrefs; i++) {
-		struct entry *e = &ix->entries[ix->n];
-		e->id = ix->refs[i].run;
-		e->exp = ix->refs[i].experiment;
-		e->seg = -2;
-		for (size_t s = ix->nsegs; s-- > 0 && e->seg == -2;) {
-			const struct seg_run *r = xtrk_seg_find_run(&ix->segs[s], &e->id, &e->idx);
-			if (r) {
-				e->seg = (int)s;
-				e->started = ix->segs[s].str + r->started_off;
-				e->started_len = r->started_len;
-			}
+	if (experiment || update_from_view(ix, repo, &st, &missing, &nmissing) < 0) {
+		if ((err = xtrk_refs_list_runs(&ix->refs, &nrefs, repo, experiment)) < 0)
+			goto fail;
+		if (nrefs && (!(ix->entries = calloc(nrefs, sizeof(*ix->entries))) ||
+				     !(missing = calloc(nrefs, sizeof(*missing))))) {
+			err = xtrk_error_oom();
+			goto fail;
 		}
-		if (e->seg == -2)
-			missing[nmissing++] = ix->n;
-		ix->n++;
+		for (size_t i = 0; i < nrefs; i++) {
+			entry_find(&ix->entries[ix->n], ix, &ix->refs[i].run, ix->refs[i].experiment);
+			if (ix->entries[ix->n].seg == -2)
+				missing[nmissing++] = ix->n;
+			ix->n++;
+		}
 	}
 	if (nmissing && (err = read_missing(ix, repo, missing, nmissing)) < 0)
 		goto fail;

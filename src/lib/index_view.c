@@ -101,6 +101,7 @@ done:
 void xtrk_view_free(struct view *v)
 {
 	xtrk_buf_dispose(&v->buf);
+	free(v->fresh);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -180,11 +181,17 @@ int xtrk_view_read(struct view *v, int *fresh, xtrk_repo *repo)
 		if (v->runs[i].dir == 0 || v->runs[i].dir >= h->ndirs || v->runs[i].seg >= h->nsegs)
 			goto bad;
 	/* Fresh: every folder as it was, and none left out (refs/experiments unchanged means the same entries). */
+	if (!(v->fresh = calloc(h->ndirs, 1))) {
+		err = xtrk_error_oom();
+		xtrk_view_free(v);
+		goto done;
+	}
 	*fresh = 1;
-	for (uint32_t i = 0; i < h->ndirs && *fresh; i++) {
+	for (uint32_t i = 0; i < h->ndirs; i++) {
 		xtrk_buf_clear(&p);
 		xtrk_buf_printf(&p, "%s/refs/experiments%s%s", xtrk_repo_dir(repo), i ? "/" : "", v->str + v->dirs[i].name_off);
-		*fresh = !xtrk_buf_oom(&p) && dir_fresh(&v->dirs[i], p.ptr, h->built_ns);
+		v->fresh[i] = !xtrk_buf_oom(&p) && dir_fresh(&v->dirs[i], p.ptr, h->built_ns);
+		*fresh &= v->fresh[i];
 	}
 	err = 0;
 	goto done;

@@ -68,6 +68,7 @@ struct view {
 	const struct view_seg *segs;
 	const struct view_run *runs;
 	const char *str;
+	unsigned char *fresh; /* per folder: as recorded, and not changed too recently to tell */
 };
 
 /*

@@ -82,6 +82,38 @@ check "a tag added or moved is seen by the next listing" '
 	xtrk tag -f "$first" best
 	expect_eq "$(answer --where "tags contains \"best\"" | sed 1d | cut -d, -f3)" 1
 '
+check "runs changed in one experiment: only its folder is read again, the others come from the view" '
+	command -v strace >/dev/null || skip "strace is not installed"
+	xtrk commit-run -e other --seed 31 -p lr=0.31 >/dev/null 2>&1
+	sleep 1
+	xtrk log >/dev/null
+	xtrk commit-run -e base --seed 32 -p lr=0.32 >/dev/null 2>&1
+	strace -f -e trace=openat -o trace.out "$XTRK_BIN" log --where "seed == 32" --format csv --columns seed > got
+	expect_eq "$(sed 1d got)" 32
+	grep -q "refs/experiments/base\"" trace.out
+	expect_eq "$(grep -c "refs/experiments/other\"" trace.out)" 0
+	expect_eq "$(answer)" "$(truth)"
+	xtrk fsck
+'
+check "a run moved to another experiment by hand, one removed and one added elsewhere: the answer is the refs" '
+	sleep 1
+	xtrk log >/dev/null
+	moved=$(answer --where "seed == 31" | sed -n 2p | cut -d, -f1)
+	gone=$(answer --where "seed == 2" | sed -n 2p | cut -d, -f1)
+	mv .xtrk/refs/experiments/other/$moved .xtrk/refs/experiments/base/$moved
+	mv .xtrk/refs/experiments/base/$gone gone.ref
+	expect_eq "$(answer --where "seed == 31" | sed 1d | cut -d, -f2)" base
+	expect_eq "$(answer --where "seed == 2" | sed 1d)" ""
+	expect_eq "$(answer)" "$(truth)"
+	sleep 1
+	xtrk log >/dev/null
+	mv .xtrk/refs/experiments/base/$moved .xtrk/refs/experiments/other/$moved
+	mv gone.ref .xtrk/refs/experiments/base/$gone
+	expect_eq "$(answer --where "seed == 31" | sed 1d | cut -d, -f2)" other
+	expect_eq "$(answer --where "seed == 2" | sed 1d | cut -d, -f3)" 2
+	expect_eq "$(answer)" "$(truth)"
+	xtrk fsck
+'
 check "an older view put back (its folders changed since) is not answered from" '
 	xtrk log >/dev/null
 	cp -p .xtrk/index/runs.view old.view
