@@ -5,8 +5,10 @@
  * the time the list was read.  Opening the index reads this one file and
  * stats those few folders instead of reading every ref and sorting; a view
  * whose folders changed since (or changed too recently to tell), or whose
- * bytes or segments do not check, is not used: the index is then built from
- * the refs as before and the view written anew.  Layout: xtrk-format(5).
+ * bytes or segments do not check, is not answered from: the runs of the
+ * folders that did not change may still be taken from it (index.c), the others
+ * are read from their refs, and the view is written anew.  Layout:
+ * xtrk-format(5).
  */
 #ifndef XTRK_INDEX_VIEW_H
 #define XTRK_INDEX_VIEW_H
