@@ -90,7 +90,7 @@ int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, json_t *const *records
 int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out);
 
 /**
- * fsck: the index's view (.xtrk/index/runs.view), when there is one.  A damaged view, or a fresh
+ * fsck: the index's view (.xtrk/cache/runs.view), when there is one.  A damaged view, or a fresh
  * one (one a listing would answer from) that disagrees with the refs or its segments, is reported
  * through `problem`; a stale one is never used and is not a problem.  Returns < 0 only on errors
  * reading the refs.

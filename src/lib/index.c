@@ -1186,6 +1186,10 @@ int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out)
 	xtrk_index *ix = NULL;
 	int err;
 
+	xtrk_buf_printf(&dir, "%s/" VIEW_FILE, xtrk_repo_dir(repo));
+	if (!xtrk_buf_oom(&dir))
+		unlink(dir.ptr); /* the view names segments about to go */
+	xtrk_buf_clear(&dir);
 	xtrk_buf_printf(&dir, "%s/index", xtrk_repo_dir(repo));
 	if ((err = xtrk_remove_tree(dir.ptr)) < 0 && err != XTRK_ENOTFOUND) {
 		xtrk_buf_dispose(&dir);

@@ -135,7 +135,7 @@ int xtrk_view_read(struct view *v, int *fresh, xtrk_repo *repo)
 
 	memset(v, 0, sizeof(*v));
 	*fresh = 0;
-	xtrk_buf_printf(&p, "%s/index/" VIEW_FILE, xtrk_repo_dir(repo));
+	xtrk_buf_printf(&p, "%s/" VIEW_FILE, xtrk_repo_dir(repo));
 	if (xtrk_buf_oom(&p))
 		return xtrk_error_oom();
 	if ((err = xtrk_buf_read_file(&v->buf, p.ptr)) < 0)
@@ -263,7 +263,7 @@ int xtrk_view_write(xtrk_repo *repo, const struct view_state *st, const struct s
 	memcpy(file.ptr, &h, sizeof(h));
 	xtrk_oid_hash(&sum, file.ptr, file.size);
 	xtrk_buf_put(&file, sum.id, VIEW_SUM_LEN);
-	xtrk_buf_printf(&path, "%s/index/" VIEW_FILE, xtrk_repo_dir(repo));
+	xtrk_buf_printf(&path, "%s/" VIEW_FILE, xtrk_repo_dir(repo));
 	/* A cache: atomic, not fsynced (a torn one fails its checksum and is made anew). */
 	if (xtrk_buf_oom(&file) || xtrk_buf_oom(&path) || xtrk_write_file_atomic(path.ptr, file.ptr, file.size, 0644, 0) < 0)
 		err = -1;

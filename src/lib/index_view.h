@@ -1,5 +1,5 @@
 /*
- * The run index's view (.xtrk/index/runs.view): the list of runs the refs
+ * The run index's view (.xtrk/cache/runs.view): the list of runs the refs
  * name, already sorted newest first and resolved to the segment that holds
  * each, with the state (inode, mtime, ctime) of every folder of run refs at
  * the time the list was read.  Opening the index reads this one file and
@@ -22,7 +22,7 @@
 
 #define VIEW_MAGIC "XTRKVIEW"
 #define VIEW_VERSION 1
-#define VIEW_FILE "runs.view"
+#define VIEW_FILE "cache/runs.view" /* beside the other disposable caches */
 /* A folder changed within this long of the view's reading cannot be told from one changed just after. */
 #define VIEW_RACY_NS 100000000LL           /* file systems with sub-second times */
 #define VIEW_RACY_COARSE_NS 2000000000LL   /* times in whole seconds (FAT: two) */

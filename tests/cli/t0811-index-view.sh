@@ -1,5 +1,5 @@
 #!/bin/sh
-# The run index's view (.xtrk/index/runs.view): listings answer from it only while the folders of
+# The run index's view (.xtrk/cache/runs.view): listings answer from it only while the folders of
 # run refs are as they were when it was made; a stale, damaged or lying view never changes an
 # answer, and fsck reports a damaged view or a fresh one that disagrees with the refs.
 . "$(dirname "$0")/lib.sh"
@@ -10,7 +10,7 @@ for i in 7 8; do xtrk commit-run -e other --seed $i -p lr=0.$i --metric acc=0.$i
 xtrk tag "$(xtrk log -e base --format csv --columns id | sed -n 2p)" best
 answer() { xtrk log "$@" --format csv --columns id,experiment,seed,params.lr,tags.0; }
 # The answer from the refs alone: no view to answer from.
-truth() { mv .xtrk/index/runs.view view.keep 2>/dev/null; answer "$@" >truth.out; mv view.keep .xtrk/index/runs.view 2>/dev/null; cat truth.out; }
+truth() { mv .xtrk/cache/runs.view view.keep 2>/dev/null; answer "$@" >truth.out; mv view.keep .xtrk/cache/runs.view 2>/dev/null; cat truth.out; }
 # Rewrite the view's checksum (its last 16 bytes: XXH3-128 of all before them, as xxhsum -H2 prints it).
 reseal() {
 	python3 - "$1" <<'EOF'
@@ -23,7 +23,7 @@ EOF
 }
 # Edit the view's runs with a Python expression over `runs` (a list of 28-byte entries), then reseal.
 edit_runs() {
-	python3 - .xtrk/index/runs.view "$1" <<'EOF'
+	python3 - .xtrk/cache/runs.view "$1" <<'EOF'
 import struct, sys
 p, expr = sys.argv[1], sys.argv[2]
 b = open(p, 'rb').read()
@@ -38,13 +38,13 @@ body = head + b''.join(runs) + rest
 struct.pack_into('<Q', body, 32, len(body))
 open(p, 'wb').write(body)
 EOF
-	reseal .xtrk/index/runs.view
+	reseal .xtrk/cache/runs.view
 }
 
 check "a listing writes the view; answers from it are the answers from the refs" '
-	rm -f .xtrk/index/runs.view
+	rm -f .xtrk/cache/runs.view
 	good=$(answer)
-	test -s .xtrk/index/runs.view
+	test -s .xtrk/cache/runs.view
 	expect_eq "$(answer)" "$good"
 	expect_eq "$(answer)" "$(truth)"
 	expect_eq "$(answer -e other)" "$(truth -e other)"
@@ -116,13 +116,13 @@ check "a run moved to another experiment by hand, one removed and one added else
 '
 check "an older view put back (its folders changed since) is not answered from" '
 	xtrk log >/dev/null
-	cp -p .xtrk/index/runs.view old.view
+	cp -p .xtrk/cache/runs.view old.view
 	sleep 1
 	xtrk commit-run -e base --seed 21 -p lr=0.21 >/dev/null 2>&1
 	xtrk log >/dev/null
-	cp -p old.view .xtrk/index/runs.view
+	cp -p old.view .xtrk/cache/runs.view
 	expect_eq "$(answer --where "seed == 21" | sed 1d | cut -d, -f3)" 21
-	cp -p old.view .xtrk/index/runs.view
+	cp -p old.view .xtrk/cache/runs.view
 	expect_eq "$(answer)" "$(truth)"
 	xtrk fsck
 '
@@ -130,23 +130,23 @@ check "a damaged view (header, folders, segments, runs, names, checksum, cut sho
 	sleep 1
 	xtrk log >/dev/null
 	good=$(truth)
-	size=$(wc -c < .xtrk/index/runs.view)
+	size=$(wc -c < .xtrk/cache/runs.view)
 	for at in 0 9 20 40 50 70 100 150 $((size - 40)) $((size - 2)); do
-		cp .xtrk/index/runs.view good.view
-		flip_byte .xtrk/index/runs.view $at
+		cp .xtrk/cache/runs.view good.view
+		flip_byte .xtrk/cache/runs.view $at
 		expect_exit 3 xtrk fsck
 		expect_eq "$(answer)" "$good"
-		cp good.view .xtrk/index/runs.view
+		cp good.view .xtrk/cache/runs.view
 	done
-	head -c 100 good.view > .xtrk/index/runs.view
+	head -c 100 good.view > .xtrk/cache/runs.view
 	expect_exit 3 xtrk fsck
 	expect_eq "$(answer)" "$good"
 	xtrk fsck
-	: > .xtrk/index/runs.view
+	: > .xtrk/cache/runs.view
 	expect_eq "$(answer)" "$good"
-	rm -f .xtrk/index/runs.view && mkdir .xtrk/index/runs.view
+	rm -f .xtrk/cache/runs.view && mkdir .xtrk/cache/runs.view
 	expect_eq "$(answer)" "$good"
-	rmdir .xtrk/index/runs.view
+	rmdir .xtrk/cache/runs.view
 '
 check "a view that lies with a right checksum: a run where its segment does not hold it is not answered from" '
 	sleep 1
@@ -159,11 +159,11 @@ check "a view that lies with a right checksum: a run where its segment does not 
 '
 check "fsck reports a fresh view that lacks a run, lists one twice, or names a run no ref names" '
 	sleep 1
-	rm -f .xtrk/index/runs.view
+	rm -f .xtrk/cache/runs.view
 	xtrk log >/dev/null
-	cp .xtrk/index/runs.view good.view
+	cp .xtrk/cache/runs.view good.view
 	while IFS="|" read -r edit says; do
-		cp good.view .xtrk/index/runs.view
+		cp good.view .xtrk/cache/runs.view
 		edit_runs "$edit"
 		expect_exit 3 xtrk fsck >err 2>&1
 		expect_contains "$(cat err)" "$says"
@@ -173,7 +173,7 @@ check "fsck reports a fresh view that lacks a run, lists one twice, or names a r
 	runs[0][0] ^= 1|which no ref names
 	runs.reverse()|out of order
 	EOF
-	cp good.view .xtrk/index/runs.view
+	cp good.view .xtrk/cache/runs.view
 	xtrk fsck
 '
 check "a view naming a segment that is gone is not answered from, and fsck says so" '
@@ -188,13 +188,13 @@ check "a view naming a segment that is gone is not answered from, and fsck says 
 	xtrk fsck
 '
 check "a stray file among the experiments is warned of at every listing, and no view is made" '
-	rm -f .xtrk/index/runs.view
+	rm -f .xtrk/cache/runs.view
 	echo x > .xtrk/refs/experiments/stray
 	xtrk log >/dev/null 2>err1
 	xtrk log >/dev/null 2>err2
 	expect_contains "$(cat err1)" "stray"
 	expect_contains "$(cat err2)" "stray"
-	test ! -e .xtrk/index/runs.view
+	test ! -e .xtrk/cache/runs.view
 	rm .xtrk/refs/experiments/stray
 '
 check "a store with many packs: listing opens no pack index" '
