@@ -61,6 +61,16 @@ pair() {
 		END { print med(w["A"]), med(c["A"]), med(w["B"]), med(c["B"]) }'
 }
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# A new store of N runs made by bench/mkruns in $WORK/NAME, entered; its making's time in $made_ms.
+make_store() {
+	local t0 t1
+	ws=$WORK/$1
+	mkdir "$ws" && cd "$ws" && "$XTRK" init -q
+	t0=$(date +%s%N)
+	"$here/bench/mkruns" "$ws" "$WORK/template.json" "$2"
+	t1=$(date +%s%N)
+	made_ms=$(( (t1 - t0) / 1000000 ))
+}
 WHERE='params.lr < 0.01 and metrics.acc >= 0.9 and env.gpus.0.cuda == "12.4" and datasets.train.id == "0000"'
 
 echo "template run: $pkgs Python packages in its environment; query: --where '$WHERE' --sort -metrics.acc -n 20"
@@ -68,10 +78,7 @@ echo
 echo "| runs | make runs (s) | first log, index built (s) | log --where --sort -n 20, median ms | same, --format json | log, all runs, table | after one more commit-run, ms | index bytes/run | peak RSS of the query |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $RUNS; do
-	ws=$WORK/ws$n
-	mkdir "$ws" && cd "$ws" && "$XTRK" init -q
-	t0=$(date +%s%N)
-	"$here/bench/mkruns" "$ws" "$WORK/template.json" "$n"
+	make_store ws$n "$n"
 	t1=$(date +%s%N)
 	"$XTRK" log -n 1 >/dev/null
 	t2=$(date +%s%N)
@@ -83,7 +90,7 @@ for n in $RUNS; do
 	bytes=$(du -sb .xtrk/index | cut -f1)
 	rss=$( { /usr/bin/time -f %M "$XTRK" log --where "$WHERE" --sort -metrics.acc -n 20 >/dev/null; } 2>&1 | tail -1)
 	hits=$("$XTRK" log --where "$WHERE" --format csv --columns id | sed 1d | wc -l)
-	echo "| $n | $(( (t1 - t0) / 1000000 ))e-3 | $(( (t2 - t1) / 1000000 ))e-3 | $q | $j | $all | $after | $((bytes / n)) | $((rss / 1024)) MiB |"
+	echo "| $n | ${made_ms}e-3 | $(( (t2 - t1) / 1000000 ))e-3 | $q | $j | $all | $after | $((bytes / n)) | $((rss / 1024)) MiB |"
 	echo "  ($hits runs match at $n)" >&2
 	cd "$WORK" && rm -rf "$ws"
 done
@@ -96,9 +103,7 @@ if [ -n "$OLD" ]; then
 	echo "| store | query | this build, wall | this build, CPU | other build, wall | other build, CPU |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: |"
 	for n in $RUNS; do
-		ws=$WORK/vs$n
-		mkdir "$ws" && cd "$ws" && "$XTRK" init -q
-		"$here/bench/mkruns" "$ws" "$WORK/template.json" "$n"
+		make_store vs$n "$n"
 		"$XTRK" log -n 1 >/dev/null
 		"$OLD" log -n 1 >/dev/null
 		set -- $(pair "$TIMES" "$XTRK" "$OLD" . log --where "$WHERE" --sort -metrics.acc -n 20)
