@@ -5,10 +5,14 @@
  * transaction, with its ref written plainly (no lock, no fsync: this is a
  * generator, not a user command).
  *
- *   bench/mkruns WORKSPACE TEMPLATE.json N [--series STEPS]
+ *   bench/mkruns WORKSPACE TEMPLATE.json N [--series STEPS] [--one-by-one]
  *
  * With --series each run gets a step series of its own (STEPS lines of loss,
  * acc and lr, noisy, from the run's seed) in place of the template's.
+ * With --one-by-one each run is stored as commit-run stores it: in a
+ * transaction (so a pack) of its own, and added to the run index as a
+ * segment of its own; without it all runs share one pack and the index is
+ * built by the first listing.
  */
 #include "config.h"
 #include <errno.h>
@@ -24,6 +28,7 @@
 
 #include "xtrk/buf.h"
 #include "xtrk/errors.h"
+#include "xtrk/index.h"
 #include "xtrk/json.h"
 #include "xtrk/odb.h"
 #include "xtrk/repo.h"
@@ -55,13 +60,20 @@ int main(int argc, char **argv)
 	xtrk_txn *txn;
 	json_t *tmpl;
 	json_error_t je;
-	long n, steps = 0;
+	long n = argc >= 4 ? atol(argv[3]) : 0, steps = 0;
+	int one_by_one = 0, bad = argc < 4 || n <= 0;
 	char path[4096];
 
-	if (argc == 6 && !strcmp(argv[4], "--series"))
-		steps = atol(argv[5]);
-	if ((argc != 4 && argc != 6) || (n = atol(argv[3])) <= 0 || (argc == 6 && steps <= 0)) {
-		fprintf(stderr, "usage: %s WORKSPACE TEMPLATE.json N [--series STEPS]\n", argv[0]);
+	for (int a = 4; a < argc && !bad; a++) {
+		if (!strcmp(argv[a], "--series") && a + 1 < argc)
+			bad = (steps = atol(argv[++a])) <= 0;
+		else if (!strcmp(argv[a], "--one-by-one"))
+			one_by_one = 1;
+		else
+			bad = 1;
+	}
+	if (bad) {
+		fprintf(stderr, "usage: %s WORKSPACE TEMPLATE.json N [--series STEPS] [--one-by-one]\n", argv[0]);
 		return 2;
 	}
 	if (xtrk_repo_open(&repo, argv[1]) < 0 || !(tmpl = json_load_file(argv[2], 0, &je))) {
@@ -117,6 +129,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		free(dump);
+		if (one_by_one) {
+			/* As commit-run: the run's own pack, then its ref, then its own index segment. */
+			if (xtrk_txn_commit(txn) < 0 || (xtrk_txn_free(txn), xtrk_txn_new(&txn, xtrk_repo_odb(repo))) < 0) {
+				fprintf(stderr, "mkruns: %s\n", xtrk_error_last());
+				return 1;
+			}
+			xtrk_index_add(repo, &id, &r, 1);
+		}
 		json_decref(r);
 		snprintf(path, sizeof(path), "%s/refs/experiments/%s", xtrk_repo_dir(repo), exp);
 		mkdir(path, 0755);

@@ -106,9 +106,15 @@ typedef struct {
 	 * are unchanged: installing, removing or upgrading a package changes them.
 	 */
 	const char *python_cache;
+	/*
+	 * A folder of such answers shared by every store of the user (NULL: none), one file per
+	 * interpreter path and PYTHONPATH, reused under the same key: a new store need not ask
+	 * the same, unchanged Python again.
+	 */
+	const char *python_user_cache;
 } xtrk_env_options;
 
-#define XTRK_ENV_OPTIONS_INIT { 1, NULL, 15000, NULL }
+#define XTRK_ENV_OPTIONS_INIT { 1, NULL, 15000, NULL, NULL }
 
 /** Capture the environment as the run record's "env" object (xtrk-format(5)). */
 int xtrk_capture_env(json_t **out, const xtrk_env_options *opts);

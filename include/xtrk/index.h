@@ -89,6 +89,15 @@ int xtrk_index_add(xtrk_repo *repo, const xtrk_oid *runs, json_t *const *records
 /** Throw the index away and build it again from the run objects (fsck --rebuild-index). */
 int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out);
 
+/**
+ * fsck: the index's view (.xtrk/cache/runs.view), when there is one.  A damaged view, or a fresh
+ * one (one a listing would answer from) that disagrees with the refs or its segments, is reported
+ * through `problem`; a stale one is never used and is not a problem.  Returns < 0 only on errors
+ * reading the refs.
+ */
+int xtrk_index_check(xtrk_repo *repo, void (*problem)(const xtrk_oid *run, const char *what, void *payload),
+	void *payload);
+
 /** Figures for benchmarks: segments, runs, bytes on disk. */
 int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *bytes);
 

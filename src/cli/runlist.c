@@ -214,25 +214,58 @@ done:
 	return err;
 }
 
-/* JSON: the full records (show --json's shape), read and verified from the store for the runs shown. */
+/*
+ * JSON: the full records (show --json's shape), read and verified from the store for the runs
+ * shown, written one at a time as they are read: memory stays that of one record, whatever the
+ * number of runs.  The text is what printing the whole array would give: each record printed
+ * alone, its lines indented one level.  A run that cannot be read ends the output there (the
+ * array left open) with the error.
+ */
 static int print_json(xtrk_repo *repo, xtrk_index *ix, const size_t *sel, size_t n)
 {
-	json_t *arr = json_array();
+	xtrk_buf text = XTRK_BUF_INIT, out = XTRK_BUF_INIT;
 	int err = 0;
+	if (!n) {
+		fputs("[]\n", stdout);
+		return 0;
+	}
 	for (size_t r = 0; r < n && err == 0; r++) {
-		json_t *run;
+		json_t *run, *notes;
 		/* The record from the store (verified); the tags the index read from the refs. */
-		if ((err = xtrk_run_read_record(&run, repo, xtrk_index_run(ix, sel[r]))) == 0) {
-			json_t *notes = xtrk_index_notes(ix, sel[r]);
-			json_object_set_new(run, "tags", xtrk_index_tags(ix, sel[r]));
-			err = xtrk_notes_attach(run, notes);
-			json_decref(notes);
-			json_array_append_new(arr, run);
+		if ((err = xtrk_run_read_record(&run, repo, xtrk_index_run(ix, sel[r]))) < 0)
+			break;
+		notes = xtrk_index_notes(ix, sel[r]);
+		json_object_set_new(run, "tags", xtrk_index_tags(ix, sel[r]));
+		err = xtrk_notes_attach(run, notes);
+		json_decref(notes);
+		xtrk_buf_clear(&text);
+		if (err == 0)
+			err = xtrk_json_dump_buf(&text, run, XTRK_JSON_PRETTY);
+		json_decref(run);
+		if (err < 0)
+			break;
+		xtrk_buf_clear(&out);
+		xtrk_buf_puts(&out, r ? ",\n  " : "[\n  ");
+		/* A string's newline is escaped: every one in the text ends a line. */
+		for (const char *p = text.ptr, *end = text.ptr + text.size, *nl; p < end; p = nl + 1) {
+			if (!(nl = memchr(p, '\n', (size_t)(end - p)))) {
+				xtrk_buf_put(&out, p, (size_t)(end - p));
+				break;
+			}
+			xtrk_buf_put(&out, p, (size_t)(nl - p) + 1);
+			xtrk_buf_puts(&out, "  ");
 		}
+		if (xtrk_buf_oom(&out))
+			err = xtrk_error_oom();
+		else
+			fwrite(out.ptr, 1, out.size, stdout);
 	}
 	if (err == 0)
-		cli_print_json(arr);
-	json_decref(arr);
+		fputs("\n]\n", stdout);
+	else
+		fflush(stdout);
+	xtrk_buf_dispose(&text);
+	xtrk_buf_dispose(&out);
 	return err;
 }
 

@@ -341,31 +341,38 @@ static json_t *python_key(const char *exe, const char *started, json_t *paths)
 	return key;
 }
 
-static json_t *python_cached(const xtrk_env_options *opts, const char *exe, const char *started)
+static json_t *python_cached(const char *cache, const char *exe, const char *started)
 {
 	json_error_t je;
 	json_t *c, *key, *res = NULL;
 
-	if (!opts->python_cache || !exe || !(c = json_load_file(opts->python_cache, 0, &je)))
+	if (!cache || !exe || !(c = json_load_file(cache, 0, &je)))
 		return NULL;
 	key = python_key(exe, started, json_object_get(json_object_get(c, "result"), "paths"));
-	if (json_equal(key, json_object_get(c, "key")))
+	if (json_equal(key, json_object_get(c, "key")) && json_is_object(json_object_get(c, "result")))
 		res = json_incref(json_object_get(c, "result"));
 	json_decref(key);
 	json_decref(c);
 	return res;
 }
 
-static void python_remember(const xtrk_env_options *opts, const char *exe, const char *started, json_t *py)
+static void python_remember(const char *cache, const char *exe, const char *started, json_t *py)
 {
 	json_t *c;
 	char *text;
-	if (!opts->python_cache || !exe)
+	if (!cache || !exe)
 		return;
 	c = json_pack("{s:o, s:O}", "key", python_key(exe, started, json_object_get(py, "paths")), "result", py);
 	/* A cache: a failure to write it only costs time next run. */
 	if ((text = xtrk_json_dumps(c, XTRK_JSON_STORE))) {
-		if (xtrk_write_file_atomic(opts->python_cache, text, strlen(text), 0644, 0) < 0)
+		char *dir = strdup(cache), *slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (xtrk_mkdir_p(dir) < 0)
+				xtrk_error_clear();
+		}
+		free(dir);
+		if (xtrk_write_file_atomic(cache, text, strlen(text), 0644, 0) < 0)
 			xtrk_error_clear();
 		free(text);
 	}
@@ -376,16 +383,30 @@ static json_t *capture_python(const xtrk_env_options *opts)
 {
 	char *argv[] = { (char *)(opts->python_exe ? opts->python_exe : "python3"), "-I", "-c",
 		(char *)python_probe, NULL };
-	xtrk_buf out = XTRK_BUF_INIT;
+	xtrk_buf out = XTRK_BUF_INIT, user = XTRK_BUF_INIT;
 	json_error_t je;
 	json_t *py = NULL;
 	char *exe = xtrk_find_program(argv[0]), *started = exe ? started_path(argv[0]) : NULL;
 	int status, err;
 
-	if ((py = python_cached(opts, exe, started))) {
+	if ((py = python_cached(opts->python_cache, exe, started))) {
 		free(exe);
 		free(started);
 		return py;
+	}
+	/* Another store of this user asked the same Python, unchanged since: its answer holds here. */
+	if (opts->python_user_cache && started) {
+		const char *pp = getenv("PYTHONPATH");
+		xtrk_buf name = XTRK_BUF_INIT;
+		xtrk_oid h;
+		xtrk_buf_printf(&name, "%s\n%s", started, pp ? pp : "");
+		xtrk_oid_hash(&h, name.ptr ? name.ptr : "", name.size);
+		xtrk_buf_printf(&user, "%s/python-%s.json", opts->python_user_cache, xtrk_oid_tostr(&h));
+		xtrk_buf_dispose(&name);
+	}
+	if (user.size && !xtrk_buf_oom(&user) && (py = python_cached(user.ptr, exe, started))) {
+		python_remember(opts->python_cache, exe, started, py);
+		goto done;
 	}
 	err = xtrk_exec_capture(&out, argv, opts->python_timeout_ms, 16 << 20, &status);
 	if (err == XTRK_ENOTFOUND) {
@@ -398,13 +419,17 @@ static json_t *capture_python(const xtrk_env_options *opts)
 		json_decref(py);
 		py = NULL;
 	}
-	if (py)
-		python_remember(opts, exe, started, py);
+	if (py) {
+		python_remember(opts->python_cache, exe, started, py);
+		if (user.size && !xtrk_buf_oom(&user))
+			python_remember(user.ptr, exe, started, py);
+	}
 	xtrk_error_clear();
 done:
 	free(exe);
 	free(started);
 	xtrk_buf_dispose(&out);
+	xtrk_buf_dispose(&user);
 	return py ? py : json_null();
 }
 
@@ -469,10 +494,23 @@ static json_t *capture_libs(void)
 	return libs;
 }
 
+/* The user's folder of Python answers shared by their stores: $XDG_CACHE_HOME/xtrk, else ~/.cache/xtrk. */
+static int python_user_dir(xtrk_buf *out)
+{
+	const char *base = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (base && base[0] == '/')
+		xtrk_buf_printf(out, "%s/xtrk", base);
+	else if (home && home[0] == '/')
+		xtrk_buf_printf(out, "%s/.cache/xtrk", home);
+	else
+		return -1;
+	return xtrk_buf_oom(out) ? -1 : 0;
+}
+
 int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo, const char *python_exe)
 {
 	xtrk_env_options o = XTRK_ENV_OPTIONS_INIT;
-	xtrk_buf cache = XTRK_BUF_INIT;
+	xtrk_buf cache = XTRK_BUF_INIT, user = XTRK_BUF_INIT;
 	int err, py;
 
 	*out = NULL;
@@ -482,8 +520,11 @@ int xtrk_capture_env_repo(json_t **out, xtrk_repo *repo, const char *python_exe)
 	o.python_exe = python_exe;
 	if (xtrk_buf_printf(&cache, "%s/cache/python.json", xtrk_repo_dir(repo)) == 0)
 		o.python_cache = cache.ptr;
+	if (python_user_dir(&user) == 0)
+		o.python_user_cache = user.ptr;
 	err = xtrk_capture_env(out, &o);
 	xtrk_buf_dispose(&cache);
+	xtrk_buf_dispose(&user);
 	return err;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "xtrk/errors.h"
+#include "xtrk/index.h"
 #include "xtrk/fsck.h"
 #include "xtrk/notes.h"
 #include "xtrk/stages.h"
@@ -306,6 +307,8 @@ int xtrk_fsck(xtrk_fsck_result *out, xtrk_repo *repo, const xtrk_fsck_options *o
 	}
 	xtrk_notes_check(repo, note_problem, &f);
 	xtrk_stages_check(repo, note_problem, &f);
+	if (xtrk_index_check(repo, note_problem, &f) < 0)
+		problem(&f, NULL, "the run index cannot be checked: %s", xtrk_error_last());
 	xtrk_error_clear();
 	out->temp_files = count_temp(repo);
 done:

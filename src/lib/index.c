@@ -16,6 +16,7 @@
 
 #include "fileutil.h"
 #include "index_seg.h"
+#include "index_view.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/notes.h"
@@ -52,13 +53,15 @@ struct xtrk_index {
 	struct entry *entries;
 	size_t n;
 	xtrk_run_ref *refs;
-	json_t *tags; /* run id -> [names] */
+	json_t *tags; /* run id -> [names], read on first use (tags_load) */
+	struct view view; /* when opened from the view: its names are the entries' experiments */
 	struct lazy_notes *notes; /* read on first use: most listings never look at notes */
 };
 
-/* Appended notes, read from the refs the first time a lookup needs them. */
+/* Appended notes (and tags), read from the refs the first time a lookup needs them. */
 struct lazy_notes {
 	xtrk_repo *repo;
+	int tags_loaded;
 	int loaded;
 	json_t *all; /* run id -> appended notes (xtrk_notes_all) */
 	int stages_loaded;
@@ -77,6 +80,7 @@ struct xtrk_index_key {
 	int64_t *lo, *hi;  /* per segment: the IDs of keys below it ("name.") */
 	int64_t *nlo, *nhi; /* is_notes: per segment, the IDs of the keys "notes.*" */
 	int64_t *blo, *bhi; /* per segment: the IDs of keys below it in brackets ("name[") */
+	uint32_t *hint;     /* per segment: where the key was in the last run it was found in */
 };
 
 /* ---- field names ---- */
@@ -430,82 +434,340 @@ static int read_missing(xtrk_index *ix, xtrk_repo *repo, size_t *missing, size_t
 	return err;
 }
 
+/* The tags of every run, once, as notes_load: a failure costs only the tags (a warning says so). */
+static void tags_load(const xtrk_index *ix)
+{
+	struct lazy_notes *ln = ix->notes;
+	char **names = NULL;
+	xtrk_oid *targets = NULL;
+	size_t n = 0;
+	if (ln->tags_loaded)
+		return;
+	ln->tags_loaded = 1;
+	if (xtrk_refs_tags(&names, &targets, &n, ln->repo) < 0) {
+		xtrk_warning_add("tags left out: %s", xtrk_error_last());
+		xtrk_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *k = xtrk_oid_tostr(&targets[i]);
+		json_t *arr = json_object_get(ix->tags, k);
+		if (!arr)
+			json_object_set_new(ix->tags, k, arr = json_array());
+		json_array_append_new(arr, json_string(names[i]));
+	}
+	for (size_t i = 0; i < ix->n; i++)
+		ix->entries[i].tags = json_object_get(ix->tags, ix->entries[i].hex);
+	xtrk_refs_tags_free(names, targets, n);
+}
+
+/*
+ * The runs from the view, when it is fresh and every segment it names loads and holds what it
+ * says: 0, or -1 (nothing kept, no error set) to build the index from the refs instead.
+ */
+static int open_from_view(xtrk_index *ix, xtrk_repo *repo, const char *experiment)
+{
+	struct view *v = &ix->view;
+	xtrk_buf p = XTRK_BUF_INIT;
+	int fresh = 0;
+
+	if (xtrk_view_read(v, &fresh, repo) < 0)
+		goto no;
+	if (!fresh)
+		return -1; /* kept: the folders that did not change may still be taken from it */
+	if (v->h->nsegs && !(ix->segs = calloc(v->h->nsegs, sizeof(*ix->segs))))
+		goto no;
+	for (uint32_t s = 0; s < v->h->nsegs; s++) {
+		xtrk_buf_clear(&p);
+		xtrk_buf_printf(&p, "%s/index/%s", xtrk_repo_dir(repo), v->str + v->segs[s].name_off);
+		if (xtrk_buf_oom(&p) || xtrk_seg_load(&ix->segs[s], p.ptr) < 0)
+			goto no;
+		ix->nsegs++;
+		if (memcmp(ix->segs[s].h->sum, v->segs[s].sum, 16))
+			goto no;
+	}
+	if (v->h->nruns && !(ix->entries = calloc(v->h->nruns, sizeof(*ix->entries))))
+		goto no;
+	for (uint32_t i = 0; i < v->h->nruns; i++) {
+		const struct view_run *vr = &v->runs[i];
+		const struct seg *sg = &ix->segs[vr->seg];
+		const char *exp = v->str + v->dirs[vr->dir].name_off;
+		struct entry *e;
+		if (vr->idx >= sg->h->nruns || memcmp(sg->runs[vr->idx].id, vr->id, 16))
+			goto no; /* the view names a run its segment does not hold there */
+		if (experiment && strcmp(exp, experiment))
+			continue;
+		e = &ix->entries[ix->n++];
+		memcpy(e->id.id, vr->id, 16);
+		e->exp = exp;
+		e->seg = (int)vr->seg;
+		e->idx = vr->idx;
+		e->started = sg->str + sg->runs[vr->idx].started_off;
+		e->started_len = sg->runs[vr->idx].started_len;
+	}
+	xtrk_buf_dispose(&p);
+	return 0;
+no:
+	xtrk_error_clear();
+	xtrk_buf_dispose(&p);
+	for (size_t s = 0; s < ix->nsegs; s++)
+		xtrk_seg_close(&ix->segs[s]);
+	free(ix->segs);
+	free(ix->entries);
+	ix->segs = NULL;
+	ix->entries = NULL;
+	ix->nsegs = ix->n = 0;
+	xtrk_view_free(v);
+	return -1;
+}
+
+/* After the index was built from the refs of every experiment: the view, for the next reader. */
+static void write_view(xtrk_index *ix, xtrk_repo *repo, const struct view_state *st)
+{
+	struct view_src *runs = calloc(ix->n + 1, sizeof(*runs));
+	if (!runs)
+		return;
+	for (size_t i = 0; i < ix->n; i++) {
+		runs[i].id = ix->entries[i].id.id;
+		runs[i].exp = ix->entries[i].exp;
+		runs[i].seg = (uint32_t)ix->entries[i].seg;
+		runs[i].idx = ix->entries[i].idx;
+	}
+	xtrk_view_write(repo, st, ix->segs, ix->nsegs, runs, ix->n);
+	free(runs);
+}
+
+/* An entry for run `id` of experiment `exp`: found in the newest segment that holds it, or missing (seg -2). */
+static void entry_find(struct entry *e, xtrk_index *ix, const xtrk_oid *id, const char *exp)
+{
+	e->id = *id;
+	e->exp = exp;
+	e->seg = -2;
+	for (size_t s = ix->nsegs; s-- > 0 && e->seg == -2;) {
+		const struct seg_run *r = xtrk_seg_find_run(&ix->segs[s], &e->id, &e->idx);
+		if (r) {
+			e->seg = (int)s;
+			e->started = ix->segs[s].str + r->started_off;
+			e->started_len = r->started_len;
+		}
+	}
+}
+
+static int same_dir(const struct view_dir *a, const struct view_dir *b)
+{
+	return a->ino == b->ino && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static const struct view *cmp_view; /* for view_run_cmp */
+
+static int view_run_cmp(const void *a, const void *b)
+{
+	return memcmp(cmp_view->runs[*(const uint32_t *)a].id, cmp_view->runs[*(const uint32_t *)b].id, 16);
+}
+
+/*
+ * The view is stale only in some experiments' folders (runs added or removed there since): the
+ * runs of the others are taken from it, those of the changed ones read from their refs (each
+ * found where the view had it, else in the segments), with `st` taken before.  0 with the
+ * entries made (and `missing` the ones no segment holds), or -1 with nothing kept, to read every
+ * ref instead.  ix->segs are every segment (load_segments).
+ */
+static int update_from_view(xtrk_index *ix, xtrk_repo *repo, const struct view_state *st, size_t **missing,
+	size_t *nmissing)
+{
+	const struct view *v = &ix->view;
+	uint32_t *segmap = NULL, *stale = NULL;
+	size_t nstale = 0, nrefs = 0, alloc = 0, most;
+	xtrk_run_ref *refs = NULL;
+	int rc = -1;
+
+	if (!v->h || !v->fresh[0] || !st->usable || st->ndirs != v->h->ndirs || !same_dir(&st->dirs[0], &v->dirs[0]))
+		return -1; /* experiments added or removed: every ref is read */
+	for (uint32_t i = 1; i < v->h->ndirs; i++) {
+		size_t j = 1;
+		while (j < st->ndirs && strcmp(st->names[j], v->str + v->dirs[i].name_off))
+			j++;
+		/* A folder taken from the view must still be as the view saw it when `st` was taken. */
+		if (j == st->ndirs || (v->fresh[i] && !same_dir(&st->dirs[j], &v->dirs[i])))
+			return -1;
+	}
+	/* The view's segments among those loaded, by name and checksum. */
+	if (!(segmap = calloc(v->h->nsegs + 1, sizeof(*segmap))) || !(stale = calloc(v->h->nruns + 1, sizeof(*stale))))
+		goto done;
+	for (uint32_t s = 0; s < v->h->nsegs; s++) {
+		size_t k = 0;
+		for (; k < ix->nsegs; k++) {
+			const char *base = strrchr(ix->segs[k].path, '/');
+			if (base && !strcmp(base + 1, v->str + v->segs[s].name_off) && !memcmp(ix->segs[k].h->sum, v->segs[s].sum, 16))
+				break;
+		}
+		if (k == ix->nsegs)
+			goto done;
+		segmap[s] = (uint32_t)k;
+	}
+	/* The refs of the changed folders, read now. */
+	for (uint32_t i = 1; i < v->h->ndirs; i++) {
+		xtrk_run_ref *some = NULL;
+		size_t n = 0;
+		if (v->fresh[i])
+			continue;
+		if (xtrk_refs_list_runs(&some, &n, repo, v->str + v->dirs[i].name_off) < 0) {
+			xtrk_error_clear();
+			free(some);
+			goto done;
+		}
+		if (nrefs + n > alloc) {
+			xtrk_run_ref *nr = realloc(refs, (nrefs + n) * sizeof(*nr));
+			if (!nr) {
+				free(some);
+				goto done;
+			}
+			refs = nr;
+			alloc = nrefs + n;
+		}
+		if (n)
+			memcpy(refs + nrefs, some, n * sizeof(*some));
+		nrefs += n;
+		free(some);
+	}
+	/* The view's runs of the changed folders, by ID, to find the refs' runs where the view had them. */
+	for (uint32_t r = 0; r < v->h->nruns; r++)
+		if (!v->fresh[v->runs[r].dir])
+			stale[nstale++] = r;
+	cmp_view = v;
+	xtrk_sort(stale, nstale, sizeof(*stale), view_run_cmp);
+	most = v->h->nruns + nrefs;
+	if (!(ix->entries = calloc(most + 1, sizeof(*ix->entries))) || !(*missing = calloc(most + 1, sizeof(**missing))))
+		goto done;
+	for (uint32_t r = 0; r < v->h->nruns; r++) {
+		const struct view_run *vr = &v->runs[r];
+		const struct seg *sg = &ix->segs[segmap[vr->seg]];
+		struct entry *e;
+		if (!v->fresh[vr->dir])
+			continue;
+		if (vr->idx >= sg->h->nruns || memcmp(sg->runs[vr->idx].id, vr->id, 16))
+			goto done;
+		e = &ix->entries[ix->n++];
+		memcpy(e->id.id, vr->id, 16);
+		e->exp = v->str + v->dirs[vr->dir].name_off;
+		e->seg = (int)segmap[vr->seg];
+		e->idx = vr->idx;
+		e->started = sg->str + sg->runs[vr->idx].started_off;
+		e->started_len = sg->runs[vr->idx].started_len;
+	}
+	for (size_t i = 0; i < nrefs; i++) {
+		struct entry *e = &ix->entries[ix->n];
+		size_t lo = 0, hi = nstale;
+		while (lo < hi) { /* the view's place for it, if it had one */
+			size_t mid = lo + (hi - lo) / 2;
+			int c = memcmp(v->runs[stale[mid]].id, refs[i].run.id, 16);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nstale && !memcmp(v->runs[stale[lo]].id, refs[i].run.id, 16) &&
+		    !strcmp(v->str + v->dirs[v->runs[stale[lo]].dir].name_off, refs[i].experiment)) {
+			const struct view_run *vr = &v->runs[stale[lo]];
+			const struct seg *sg = &ix->segs[segmap[vr->seg]];
+			if (vr->idx >= sg->h->nruns || memcmp(sg->runs[vr->idx].id, vr->id, 16))
+				goto done;
+			e->id = refs[i].run;
+			e->exp = refs[i].experiment;
+			e->seg = (int)segmap[vr->seg];
+			e->idx = vr->idx;
+			e->started = sg->str + sg->runs[vr->idx].started_off;
+			e->started_len = sg->runs[vr->idx].started_len;
+		} else {
+			entry_find(e, ix, &refs[i].run, refs[i].experiment);
+		}
+		if (e->seg == -2)
+			(*missing)[(*nmissing)++] = ix->n;
+		ix->n++;
+	}
+	ix->refs = refs; /* the changed experiments' names, which their entries point at */
+	refs = NULL;
+	rc = 0;
+done:
+	if (rc < 0) {
+		free(ix->entries);
+		free(*missing);
+		ix->entries = NULL;
+		*missing = NULL;
+		ix->n = *nmissing = 0;
+	}
+	free(refs);
+	free(segmap);
+	free(stale);
+	return rc;
+}
+
 int xtrk_index_open(xtrk_index **out, xtrk_repo *repo, const char *experiment)
 {
 	xtrk_index *ix = calloc(1, sizeof(*ix));
 	size_t nrefs = 0, nmissing = 0, *missing = NULL;
-	char **tnames = NULL;
-	xtrk_oid *ttargets = NULL;
-	size_t ntags = 0;
-	int err;
+	struct view_state st;
+	int err, viewable;
 
 	*out = NULL;
-	if (!ix || !(ix->tags = json_object())) {
+	memset(&st, 0, sizeof(st));
+	if (!ix || !(ix->tags = json_object()) || !(ix->notes = calloc(1, sizeof(*ix->notes)))) {
+		if (ix)
+			json_decref(ix->tags);
 		free(ix);
 		return xtrk_error_oom();
 	}
-	if ((err = xtrk_refs_list_runs(&ix->refs, &nrefs, repo, experiment)) < 0 || (err = load_segments(ix, repo)) < 0)
+	ix->notes->repo = repo;
+	if (open_from_view(ix, repo, experiment) == 0)
+		goto ready;
+	/* The folders' state is taken before they are read: a change after it makes the view stale. */
+	if (!experiment && (err = xtrk_view_capture(&st, repo)) < 0)
 		goto fail;
-	if (nrefs && (!(ix->entries = calloc(nrefs, sizeof(*ix->entries))) ||
-			     !(missing = calloc(nrefs, sizeof(*missing))))) {
-		err = xtrk_error_oom();
+	if ((err = load_segments(ix, repo)) < 0)
 		goto fail;
-	}
-	for (size_t i = 0; i < nrefs; i++) {
-		struct entry *e = &ix->entries[ix->n];
-		e->id = ix->refs[i].run;
-		e->exp = ix->refs[i].experiment;
-		e->seg = -2;
-		for (size_t s = ix->nsegs; s-- > 0 && e->seg == -2;) {
-			const struct seg_run *r = xtrk_seg_find_run(&ix->segs[s], &e->id, &e->idx);
-			if (r) {
-				e->seg = (int)s;
-				e->started = ix->segs[s].str + r->started_off;
-				e->started_len = r->started_len;
-			}
+	if (experiment || update_from_view(ix, repo, &st, &missing, &nmissing) < 0) {
+		if ((err = xtrk_refs_list_runs(&ix->refs, &nrefs, repo, experiment)) < 0)
+			goto fail;
+		if (nrefs && (!(ix->entries = calloc(nrefs, sizeof(*ix->entries))) ||
+				     !(missing = calloc(nrefs, sizeof(*missing))))) {
+			err = xtrk_error_oom();
+			goto fail;
 		}
-		if (e->seg == -2)
-			missing[nmissing++] = ix->n;
-		ix->n++;
+		for (size_t i = 0; i < nrefs; i++) {
+			entry_find(&ix->entries[ix->n], ix, &ix->refs[i].run, ix->refs[i].experiment);
+			if (ix->entries[ix->n].seg == -2)
+				missing[nmissing++] = ix->n;
+			ix->n++;
+		}
 	}
 	if (nmissing && (err = read_missing(ix, repo, missing, nmissing)) < 0)
 		goto fail;
+	/* A view only of runs every one of which a segment holds, none left out, none kept in memory. */
+	viewable = !experiment && ix->nmems == 0 && ix->nsegs <= MERGE_AT;
 	{
 		size_t kept = 0;
 		for (size_t i = 0; i < ix->n; i++)
 			if (ix->entries[i].seg != -3)
 				ix->entries[kept++] = ix->entries[i];
+		viewable &= kept == ix->n;
 		ix->n = kept;
 	}
 	if (ix->nsegs > MERGE_AT)
 		merge(ix, repo); /* takes effect for the next reader; this one keeps its maps */
 	if (ix->n)
 		xtrk_sort(ix->entries, ix->n, sizeof(*ix->entries), entry_cmp);
-	if ((err = xtrk_refs_tags(&tnames, &ttargets, &ntags, repo)) < 0)
-		goto fail;
-	if (!(ix->notes = calloc(1, sizeof(*ix->notes)))) {
-		err = xtrk_error_oom();
-		goto fail;
-	}
-	ix->notes->repo = repo;
-	for (size_t i = 0; i < ntags; i++) {
-		const char *k = xtrk_oid_tostr(&ttargets[i]);
-		json_t *arr = json_object_get(ix->tags, k);
-		if (!arr)
-			json_object_set_new(ix->tags, k, arr = json_array());
-		json_array_append_new(arr, json_string(tnames[i]));
-	}
-	for (size_t i = 0; i < ix->n; i++) {
-		ix->entries[i].tags = json_object_get(ix->tags, xtrk_oid_tostr(&ix->entries[i].id));
+	if (viewable)
+		write_view(ix, repo, &st);
+ready:
+	for (size_t i = 0; i < ix->n; i++)
 		xtrk_oid_fmt(ix->entries[i].hex, &ix->entries[i].id);
-	}
-	xtrk_refs_tags_free(tnames, ttargets, ntags);
+	xtrk_view_state_free(&st);
 	free(missing);
 	*out = ix;
 	return 0;
 fail:
+	xtrk_view_state_free(&st);
 	free(missing);
-	xtrk_refs_tags_free(tnames, ttargets, ntags);
 	xtrk_index_free(ix);
 	return err;
 }
@@ -522,6 +784,7 @@ void xtrk_index_free(xtrk_index *ix)
 	free(ix->mems);
 	free(ix->entries);
 	free(ix->refs);
+	xtrk_view_free(&ix->view);
 	json_decref(ix->tags);
 	if (ix->notes) {
 		json_decref(ix->notes->all);
@@ -537,6 +800,7 @@ const char *xtrk_index_experiment(const xtrk_index *ix, size_t i) { return ix->e
 
 json_t *xtrk_index_tags(const xtrk_index *ix, size_t i)
 {
+	tags_load(ix);
 	return ix->entries[i].tags ? json_incref(ix->entries[i].tags) : json_array();
 }
 
@@ -597,7 +861,8 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	if (!k || !(k->name = xtrk_buf_detach(&canon)) || !(k->kid = calloc(n, sizeof(*k->kid))) ||
 	    !(k->lo = calloc(n, sizeof(*k->lo))) || !(k->hi = calloc(n, sizeof(*k->hi))) ||
 	    !(k->nlo = calloc(n, sizeof(*k->nlo))) || !(k->nhi = calloc(n, sizeof(*k->nhi))) ||
-	    !(k->blo = calloc(n, sizeof(*k->blo))) || !(k->bhi = calloc(n, sizeof(*k->bhi)))) {
+	    !(k->blo = calloc(n, sizeof(*k->blo))) || !(k->bhi = calloc(n, sizeof(*k->bhi))) ||
+	    !(k->hint = calloc(n, sizeof(*k->hint)))) {
 		xtrk_buf_dispose(&canon);
 		xtrk_index_key_free(k);
 		return xtrk_error_oom();
@@ -605,6 +870,8 @@ int xtrk_index_key_new(xtrk_index_key **out, xtrk_index *ix, const char *name)
 	name = k->name;
 	k->len = strlen(name);
 	k->is_tags = !strcmp(name, "tags") || !strncmp(name, "tags.", 5);
+	if (k->is_tags)
+		tags_load(ix);
 	k->is_id = !strcmp(name, "id");
 	k->is_notes = !strcmp(name, "notes") || !strncmp(name, "notes.", 6);
 	if (k->is_notes)
@@ -652,6 +919,7 @@ void xtrk_index_key_free(xtrk_index_key *k)
 	free(k->nhi);
 	free(k->blo);
 	free(k->bhi);
+	free(k->hint);
 	free(k);
 }
 
@@ -719,9 +987,14 @@ static int get_stored(xtrk_value *out, const xtrk_index *ix, size_t i, const xtr
 		const struct seg *sg = &ix->segs[e->seg];
 		const struct seg_run *r = &sg->runs[e->idx];
 		const struct seg_field *f;
+		uint32_t *hint = &k->hint[e->seg], kid = (uint32_t)k->kid[e->seg];
 		if (k->kid[e->seg] < 0)
 			return 0;
-		f = xtrk_seg_fields_find(sg->fields + r->first, r->n, (uint32_t)k->kid[e->seg]);
+		/* Runs mostly have the same fields: where the key was in the last run is tried first. */
+		if (*hint < r->n && sg->fields[r->first + *hint].key == kid)
+			f = &sg->fields[r->first + *hint];
+		else if ((f = xtrk_seg_fields_find(sg->fields + r->first, r->n, kid)))
+			*hint = (uint32_t)(f - (sg->fields + r->first));
 		if (!f && r->env != NO_ENV)
 			f = xtrk_seg_fields_find(sg->fields + sg->envs[r->env].first, sg->envs[r->env].n, (uint32_t)k->kid[e->seg]);
 		if (!f)
@@ -854,6 +1127,7 @@ int xtrk_index_each(const xtrk_index *ix, size_t i, each_cb cb, void *payload)
 	size_t have = 0;
 	int rc;
 	notes_load(ix);
+	tags_load(ix);
 	rc = e->seg < 0 ? each_mem(ix->mems[e->idx].flat, "", 0, cb, payload)
 			    : each_seg(&ix->segs[e->seg], &ix->segs[e->seg].runs[e->idx], 0, INT64_MAX, cb, payload);
 	if (rc || (rc = each_tag(e, cb, payload)) || !e->notes)
@@ -912,6 +1186,10 @@ int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out)
 	xtrk_index *ix = NULL;
 	int err;
 
+	xtrk_buf_printf(&dir, "%s/" VIEW_FILE, xtrk_repo_dir(repo));
+	if (!xtrk_buf_oom(&dir))
+		unlink(dir.ptr); /* the view names segments about to go */
+	xtrk_buf_clear(&dir);
 	xtrk_buf_printf(&dir, "%s/index", xtrk_repo_dir(repo));
 	if ((err = xtrk_remove_tree(dir.ptr)) < 0 && err != XTRK_ENOTFOUND) {
 		xtrk_buf_dispose(&dir);
@@ -924,6 +1202,121 @@ int xtrk_index_rebuild(xtrk_repo *repo, size_t *runs_out)
 	*runs_out = ix->n;
 	xtrk_index_free(ix);
 	return 0;
+}
+
+struct named_run {
+	xtrk_oid id;
+	const char *exp;
+};
+
+static int named_cmp(const void *a, const void *b)
+{
+	const struct named_run *x = a, *y = b;
+	int c = xtrk_oid_cmp(&x->id, &y->id);
+	return c ? c : strcmp(x->exp, y->exp);
+}
+
+int xtrk_index_check(xtrk_repo *repo, void (*problem)(const xtrk_oid *run, const char *what, void *payload),
+	void *payload)
+{
+	struct view v;
+	xtrk_run_ref *refs = NULL;
+	struct named_run *a = NULL, *b = NULL;
+	struct seg *segs = NULL;
+	xtrk_buf msg = XTRK_BUF_INIT;
+	size_t n = 0, i = 0, j = 0, told = 0;
+	int fresh = 0, err;
+
+	if ((err = xtrk_view_read(&v, &fresh, repo)) == XTRK_ENOTFOUND || err == XTRK_ECORRUPT) {
+		if (err == XTRK_ECORRUPT)
+			problem(NULL, xtrk_error_last(), payload);
+		xtrk_error_clear();
+		return 0;
+	}
+	if (err < 0 || !fresh)
+		goto done; /* a stale view is never answered from */
+	if ((err = xtrk_refs_list_runs(&refs, &n, repo, NULL)) < 0)
+		goto done;
+	if (!(a = calloc(n + 1, sizeof(*a))) || !(b = calloc(v.h->nruns + 1, sizeof(*b))) ||
+	    !(segs = calloc(v.h->nsegs + 1, sizeof(*segs)))) {
+		err = xtrk_error_oom();
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		a[i].id = refs[i].run;
+		a[i].exp = refs[i].experiment;
+	}
+	for (i = 0; i < v.h->nruns; i++) {
+		memcpy(b[i].id.id, v.runs[i].id, 16);
+		b[i].exp = v.str + v.dirs[v.runs[i].dir].name_off;
+	}
+	xtrk_sort(a, n, sizeof(*a), named_cmp);
+	xtrk_sort(b, v.h->nruns, sizeof(*b), named_cmp);
+	/* The same runs, each under the same experiment, each once. */
+	for (i = j = 0; (i < n || j < v.h->nruns) && told < 10;) {
+		int c = i == n ? 1 : j == v.h->nruns ? -1 : named_cmp(&a[i], &b[j]);
+		xtrk_buf_clear(&msg);
+		if (c < 0)
+			xtrk_buf_printf(&msg, "the run index's view lacks run %s of experiment '%s'", xtrk_oid_tostr(&a[i].id), a[i].exp);
+		else if (c > 0 || (j + 1 < v.h->nruns && !named_cmp(&b[j], &b[j + 1])))
+			xtrk_buf_printf(&msg, "the run index's view lists run %s of experiment '%s', %s", xtrk_oid_tostr(&b[j].id),
+				b[j].exp, c > 0 ? "which no ref names" : "twice");
+		if (msg.size) {
+			problem(c < 0 ? &a[i].id : &b[j].id, msg.ptr, payload);
+			told++;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	/* Each run where its segment holds it, in the order listings show (newest first). */
+	for (i = 0; i < v.h->nsegs; i++) {
+		xtrk_buf_clear(&msg);
+		xtrk_buf_printf(&msg, "%s/index/%s", xtrk_repo_dir(repo), v.str + v.segs[i].name_off);
+		if (xtrk_buf_oom(&msg) || xtrk_seg_load(&segs[i], msg.ptr) < 0 || memcmp(segs[i].h->sum, v.segs[i].sum, 16)) {
+			xtrk_buf_clear(&msg);
+			xtrk_buf_printf(&msg, "the run index's view names segment '%s', which is missing, damaged or another",
+				v.str + v.segs[i].name_off);
+			problem(NULL, msg.ptr, payload);
+			goto done;
+		}
+	}
+	for (i = 0; i < v.h->nruns && told < 10; i++) {
+		const struct view_run *r = &v.runs[i];
+		struct entry x, y;
+		xtrk_oid id;
+		memcpy(id.id, r->id, 16);
+		xtrk_buf_clear(&msg);
+		if (r->idx >= segs[r->seg].h->nruns || memcmp(segs[r->seg].runs[r->idx].id, r->id, 16)) {
+			xtrk_buf_printf(&msg, "the run index's view places run %s where its segment does not hold it",
+				xtrk_oid_tostr(&id));
+		} else if (i) {
+			const struct view_run *p = &v.runs[i - 1];
+			memset(&x, 0, sizeof(x));
+			memset(&y, 0, sizeof(y));
+			memcpy(x.id.id, p->id, 16);
+			memcpy(y.id.id, r->id, 16);
+			x.started = segs[p->seg].str + segs[p->seg].runs[p->idx].started_off;
+			x.started_len = segs[p->seg].runs[p->idx].started_len;
+			y.started = segs[r->seg].str + segs[r->seg].runs[r->idx].started_off;
+			y.started_len = segs[r->seg].runs[r->idx].started_len;
+			if (entry_cmp(&x, &y) >= 0)
+				xtrk_buf_printf(&msg, "the run index's view lists run %s out of order", xtrk_oid_tostr(&id));
+		}
+		if (msg.size) {
+			problem(&id, msg.ptr, payload);
+			told++;
+		}
+	}
+done:
+	for (i = 0; segs && i < v.h->nsegs; i++)
+		xtrk_seg_close(&segs[i]);
+	free(segs);
+	free(a);
+	free(b);
+	free(refs);
+	xtrk_buf_dispose(&msg);
+	xtrk_view_free(&v);
+	return err;
 }
 
 int xtrk_index_stats(xtrk_repo *repo, size_t *segments, size_t *runs, uint64_t *bytes)

@@ -77,7 +77,7 @@ int xtrk_seg_load(struct seg *s, const char *path)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct seg_hdr) ||
-	    (s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+	    (s->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) == MAP_FAILED) {
 		s->map = NULL;
 		close(fd);
 		return -1;

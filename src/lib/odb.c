@@ -119,8 +119,8 @@ int xtrk_odb_open(xtrk_odb **out, const char *objects_dir)
 		xtrk_odb_free(odb);
 		return xtrk_error_oom();
 	}
-	if ((err = odb_packs_scan(odb, 1)) < 0 ||
-	    (err = xtrk_odb_set_chunking(odb, XTRK_CHUNK_THRESHOLD_DEFAULT, XTRK_CHUNK_AVG_DEFAULT)) < 0) {
+	/* The packs are read on the first lookup (odb_packs_find): listing runs needs none. */
+	if ((err = xtrk_odb_set_chunking(odb, XTRK_CHUNK_THRESHOLD_DEFAULT, XTRK_CHUNK_AVG_DEFAULT)) < 0) {
 		xtrk_odb_free(odb);
 		return err;
 	}

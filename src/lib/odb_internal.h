@@ -48,6 +48,7 @@ struct xtrk_odb {
 	struct pack *packs;
 	size_t npacks;
 	struct timespec pack_dir_mtime; /* of objects/pack when last scanned */
+	int scanned; /* the pack folder was read once: a store opened only for its refs never reads it */
 	/* With many packs: every packed object's pack, by a hash of its ID (odb_pack.c); NULL until needed. */
 	struct packmap_slot *map;
 	size_t map_cap;

@@ -145,12 +145,14 @@ int odb_packs_scan(xtrk_odb *odb, int force)
 		if (err == 0) {
 			odb->npacks = 0;
 			odb->fds_open = 0;
+			odb->scanned = 1;
 			odb_packmap_drop(odb);
 		}
 		xtrk_buf_dispose(&path);
 		return err;
 	}
 	odb->pack_dir_mtime = st.st_mtim;
+	odb->scanned = 1;
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") || strncmp(de->d_name, "pack-", 5))
@@ -331,6 +333,9 @@ static int packmap_build(xtrk_odb *odb)
 /* Find an object in the packs; fills pack index and offset. Caller holds lock. */
 int odb_packs_find(xtrk_odb *odb, const xtrk_oid *oid, size_t *pi, uint64_t *off)
 {
+	/* The first lookup reads the pack folder (a failure is a miss: the caller's forced rescan reports it). */
+	if (!odb->scanned && odb_packs_scan(odb, 1) < 0)
+		xtrk_error_clear();
 	if (odb->npacks >= PACKMAP_MIN && (odb->map || packmap_build(odb) == 0)) {
 		uint64_t key;
 		memcpy(&key, oid->id, sizeof(key));
