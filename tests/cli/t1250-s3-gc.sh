@@ -61,7 +61,10 @@ check "gc --prune=now removes what no entry names, and nothing else; pull is sti
 	xtrk -C bob fsck --read-data
 '
 check "a push racing a deletion round starts again, and its run arrives whole" '
-	proxy "delay@4@index.json"
+	# The push is held up 4 s: on a server with conditional writes, at its write of the index (the
+	# files it sent are then named nowhere); on one without, where the lock object keeps a gc from
+	# changing the index while a push writes it, at the upload of its pack.
+	if [ "$S3_SERVER" = moto ]; then proxy "delay@4@index.json"; else proxy "delay@4@.pack"; fi
 	xtrk -C alice remote add gp s3://team-bucket/g --endpoint "$PROXY" 2>/dev/null
 	(cd alice && head -c 3000000 /dev/urandom > model.bin && echo y >> data/f3 &&
 	 xtrk commit-run -e g -d data --model model.bin -p k=2 >/dev/null)
@@ -72,8 +75,13 @@ check "a push racing a deletion round starts again, and its run arrives whole" '
 	wait $pusher
 	expect_eq "$(cat push.rc)" 0 || { cat push.err; exit 1; }
 	expect_contains "$(cat push.err)" "(1 new)"
-	expect_eq "$(json_get temp_removed < out)" 3
 	s3obj get g/index.json > idx
+	if [ "$S3_SERVER" = moto ]; then
+		expect_eq "$(json_get temp_removed < out)" 3
+	else
+		expect_eq "$(git config -f alice/.xtrk/config remote.gp.lock)" true
+		[ "$(json_get temp_removed < out)" -ge 1 ]
+	fi
 	expect_eq "$(json_get generation < idx)" 2
 	xtrk -C bob pull g 2>err
 	expect_contains "$(cat err)" "2 runs (1 new)"
@@ -111,7 +119,7 @@ check "deleting entries that are not xtrk files are refused; a named file under 
 		listing > after
 		cmp before after
 	done
-	named=$(s3obj list g/objects/pack/ | head -1 | cut -d" " -f1 | sed "s#^g/##")
+	named=$(s3obj list g/objects/pack/ | sed -n 1p | cut -d" " -f1 | sed "s#^g/##")
 	index_edit "j[\"deleting\"] = {\"$named\": 1}"
 	xtrk -C alice gc --remote=g 2>err
 	expect_contains "$(s3obj list g/objects/pack/)" "$named"
