@@ -129,4 +129,17 @@ check "deleting entries that are not xtrk files are refused; a named file under 
 	xtrk pull g 2>/dev/null
 	xtrk fsck --read-data
 '
+check "gc reads a listing of more than one page (1000 keys): what the last page holds is found" '
+	set -- ; i=0; while [ $i -lt 1005 ]; do set -- "$@" -T junk "$S3_URL/team-bucket/g/objects/a-foreign/$i"; i=$((i + 1)); done
+	s3req "$@" >/dev/null
+	oid2=fedcba9876543210fedcba9876543210
+	s3obj put g/objects/$oid2 junk
+	sleep 1.1
+	xtrk -C alice gc --remote=g --prune=now --json > out
+	expect_eq "$(s3obj list g/objects/a-foreign/ | wc -l)" 1005
+	expect_eq "$(json_get temp_removed < out)" 1
+	listing > l3
+	expect_not_contains "$(cat l3)" "$oid2"
+	expect_eq "$(grep -c "^g/objects/a-foreign/" l3)" 1005
+'
 finish
