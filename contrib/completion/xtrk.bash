@@ -37,6 +37,11 @@ _xtrk_runs() {
 	_xtrk_refnames "$refs" "${2:-}"
 }
 
+# Model names, as the changelog's message lists them when asked for none.
+_xtrk_models() {
+	"$1" -C "$2" changelog --json " " 2>&1 | sed -n 's/.*; models: //p' | tr ',' '\n' | sed 's/^ *//'
+}
+
 # Remote names, and the folder of one ($3), as `xtrk remote` lists them.
 _xtrk_remotes() { "$1" -C "$2" remote 2>/dev/null | cut -f1; }
 _xtrk_remote_path() { "$1" -C "$2" remote 2>/dev/null | awk -F'\t' -v n="$3" '$1 == n { print $2 }'; }
@@ -112,6 +117,15 @@ _xtrk() {
 	approve:--key)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
+	review:--ignore)
+		COMPREPLY=($(compgen -W "no-seed no-source dirty-source untracked-files data-no-source staged-no-note staged-no-approval policy" -- "$cur"))
+		return 0 ;;
+	review:--where)
+		return 0 ;;
+	audit:--origin)
+		local refs
+		refs=$(_xtrk_store_refs "$dir") && COMPREPLY=($(compgen -W "$(ls "${refs%/refs}/audit.d" 2>/dev/null)" -- "$cur"))
+		return 0 ;;
 	esac
 	case $cmd in
 	push | pull)
@@ -120,7 +134,9 @@ _xtrk() {
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir")" -- "$cur") $(compgen -f -- "$cur")) ;;
 	stage)
 		COMPREPLY=($(compgen -W "$(_xtrk_runs "$dir") candidate staging production archived" -- "$cur")) ;;
-	gc | retain | du | count-objects | audit) ;;
+	changelog)
+		COMPREPLY=($(compgen -W "$(_xtrk_models "$prog" "$dir")" -- "$cur")) ;;
+	gc | retain | du | count-objects | audit | review) ;;
 	*)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac

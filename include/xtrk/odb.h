@@ -18,12 +18,19 @@
 
 #include "xtrk/buf.h"
 #include "xtrk/oid.h"
+#include "xtrk/oidset.h"
 
 typedef enum {
 	XTRK_OBJ_ANY = 0,
 	XTRK_OBJ_BLOB = 1,
 	XTRK_OBJ_TREE = 2,
-	XTRK_OBJ_RUN = 3
+	XTRK_OBJ_RUN = 3,
+	/*
+	 * A large file stored as chunks: its ID is the file's, its content the
+	 * ordered list of its chunks (xtrk-format(5)).  Never written by
+	 * callers; it reads as the file (XTRK_OBJ_BLOB) it stands for.
+	 */
+	XTRK_OBJ_CHUNKS = 4
 } xtrk_otype;
 
 typedef struct xtrk_odb xtrk_odb;
@@ -33,7 +40,55 @@ typedef struct xtrk_odb_stream xtrk_odb_stream;
 /** Objects at or above this size are stored loose; smaller ones go to packs. */
 #define XTRK_PACK_OBJECT_MAX (512 * 1024)
 
-/** The name of a type ("blob", "tree", "run"). */
+/*
+ * Content-defined chunking (FastCDC: a gear hash, normalized chunking).
+ * Files of at least the store's threshold are cut into chunks of `min` to
+ * `max` bytes, `avg` on average, each stored as an ordinary blob, so a new
+ * version of a large file adds only the chunks that changed.
+ */
+#define XTRK_CHUNK_THRESHOLD_DEFAULT ((uint64_t)8 << 20)
+#define XTRK_CHUNK_AVG_DEFAULT ((size_t)64 << 10)
+#define XTRK_CHUNK_SIZE_LIMIT ((uint64_t)64 << 20) /* no chunk of a list may be larger */
+#define XTRK_CHUNK_COUNT_LIMIT ((uint64_t)1 << 22) /* no list may name more chunks */
+
+typedef struct {
+	size_t min, avg, max; /* avg a power of two; min = avg / 4, max = avg * 4 */
+} xtrk_cdc;
+
+/** Chunking parameters around an average size (a power of two, 64 KiB to 16 MiB). */
+int xtrk_cdc_init(xtrk_cdc *c, size_t avg);
+/**
+ * The length of the chunk that starts at `p`, of the `n` bytes there: a
+ * content-defined cut point, `n` itself when `n` <= min, at most `max`.
+ * With fewer than `max` bytes a caller that has more data to come must wait.
+ */
+size_t xtrk_cdc_cut(const xtrk_cdc *c, const unsigned char *p, size_t n);
+
+/**
+ * Files written from now on of at least `threshold` bytes (0: never) are
+ * stored as chunks of `avg` bytes on average.  Default: 8 MiB, 64 KiB.
+ */
+int xtrk_odb_set_chunking(xtrk_odb *odb, uint64_t threshold, size_t avg);
+/**
+ * A second store where the chunks of this store's chunk lists may be found
+ * (a staging store filled with only what the other lacked); NULL: none.
+ */
+void xtrk_odb_set_chunk_source(xtrk_odb *odb, xtrk_odb *other);
+/**
+ * A staging store whose objects go where the chunks in `elsewhere` already
+ * are: it cuts files as `like` does, and does not write those chunks.
+ * `elsewhere` is kept, not copied.
+ */
+void xtrk_odb_stage_chunks(xtrk_odb *odb, const xtrk_odb *like, const xtrk_oidset *elsewhere);
+/**
+ * Call `cb` with each chunk of a file stored as chunks, in order (XTRK_ECORRUPT
+ * for a list that is not well formed); nothing for any other object, or one
+ * that is absent.  The chunks themselves are not read.
+ */
+int xtrk_odb_chunks_foreach(xtrk_odb *odb, const xtrk_oid *oid,
+	int (*cb)(const xtrk_oid *chunk, uint64_t size, void *payload), void *payload);
+
+/** The name of a type ("blob", "tree", "run", "chunks"). */
 const char *xtrk_otype_name(xtrk_otype type);
 
 /** Open the object database rooted at `objects_dir` (which must exist). */

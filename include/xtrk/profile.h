@@ -1,25 +1,29 @@
 /*
- * Data profiles: one streaming pass over a table (CSV, TSV or JSON Lines)
- * summarises each column in bounded memory, whatever the file's size, so
- * that runs can be compared for drift and their datasets checked for shared
- * rows (leakage).
+ * Data profiles: one streaming pass over a table (CSV, TSV, JSON Lines or a
+ * NumPy .npy array) summarises each column in bounded memory, whatever the
+ * file's size, so that runs can be compared for drift and their datasets
+ * checked for shared rows (leakage).
  *
  * A profile is a JSON object:
- *   {"format": 1, "kind": "csv"|"tsv"|"jsonl", "bytes": N, "rows": N,
+ *   {"format": 1, "kind": "csv"|"tsv"|"jsonl"|"npy", "bytes": N, "rows": N,
  *    "complete": true|false, "ragged_rows": N, "bad_lines": N,
  *    "problems": ["line 7: ...", ...],          (at most XTRK_PROFILE_MAX_PROBLEMS)
  *    "columns_total": N,                         (columns past XTRK_PROFILE_MAX_COLUMNS are not profiled)
  *    "columns": [{"name", "type": "number"|"string"|"bool"|"empty", "count", "missing",
  *                 "types": {"number", "string", "bool"},
  *                 "min", "max", "mean", "std",             (numbers only)
+ *                 "infinite": N,                           (npy floats: infinities, not in the stats)
  *                 "sketch": {"k", "n", "levels": [[...], ...]},   (KLL quantile sketch)
  *                 "histogram": {"edges": [...], "counts": [...]},
  *                 "quantiles": {"p01","p25","p50","p75","p99"},
  *                 "distinct": N,                           (HyperLogLog estimate)
  *                 "top": [{"value", "count", "error"}, ...],  (space-saving, string and bool columns)
- *                 "top_complete": true|false}],             (true: top holds every value, exactly)
+ *                 "top_complete": true|false,               (true: top holds every value, exactly)
+ *                 "top_floor": N}],                         (when not: a value not in top was seen at most N times)
  *    "fingerprints": {"complete": true|false, "threshold": "16 hex",
- *                     "hashes": "16 hex per row, ascending", "lines": [line of each]}}
+ *                     "hashes": "16 hex per row, ascending", "lines": [line of each]},
+ *                                                (absent when rows could not be fingerprinted)
+ *    "dtype", "shape": [...], "fortran_order"}   (npy only; see profile_npy.c)
  *
  * Row fingerprints are XXH3-64 of the row's fields, each trimmed of blanks,
  * joined by 0x1f (a JSON Lines row: its object with sorted keys).  All
@@ -76,7 +80,7 @@ double xtrk_hll_estimate(const xtrk_hll *h);
 
 /* ---- profiles ---- */
 
-/** "csv", "tsv" or "jsonl" when `path`'s name ends so; NULL for any other file. */
+/** "csv", "tsv", "jsonl" or "npy" when `path`'s name ends so; NULL for any other file. */
 const char *xtrk_profile_kind(const char *path);
 
 /**
@@ -124,7 +128,11 @@ int xtrk_drift_limits_load(xtrk_drift_limits *out, xtrk_repo *repo);
  * Compare profile `cur` with `base`, column by column (matched by name):
  * {"columns": [{"name", "type", "psi", "ks", "missing_base", "missing", "missing_change",
  *   "new_categories": [...], "over": ["psi", ...]}], "missing_columns": [...],
- *   "new_columns": [...], "over": N}.
+ *   "new_columns": [...], "over": N}; "over" counts the columns over a limit and
+ * those the base has and `cur` lacks ("missing_columns": dropped).  A value
+ * is a new category when the base's top values are complete and lack it, or,
+ * when they are not, when its share of `cur` is surely more than any value
+ * the base's top left out could have had.
  */
 int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, const xtrk_drift_limits *lim);
 

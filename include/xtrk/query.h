@@ -61,4 +61,11 @@ int xtrk_value_cmp(const xtrk_value *a, const xtrk_value *b);
 int xtrk_query_each_field(const xtrk_query *q, int (*cb)(const char *field, const xtrk_index_key *key, void *payload),
 	void *payload);
 
+/**
+ * 1 when run `run` of `repo` matches `expr`, 0 when not (nor when the index
+ * lacks the run).  A syntax error is XTRK_EINVALID, its message prefixed with
+ * `what` (where the expression came from: "gate.require in .xtrk/config").
+ */
+int xtrk_query_run_matches(xtrk_repo *repo, const xtrk_oid *run, const char *expr, const char *what);
+
 #endif

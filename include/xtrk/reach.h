@@ -40,6 +40,12 @@ typedef struct {
 	 * where the run names it (its role, and its group for data).
 	 */
 	int (*visit_object)(const xtrk_record_object *o, void *payload);
+	/*
+	 * Also visit the chunks of each file stored as chunks (xtrk-format(5)),
+	 * as files of the same role, after the file: gc keeps them, du counts
+	 * them.  Transfers leave it off: they carry the file.
+	 */
+	int chunks;
 } xtrk_reach;
 
 #define XTRK_REACH_SIZE_UNKNOWN XTRK_RECORD_SIZE_UNKNOWN

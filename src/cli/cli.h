@@ -75,6 +75,8 @@ int cmd_note(int argc, char **argv, struct cli *cli);
 int cmd_stage(int argc, char **argv, struct cli *cli);
 int cmd_approve(int argc, char **argv, struct cli *cli);
 int cmd_audit(int argc, char **argv, struct cli *cli);
+int cmd_changelog(int argc, char **argv, struct cli *cli);
+int cmd_review(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_logs(int argc, char **argv, struct cli *cli);
 int cmd_series(int argc, char **argv, struct cli *cli);

@@ -1,18 +1,14 @@
-/* xtrk check: a gate for CI: metric thresholds, leakage and drift, a verdict per rule; exit 1 when any fails. */
+/* xtrk check: the CI gate (xtrk/gate.h) formatted as text, JSON or JUnit XML; exit 1 when a rule fails. */
 #include "config.h"
-#include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
-#include "xtrk/profile.h"
+#include "xtrk/gate.h"
 #include "xtrk/record.h"
 #include "xtrk/repo.h"
 #include "xtrk/revision.h"
@@ -24,62 +20,20 @@ static const char usage[] =
 	"Evaluate the rules of [gate] in the config against RUN (default: the newest\n"
 	"run of the experiment core.experiment, else 'default'), print a verdict per\n"
 	"rule, and exit 1 when any fails:\n"
-	"  [gate \"min\"] METRIC = X   the metric is at least X\n"
-	"  [gate \"max\"] METRIC = X   the metric is at most X\n"
-	"  gate.leakage (true)        no training and evaluation datasets share rows\n"
-	"  gate.drift (true)          with --against, no column drifts over [drift]\n"
+	"  [gate \"min\"] METRIC = X      the metric is at least X\n"
+	"  [gate \"max\"] METRIC = X      the metric is at most X\n"
+	"  [gate \"regress\"] METRIC = X  at most X (or X%) worse than the baseline's\n"
+	"  [gate \"order\"] METRIC = min  lower is better (max: higher is)\n"
+	"  gate.params = P, ...          the params that may differ from the baseline's\n"
+	"  gate.require = EXPR           a --where expression the run must match\n"
+	"  gate.leakage (true)           no training and evaluation datasets share rows\n"
+	"  gate.drift (true)             no column drifts against the baseline's over [drift]\n"
 	"\n"
-	"      --against BASE  compare the datasets' profiles with BASE's (a run)\n"
+	"      --against BASE  the baseline: a run (ID, tag, experiment) or a stage of the\n"
+	"                      run's experiment (stage:NAME, or NAME when no run goes by\n"
+	"                      it); default gate.against. One that cannot be found: exit 2\n"
 	"      --format FMT    text (default), json or junit (JUnit XML for CI)\n"
 	"  -h, --help          show this help\n";
-
-struct rules {
-	json_t *metrics; /* the run's metrics */
-	json_t *out;     /* [{name, ok, message}] */
-	int bad;
-};
-
-static void verdict(struct rules *r, const char *name, int ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void verdict(struct rules *r, const char *name, int ok, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_array_append_new(r->out, json_pack("{s:s, s:b, s:s}", "rule", name, "ok", ok, "message", msg));
-	r->bad += !ok;
-}
-
-static int metric_rule(const char *name, const char *value, void *payload)
-{
-	struct rules *r = payload;
-	int min = !strncasecmp(name, "gate.min.", 9);
-	const char *key = name + 9, *k;
-	char *end, rule[300];
-	json_t *v, *found = NULL;
-	double limit;
-
-	snprintf(rule, sizeof(rule), "%s %s %s", key, min ? ">=" : "<=", value ? value : "");
-	errno = 0;
-	limit = value ? strtod(value, &end) : NAN;
-	if (!value || end == value || *end || !isfinite(limit)) {
-		verdict(r, rule, 0, "the limit '%s' is not a number", value ? value : "");
-		return 0;
-	}
-	/* Config names are not case-sensitive: nor is the metric's here. */
-	json_object_foreach(r->metrics, k, v)
-		if (!strcasecmp(k, key))
-			found = v;
-	if (!json_is_number(found))
-		verdict(r, rule, 0, "the run has no metric '%s'", key);
-	else if (min ? json_number_value(found) >= limit : json_number_value(found) <= limit)
-		verdict(r, rule, 1, "%s = %.15g", key, json_number_value(found));
-	else
-		verdict(r, rule, 0, "%s = %.15g, %s %s", key, json_number_value(found), min ? "below" : "above", value);
-	return 0;
-}
 
 static void xml_text(const char *s)
 {
@@ -110,7 +64,9 @@ static void print_junit(json_t *out, int bad, const char *run)
 	xml_text(run);
 	printf("\" tests=\"%zu\" failures=\"%d\" errors=\"0\">\n", json_array_size(out), bad);
 	json_array_foreach(out, i, v) {
-		printf("    <testcase classname=\"xtrk.gate\" name=\"");
+		printf("    <testcase classname=\"xtrk.gate.");
+		xml_text(json_string_value(json_object_get(v, "kind")));
+		printf("\" name=\"");
 		xml_text(json_string_value(json_object_get(v, "rule")));
 		printf("\">");
 		if (!json_is_true(json_object_get(v, "ok"))) {
@@ -134,11 +90,10 @@ int cmd_check(int argc, char **argv, struct cli *cli)
 	xtrk_repo *repo = NULL;
 	const char *against = NULL, *format = "text";
 	char runarg[300];
-	struct rules r = { NULL, NULL, 0 };
-	json_t *rec = NULL, *profiles = NULL, *leaks = NULL, *base = NULL, *v;
-	xtrk_oid id;
-	int c, err, status, on;
-	size_t i, k;
+	json_t *rec = NULL, *res = NULL, *rules, *v;
+	xtrk_oid id, base;
+	int c, err, status, has_base;
+	size_t i;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -164,90 +119,40 @@ int cmd_check(int argc, char **argv, struct cli *cli)
 		xtrk_error_clear();
 		xtrk_buf_dispose(&e);
 	}
-	if ((err = xtrk_run_resolve(&id, repo, runarg)) < 0 || (err = xtrk_run_read(&rec, repo, &id)) < 0 ||
-	    (err = xtrk_profile_run(&profiles, repo, rec)) < 0) {
+	if ((err = xtrk_run_resolve(&id, repo, runarg)) < 0 || (err = xtrk_run_read(&rec, repo, &id)) < 0) {
 		status = cli_fail(err);
 		goto done;
 	}
-	r.metrics = json_object_get(rec, XTRK_REC_METRICS);
-	if (!(r.out = json_array())) {
-		status = cli_fail(xtrk_error_oom());
+	/* A baseline asked for and not found is refused: never a pass by default. */
+	if ((has_base = xtrk_gate_base(&base, repo, rec, against)) < 0) {
+		cli_fail(has_base);
+		status = EXIT_USAGE;
 		goto done;
 	}
-	if ((err = xtrk_repo_config_foreach(repo, "^gate\\.(min|max)\\.", metric_rule, &r)) < 0) {
-		status = cli_fail(err);
-		goto done;
-	}
-	if ((err = xtrk_repo_config_bool(&on, repo, "gate.leakage", 1)) < 0) {
+	if ((err = xtrk_gate_check(&res, repo, &id, has_base ? &base : NULL)) < 0) {
 		status = err == XTRK_EINVALID ? (cli_fail(err), EXIT_USAGE) : cli_fail(err);
 		goto done;
 	}
-	if (on) {
-		xtrk_leakage_names names;
-		long long shared = 0;
-		xtrk_leakage_names_load(&names, repo);
-		if ((err = xtrk_profile_leakage(&leaks, profiles, &names)) < 0) {
-			status = cli_fail(err);
-			goto done;
-		}
-		json_array_foreach(leaks, i, v)
-			shared += (long long)json_integer_value(json_object_get(v, "shared"));
-		if (shared)
-			verdict(&r, "no leakage", 0, "%lld rows shared between training and evaluation data", shared);
-		else
-			verdict(&r, "no leakage", 1, "%zu training/evaluation pairs share no rows", json_array_size(leaks));
-	}
-	if ((err = xtrk_repo_config_bool(&on, repo, "gate.drift", 1)) < 0) {
-		status = err == XTRK_EINVALID ? (cli_fail(err), EXIT_USAGE) : cli_fail(err);
-		goto done;
-	}
-	if (on && against) {
-		xtrk_drift_limits lim;
-		json_t *e, *b;
-		if ((err = xtrk_drift_limits_load(&lim, repo)) < 0 || (err = xtrk_profile_target(&base, repo, against)) < 0) {
-			status = err == XTRK_EINVALID ? (cli_fail(err), EXIT_USAGE) : cli_fail(err);
-			goto done;
-		}
-		json_array_foreach(profiles, i, e) {
-			json_array_foreach(base, k, b) {
-				const char *bn = json_string_value(json_object_get(b, "name"));
-				const char *en = json_string_value(json_object_get(e, "name"));
-				json_t *d = NULL;
-				char rule[300];
-				if (!bn || !en || strcmp(bn, en))
-					continue;
-				snprintf(rule, sizeof(rule), "no drift in %s", en);
-				if ((err = xtrk_profile_drift(&d, json_object_get(b, "profile"), json_object_get(e, "profile"), &lim)) < 0) {
-					status = cli_fail(err);
-					goto done;
-				}
-				verdict(&r, rule, !json_integer_value(json_object_get(d, "over")), "%lld columns over the [drift] limits",
-					(long long)json_integer_value(json_object_get(d, "over")));
-				json_decref(d);
-			}
-		}
-	}
+	rules = json_object_get(res, "rules");
 	cli_warnings();
 	if (!strcmp(format, "json")) {
-		json_t *j = json_pack("{s:s, s:b, s:O}", "run", xtrk_oid_tostr(&id), "ok", !r.bad, "rules", r.out);
-		cli_print_json(j);
-		json_decref(j);
+		cli_print_json(res);
 	} else if (!strcmp(format, "junit")) {
-		print_junit(r.out, r.bad, xtrk_oid_tostr(&id));
+		print_junit(rules, (int)json_integer_value(json_object_get(res, "failed")), xtrk_oid_tostr(&id));
 	} else {
-		json_array_foreach(r.out, i, v)
+		if (has_base)
+			printf("baseline %s\n", xtrk_oid_tostr(&base));
+		json_array_foreach(rules, i, v)
 			printf("%s  %s: %s\n", json_is_true(json_object_get(v, "ok")) ? "pass" : "FAIL",
 				cli_esc(json_string_value(json_object_get(v, "rule"))),
 				cli_esc(json_string_value(json_object_get(v, "message"))));
-		printf("%s: %d of %zu rules failed\n", r.bad ? "FAILED" : "passed", r.bad, json_array_size(r.out));
+		printf("%s: %lld of %zu rules failed\n", json_is_true(json_object_get(res, "ok")) ? "passed" : "FAILED",
+			(long long)json_integer_value(json_object_get(res, "failed")), json_array_size(rules));
 	}
-	status = r.bad ? EXIT_ERROR : EXIT_OK;
+	status = json_is_true(json_object_get(res, "ok")) ? EXIT_OK : EXIT_ERROR;
 done:
-	json_decref(r.out);
 	json_decref(rec);
-	json_decref(profiles);
-	json_decref(leaks);
-	json_decref(base);
+	json_decref(res);
 	xtrk_repo_free(repo);
 	return status;
 }

@@ -21,7 +21,8 @@ static const char usage[] =
 	"missing values and the values a string column has that the base's did not.\n"
 	"Datasets are paired by name (or file name); a side with one profile pairs\n"
 	"with each of the other's. Limits: [drift] psi (0.2), ks (0.1), missing\n"
-	"(0.05), newCategories (true) in the config. Exit 3 when any is over.\n"
+	"(0.05), newCategories (true) in the config. Exit 3 when any is over, or a\n"
+	"column of the base was dropped.\n"
 	"\n"
 	"      --json   the comparison as JSON\n"
 	"  -h, --help   show this help\n";
@@ -60,7 +61,7 @@ static void print_cmp(json_t *cmp)
 		putchar('\n');
 	}
 	json_array_foreach(json_object_get(d, "missing_columns"), i, v)
-		printf("  %-20s only in the base\n", cli_esc(json_string_value(v)));
+		printf("  %-20s dropped (only in the base)  OVER\n", cli_esc(json_string_value(v)));
 	json_array_foreach(json_object_get(d, "new_columns"), i, v)
 		printf("  %-20s new\n", cli_esc(json_string_value(v)));
 }

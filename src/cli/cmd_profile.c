@@ -16,7 +16,7 @@ static const char usage[] =
 	"usage: xtrk profile [--json] (RUN | PATH...)\n"
 	"\n"
 	"Print the profiles of a run's datasets (recorded when the run was), or\n"
-	"profile table files now (.csv, .tsv, .jsonl): per column its type, missing\n"
+	"profile table files now (.csv, .tsv, .jsonl, .npy): per column its type, missing\n"
 	"values, range, mean and spread, distinct values and the most frequent ones;\n"
 	"then the rows training and evaluation datasets share (leakage), the\n"
 	"names of each from [leakage] train and eval in the config.\n"

@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	{ "stage", cmd_stage, "move a run into a stage (production, ...), or list stages" },
 	{ "approve", cmd_approve, "sign an approval of a run for a stage" },
 	{ "audit", cmd_audit, "print the hash-chained log of changes, and check it" },
+	{ "changelog", cmd_changelog, "every version of a model across runs, and what changed" },
+	{ "review", cmd_review, "check the runs' metadata for completeness (for CI)" },
 	{ "rm", cmd_rm, "remove runs from listings (reversibly: rm --restore)" },
 	{ "fsck", cmd_fsck, "check the store's integrity" },
 	{ "retain", cmd_retain, "remove the runs the [retain] rules of the config let go" },

@@ -196,6 +196,8 @@ static const char *manifest_check(struct reader *r, json_t *m)
 			return "'objects' lists an object twice";
 	if (r->declared_bytes != (uint64_t)json_integer_value(json_object_get(m, "bytes")))
 		return "'bytes' is not the sum of the objects' sizes";
+	if ((v = json_object_get(m, "audit")) && !json_is_array(v))
+		return "'audit' is not a list of audit chains";
 	src = json_object_get(m, "source");
 	if (src && !json_is_null(src)) {
 		if (!json_is_object(src) || !json_is_integer(json_object_get(src, "bytes")) ||

@@ -19,6 +19,7 @@
 #include "gitsrc.h"
 #include "packscan.h"
 #include "xtrk/bundle.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/index.h"
 #include "xtrk/archive.h"
@@ -239,6 +240,9 @@ static void check_all(struct reader *r)
 			return;
 		check_run(r, e);
 	}
+	/* The audit logs carried: intact, and (import) extending what this store holds of each. */
+	if (json_object_get(r->manifest, "audit") && !r->stopped && xtrk_audit_vet(r->repo, json_object_get(r->manifest, "audit"), 0) < 0)
+		xtrk_br_problem(r, "%s", xtrk_error_last());
 	if (json_is_object(src) && !r->pack_path.size && !r->stopped)
 		xtrk_br_problem(r, "the manifest declares source.pack, but the bundle has no usable one");
 	json_array_foreach(json_object_get(src, "commits"), i, e)
@@ -462,6 +466,8 @@ int xtrk_bundle_import(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		err = xtrk_gitpack_publish(repo, r.pack_path.ptr);
 	if (err == 0)
 		err = publish_refs(&r);
+	if (err == 0 && json_object_get(r.manifest, "audit"))
+		err = xtrk_audit_receive(repo, json_object_get(r.manifest, "audit"), 0);
 	if (err == 0)
 		index_runs(&r);
 	xtrk_txn_free(r.txn);

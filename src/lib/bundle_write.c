@@ -14,6 +14,7 @@
 #include "fileutil.h"
 #include "gitsrc.h"
 #include "xtrk/bundle.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/json.h"
 #include "xtrk/notes.h"
@@ -349,6 +350,18 @@ int xtrk_bundle_create(xtrk_bundle_stats *out, xtrk_repo *repo, const char *path
 		if ((err = xtrk_notes_carry(json_array_get(json_object_get(m, "runs"), i), repo, &ids[i])) < 0 ||
 		    (err = xtrk_stages_carry(json_array_get(json_object_get(m, "runs"), i), repo, &ids[i])) < 0)
 			goto done;
+	/* The audit logs too: this store's own and those it received (xtrk/audit.h). */
+	{
+		json_t *chains = NULL;
+		if ((err = xtrk_audit_chains(&chains, repo)) < 0) {
+			err = xtrk_error_set(err, "%s; no bundle was written (see 'xtrk audit --verify')", xtrk_error_last());
+			goto done;
+		}
+		if (json_array_size(chains) ? json_object_set_new(m, "audit", chains) < 0 : (json_decref(chains), 0)) {
+			err = xtrk_error_oom();
+			goto done;
+		}
+	}
 
 	/* The archive goes to a temp file beside the destination, renamed when complete. */
 	xtrk_buf_clear(&tmp);

@@ -187,6 +187,7 @@ static int walk_run(struct du *d, const xtrk_oid *id, const char *exp)
 	reach.payload = d;
 	reach.odb = d->odb;
 	reach.seen = &d->seen;
+	reach.chunks = 1;
 	if ((err = referenced_run(d, id)) == 0 && (err = xtrk_reach_run(&reach, id, d->run)) < 0 &&
 	    (err == XTRK_ENOTFOUND || err == XTRK_ECORRUPT)) {
 		xtrk_error_clear(); /* a damaged run: what it reached so far stays counted */

@@ -191,6 +191,7 @@ static int mark_run(struct gc *g, const xtrk_oid *id, const char *ref, int toler
 	reach.payload = g;
 	reach.odb = g->odb;
 	reach.seen = &g->live;
+	reach.chunks = 1; /* a file stored as chunks keeps its chunks */
 	g->partial_run = partial_marker(g, id);
 	err = xtrk_reach_run(&reach, id, run);
 	json_decref(run);

@@ -24,6 +24,7 @@ const char *xtrk_otype_name(xtrk_otype type)
 	case XTRK_OBJ_BLOB: return "blob";
 	case XTRK_OBJ_TREE: return "tree";
 	case XTRK_OBJ_RUN: return "run";
+	case XTRK_OBJ_CHUNKS: return "chunks";
 	default: return "object";
 	}
 }
@@ -36,7 +37,7 @@ void odb_loc_release(struct loc *l)
 }
 
 /* Locate an object: packs first (in memory), then loose. */
-static int locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
+int odb_locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid)
 {
 	xtrk_buf path = XTRK_BUF_INIT;
 	size_t pi;
@@ -118,7 +119,8 @@ int xtrk_odb_open(xtrk_odb **out, const char *objects_dir)
 		xtrk_odb_free(odb);
 		return xtrk_error_oom();
 	}
-	if ((err = odb_packs_scan(odb, 1)) < 0) {
+	if ((err = odb_packs_scan(odb, 1)) < 0 ||
+	    (err = xtrk_odb_set_chunking(odb, XTRK_CHUNK_THRESHOLD_DEFAULT, XTRK_CHUNK_AVG_DEFAULT)) < 0) {
 		xtrk_odb_free(odb);
 		return err;
 	}
@@ -222,9 +224,23 @@ done:
 int xtrk_odb_stat(uint64_t *size_out, xtrk_otype *type_out, xtrk_odb *odb, const xtrk_oid *oid)
 {
 	struct loc l;
-	int err = locate(&l, odb, oid);
+	int err = odb_locate(&l, odb, oid);
 	if (err < 0)
 		return err;
+	if (l.type == XTRK_OBJ_CHUNKS) {
+		/* A file stored as chunks: its list checked, every chunk present. */
+		xtrk_odb_stream *s;
+		if ((err = odb_stream_from_loc(&s, &l, oid)) < 0 || (err = odb_chunks_open(s, odb)) < 0) {
+			xtrk_odb_stream_free(s);
+			return err;
+		}
+		if (size_out)
+			*size_out = s->loc.size;
+		if (type_out)
+			*type_out = XTRK_OBJ_BLOB;
+		xtrk_odb_stream_free(s); /* and with it the location */
+		return 0;
+	}
 	if (size_out)
 		*size_out = l.size;
 	if (type_out)
@@ -254,6 +270,14 @@ int odb_stream_from_loc(xtrk_odb_stream **out, struct loc *l, const xtrk_oid *oi
 		}
 		s->zinit = 1;
 	}
+	if (l->type == XTRK_OBJ_CHUNKS) {
+		int err;
+		s->unhashed = 1;
+		if ((err = odb_chunks_load(s)) < 0) {
+			xtrk_odb_stream_free(s);
+			return err;
+		}
+	}
 	*out = s;
 	return 0;
 }
@@ -261,12 +285,19 @@ int odb_stream_from_loc(xtrk_odb_stream **out, struct loc *l, const xtrk_oid *oi
 int xtrk_odb_stream_open(xtrk_odb_stream **out, xtrk_odb *odb, const xtrk_oid *oid)
 {
 	struct loc l;
-	int err = locate(&l, odb, oid);
+	int err = odb_locate(&l, odb, oid);
 	if (err < 0) {
 		*out = NULL;
 		return err;
 	}
-	return odb_stream_from_loc(out, &l, oid);
+	if ((err = odb_stream_from_loc(out, &l, oid)) < 0 || !(*out)->list)
+		return err;
+	/* A file stored as chunks: read through its list. */
+	if ((err = odb_chunks_open(*out, odb)) < 0) {
+		xtrk_odb_stream_free(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 static int stream_corrupt(xtrk_odb_stream *s, const char *why)
@@ -284,6 +315,8 @@ static int stream_finish(xtrk_odb_stream *s)
 	if (s->loc.comp == COMP_RAW ? s->pos != s->loc.stored
 	    : (!s->zend || s->pos != s->loc.stored || s->z.avail_in))
 		return stream_corrupt(s, "stored data does not end where its header says");
+	if (s->unhashed)
+		return 0; /* a chunk list: checked by odb_chunks_load, and against its ID through its chunks */
 	xtrk_hasher_final(&got, s->h);
 	if (xtrk_oid_cmp(&got, &s->oid))
 		return stream_corrupt(s, "content does not match its ID");
@@ -296,6 +329,8 @@ int xtrk_odb_stream_read(xtrk_odb_stream *s, void *data, size_t len, size_t *nre
 	int err;
 
 	*nread = 0;
+	if (s->list)
+		return odb_chunks_read(s, data, len, nread);
 	if (s->finished)
 		return 0;
 	if (len > left)
@@ -361,6 +396,8 @@ void xtrk_odb_stream_free(xtrk_odb_stream *s)
 		return;
 	if (s->zinit)
 		inflateEnd(&s->z);
+	xtrk_odb_stream_free(s->cur);
+	free(s->list);
 	free(s->in);
 	xtrk_hasher_free(s->h);
 	odb_loc_release(&s->loc);

@@ -53,6 +53,11 @@ struct xtrk_odb {
 	size_t map_cap;
 	size_t fd_cursor; /* where odb_pack_open_fd looks first for a pack to close */
 	size_t fds_open;  /* packs whose fd is open */
+	uint64_t chunk_threshold; /* files this large are written as chunks; 0: never */
+	xtrk_cdc cdc;
+	xtrk_odb *chunk_src; /* where chunks missing here are looked for (odb_chunk.c) */
+	const xtrk_oidset *chunks_elsewhere; /* chunks not to write here */
+	uint64_t pack_size; /* a transaction's pack is sealed before it grows past this (0: PACK_ROLL_SIZE) */
 };
 
 /* Where an object's stored bytes are. */
@@ -78,6 +83,15 @@ struct xtrk_odb_stream {
 	unsigned char *in;
 	xtrk_hasher *h;
 	int finished;
+	/* A chunk list (odb_chunk.c): read whole and checked at open.  Alone, a
+	 * stream returns the list itself; with `odb` set, the file it stands for. */
+	unsigned char *list;
+	size_t list_len;
+	xtrk_odb *odb;
+	uint64_t nchunks, ci;
+	xtrk_odb_stream *cur; /* the chunk being read */
+	size_t list_pos;      /* a list read as itself: bytes returned */
+	int unhashed;         /* a chunk list's stored bytes: its ID is not their hash */
 };
 
 /*
@@ -92,6 +106,8 @@ _Static_assert(PACK_FILE_HDR == 4 + 1 + 11, "pack file header: magic, version, z
 _Static_assert(IDX_HDR == 4 + 4 + 8, "pack index header: magic, version, count");
 _Static_assert(IDX_ENTRY == XTRK_OID_RAWSZ + 8, "pack index entry: ID, offset");
 
+/* Find where an object's bytes are: packs, then loose. */
+int odb_locate(struct loc *l, xtrk_odb *odb, const xtrk_oid *oid);
 /* Close an object's location (its file, when the location opened it). */
 void odb_loc_release(struct loc *l);
 /* A verifying reader over an object already located; takes over `l`. */
@@ -100,6 +116,19 @@ int odb_stream_from_loc(xtrk_odb_stream **out, struct loc *l, const xtrk_oid *oi
 int odb_stream_equals_mem(xtrk_odb_stream *s, const void *data, size_t len);
 /* 1 when two objects have the same content, 0 when not. */
 int odb_streams_equal(xtrk_odb_stream *a, xtrk_odb_stream *b);
+/*
+ * Chunk lists (odb_chunk.c).  Encoding: "XCHK", version 1, three zero bytes,
+ * total size (le64), count (le64), then count x (chunk ID, size le64).
+ */
+#define CHUNKS_HDR 24
+#define CHUNKS_ENTRY 24
+_Static_assert(CHUNKS_HDR == 4 + 1 + 3 + 8 + 8, "chunk list header: magic, version, zero padding, total, count");
+_Static_assert(CHUNKS_ENTRY == XTRK_OID_RAWSZ + 8, "chunk list entry: ID, size");
+/* Read a new stream's chunk list whole, and check its encoding; it then reads as the list. */
+int odb_chunks_load(xtrk_odb_stream *s);
+/* Turn a loaded list into a reader of the file: every chunk present, stored as a file, of its size. */
+int odb_chunks_open(xtrk_odb_stream *s, xtrk_odb *odb);
+int odb_chunks_read(xtrk_odb_stream *s, void *data, size_t len, size_t *nread);
 /* The error for an ID already stored with other content. */
 int odb_collision(const xtrk_oid *oid);
 

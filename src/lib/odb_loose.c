@@ -33,7 +33,7 @@ int odb_hdr_decode(struct loc *l, const unsigned char *h, const xtrk_oid *expect
 {
 	if (memcmp(h, "XTRK", 4) || h[4] != FORMAT_VERSION)
 		return xtrk_error_set(XTRK_ECORRUPT, "%s: bad object header", l->where);
-	if (h[5] < XTRK_OBJ_BLOB || h[5] > XTRK_OBJ_RUN || h[6] > COMP_ZLIB)
+	if (h[5] < XTRK_OBJ_BLOB || h[5] > XTRK_OBJ_CHUNKS || h[6] > COMP_ZLIB)
 		return xtrk_error_set(XTRK_ECORRUPT, "%s: unknown object type or compression", l->where);
 	if (expect && memcmp(h + 16, expect->id, XTRK_OID_RAWSZ))
 		return xtrk_error_set(XTRK_ECORRUPT, "%s: header names another object", l->where);

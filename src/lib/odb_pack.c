@@ -451,6 +451,11 @@ done:
 }
 
 /* Append one prepared entry to the txn's pack. */
+void odb_set_pack_size(xtrk_odb *odb, uint64_t max)
+{
+	odb->pack_size = max;
+}
+
 int odb_pack_append(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, int comp,
 	uint64_t size, const void *stored, size_t stored_len)
 {
@@ -464,7 +469,8 @@ int odb_pack_append(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, int comp,
 		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
-	if (t->pack_fd >= 0 && t->pack_off + stored_len > PACK_ROLL_SIZE && (err = odb_pack_seal(t)) < 0)
+	if (t->pack_fd >= 0 && t->pack_off + sizeof(h) + stored_len > (t->odb->pack_size ? t->odb->pack_size : PACK_ROLL_SIZE) &&
+	    (err = odb_pack_seal(t)) < 0)
 		goto done;
 	if (t->pack_fd < 0) {
 		unsigned char fh[PACK_FILE_HDR] = { 'X', 'P', 'C', 'K', FORMAT_VERSION };

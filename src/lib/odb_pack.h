@@ -26,6 +26,9 @@ int odb_pack_seal(xtrk_txn *t);
 int odb_pack_append(xtrk_txn *t, const xtrk_oid *oid, xtrk_otype type, int comp,
 	uint64_t size, const void *stored, size_t stored_len);
 
+/* Transactions on `odb` seal their pack before it grows past `max` bytes (0: the default, 1 GiB). */
+void odb_set_pack_size(xtrk_odb *odb, uint64_t max);
+
 /* Load one pack's index (checksum verified) by its path; odb_pack_close frees it. */
 int odb_pack_open_idx(struct pack *p, const char *idx_path);
 

@@ -198,21 +198,21 @@ int xtrk_txn_read(xtrk_buf *out, xtrk_txn *t, const xtrk_oid *oid)
 	return xtrk_odb_read(out, NULL, t ? t->odb : NULL, oid, XTRK_OBJ_ANY);
 }
 
-int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data, size_t len)
+/*
+ * Store an object whose ID is known and that is not stored yet: loose when
+ * large, else in the pack; whether to compress a file is judged from its first
+ * `sample` bytes.
+ */
+static int txn_store(xtrk_txn *t, const xtrk_oid *id, xtrk_otype type, const void *data, size_t len, size_t sample)
 {
 	unsigned char *z = NULL;
 	const void *stored = data;
 	size_t stored_len = len;
 	int comp = COMP_RAW, err;
 
-	xtrk_oid_hash(out, data, len);
-	if (t->dry)
-		return dry_keep(t, out, type, data, len);
-	if ((err = txn_have(t, out, type, data, len)) != 0)
-		return err < 0 ? err : 0;
 	if (len >= XTRK_PACK_OBJECT_MAX)
-		return odb_write_loose_from_mem(out, t, type, data, len);
-	if (type != XTRK_OBJ_BLOB ? len >= 64 : odb_worth_compressing(data, len)) {
+		return odb_write_loose_from_mem((xtrk_oid *)id, t, type, data, len);
+	if (type != XTRK_OBJ_BLOB ? len >= 64 : odb_worth_compressing(data, len < sample ? len : sample)) {
 		uLongf zlen = compressBound(len);
 		if (!(z = malloc(zlen)))
 			return xtrk_error_oom();
@@ -222,9 +222,56 @@ int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data
 			comp = COMP_ZLIB;
 		}
 	}
-	err = odb_pack_append(t, out, type, comp, len, stored, stored_len);
+	err = odb_pack_append(t, id, type, comp, len, stored, stored_len);
 	free(z);
 	return err;
+}
+
+int xtrk_txn_write(xtrk_oid *out, xtrk_txn *t, xtrk_otype type, const void *data, size_t len)
+{
+	int err;
+
+	if (type == XTRK_OBJ_CHUNKS)
+		return xtrk_error_set(XTRK_EINVALID, "a chunk list is written only by the store itself");
+	xtrk_oid_hash(out, data, len);
+	if (t->dry)
+		return dry_keep(t, out, type, data, len);
+	if ((err = txn_have(t, out, type, data, len)) != 0)
+		return err < 0 ? err : 0;
+	return txn_store(t, out, type, data, len, len);
+}
+
+/* Whether an object of this ID is staged in this transaction or stored. */
+static int txn_named(xtrk_txn *t, const xtrk_oid *id)
+{
+	int staged;
+	pthread_mutex_lock(&t->lock);
+	staged = odb_txn_set_find(t, id) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return staged || xtrk_odb_exists(t->odb, id);
+}
+
+/* A chunk's compression is judged from its first 4 KiB: sampling all of every chunk cost a fifth of a commit. */
+#define CHUNK_SAMPLE 4096
+
+/*
+ * One chunk of a large file: a blob under its own ID, skipped when present
+ * (the 128-bit ID names it; each chunk is verified against it on every read,
+ * and the whole file against the file's ID).
+ */
+static int txn_put_chunk(xtrk_txn *t, xtrk_buf *list, const unsigned char *data, size_t len)
+{
+	unsigned char e[CHUNKS_ENTRY];
+	xtrk_oid id;
+	int err;
+
+	xtrk_oid_hash(&id, data, len);
+	if (!(t->odb->chunks_elsewhere && xtrk_oidset_has(t->odb->chunks_elsewhere, &id)) && !txn_named(t, &id) &&
+	    (err = txn_store(t, &id, XTRK_OBJ_BLOB, data, len, CHUNK_SAMPLE)) < 0)
+		return err;
+	memcpy(e, id.id, XTRK_OID_RAWSZ);
+	xtrk_put_le64(e + XTRK_OID_RAWSZ, len);
+	return xtrk_buf_put(list, e, sizeof(e));
 }
 
 int odb_txn_add_pending(xtrk_txn *t, char *tmp, const xtrk_oid *oid)
@@ -257,6 +304,10 @@ struct xtrk_txn_writer {
 	int hash_only;       /* dry blob: nothing kept */
 	struct loose_writer lw;
 	uint64_t size;
+	int chunkable;       /* a file in a store that chunks large files */
+	int chunked;         /* cut into chunks: `mem` holds what is not cut yet */
+	xtrk_buf list;       /* the chunk list so far (xtrk-format(5)) */
+	size_t unhashed;     /* the last bytes of `mem` not yet in the file's hash (read straight in) */
 };
 
 int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *t, xtrk_otype type, const char *what)
@@ -273,6 +324,11 @@ int xtrk_txn_writer_open(xtrk_txn_writer **out, xtrk_txn *t, xtrk_otype type, co
 	w->type = type;
 	w->lw.fd = -1;
 	w->hash_only = t->dry && type == XTRK_OBJ_BLOB;
+	w->chunkable = !t->dry && type == XTRK_OBJ_BLOB && t->odb->chunk_threshold;
+	if (type == XTRK_OBJ_CHUNKS) {
+		xtrk_txn_writer_free(w);
+		return xtrk_error_set(XTRK_EINVALID, "a chunk list is written only by the store itself");
+	}
 	*out = w;
 	return 0;
 }
@@ -292,6 +348,76 @@ static int writer_go_loose(xtrk_txn_writer *w)
 	return err;
 }
 
+/*
+ * Cut what is gathered into chunks, keeping the tail that may still move
+ * (less than a chunk's maximum) unless this is the end.  Cutting waits for
+ * 8 MiB, or four maximal chunks, so that the tail moved back is small beside
+ * what went.
+ */
+#define CUT_BATCH ((size_t)8 << 20)
+
+struct hash_job {
+	xtrk_hasher *h;
+	const void *p;
+	size_t n;
+};
+
+static void *hash_job_run(void *arg)
+{
+	struct hash_job *j = arg;
+	xtrk_hasher_update(j->h, j->p, j->n);
+	return NULL;
+}
+
+static int writer_cut(xtrk_txn_writer *w, int last)
+{
+	const xtrk_cdc *c = &w->t->odb->cdc;
+	const unsigned char *p = (const unsigned char *)w->mem.ptr;
+	struct hash_job job = { w->h, p + w->mem.size - w->unhashed, w->unhashed };
+	pthread_t th;
+	size_t off = 0, n;
+	int err = 0, threaded = 0;
+
+	if (!last && w->mem.size < (4 * c->max > CUT_BATCH ? 4 * c->max : CUT_BATCH))
+		return 0;
+	/* The file's hash of the bytes read straight in, beside the cutting (both only read them). */
+	if (job.n && !(threaded = pthread_create(&th, NULL, hash_job_run, &job) == 0))
+		hash_job_run(&job);
+	w->unhashed = 0;
+	while (last ? off < w->mem.size : w->mem.size - off >= c->max) {
+		n = xtrk_cdc_cut(c, p + off, w->mem.size - off);
+		if ((err = txn_put_chunk(w->t, &w->list, p + off, n)) < 0)
+			break;
+		off += n;
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	if (err < 0)
+		return err;
+	memmove(w->mem.ptr, w->mem.ptr + off, w->mem.size - off);
+	w->mem.size -= off;
+	return 0;
+}
+
+/* What follows new bytes gathered in `mem`: cutting chunks, or going loose. */
+static int writer_gathered(xtrk_txn_writer *w)
+{
+	int err;
+	if (w->chunked)
+		return writer_cut(w, 0);
+	/* A file is gathered up to the chunking threshold (at most 64 MiB), then cut into chunks. */
+	if (w->chunkable && w->size >= w->t->odb->chunk_threshold) {
+		static const unsigned char hdr[CHUNKS_HDR] = { 'X', 'C', 'H', 'K', 1 }; /* total and count at the end */
+		w->chunked = 1;
+		if ((err = xtrk_buf_put(&w->list, hdr, sizeof(hdr))) < 0)
+			return err;
+		return writer_cut(w, 0);
+	}
+	if (!w->chunkable && !w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
+		return writer_go_loose(w);
+	return 0;
+}
+
 int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
 {
 	int err;
@@ -303,14 +429,46 @@ int xtrk_txn_writer_write(xtrk_txn_writer *w, const void *data, size_t len)
 		return odb_lw_write(&w->lw, data, len);
 	if ((err = xtrk_buf_put(&w->mem, data, len)) < 0)
 		return err;
-	if (!w->t->dry && w->mem.size >= XTRK_PACK_OBJECT_MAX)
-		return writer_go_loose(w);
-	return 0;
+	return writer_gathered(w);
+}
+
+/* Read up to IO_CHUNK bytes of `fd` straight into a chunking writer's buffer (no copy); 0 at the end. */
+static ssize_t writer_read_in(xtrk_txn_writer *w, int fd, const char *what)
+{
+	ssize_t n;
+	int err;
+	if ((err = xtrk_buf_grow(&w->mem, IO_CHUNK)) < 0)
+		return err;
+	if ((n = xtrk_read_full(fd, w->mem.ptr + w->mem.size, IO_CHUNK, what)) <= 0)
+		return n;
+	/* Cut into chunks, the file's hash is taken at each cut (writer_cut); before, here. */
+	if (w->chunked)
+		w->unhashed += (size_t)n;
+	else
+		xtrk_hasher_update(w->h, w->mem.ptr + w->mem.size, (size_t)n);
+	w->size += (uint64_t)n;
+	w->mem.size += (size_t)n;
+	return (err = writer_gathered(w)) < 0 ? err : n;
+}
+
+/* The end of a chunked file: its last chunks, then its list under its ID. */
+static int writer_finish_chunked(xtrk_txn_writer *w, const xtrk_oid *id)
+{
+	xtrk_put_le64((unsigned char *)w->list.ptr + 8, w->size);
+	xtrk_put_le64((unsigned char *)w->list.ptr + 16, (w->list.size - CHUNKS_HDR) / CHUNKS_ENTRY);
+	if (txn_named(w->t, id))
+		return 0; /* the same file, stored before (whole or as chunks) */
+	/* Always in a pack: small, and never compared byte for byte as a loose file is. */
+	return odb_pack_append(w->t, id, XTRK_OBJ_CHUNKS, COMP_RAW, w->list.size, w->list.ptr, w->list.size);
 }
 
 int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *expect)
 {
 	xtrk_oid got;
+	int err;
+	/* A chunked file's last chunks, and the last of its hash, before the hash is known. */
+	if (w->chunked && (err = writer_cut(w, 1)) < 0)
+		return err;
 	xtrk_hasher_final(&got, w->h);
 	if (expect && xtrk_oid_cmp(&got, expect))
 		return xtrk_error_set(XTRK_ECORRUPT, "%s: content hashes to %s, not to its ID %s", w->what,
@@ -318,6 +476,13 @@ int xtrk_txn_writer_finish(xtrk_oid *out, xtrk_txn_writer *w, const xtrk_oid *ex
 	*out = got;
 	if (w->hash_only)
 		return 0;
+	if (w->chunked)
+		return writer_finish_chunked(w, &got);
+	if (!w->loose && w->mem.size >= XTRK_PACK_OBJECT_MAX) {
+		/* A file under the chunking threshold: written loose from what was gathered. */
+		err = txn_have(w->t, &got, w->type, w->mem.ptr, w->mem.size);
+		return err != 0 ? (err < 0 ? err : 0) : txn_store(w->t, &got, w->type, w->mem.ptr, w->mem.size, w->mem.size);
+	}
 	if (!w->loose)
 		return xtrk_txn_write(out, w->t, w->type, w->mem.ptr ? w->mem.ptr : "", w->mem.size);
 	/* An equal object already stored is found, and compared, when the transaction names it. */
@@ -330,6 +495,7 @@ void xtrk_txn_writer_free(xtrk_txn_writer *w)
 		return;
 	odb_lw_cleanup(&w->lw);
 	xtrk_buf_dispose(&w->mem);
+	xtrk_buf_dispose(&w->list);
 	xtrk_hasher_free(w->h);
 	free(w->what);
 	free(w);
@@ -358,9 +524,13 @@ int xtrk_txn_write_fd(xtrk_oid *out, uint64_t *size_out, xtrk_txn *t, int fd, co
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while ((n = xtrk_read_full(fd, chunk, want, what)) > 0)
-		if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
-			goto done;
+	if (w->chunkable && reg && (uint64_t)st.st_size >= t->odb->chunk_threshold)
+		while ((n = writer_read_in(w, fd, what)) > 0)
+			;
+	else
+		while ((n = xtrk_read_full(fd, chunk, want, what)) > 0)
+			if ((err = xtrk_txn_writer_write(w, chunk, (size_t)n)) < 0)
+				goto done;
 	if (n < 0) {
 		err = (int)n;
 		goto done;

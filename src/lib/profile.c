@@ -6,6 +6,7 @@
 #include "config.h"
 #include <csv.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 #include "xtrk/record.h"
 #include "xtrk/revision.h"
 #include "xtrk/run.h"
+#include "profile_internal.h"
 
 /* ---------------------------------------------------------------- KLL ---- */
 
@@ -38,6 +40,7 @@ struct xtrk_kll {
 	uint64_t rng;
 	double *lv[KLL_MAX_LEVELS];
 	unsigned len[KLL_MAX_LEVELS];
+	unsigned char unsorted[KLL_MAX_LEVELS]; /* levels above 0 are kept sorted, but for values added at them */
 };
 
 xtrk_kll *xtrk_kll_new(unsigned k)
@@ -80,24 +83,95 @@ static int kll_level(xtrk_kll *s, unsigned h)
 	return 0;
 }
 
-/* Halve level h into h+1 (each kept value weighs twice); an odd one out stays. */
+/* Sort doubles (never NaN) in place: quicksort, insertion sort for short runs; no callback per comparison. */
+static void dsort(double *a, size_t n)
+{
+	while (n > 16) {
+		double p, t;
+		size_t i = 0, j = n - 1, m = n / 2;
+		/* Median of three as the pivot. */
+		if (a[m] < a[0])
+			t = a[m], a[m] = a[0], a[0] = t;
+		if (a[n - 1] < a[0])
+			t = a[n - 1], a[n - 1] = a[0], a[0] = t;
+		if (a[n - 1] < a[m])
+			t = a[n - 1], a[n - 1] = a[m], a[m] = t;
+		p = a[m];
+		for (;;) {
+			while (a[i] < p)
+				i++;
+			while (p < a[j])
+				j--;
+			if (i >= j)
+				break;
+			t = a[i], a[i] = a[j], a[j] = t;
+			i++, j--;
+		}
+		/* [0, j] <= p <= [j + 1, n): recurse into the smaller part, loop on the larger. */
+		if (j + 1 < n - j - 1) {
+			dsort(a, j + 1);
+			a += j + 1, n -= j + 1;
+		} else {
+			dsort(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		double v = a[i];
+		size_t k = i;
+		while (k && a[k - 1] > v) {
+			a[k] = a[k - 1];
+			k--;
+		}
+		a[k] = v;
+	}
+}
+
+/*
+ * Halve level h into h+1 (each kept value weighs twice); an odd one out
+ * stays.  Level 0 is sorted first; a higher level is already sorted, each
+ * half merged into it in order, so it needs no sort of its own.
+ */
 static int kll_compact(xtrk_kll *s, unsigned h)
 {
 	int err;
 	while (s->len[h] >= s->k) {
-		unsigned n = s->len[h], keep_odd = n & 1, off;
+		unsigned n = s->len[h], keep_odd = n & 1, m = n - keep_odd, i;
 		double *v = s->lv[h];
 		if ((err = kll_level(s, h + 1)) < 0)
 			return err;
-		qsort(v, n, sizeof(double), dbl_cmp);
+		v = s->lv[h];
+		if (h == 0 || s->unsorted[h])
+			dsort(v, n);
+		s->unsorted[h] = 0;
 		s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
-		off = (unsigned)(s->rng & 1);
-		/* The largest value stays when n is odd. */
-		for (unsigned i = off; i < n - keep_odd; i += 2) {
-			s->lv[h + 1][s->len[h + 1]++] = v[i];
-			if (s->len[h + 1] > s->k) /* never: compacted below before it can overflow */
-				return xtrk_error_set(XTRK_ERROR, "quantile sketch overflow");
-			if (s->len[h + 1] == s->k && (err = kll_compact(s, h + 1)) < 0)
+		/* Every other value from a random start: v[i], v[i + 2], ... below m (the largest stays when n is odd). */
+		for (i = (unsigned)(s->rng & 1); i < m;) {
+			double *u = s->lv[h + 1];
+			unsigned len = s->len[h + 1], left = (m - i + 1) / 2, take;
+			if (len >= s->k) {
+				if ((err = kll_compact(s, h + 1)) < 0)
+					return err;
+				continue;
+			}
+			take = left < s->k - len ? left : s->k - len;
+			if (s->unsorted[h + 1]) {
+				for (unsigned t = 0; t < take; t++)
+					u[len + t] = v[i + 2 * t];
+			} else {
+				/* Merge from the back: both runs are sorted. */
+				long a = (long)len - 1, b = (long)take - 1, w = (long)(len + take) - 1;
+				while (b >= 0) {
+					double x = v[i + 2 * (unsigned long)b];
+					if (a >= 0 && u[a] > x)
+						u[w--] = u[a--];
+					else
+						u[w--] = x, b--;
+				}
+			}
+			s->len[h + 1] = len + take;
+			i += 2 * take;
+			if (s->len[h + 1] >= s->k && (err = kll_compact(s, h + 1)) < 0)
 				return err;
 		}
 		if (keep_odd)
@@ -126,6 +200,7 @@ static int kll_add_at(xtrk_kll *s, unsigned h, double v)
 	if ((err = kll_level(s, h)) < 0)
 		return err;
 	s->lv[h][s->len[h]++] = v;
+	s->unsorted[h] = 1;
 	return s->len[h] >= s->k ? kll_compact(s, h) : 0;
 }
 
@@ -267,6 +342,7 @@ xtrk_kll *xtrk_kll_from_json(const json_t *j)
 			if (!json_is_number(v))
 				goto bad;
 			s->lv[h][s->len[h]++] = json_number_value(v);
+			s->unsorted[h] = 1;
 		}
 	}
 	s->n = (uint64_t)json_integer_value(n);
@@ -305,23 +381,7 @@ double xtrk_hll_estimate(const xtrk_hll *h)
 
 /* ------------------------------------------------------ one column ---- */
 
-struct top {
-	char *value;
-	uint64_t hash;
-	uint64_t count;
-	uint64_t err;     /* how much of count may belong to values it replaced */
-};
 
-struct column {
-	char *name;
-	uint64_t count, missing, nnum, nstr, nbool;
-	double min, max, mean, m2;
-	xtrk_kll *kll;
-	xtrk_hll hll;
-	struct top top[XTRK_PROFILE_TOP];
-	unsigned ntop;
-	int replaced;      /* a value lost its place in top: the list is no longer all values */
-};
 
 static const char *const missing_words[] = { "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", NULL };
 
@@ -363,14 +423,55 @@ static int top_add(struct column *c, const char *s, size_t len, uint64_t hash)
 
 static int is_missing(const char *s)
 {
+	/* Most values are none of the words: those that do not start as one does are not. */
+	if (*s && *s != 'N' && *s != 'n')
+		return 0;
 	for (int i = 0; missing_words[i]; i++)
 		if (!strcmp(s, missing_words[i]))
 			return 1;
 	return 0;
 }
 
+/*
+ * A plain decimal ([-+]digits[.digits], at most 15 digits) read exactly as
+ * strtod reads it, but fast: the digits as an integer below 2^53, divided by
+ * a power of ten that is exact in a double, is correctly rounded.  -1 for
+ * anything else, left to strtod.
+ */
+static int fast_number(double *out, const char *s, size_t len)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+		1e15 };
+	const char *e = s + len;
+	uint64_t m = 0;
+	int digits = 0, frac = -1, neg = 0;
+	if (s < e && (*s == '-' || *s == '+'))
+		neg = *s++ == '-';
+	if (s == e)
+		return -1;
+	for (; s < e; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (++digits > 15)
+				return -1;
+			m = m * 10 + (uint64_t)(*s - '0');
+			if (frac >= 0)
+				frac++;
+		} else if (*s == '.' && frac < 0) {
+			frac = 0;
+		} else {
+			return -1;
+		}
+	}
+	if (!digits)
+		return -1;
+	*out = (double)m / p10[frac > 0 ? frac : 0];
+	if (neg)
+		*out = -*out;
+	return 0;
+}
+
 /* One value of a column (NUL-terminated, blanks trimmed); `json_type` -1 for text, else the JSON type. */
-static int column_add(struct column *c, const char *s, size_t len, int jtype, double num)
+int prof_column_add(struct column *c, const char *s, size_t len, int jtype, double num)
 {
 	uint64_t h;
 	int isnum = 0, isbool = 0;
@@ -386,10 +487,17 @@ static int column_add(struct column *c, const char *s, size_t len, int jtype, do
 		isbool = 1;
 	else if (jtype < 0) {
 		char *end;
-		errno = 0;
-		num = strtod(s, &end);
-		isnum = end != s && !*end && isfinite(num);
-		isbool = !isnum && (!strcasecmp(s, "true") || !strcasecmp(s, "false"));
+		if (fast_number(&num, s, len) == 0) {
+			isnum = 1;
+		} else if (!strchr("0123456789+-.iInN", *s) || !*s) {
+			isnum = 0; /* nothing strtod reads starts so */
+		} else {
+			errno = 0;
+			num = strtod(s, &end);
+			isnum = end != s && !*end && isfinite(num);
+		}
+		isbool = !isnum && (*s == 't' || *s == 'T' || *s == 'f' || *s == 'F') &&
+			 (!strcasecmp(s, "true") || !strcasecmp(s, "false"));
 	}
 	h = XXH3_64bits(s, len);
 	xtrk_hll_add(&c->hll, h);
@@ -428,7 +536,7 @@ static int top_cmp(const void *a, const void *b)
 
 static json_t *column_json(struct column *c)
 {
-	const char *type = c->nnum && !c->nstr && !c->nbool ? "number"
+	const char *type = (c->nnum || c->infinite) && !c->nstr && !c->nbool ? "number"
 			   : c->nbool && !c->nstr && !c->nnum ? "bool"
 			   : c->count ? "string" : "empty";
 	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I}, s:I}", "name", c->name, "type", type,
@@ -444,6 +552,8 @@ static json_t *column_json(struct column *c)
 		json_object_set_new(j, "max", json_real(c->max));
 		json_object_set_new(j, "mean", json_real(c->mean));
 		json_object_set_new(j, "std", json_real(c->nnum > 1 ? sqrt(c->m2 / (double)(c->nnum - 1)) : 0));
+		if (c->infinite)
+			json_object_set_new(j, "infinite", json_integer((json_int_t)c->infinite));
 		json_object_set_new(j, "quantiles", json_pack("{s:f, s:f, s:f, s:f, s:f}",
 			"p01", xtrk_kll_quantile(c->kll, 0.01), "p25", xtrk_kll_quantile(c->kll, 0.25),
 			"p50", xtrk_kll_quantile(c->kll, 0.5), "p75", xtrk_kll_quantile(c->kll, 0.75),
@@ -473,21 +583,21 @@ static json_t *column_json(struct column *c)
 		json_object_set_new(j, "top", top);
 		/* Every value the column holds is in "top", counted exactly. */
 		json_object_set_new(j, "top_complete", json_boolean(!c->replaced));
+		if (c->replaced) {
+			/* Space-saving's bound: a value not in top was seen at most this often. */
+			uint64_t floor = c->top[0].count;
+			for (unsigned i = 1; i < c->ntop; i++)
+				if (c->top[i].count < floor)
+					floor = c->top[i].count;
+			json_object_set_new(j, "top_floor", json_integer((json_int_t)floor));
+		}
 	}
 	return j;
 }
 
 /* ------------------------------------------------- row fingerprints ---- */
 
-struct fps {
-	uint64_t *slot;   /* open addressing, 0 empty; capacity 2 * MAX */
-	uint32_t *line;
-	size_t n;
-	uint64_t threshold;
-	int sampled;
-};
 
-#define FPS_CAP (2 * XTRK_PROFILE_MAX_FINGERPRINTS)
 
 static int fps_insert(struct fps *f, uint64_t h, uint32_t line)
 {
@@ -503,7 +613,7 @@ static int fps_insert(struct fps *f, uint64_t h, uint32_t line)
 	return 1;
 }
 
-static void fps_add(struct fps *f, uint64_t h, uint64_t line)
+void prof_fps_add(struct fps *f, uint64_t h, uint64_t line)
 {
 	if (!h)
 		h = 1;
@@ -574,28 +684,8 @@ done:
 
 /* ------------------------------------------------------ the table ---- */
 
-struct prof {
-	const char *label;
-	struct column *cols;
-	size_t ncols;        /* columns profiled (<= XTRK_PROFILE_MAX_COLUMNS) */
-	size_t ncols_total;  /* columns the header names */
-	uint64_t rows, ragged, bad_lines, line, row_start;
-	json_t *problems;
-	struct fps fps;
-	/* the CSV row being read */
-	int header_done;
-	size_t field;
-	XXH3_state_t *row_hash;
-	char *vals;          /* the fields of the row, NUL-separated, to be added once the row is whole */
-	size_t vlen, vcap;
-	size_t *voff;
-	size_t nv;
-	int err;             /* a failure inside a callback */
-	int stop;
-};
 
-static void problem(struct prof *p, uint64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void problem(struct prof *p, uint64_t line, const char *fmt, ...)
+void prof_problem(struct prof *p, const char *where, const char *fmt, ...)
 {
 	char msg[300];
 	va_list ap;
@@ -604,11 +694,17 @@ static void problem(struct prof *p, uint64_t line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_array_append_new(p->problems, json_sprintf("line %llu: %s", (unsigned long long)line, msg));
-	xtrk_warning_add("%s: line %llu: %s", p->label, (unsigned long long)line, msg);
+	json_array_append_new(p->problems, json_sprintf("%s: %s", where, msg));
+	xtrk_warning_add("%s: %s: %s", p->label, where, msg);
 }
 
-static int add_column(struct prof *p, const char *name)
+#define problem(p, line, ...) do { \
+		char where_[32]; \
+		snprintf(where_, sizeof(where_), "line %llu", (unsigned long long)(line)); \
+		prof_problem((p), where_, __VA_ARGS__); \
+	} while (0)
+
+int prof_add_column(struct prof *p, const char *name)
 {
 	struct column *c;
 	p->ncols_total++;
@@ -638,12 +734,19 @@ static void csv_field(void *data, size_t len, void *payload)
 	if (p->err || p->stop)
 		return;
 	trim(&s, &len);
-	if (!p->field)
-		XXH3_64bits_reset(p->row_hash);
-	else
+	if (p->field >= XTRK_PROFILE_MAX_COLUMNS + 1) {
+		/* Past the fields kept: the row's fingerprint streams (a kept row is hashed at once, in csv_row). */
+		if (p->field == XTRK_PROFILE_MAX_COLUMNS + 1) {
+			XXH3_64bits_reset(p->row_hash);
+			for (size_t i = 0; i < p->nv; i++) {
+				if (i)
+					XXH3_64bits_update(p->row_hash, "\x1f", 1);
+				XXH3_64bits_update(p->row_hash, p->vals + p->voff[i], strlen(p->vals + p->voff[i]));
+			}
+		}
 		XXH3_64bits_update(p->row_hash, "\x1f", 1);
-	XXH3_64bits_update(p->row_hash, s, len);
-	if (p->field < XTRK_PROFILE_MAX_COLUMNS + 1) {
+		XXH3_64bits_update(p->row_hash, s, len);
+	} else {
 		/* Keep the field until the row ends: a ragged row is not profiled. */
 		if (p->vlen + len + 1 > p->vcap) {
 			size_t cap = (p->vlen + len + 1) * 2;
@@ -677,7 +780,7 @@ static void csv_row(int c, void *payload)
 			const char *v = i < p->nv ? p->vals + p->voff[i] : "";
 			if (!*v)
 				snprintf(name, sizeof(name), "column %zu", i + 1);
-			p->err = add_column(p, *v ? v : name);
+			p->err = prof_add_column(p, *v ? v : name);
 		}
 		goto next;
 	}
@@ -687,16 +790,54 @@ static void csv_row(int c, void *payload)
 		goto next;
 	}
 	p->rows++;
-	fps_add(&p->fps, XXH3_64bits_digest(p->row_hash), p->row_start);
 	for (size_t i = 0; i < p->ncols && i < p->nv && !p->err; i++) {
-		const char *v = p->vals + p->voff[i];
-		p->err = column_add(&p->cols[i], v, strlen(v), -1, 0);
+		size_t end = i + 1 < p->nv ? p->voff[i + 1] : p->vlen;
+		p->err = prof_column_add(&p->cols[i], p->vals + p->voff[i], end - p->voff[i] - 1, -1, 0);
+	}
+	if (nfields > p->nv) {
+		prof_fps_add(&p->fps, XXH3_64bits_digest(p->row_hash), p->row_start);
+	} else {
+		/* The fields joined by 0x1f, hashed at once: the same hash as streaming them. */
+		for (size_t i = 1; i < p->nv; i++)
+			p->vals[p->voff[i] - 1] = 0x1f;
+		prof_fps_add(&p->fps, XXH3_64bits(p->vals, p->vlen ? p->vlen - 1 : 0), p->row_start);
 	}
 next:
 	p->field = 0;
 	p->nv = 0;
 	p->vlen = 0;
 	p->row_start = p->line + 1;
+}
+
+/*
+ * A whole line without quotes, split where libcsv would split it, its fields
+ * and row handed to the same callbacks: libcsv's state machine costs more
+ * than the rest of profiling, and such lines, the most common, need none of
+ * it.  -1 (nothing done) for a line it must read: one with a quote, or a
+ * carriage return anywhere but before the newline.  Like libcsv, a line of
+ * blanks alone is no row.
+ */
+static int plain_line(struct prof *p, const char *s, size_t len, char delim)
+{
+	const char *end, *f;
+	size_t i;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (memchr(s, '"', len) || memchr(s, '\r', len))
+		return -1;
+	for (i = 0; i < len && (s[i] == ' ' || s[i] == '\t') && s[i] != delim; i++)
+		;
+	if (i == len)
+		return 0;
+	for (f = s, end = s + len;;) {
+		const char *d = memchr(f, delim, (size_t)(end - f));
+		csv_field((void *)f, (size_t)((d ? d : end) - f), p);
+		if (!d)
+			break;
+		f = d + 1;
+	}
+	csv_row(0, p);
+	return 0;
 }
 
 static int profile_csv(struct prof *p, int fd, char delim)
@@ -736,7 +877,10 @@ static int profile_csv(struct prof *p, int fd, char delim)
 				p->stop = 1;
 				break;
 			}
-			if (csv_parse(&cp, buf + off, seg, csv_field, csv_row, p) != seg) {
+			if (nl && cp.pstate == 0 && plain_line(p, buf + off, seg - 1, delim) == 0) {
+				/* Read as libcsv would have read it: no quote in it, and libcsv at the start of a
+				 * row (pstate 0 is its ROW_NOT_BEGUN; a quoted field open across lines is not). */
+			} else if (csv_parse(&cp, buf + off, seg, csv_field, csv_row, p) != seg) {
 				problem(p, p->line, "%s; the rest of the file is not profiled", csv_strerror(csv_error(&cp)));
 				p->stop = 1;
 				break;
@@ -781,20 +925,20 @@ static int jsonl_value(struct column *c, json_t *v)
 		/* A string is text: "NA" in a JSON string is still missing, as in a CSV. */
 		const char *s = json_string_value(v);
 		size_t len = json_string_length(v);
-		return column_add(c, s, len, -1, 0);
+		return prof_column_add(c, s, len, -1, 0);
 	}
 	case JSON_INTEGER:
 	case JSON_REAL:
 		snprintf(num, sizeof(num), "%.17g", json_number_value(v));
-		return column_add(c, num, strlen(num), (int)json_typeof(v), json_number_value(v));
+		return prof_column_add(c, num, strlen(num), (int)json_typeof(v), json_number_value(v));
 	case JSON_TRUE:
 	case JSON_FALSE:
-		return column_add(c, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5, (int)json_typeof(v), 0);
+		return prof_column_add(c, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5, (int)json_typeof(v), 0);
 	default: {
 		char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!d)
 			return xtrk_error_oom();
-		err = column_add(c, d, strlen(d), JSON_STRING, 0);
+		err = prof_column_add(c, d, strlen(d), JSON_STRING, 0);
 		free(d);
 		return err;
 	}
@@ -826,7 +970,7 @@ static int jsonl_line(struct prof *p, const char *s, size_t len)
 	}
 	p->rows++;
 	if ((norm = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS))) {
-		fps_add(&p->fps, XXH3_64bits(norm, strlen(norm)), p->line);
+		prof_fps_add(&p->fps, XXH3_64bits(norm, strlen(norm)), p->line);
 		free(norm);
 	}
 	json_object_foreach(o, key, v) {
@@ -836,7 +980,7 @@ static int jsonl_line(struct prof *p, const char *s, size_t len)
 		if (i == p->ncols) {
 			if (p->ncols >= XTRK_PROFILE_MAX_COLUMNS)
 				continue;
-			if ((err = add_column(p, key)) < 0)
+			if ((err = prof_add_column(p, key)) < 0)
 				break;
 			/* Rows before this one lacked the key. */
 			p->cols[i].missing = p->rows - 1;
@@ -911,6 +1055,8 @@ const char *xtrk_profile_kind(const char *path)
 		return "jsonl";
 	if (n > 7 && !strcasecmp(path + n - 7, ".ndjson"))
 		return "jsonl";
+	if (n > 4 && !strcasecmp(path + n - 4, ".npy"))
+		return "npy";
 	return NULL;
 }
 
@@ -925,7 +1071,7 @@ int xtrk_profile_file(json_t **out, const char *path, const char *kind, const ch
 	memset(&p, 0, sizeof(p));
 	p.label = label ? label : path;
 	if (!kind && !(kind = xtrk_profile_kind(path)))
-		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a table xtrk profiles (.csv, .tsv, .jsonl)", p.label);
+		return xtrk_error_set(XTRK_EINVALID, "'%s' is not a table xtrk profiles (.csv, .tsv, .jsonl, .npy)", p.label);
 	p.fps.threshold = UINT64_MAX;
 	if (!(p.problems = json_array()) || !(p.cols = calloc(XTRK_PROFILE_MAX_COLUMNS, sizeof(*p.cols))) ||
 	    !(p.fps.slot = calloc(FPS_CAP, sizeof(uint64_t))) || !(p.fps.line = calloc(FPS_CAP, sizeof(uint32_t)))) {
@@ -940,7 +1086,12 @@ int xtrk_profile_file(json_t **out, const char *path, const char *kind, const ch
 		err = xtrk_error_set(XTRK_EINVALID, "'%s' is not a file", p.label);
 		goto done;
 	}
-	err = !strcmp(kind, "jsonl") ? profile_jsonl(&p, fd) : profile_csv(&p, fd, !strcmp(kind, "tsv") ? '\t' : ',');
+	if (!strcmp(kind, "npy"))
+		err = prof_npy(&p, fd, (uint64_t)st.st_size);
+	else if (!strcmp(kind, "jsonl"))
+		err = profile_jsonl(&p, fd);
+	else
+		err = profile_csv(&p, fd, !strcmp(kind, "tsv") ? '\t' : ',');
 	if (err < 0)
 		goto done;
 	if (!(cols = json_array())) {
@@ -949,11 +1100,15 @@ int xtrk_profile_file(json_t **out, const char *path, const char *kind, const ch
 	}
 	for (size_t i = 0; i < p.ncols; i++)
 		json_array_append_new(cols, column_json(&p.cols[i]));
-	j = json_pack("{s:i, s:s, s:I, s:I, s:b, s:I, s:I, s:O, s:I, s:O, s:o}", "format", XTRK_PROFILE_FORMAT,
+	j = json_pack("{s:i, s:s, s:I, s:I, s:b, s:I, s:I, s:O, s:I, s:O, s:o?}", "format", XTRK_PROFILE_FORMAT,
 		"kind", kind, "bytes", (json_int_t)st.st_size, "rows", (json_int_t)p.rows, "complete", !p.stop,
 		"ragged_rows", (json_int_t)p.ragged, "bad_lines", (json_int_t)p.bad_lines, "problems", p.problems,
 		"columns_total", (json_int_t)(p.ncols_total > p.ncols ? p.ncols_total : p.ncols), "columns", cols,
-		"fingerprints", fps_json(&p.fps));
+		"fingerprints", p.no_fingerprints ? NULL : fps_json(&p.fps));
+	if (j && p.no_fingerprints)
+		json_object_del(j, "fingerprints");
+	if (j && p.extra)
+		json_object_update(j, p.extra);
 	if (!j || json_array_size(cols) != p.ncols) {
 		json_decref(j);
 		j = NULL;
@@ -976,6 +1131,7 @@ done:
 		XXH3_freeState(p.row_hash);
 	json_decref(cols);
 	json_decref(p.problems);
+	json_decref(p.extra);
 	return err;
 }
 
@@ -1142,6 +1298,42 @@ static double psi(const xtrk_kll *a, const xtrk_kll *b, const json_t *edges)
 	return sum;
 }
 
+/*
+ * Whether top value `t` of column `cur` is a category the base column lacks.
+ * A base whose top values are complete lacks every value not among them.
+ * One that is not (space-saving dropped values) may have left this one out,
+ * but never one seen more often than "top_floor" (else the least counted
+ * value it kept; older profiles lack the floor): the
+ * value is new when its share in `cur` (count less its error) is certainly
+ * over the largest share it could have had in the base unseen.
+ */
+static int new_category(const json_t *base, const json_t *cur, const json_t *t)
+{
+	const char *v = json_string_value(json_object_get(t, "value"));
+	json_t *u;
+	size_t l;
+	double least = -1, bn, cn, lower;
+	if (!v)
+		return 0;
+	json_array_foreach(json_object_get(base, "top"), l, u) {
+		double n = (double)json_integer_value(json_object_get(u, "count"));
+		if (json_is_string(json_object_get(u, "value")) && !strcmp(json_string_value(json_object_get(u, "value")), v))
+			return 0;
+		if (least < 0 || n < least)
+			least = n;
+	}
+	if (json_is_true(json_object_get(base, "top_complete")))
+		return 1;
+	if (json_is_integer(json_object_get(base, "top_floor")))
+		least = (double)json_integer_value(json_object_get(base, "top_floor"));
+	bn = (double)json_integer_value(json_object_get(base, "count"));
+	cn = (double)json_integer_value(json_object_get(cur, "count"));
+	lower = (double)(json_integer_value(json_object_get(t, "count")) - json_integer_value(json_object_get(t, "error")));
+	if (least < 0 || bn <= 0 || cn <= 0)
+		return 0; /* nothing to bound the base's unseen values by */
+	return lower / cn > least / bn;
+}
+
 int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, const xtrk_drift_limits *lim)
 {
 	json_t *res = json_array(), *missing_cols = json_array(), *new_cols = json_array(), *c;
@@ -1195,18 +1387,11 @@ int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, cons
 			xtrk_error_clear();
 		}
 		if (json_object_get(d, "top") && type && strcmp(type, "number")) {
-			size_t k, l;
-			json_t *t, *u;
-			json_array_foreach(json_object_get(d, "top"), k, t) {
-				const char *v = json_string_value(json_object_get(t, "value"));
-				int seen = 0;
-				json_array_foreach(json_object_get(c, "top"), l, u)
-					seen |= v && json_is_string(json_object_get(u, "value")) &&
-						!strcmp(json_string_value(json_object_get(u, "value")), v);
-				/* A base that could not keep all its values may simply not have kept this one. */
-				if (v && !seen && json_is_true(json_object_get(c, "top_complete")))
-					json_array_append_new(newcat, json_string(v));
-			}
+			size_t k;
+			json_t *t;
+			json_array_foreach(json_object_get(d, "top"), k, t)
+				if (new_category(c, d, t))
+					json_array_append_new(newcat, json_incref(json_object_get(t, "value")));
 			if (json_array_size(newcat) && lim->new_categories)
 				json_array_append_new(flags, json_string("new_categories"));
 		}
@@ -1216,6 +1401,8 @@ int xtrk_profile_drift(json_t **out, const json_t *base, const json_t *cur, cons
 		json_object_set_new(r, "over", flags);
 		json_array_append_new(res, r);
 	}
+	/* A column the data no longer has is a change over any limit. */
+	over += (json_int_t)json_array_size(missing_cols);
 	json_array_foreach(json_object_get(cur, "columns"), i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
 		if (name && !find_column(base, name))

@@ -659,3 +659,27 @@ int xtrk_query_match(xtrk_query *q, const xtrk_index *ix, size_t i)
 		q->failed = 1;
 	return r;
 }
+
+int xtrk_query_run_matches(xtrk_repo *repo, const xtrk_oid *run, const char *expr, const char *what)
+{
+	xtrk_query *q = NULL;
+	xtrk_index *ix = NULL;
+	size_t col;
+	int rc = 0;
+	if (xtrk_query_parse(&q, expr, &col) < 0) {
+		rc = xtrk_error_set(XTRK_EINVALID, "%s: %s", what, xtrk_error_last());
+		goto done;
+	}
+	if ((rc = xtrk_index_open(&ix, repo, NULL)) < 0 || (rc = xtrk_query_bind(q, ix)) < 0)
+		goto done;
+	for (size_t i = 0; i < xtrk_index_count(ix); i++)
+		if (!xtrk_oid_cmp(xtrk_index_run(ix, i), run)) {
+			rc = xtrk_query_match(q, ix, i);
+			goto done;
+		}
+	rc = 0;
+done:
+	xtrk_query_free(q);
+	xtrk_index_free(ix);
+	return rc;
+}

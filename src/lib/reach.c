@@ -266,6 +266,28 @@ static int reach_read_tree(xtrk_tree **out, const xtrk_record_object *o, int dep
 	return err < 0 ? err : 0;
 }
 
+struct reach_chunk {
+	const xtrk_reach *r;
+	const xtrk_record_object *file;
+};
+
+/* A chunk of a file stored as chunks: visited as a file of the same role. */
+static int reach_chunk(const xtrk_oid *id, uint64_t size, void *payload)
+{
+	struct reach_chunk *c = payload;
+	const xtrk_reach *r = c->r;
+	xtrk_record_object o = *c->file;
+	int err, fresh;
+
+	if ((fresh = xtrk_oidset_add(r->seen, id)) <= 0)
+		return fresh;
+	o.id = *id;
+	o.bytes = size;
+	if ((err = r->visit(id, XTRK_OBJ_BLOB, o.is_data, r->payload)) < 0)
+		return err;
+	return r->visit_object ? r->visit_object(&o, r->payload) : 0;
+}
+
 static int reach_object(const xtrk_record_object *o, void *payload)
 {
 	struct reach_walk *w = payload;
@@ -297,6 +319,11 @@ static int reach_object(const xtrk_record_object *o, void *payload)
 		return err;
 	if (fresh && r->visit_object && (err = r->visit_object(o, r->payload)) < 0)
 		return err;
+	if (fresh && r->chunks && o->type == XTRK_OBJ_BLOB) {
+		struct reach_chunk c = { r, o };
+		if ((err = xtrk_odb_chunks_foreach(r->odb, &o->id, reach_chunk, &c)) < 0)
+			return err;
+	}
 	/* Seen before, a tree may have been walked without its files, which are wanted now. */
 	return o->type == XTRK_OBJ_TREE && (fresh || !partial);
 }

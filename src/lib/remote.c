@@ -11,6 +11,7 @@
 #include "fileutil.h"
 #include "gitsrc.h"
 #include "remote_internal.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/gc.h"
 #include "xtrk/index.h"
@@ -480,6 +481,7 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 	json_t **runs = calloc(n ? n : 1, sizeof(*runs));
 	int *partial = calloc(n ? n : 1, sizeof(*partial));
 	int untrusted = !push;
+	json_t *chains = NULL;
 	xtrk_reach reach;
 	int err = 0;
 
@@ -517,6 +519,11 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		err = xtrk_error_set(err, "%s (from %s)", xtrk_error_last(), from_name);
 		goto done;
 	}
+	/* The audit logs go along: the sender's own and those it received, each vetted before anything is written. */
+	if (((err = xtrk_audit_chains(&chains, from)) < 0 || (err = xtrk_audit_vet(to, chains, 1)) < 0)) {
+		err = xtrk_error_set(err, "%s: %s; nothing was %s", from_name, xtrk_error_last(), push ? "pushed" : "pulled");
+		goto done;
+	}
 	if (!no_source && (err = stage_sources(&s, ids, runs, n)) < 0)
 		goto done;
 	/* Objects first, durably; then the source; then the refs that name them. */
@@ -529,10 +536,11 @@ int remote_sync_runs(xtrk_sync_stats *out, xtrk_repo *from, xtrk_repo *to, const
 		if ((err = publish_run(&s, &ids[i], runs[i], partial[i])) < 0)
 			goto done;
 	if ((err = copy_tags(&s, ids, n)) == 0 && (err = xtrk_notes_copy(to, from, ids, n)) == 0 &&
-	    (err = xtrk_stages_copy(to, from, ids, n)) == 0 &&
+	    (err = xtrk_stages_copy(to, from, ids, n)) == 0 && (err = xtrk_audit_receive(to, chains, 1)) == 0 &&
 	    xtrk_index_add(to, ids, runs, n) < 0)
 		xtrk_error_clear(); /* the index is a cache */
 done:
+	json_decref(chains);
 	for (size_t i = 0; runs && i < n; i++)
 		json_decref(runs[i]);
 	free(runs);

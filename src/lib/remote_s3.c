@@ -36,8 +36,10 @@
 
 #include "fileutil.h"
 #include "gitsrc.h"
+#include "odb_pack.h"
 #include "remote_internal.h"
 #include "s3.h"
+#include "xtrk/audit.h"
 #include "xtrk/errors.h"
 #include "xtrk/fs.h"
 #include "xtrk/odb.h"
@@ -47,6 +49,9 @@
 #define MARKER_KEY "xtrk-remote.json"
 #define MAX_REF_BYTES 4096
 #define CAS_TRIES 200
+/* Small objects are staged in packs this large at most: each travels as one PUT, several at once (a pack of
+ * the multipart size or more would go up part by part, then wait on the server joining the parts). */
+#define PACK_SIZE (XTRK_S3_MULTIPART_MIN - 1)
 
 /* ---- configuration ---- */
 
@@ -565,6 +570,15 @@ static int stage_new(char **dir, xtrk_repo **store, xtrk_repo *repo, const char 
 	return xtrk_store_init(*dir);
 }
 
+/* A push's staging store, whose packs of small objects each go up as one PUT. */
+static int stage_open_push(xtrk_repo **store, const char *dir)
+{
+	int err = xtrk_store_open(store, dir);
+	if (err == 0)
+		odb_set_pack_size(xtrk_repo_odb(*store), PACK_SIZE);
+	return err;
+}
+
 static void stage_drop(char *dir, xtrk_repo *store)
 {
 	xtrk_repo_free(store);
@@ -633,12 +647,55 @@ static int64_t file_size(const char *path)
 
 /* ---- push ---- */
 
+struct pack_ids {
+	char *name;
+	xtrk_buf ids; /* the IDs of its objects, one after the other */
+};
+
 struct collect {
 	json_t *packs, *loose; /* the staging store's objects, as index entries */
 	struct files *fs;
 	const xtrk_oidset *has; /* what the remote holds already (a note copied again, say) */
 	int err;
+	struct pack_ids *pk;    /* each staged pack's IDs, gathered here and written into its entry once */
+	size_t npk;
 };
+
+static int pack_ids_add(struct collect *c, const char *name, const char *hex)
+{
+	size_t i = c->npk;
+	while (i && strcmp(c->pk[i - 1].name, name))
+		i--;
+	if (!i) {
+		struct pack_ids *q = realloc(c->pk, (c->npk + 1) * sizeof(*q));
+		if (!q)
+			return xtrk_error_oom();
+		c->pk = q;
+		if (!(q[c->npk].name = strdup(name)))
+			return xtrk_error_oom();
+		q[c->npk].ids = (xtrk_buf)XTRK_BUF_INIT;
+		i = ++c->npk;
+	}
+	return xtrk_buf_puts(&c->pk[i - 1].ids, hex) < 0 ? xtrk_error_oom() : 0;
+}
+
+/* Each pack entry's "objects", then the gathered IDs freed; `set` 0 only frees. */
+static int pack_ids_finish(struct collect *c, int set)
+{
+	int err = 0;
+	for (size_t i = 0; i < c->npk; i++) {
+		xtrk_buf *b = &c->pk[i].ids;
+		if (set && err == 0 && json_object_set_new(json_object_get(c->packs, c->pk[i].name), "objects",
+			json_stringn_nocheck(b->ptr, b->size)) < 0)
+			err = xtrk_error_oom();
+		free(c->pk[i].name);
+		xtrk_buf_dispose(b);
+	}
+	free(c->pk);
+	c->pk = NULL;
+	c->npk = 0;
+	return err;
+}
 
 static int collect_one(const xtrk_odb_entry *e, void *payload)
 {
@@ -688,13 +745,7 @@ static int collect_one(const xtrk_odb_entry *e, void *payload)
 		if ((err = files_add(c->fs, key.ptr, idx.ptr, (uint64_t)is)) < 0)
 			goto done;
 	}
-	{
-		xtrk_buf ids = XTRK_BUF_INIT;
-		xtrk_buf_printf(&ids, "%s%s", json_string_value(json_object_get(p, "objects")), hex);
-		if (xtrk_buf_oom(&ids) || json_object_set_new(p, "objects", json_string(ids.ptr)) < 0)
-			err = xtrk_error_oom();
-		xtrk_buf_dispose(&ids);
-	}
+	err = pack_ids_add(c, name.ptr, hex);
 done:
 	xtrk_buf_dispose(&name);
 	xtrk_buf_dispose(&key);
@@ -796,6 +847,27 @@ static int collect_refs(json_t *refs, const char *dir, const char *rel)
 	return err;
 }
 
+/* The audit chains of a push (xtrk/audit.h): each one the index lacks, or holds shorter. */
+static size_t merge_audit(json_t *into, json_t *add)
+{
+	json_t *dst = json_object_get(into, "audit"), *c, *have = NULL;
+	size_t changed = 0, i, j;
+	if (!json_array_size(add))
+		return 0;
+	if (!json_is_array(dst))
+		json_object_set_new(into, "audit", dst = json_array());
+	json_array_foreach(add, i, c) {
+		json_array_foreach(dst, j, have)
+			if (json_equal(json_object_get(have, "origin"), json_object_get(c, "origin")))
+				break;
+		if (j < json_array_size(dst) && json_array_size(json_object_get(have, "entries")) >=
+						       json_array_size(json_object_get(c, "entries")))
+			continue;
+		changed += (j < json_array_size(dst) ? json_array_set(dst, j, c) : json_array_append(dst, c)) == 0;
+	}
+	return changed;
+}
+
 /* Merge what this push adds into the remote's index; the number of entries that were new. */
 static size_t merge(json_t *into, json_t *add, size_t *runs_new)
 {
@@ -818,7 +890,7 @@ static size_t merge(json_t *into, json_t *add, size_t *runs_new)
 				(*runs_new)++;
 		}
 	}
-	return changed;
+	return changed + merge_audit(into, json_object_get(add, "audit"));
 }
 
 #define PUSH_RESTART 1
@@ -925,15 +997,23 @@ static int push_once(xtrk_sync_stats *out, xtrk_repo *repo, xtrk_s3 *s, const st
 		json_array_foreach(json_object_get(v, "commits"), i, c)
 			json_object_set_new(has.commits, json_string_value(c), json_true());
 	}
-	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = xtrk_store_open(&t, stage)) < 0)
+	if (err < 0 || (err = stage_new(&stage, &t, repo, "s3-push")) < 0 || (err = stage_open_push(&t, stage)) < 0)
 		goto done;
-	if ((err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0)
+	xtrk_odb_stage_chunks(xtrk_repo_odb(t), xtrk_repo_odb(repo), &has.objects); /* only the chunks the remote lacks */
+	/* The index's audit chains, in the staging store, are what this store's are vetted against. */
+	if ((json_object_get(idx, "audit") && (err = xtrk_audit_receive(t, json_object_get(idx, "audit"), 0)) < 0) ||
+	    (err = remote_sync_runs(out, repo, t, ids, n, 1, opts && opts->no_source, "this store", &has)) < 0 ||
+	    (err = xtrk_audit_chains(&v, t)) < 0 || json_object_set_new(add, "audit", v) < 0)
 		goto done;
 	/* What the staging store holds: the objects, the source packs and the refs the remote lacks. */
 	{
-		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0 };
-		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0)
+		struct collect c = { json_object_get(add, "packs"), json_object_get(add, "loose"), &fs, &has.objects, 0,
+			NULL, 0 };
+		if ((err = xtrk_odb_foreach(xtrk_repo_odb(t), collect_one, NULL, &c)) < 0 || (err = c.err) < 0 ||
+		    (err = pack_ids_finish(&c, 1)) < 0) {
+			pack_ids_finish(&c, 0);
 			goto done;
+		}
 	}
 	if ((err = collect_sources(json_object_get(add, "sources"), &fs, stage, has.carried)) < 0)
 		goto done;
@@ -1017,15 +1097,8 @@ struct gc_scan {
 	size_t n, alloc, kept_recent;
 };
 
-static int gc_seen(const char *key, uint64_t size, int64_t modified, void *payload)
+static int leftover_add(struct gc_scan *g, const char *key, uint64_t size, int64_t modified, int named)
 {
-	struct gc_scan *g = payload;
-	if (!file_key_ok(key) || file_key_named(g->idx, key) || json_object_get(json_object_get(g->idx, "deleting"), key))
-		return 0;
-	if (modified < 0 || modified >= g->cutoff) {
-		g->kept_recent++;
-		return 0;
-	}
 	if (g->n == g->alloc) {
 		size_t na = g->alloc ? 2 * g->alloc : 64;
 		struct leftover *nl = realloc(g->l, na * sizeof(*nl));
@@ -1037,9 +1110,21 @@ static int gc_seen(const char *key, uint64_t size, int64_t modified, void *paylo
 	if (!(g->l[g->n].key = strdup(key)))
 		return xtrk_error_oom();
 	g->l[g->n].size = size;
-	g->l[g->n].named = 0;
+	g->l[g->n].named = named;
 	g->l[g->n++].modified = modified;
 	return 0;
+}
+
+static int gc_seen(const char *key, uint64_t size, int64_t modified, void *payload)
+{
+	struct gc_scan *g = payload;
+	if (!file_key_ok(key) || file_key_named(g->idx, key) || json_object_get(json_object_get(g->idx, "deleting"), key))
+		return 0;
+	if (modified < 0 || modified >= g->cutoff) {
+		g->kept_recent++;
+		return 0;
+	}
+	return leftover_add(g, key, size, modified, 0);
 }
 
 struct gc_edit {
@@ -1105,6 +1190,70 @@ static int gc_delete_all(xtrk_s3 *s, struct gc_scan *g, xtrk_gc_result *out, con
 	return 0;
 }
 
+struct stale_uploads {
+	int64_t cutoff; /* server clock */
+	char **keys, **ids;
+	size_t n, alloc, kept_recent;
+};
+
+static int upload_seen(const char *key, const char *upload_id, int64_t initiated, void *payload)
+{
+	struct stale_uploads *u = payload;
+	if (!file_key_ok(key))
+		return 0;
+	if (initiated < 0 || initiated >= u->cutoff) {
+		u->kept_recent++;
+		return 0;
+	}
+	if (u->n == u->alloc) {
+		size_t na = u->alloc ? 2 * u->alloc : 16;
+		char **nk = realloc(u->keys, na * sizeof(*nk)), **ni;
+		if (!nk)
+			return xtrk_error_oom();
+		u->keys = nk;
+		if (!(ni = realloc(u->ids, na * sizeof(*ni))))
+			return xtrk_error_oom();
+		u->ids = ni;
+		u->alloc = na;
+	}
+	if (!(u->keys[u->n] = strdup(key)))
+		return xtrk_error_oom();
+	if (!(u->ids[u->n] = strdup(upload_id))) {
+		free(u->keys[u->n]);
+		return xtrk_error_oom();
+	}
+	u->n++;
+	return 0;
+}
+
+/* Multipart uploads a killed push began and never finished hold their parts on the server: aborted after the grace period. */
+static int abort_stale_uploads(xtrk_s3 *s, int64_t cutoff, xtrk_gc_result *out, const xtrk_gc_options *o)
+{
+	struct stale_uploads u = { cutoff, NULL, NULL, 0, 0, 0 };
+	xtrk_buf what = XTRK_BUF_INIT;
+	int err = xtrk_s3_list_uploads(s, "objects/", upload_seen, &u);
+	for (size_t i = 0; i < u.n; i++) {
+		if (err == 0 && !o->dry_run)
+			err = xtrk_s3_abort_upload(s, u.keys[i], u.ids[i]);
+		if (err == 0) {
+			xtrk_gc_item it = { XTRK_GC_TEMP, NULL, 0, 0 };
+			xtrk_buf_clear(&what);
+			xtrk_buf_printf(&what, "%s (an unfinished multipart upload)", u.keys[i]);
+			it.what = what.ptr ? what.ptr : u.keys[i];
+			out->temp_removed++;
+			if (o->removed)
+				o->removed(&it, o->payload);
+		}
+		free(u.keys[i]);
+		free(u.ids[i]);
+	}
+	out->kept_recent += u.kept_recent;
+	free(u.keys);
+	free(u.ids);
+	xtrk_buf_dispose(&what);
+	return err;
+}
+
 int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const char *url, const xtrk_gc_options *o)
 {
 	struct gc_scan g = { NULL, 0, NULL, 0, 0, 0 };
@@ -1130,25 +1279,9 @@ int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const c
 	json_object_foreach(json_object_get(idx, "refs"), k, v)
 		out->runs += !strncmp(k, "experiments/", 12);
 	/* An interrupted round first: its files go, then "deleting" is cleared. */
-	json_object_foreach(json_object_get(idx, "deleting"), k, v) {
-		if (g.n == g.alloc) {
-			size_t na = g.alloc ? 2 * g.alloc : 64;
-			struct leftover *nl = realloc(g.l, na * sizeof(*nl));
-			if (!nl) {
-				err = xtrk_error_oom();
-				goto done;
-			}
-			g.l = nl;
-			g.alloc = na;
-		}
-		if (!(g.l[g.n].key = strdup(k))) {
-			err = xtrk_error_oom();
+	json_object_foreach(json_object_get(idx, "deleting"), k, v)
+		if ((err = leftover_add(&g, k, 0, -1, file_key_named(idx, k))) < 0) /* never a file an entry names */
 			goto done;
-		}
-		g.l[g.n].size = 0;
-		g.l[g.n].named = file_key_named(idx, k); /* never a file an entry names */
-		g.l[g.n++].modified = -1;
-	}
 	if (g.n && !o->dry_run) {
 		if ((err = gc_delete_all(s, &g, out, o)) < 0 ||
 		    (err = index_update(s, &lk, &idx, &etag, &exists, gc_end, &e)) < 0)
@@ -1163,7 +1296,7 @@ int remote_s3_gc(xtrk_gc_result *out, xtrk_repo *repo, const char *name, const c
 	if ((err = xtrk_s3_list(s, "objects/", gc_seen, &g)) < 0 || (err = xtrk_s3_list(s, "source/", gc_seen, &g)) < 0)
 		goto done;
 	out->kept_recent = g.kept_recent;
-	if (!g.n)
+	if ((err = abort_stale_uploads(s, g.cutoff, out, o)) < 0 || !g.n)
 		goto done;
 	if (o->dry_run) {
 		err = gc_delete_all(s, &g, out, o);
@@ -1322,9 +1455,15 @@ int remote_s3_pull(xtrk_sync_stats *out, xtrk_repo *repo, const char *name, cons
 	/* From here on, as from a folder remote: every object re-hashed, every record and ref checked. */
 	if ((err = xtrk_store_open(&t, stage)) < 0)
 		goto done;
+	xtrk_odb_set_chunk_source(xtrk_repo_odb(t), xtrk_repo_odb(repo)); /* chunks this store had were not fetched */
 	xtrk_buf_printf(&where, "remote '%s'", name);
 	if (xtrk_buf_oom(&where)) {
 		err = xtrk_error_oom();
+		goto done;
+	}
+	/* The index's audit chains, checked in form on the way into the staging store, then as from a folder. */
+	if (json_object_get(idx, "audit") && (err = xtrk_audit_receive(t, json_object_get(idx, "audit"), 0)) < 0) {
+		err = xtrk_error_set(err, "%s: %s; nothing was pulled", where.ptr, xtrk_error_last());
 		goto done;
 	}
 	if ((err = remote_select_runs(&ids, &n, t, where.ptr, opts)) < 0 ||

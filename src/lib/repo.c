@@ -147,6 +147,24 @@ int xtrk_repo_discover(xtrk_buf *out, const char *start)
 		"not an xtrk workspace (or any parent folder): run 'xtrk init' first, or use -C DIR");
 }
 
+/* core.chunkThreshold (bytes, 0: off) and core.chunkSize (the average chunk): large files stored as chunks. */
+static int chunking_config(xtrk_repo *r, const char *path)
+{
+	int64_t threshold = (int64_t)XTRK_CHUNK_THRESHOLD_DEFAULT, avg = (int64_t)XTRK_CHUNK_AVG_DEFAULT;
+	int rc = git_config_get_int64(&threshold, r->cfg, "core.chunkThreshold");
+	if (rc != GIT_ENOTFOUND && rc < 0)
+		return xtrk_error_set(XTRK_EINVALID, "'%s': core.chunkThreshold is not a number of bytes", path);
+	rc = git_config_get_int64(&avg, r->cfg, "core.chunkSize");
+	if (rc != GIT_ENOTFOUND && rc < 0)
+		return xtrk_error_set(XTRK_EINVALID, "'%s': core.chunkSize is not a number of bytes", path);
+	git_error_clear();
+	if (threshold < 0 || avg <= 0 ||
+	    xtrk_odb_set_chunking(r->odb, (uint64_t)threshold, (size_t)avg) < 0)
+		return xtrk_error_set(XTRK_EINVALID, "'%s': core.chunkThreshold must be 0 or 1 MiB to 64 MiB, "
+			"core.chunkSize a power of two from 64 KiB to 16 MiB", path);
+	return 0;
+}
+
 /* The store's parts, once r->dir is known: its objects, and its config (optional for a bare store). */
 static int open_store_parts(xtrk_repo *r, int config_required)
 {
@@ -174,6 +192,8 @@ static int open_store_parts(xtrk_repo *r, int config_required)
 		git_config_entry_free(e);
 		git_error_clear();
 	}
+	if (err == 0 && r->cfg)
+		err = chunking_config(r, p.ptr);
 done:
 	xtrk_buf_dispose(&p);
 	return err;

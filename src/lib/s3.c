@@ -17,7 +17,6 @@
 #define S3_PARALLEL 8
 #define S3_TRIES 8
 #define S3_PART_SIZE (8u << 20)
-#define S3_MULTIPART_MIN (16u << 20)
 #define S3_MAX_BODY (512u << 20) /* a response read into memory (the index, a reply) */
 
 struct xtrk_s3 {
@@ -37,12 +36,14 @@ struct req {
 	const char *key; /* for messages */
 	const char *if_match;
 	int if_none_match;
-	/* the body: memory, or a slice of a file */
+	/* the body: memory, or a slice of a file (in_path: one opened when the request starts, closed when it ends) */
 	const unsigned char *body;
 	size_t body_len;
 	int in_fd;
+	const char *in_path;
 	uint64_t in_off, in_len, pos;
-	/* the response body: a buffer, or a file */
+	/* the response body: a buffer, or a file (out_path: created when the request starts, made durable and
+	 * closed when it ends), so a batch holds a descriptor only for each request in flight */
 	xtrk_buf *out;
 	int out_fd;
 	const char *out_path;
@@ -446,6 +447,11 @@ static int req_start(xtrk_s3 *s, struct req *r)
 	xtrk_buf_clear(&r->err);
 	if (r->out)
 		xtrk_buf_clear(r->out);
+	if (r->in_path && r->in_fd < 0 && (r->in_fd = open(r->in_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return xtrk_error_errno("cannot read '%s'", r->in_path);
+	if (r->out_path && r->out_fd < 0 &&
+	    (r->out_fd = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+		return xtrk_error_errno("cannot create '%s'", r->out_path);
 	if (r->out_fd >= 0 && (ftruncate(r->out_fd, 0) < 0 || lseek(r->out_fd, 0, SEEK_SET) < 0))
 		return xtrk_error_errno("cannot write '%s'", r->out_path);
 	if (!(r->easy = e = curl_easy_init()))
@@ -527,6 +533,21 @@ static int transient(const struct req *r)
 	}
 }
 
+/* A request's own files, once it has its outcome: what it received made durable, both closed. */
+static void req_finish(struct req *r)
+{
+	if (r->out_path && r->out_fd >= 0) {
+		if (!r->write_failed && r->cc == CURLE_OK && r->status == 200 && fsync(r->out_fd) < 0)
+			r->write_failed = errno ? errno : EIO;
+		close(r->out_fd);
+		r->out_fd = -1;
+	}
+	if (r->in_path && r->in_fd >= 0) {
+		close(r->in_fd);
+		r->in_fd = -1;
+	}
+}
+
 /*
  * Run requests, up to S3_PARALLEL at once, each retried with exponential
  * backoff while its failure is transient.  Returns < 0 only when the
@@ -581,6 +602,7 @@ static int run_batch(xtrk_s3 *s, struct req **rs, size_t n)
 				continue;
 			}
 			r->done = 1;
+			req_finish(r);
 			left--;
 			if (r->date > 0) {
 				s->date = r->date;
@@ -591,10 +613,11 @@ static int run_batch(xtrk_s3 *s, struct req **rs, size_t n)
 			curl_multi_poll(m, NULL, 0, 20, NULL);
 	}
 done:
-	for (size_t i = 0; i < n; i++)
-		if (rs[i]->easy) {
+	for (size_t i = 0; i < n; i++) {
+		if (rs[i]->easy)
 			curl_multi_remove_handle(m, rs[i]->easy);
-		}
+		req_finish(rs[i]);
+	}
 	curl_multi_cleanup(m);
 	return err;
 }
@@ -742,6 +765,22 @@ static int query_put(xtrk_buf *q, const char *v)
 	return 0;
 }
 
+/* GET one page of a listing at the URL in `q` (consumed) into `body`. */
+static int list_page(xtrk_s3 *s, xtrk_buf *q, const char *sub, xtrk_buf *body, const char *what)
+{
+	struct req r;
+	int err;
+	if (xtrk_buf_oom(q))
+		return xtrk_error_oom();
+	req_init(&r, M_GET, sub);
+	r.out = body;
+	r.url = xtrk_buf_detach(q);
+	if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
+		err = req_error(s, &r, what);
+	req_dispose(&r);
+	return err;
+}
+
 int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 {
 	xtrk_buf full = XTRK_BUF_INIT, q = XTRK_BUF_INIT, body = XTRK_BUF_INIT, after = XTRK_BUF_INIT;
@@ -754,7 +793,6 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 	strip = strlen(s->prefix) + (*s->prefix ? 1 : 0);
 	/* A page at a time, each from after the last key seen (no continuation tokens to carry). */
 	while (more && err == 0) {
-		struct req r;
 		const char *c;
 		xtrk_buf_clear(&q);
 		/* the bucket itself: its URL without the trailing '/' */
@@ -765,17 +803,7 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 				xtrk_s3_where(s, sub));
 			break;
 		}
-		if (xtrk_buf_oom(&q)) {
-			err = xtrk_error_oom();
-			break;
-		}
-		req_init(&r, M_GET, sub);
-		r.out = &body;
-		r.url = xtrk_buf_detach(&q);
-		if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
-			err = req_error(s, &r, "LIST");
-		req_dispose(&r);
-		if (err < 0)
+		if ((err = list_page(s, &q, sub, &body, "LIST")) < 0)
 			break;
 		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
 		c = body.ptr ? body.ptr : "";
@@ -815,6 +843,110 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 	xtrk_buf_dispose(&q);
 	xtrk_buf_dispose(&body);
 	xtrk_buf_dispose(&after);
+	return err;
+}
+
+int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void *payload)
+{
+	xtrk_buf full = XTRK_BUF_INIT, q = XTRK_BUF_INIT, body = XTRK_BUF_INIT;
+	char *key_marker = NULL, *id_marker = NULL;
+	size_t strip = strlen(s->prefix) + (*s->prefix ? 1 : 0);
+	int err = 0, more = 1;
+
+	xtrk_buf_printf(&full, "%s%s%s", s->prefix, *s->prefix ? "/" : "", sub);
+	if (xtrk_buf_oom(&full))
+		return xtrk_error_oom();
+	while (more && err == 0) {
+		const char *c;
+		char *km = NULL, *im = NULL;
+		xtrk_buf_clear(&q);
+		/* the query's names in the order the signature sorts them */
+		xtrk_buf_printf(&q, "%.*s?", (int)strlen(s->base) - 1, s->base);
+		if (key_marker && (!(km = curl_easy_escape(NULL, key_marker, 0)) || !(im = curl_easy_escape(NULL, id_marker, 0)))) {
+			curl_free(km);
+			err = xtrk_error_oom();
+			break;
+		}
+		if (km)
+			xtrk_buf_printf(&q, "key-marker=%s&", km);
+		xtrk_buf_puts(&q, "prefix=");
+		if (query_put(&q, full.ptr) < 0) {
+			curl_free(km);
+			curl_free(im);
+			err = xtrk_error_set(XTRK_EINVALID, "cannot list the uploads of %s", xtrk_s3_where(s, sub));
+			break;
+		}
+		if (im)
+			xtrk_buf_printf(&q, "&upload-id-marker=%s", im);
+		xtrk_buf_puts(&q, "&uploads=");
+		curl_free(km);
+		curl_free(im);
+		if ((err = list_page(s, &q, sub, &body, "LIST (multipart uploads)")) < 0)
+			break;
+		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
+		c = body.ptr ? body.ptr : "";
+		free(key_marker);
+		free(id_marker);
+		key_marker = id_marker = NULL;
+		while (err == 0 && (c = strstr(c, "<Upload>"))) {
+			const char *end = strstr(c, "</Upload>");
+			char *item, *key = NULL, *id = NULL, *at = NULL;
+			if (!end)
+				break;
+			if (!(item = strndup(c, (size_t)(end - c))))
+				err = xtrk_error_oom();
+			if (item) {
+				key = xml_value(item, "Key");
+				id = xml_value(item, "UploadId");
+				at = xml_value(item, "Initiated");
+			}
+			if (err == 0 && key && id && *id && !strchr(id, '&') && !strncmp(key, full.ptr, full.size) &&
+			    strlen(key) > strip && !strchr(key, '&')) {
+				err = fn(key + strip, id, iso_time(at), payload);
+			}
+			if (key && id) {
+				free(key_marker);
+				free(id_marker);
+				key_marker = key;
+				id_marker = id;
+				key = id = NULL;
+			}
+			free(item);
+			free(key);
+			free(id);
+			free(at);
+			c = end;
+		}
+		if (more && !key_marker)
+			more = 0;
+		xtrk_buf_clear(&body);
+	}
+	free(key_marker);
+	free(id_marker);
+	xtrk_buf_dispose(&full);
+	xtrk_buf_dispose(&q);
+	xtrk_buf_dispose(&body);
+	return err;
+}
+
+int xtrk_s3_abort_upload(xtrk_s3 *s, const char *key, const char *upload_id)
+{
+	struct req r;
+	xtrk_buf q = XTRK_BUF_INIT;
+	char *esc = curl_easy_escape(NULL, upload_id, 0);
+	int err;
+	req_init(&r, M_DELETE, key);
+	if (esc)
+		xtrk_buf_printf(&q, "uploadId=%s", esc);
+	curl_free(esc);
+	if (!esc || xtrk_buf_oom(&q) || !(r.url = make_url(s, key, q.ptr))) {
+		xtrk_buf_dispose(&q);
+		return xtrk_error_oom();
+	}
+	if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || (r.status / 100 != 2 && r.status != 404)))
+		err = req_error(s, &r, "DELETE (an unfinished multipart upload)");
+	req_dispose(&r);
+	xtrk_buf_dispose(&q);
 	return err;
 }
 
@@ -950,24 +1082,25 @@ int xtrk_s3_put_files(xtrk_s3 *s, xtrk_s3_file *files, size_t n, uint64_t *sent)
 		req_init(&rs[i], M_PUT, files[i].key);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		struct stat st;
-		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
+		if (stat(files[i].path, &st) < 0) {
 			err = xtrk_error_errno("cannot read '%s'", files[i].path);
-			if (fd >= 0)
-				close(fd);
 			break;
 		}
 		files[i].size = (uint64_t)st.st_size;
-		if (files[i].size >= S3_MULTIPART_MIN) {
+		if (files[i].size >= XTRK_S3_MULTIPART_MIN) {
 			/* Large: asked for first, so a rerun after an interruption sends it only when missing. */
-			if ((err = xtrk_s3_exists(s, files[i].key)) == 0)
-				err = put_multipart(s, files[i].key, fd, files[i].size, sent, 1);
-			else if (err > 0)
+			int fd;
+			if ((err = xtrk_s3_exists(s, files[i].key)) > 0) {
 				err = 0;
-			close(fd);
+			} else if (err == 0 && (fd = open(files[i].path, O_RDONLY | O_CLOEXEC)) < 0) {
+				err = xtrk_error_errno("cannot read '%s'", files[i].path);
+			} else if (err == 0) {
+				err = put_multipart(s, files[i].key, fd, files[i].size, sent, 1);
+				close(fd);
+			}
 			continue;
 		}
-		rs[i].in_fd = fd;
+		rs[i].in_path = files[i].path;
 		rs[i].in_len = files[i].size;
 		rs[i].if_none_match = 1;
 		if (!(rs[i].url = make_url(s, files[i].key, NULL)))
@@ -1012,9 +1145,7 @@ int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t 
 		req_init(&rs[i], M_GET, files[i].key);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		rs[i].out_path = files[i].path;
-		if ((rs[i].out_fd = open(files[i].path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
-			err = xtrk_error_errno("cannot create '%s'", files[i].path);
-		else if (!(rs[i].url = make_url(s, files[i].key, NULL)))
+		if (!(rs[i].url = make_url(s, files[i].key, NULL)))
 			err = xtrk_error_oom();
 		ptrs[i] = &rs[i];
 	}
@@ -1028,8 +1159,6 @@ int xtrk_s3_get_files(xtrk_s3 *s, const xtrk_s3_file *files, size_t n, uint64_t 
 			err = xtrk_error_set(XTRK_ECORRUPT, "%s holds %llu bytes where its index says %llu",
 				xtrk_s3_where(s, files[i].key), (unsigned long long)r->received,
 				(unsigned long long)files[i].size);
-		else if (fsync(r->out_fd) < 0)
-			err = xtrk_error_errno("cannot write '%s'", files[i].path);
 		else
 			*received += r->received;
 	}
@@ -1057,7 +1186,7 @@ int xtrk_s3_put_file(xtrk_s3 *s, const char *key, const char *path, uint64_t *se
 			close(fd);
 		return err;
 	}
-	if ((uint64_t)st.st_size >= S3_MULTIPART_MIN) {
+	if ((uint64_t)st.st_size >= XTRK_S3_MULTIPART_MIN) {
 		err = put_multipart(s, key, fd, (uint64_t)st.st_size, sent, 0);
 		close(fd);
 		return err;

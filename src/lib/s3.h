@@ -20,6 +20,9 @@
 
 typedef struct xtrk_s3 xtrk_s3;
 
+/** Files this large or larger travel as multipart uploads; smaller ones as one PUT each. */
+#define XTRK_S3_MULTIPART_MIN (16u << 20)
+
 /** Parse "s3://BUCKET[/PREFIX]" (strict: DNS-style bucket, prefix of [A-Za-z0-9._/-]); XTRK_EINVALID otherwise. */
 int xtrk_s3_url_check(const char *url);
 
@@ -56,6 +59,15 @@ typedef int (*xtrk_s3_list_fn)(const char *key, uint64_t size, int64_t modified,
  * maintenance (gc, locks): what a remote holds is learned from its index.
  */
 int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload);
+
+/** One unfinished multipart upload: its key relative to the prefix, its ID, when it began (server clock; -1 unknown). */
+typedef int (*xtrk_s3_upload_fn)(const char *key, const char *upload_id, int64_t initiated, void *payload);
+
+/** The unfinished multipart uploads under `sub`, all pages. */
+int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void *payload);
+
+/** Abort one (absent is fine): its parts are freed on the server. */
+int xtrk_s3_abort_upload(xtrk_s3 *s, const char *key, const char *upload_id);
 
 /** The server's clock now: the Date of its last answer, advanced by ours since (ours when none came yet). */
 int64_t xtrk_s3_server_now(xtrk_s3 *s);

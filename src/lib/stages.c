@@ -518,31 +518,6 @@ static int member_of(const char *members, const char *who)
 	return 0;
 }
 
-/* 1 when `run` matches `expr`, 0 when not. */
-static int run_matches(xtrk_repo *repo, const xtrk_oid *run, const char *expr, const char *stage)
-{
-	xtrk_query *q = NULL;
-	xtrk_index *ix = NULL;
-	size_t col;
-	int rc = 0;
-	if (xtrk_query_parse(&q, expr, &col) < 0) {
-		rc = xtrk_error_set(XTRK_EINVALID, "stage.%s.require in .xtrk/config: %s", stage, xtrk_error_last());
-		goto done;
-	}
-	if ((rc = xtrk_index_open(&ix, repo, NULL)) < 0 || (rc = xtrk_query_bind(q, ix)) < 0)
-		goto done;
-	for (size_t i = 0; i < xtrk_index_count(ix); i++)
-		if (!xtrk_oid_cmp(xtrk_index_run(ix, i), run)) {
-			rc = xtrk_query_match(q, ix, i);
-			goto done;
-		}
-	rc = 0;
-done:
-	xtrk_query_free(q);
-	xtrk_index_free(ix);
-	return rc;
-}
-
 int xtrk_stage_policy_check(xtrk_repo *repo, const xtrk_oid *run, const char *stage)
 {
 	xtrk_buf need = XTRK_BUF_INIT, role = XTRK_BUF_INIT, members = XTRK_BUF_INIT, require = XTRK_BUF_INIT,
@@ -627,7 +602,10 @@ int xtrk_stage_policy_check(xtrk_repo *repo, const xtrk_oid *run, const char *st
 		}
 	}
 	if (require.size) {
-		int m = run_matches(repo, run, require.ptr, stage);
+		char what[XTRK_STAGE_MAX_NAME + 32];
+		int m;
+		snprintf(what, sizeof(what), "stage.%s.require in .xtrk/config", stage);
+		m = xtrk_query_run_matches(repo, run, require.ptr, what);
 		if (m < 0) {
 			err = m;
 			goto done;

@@ -122,6 +122,7 @@ check "four people pushing runs of one experiment at the same time all arrive" '
 '
 check "a push killed midway names nothing; run again, it sends only what is missing" '
 	mkdir big && cd big && new_ws
+	git config -f .xtrk/config core.chunkThreshold 0 # two large objects, each sent alone (not chunks in one pack)
 	head -c 20000000 /dev/urandom > m1.bin && head -c 20000000 /dev/urandom > m2.bin
 	b=$(xtrk commit-run -e big --model m1.bin --model m2.bin)
 	xtrk remote add team s3://team-bucket/lab/runs --endpoint "$S3_URL" 2>/dev/null
@@ -144,6 +145,7 @@ check "a push killed midway names nothing; run again, it sends only what is miss
 '
 check "a large model travels as a streamed multipart upload in bounded memory, both ways" '
 	mkdir huge && cd huge && new_ws
+	git config -f .xtrk/config core.chunkThreshold 0 # stored whole: one object, in parts
 	head -c 120000000 /dev/urandom > big.bin # stored as it is: random bytes do not compress
 	h=$(xtrk commit-run -e huge --model big.bin)
 	xtrk remote add team s3://team-bucket/lab/runs --endpoint "$S3_URL" 2>/dev/null
@@ -156,6 +158,34 @@ check "a large model travels as a streamed multipart upload in bounded memory, b
 	/usr/bin/time -f %M -o rss "$XTRK_BIN" pull team huge 2>/dev/null
 	[ "$(cat rss)" -lt 65536 ] || { echo "pull peak RSS $(cat rss) KiB"; exit 1; }
 	xtrk checkout $h -C out --no-source 2>/dev/null && cmp out/big.bin ../huge/big.bin
+'
+check "small objects beyond the multipart size travel as several packs below it, each one PUT, never in parts" '
+	mkdir many && cd many && new_ws
+	mkdir d && i=0; while [ $i -lt 48 ]; do head -c 500000 /dev/urandom > d/f$i; i=$((i+1)); done # 24 MB packed
+	p=$(xtrk commit-run -e many -d d)
+	xtrk remote add team s3://team-bucket/lab/many --endpoint "$S3_URL" 2>/dev/null
+	n0=$(grep -c "uploadId=" ../moto.log || true)
+	xtrk push team 2>/dev/null
+	expect_eq "$(grep -c "uploadId=" ../moto.log || true)" "$n0"
+	s3obj list lab/many/objects/ > keys
+	[ "$(grep -c "^lab/many/objects/pack/pack-[0-9a-f]*\.pack " keys)" -ge 2 ] || { cat keys; exit 1; }
+	awk "\$2 >= 16777216 { print; bad = 1 } END { exit bad }" keys
+	expect_eq "$(grep -c "^lab/many/objects/[0-9a-f]* " keys)" 0
+	mkdir ../gina && cd ../gina && new_ws && xtrk remote add team s3://team-bucket/lab/many --endpoint "$S3_URL" 2>/dev/null
+	xtrk pull team 2>/dev/null && xtrk fsck --read-data
+	xtrk checkout $p -C out --no-source 2>/dev/null && diff -r out/d ../many/d
+'
+check "push and pull of more objects than the process may hold files open, one request each" '
+	mkdir fds && cd fds && new_ws
+	mkdir d && i=0; while [ $i -lt 80 ]; do head -c 600000 /dev/urandom > d/f$i; i=$((i+1)); done # loose objects
+	f=$(xtrk commit-run -e fds -d d)
+	xtrk remote add team s3://team-bucket/lab/fds --endpoint "$S3_URL" 2>/dev/null
+	(ulimit -n 48 && "$XTRK_BIN" push team 2>err) || { cat err; exit 1; }
+	s3obj list lab/fds/objects/ > keys
+	expect_eq "$(grep -c "^lab/fds/objects/[0-9a-f]* " keys)" 80
+	mkdir ../hank && cd ../hank && new_ws && xtrk remote add team s3://team-bucket/lab/fds --endpoint "$S3_URL" 2>/dev/null
+	(ulimit -n 48 && "$XTRK_BIN" pull team 2>err) || { cat err; exit 1; }
+	xtrk fsck --read-data && xtrk checkout $f -C out --no-source 2>/dev/null && diff -r out/d ../fds/d
 '
 check "bundle create -o s3://... uploads a bundle, bundle import s3://... takes it, through a remote on that bucket" '
 	xtrk -C alice bundle create -o s3://team-bucket/bundles/mnist.tar.gz --with-source -e mnist 2>err

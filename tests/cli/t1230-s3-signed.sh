@@ -8,6 +8,7 @@ S3_SIGNED=1
 . "$XTRK_TEST_SRCDIR/tests/helpers/s3env.sh"
 
 mkdir alice && cd alice && new_ws
+git config -f .xtrk/config core.chunkThreshold 0 # large files stored whole, so that they go up in parts
 head -c 20000000 /dev/urandom > model.bin # large enough for a multipart upload
 mkdir data && i=0; while [ $i -lt 5 ]; do head -c 3000 /dev/urandom > data/f$i; i=$((i+1)); done
 run=$(xtrk commit-run -e signed -d data --model model.bin)

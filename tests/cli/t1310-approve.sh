@@ -5,19 +5,9 @@
 # approvals refused by bundle import and pull with nothing changed.
 . "$(dirname "$0")/lib.sh"
 
-command -v ssh-keygen >/dev/null 2>&1 || skip_all "ssh-keygen is not installed"
-
 # Four people, each with a git identity and an ed25519 key; alice and bob and carol are allowed signers.
-for who in alice bob carol dave; do
-	mkdir -p "$TRASH/$who"
-	ssh-keygen -q -t ed25519 -N "" -C "$who" -f "$TRASH/$who/key"
-	git config -f "$TRASH/$who/.gitconfig" user.name "$who"
-	git config -f "$TRASH/$who/.gitconfig" user.email "$who@example.org"
-	git config -f "$TRASH/$who/.gitconfig" user.signingkey "$TRASH/$who/key"
-done
-# as WHO CMD...: run CMD as that person.
-as() { who=$1; shift; HOME=$TRASH/$who GIT_CONFIG_GLOBAL=$TRASH/$who/.gitconfig "$@"; }
-signers() { for who in "$@"; do echo "$who@example.org $(cat "$TRASH/$who/key.pub")"; done; }
+. "$XTRK_TEST_SRCDIR/tests/helpers/signers.sh"
+people alice bob carol dave
 
 mkdir ws && cd ws
 new_ws

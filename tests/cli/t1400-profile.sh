@@ -25,6 +25,28 @@ with open("test.csv", "w") as f:
     f.write("id,x,cat\n" + "\n".join(test) + "\n")
 EOF
 
+cat > "$TRASH/npy_expect.py" <<'EOF'
+import json, math, sys
+expect = json.load(open(sys.argv[1]))
+got = {d["name"]: d["profile"] for d in json.load(open(sys.argv[2]))["datasets"]}
+assert set(got) == set(expect), sorted(set(expect) ^ set(got))
+for name, e in expect.items():
+    p = got[name]
+    assert p["kind"] == "npy", name
+    assert p["rows"] == e["rows"], (name, p["rows"])
+    if "columns_total" in e:
+        assert p["columns_total"] == e["columns_total"], (name, p["columns_total"])
+    if "ncolumns" in e:
+        assert len(p["columns"]) == e["ncolumns"], (name, len(p["columns"]))
+    assert ("fingerprints" in p) == e.get("fingerprints", True), name
+    for i, ec in enumerate(e.get("columns", [])):
+        c = p["columns"][i]
+        for k, v in ec.items():
+            ok = c.get(k) == v if isinstance(v, str) else math.isclose(c.get(k, math.nan), v, abs_tol=1e-9)
+            assert ok, (name, i, k, c.get(k), v)
+print(len(expect), "files as expected")
+EOF
+
 check 'commit-run profiles .csv datasets and names each profile in the record' '
 	id=$(xtrk commit-run -d train=train.csv -d test=test.csv)
 	echo $id > "$TRASH/run1"
@@ -150,6 +172,48 @@ check 'memory stays bounded: 200 MB of CSV profiled in under 64 MiB' '
 	echo "peak $kb KiB"
 	[ "$kb" -lt 65536 ]
 	expect_eq "$(json_get datasets.0.profile.rows < "$TRASH/big.json")" 6200000
+'
+check '.npy: every numeric dtype in both byte orders, NaN missing, 2-D by column, Fortran order' '
+	python3 "$XTRK_TEST_SRCDIR/tests/helpers/mknpy.py" good npy
+	xtrk profile --json npy/*.npy > npy.json 2>err
+	python3 "$TRASH/npy_expect.py" npy/expect.json npy.json
+	grep "f2d.npy: header: Fortran order: the columns are profiled, the rows not fingerprinted" err >/dev/null
+	[ $(grep -c "warning" err) -eq 1 ]
+	xtrk profile npy/c2d.npy | grep "5 rows, 3 columns, 0 missing values" >/dev/null
+'
+check '.npy: hostile headers refused, each with a warning naming its problem, the run still recorded' '
+	python3 "$XTRK_TEST_SRCDIR/tests/helpers/mknpy.py" hostile bad
+	n=0
+	for f in bad/*.npy; do
+		want=$(python3 -c "import json,sys; print(json.load(open(\"bad/expect.json\"))[sys.argv[1]])" ${f#bad/})
+		xtrk profile --json $f > out.json 2>err || { cat err; false; }
+		grep -F "${f}: header: " err | grep -F "$want" >/dev/null || { echo "$f: want: $want"; cat err; false; }
+		expect_eq "$(json_get datasets.0.profile.complete < out.json)" false
+		expect_eq "$(json_get datasets.0.profile.columns < out.json)" "[]"
+		! grep -i "sanitizer\|runtime error" err
+		n=$((n + 1))
+	done
+	[ $n -eq 31 ]
+	id=$(xtrk commit-run $(for f in bad/*.npy; do printf -- "-d %s " $f; done) 2>err)
+	expect_eq "$(xtrk show --json $id | json_get status)" succeeded
+	grep "negative.npy: header: the shape has a negative size; not profiled" err >/dev/null
+	xtrk show $id | grep "problem" >/dev/null
+	xtrk fsck
+'
+check '.npy: rows shared by training and evaluation arrays are leakage, counted exactly' '
+	python3 "$XTRK_TEST_SRCDIR/tests/helpers/mknpy.py" leak leak
+	id=$(xtrk commit-run -d train=leak/train.npy -d test=leak/test.npy)
+	j=$(xtrk profile --json $id)
+	expect_eq "$(echo "$j" | json_get leakage.0.shared)" 7
+	expect_eq "$(echo "$j" | json_get leakage.0.exact)" true
+	expect_eq "$(echo "$j" | json_get datasets.1.profile.dtype)" ">f4"
+	expect_eq "$(echo "$j" | json_get datasets.1.profile.shape)" "[57, 3]"
+	# the examples: row k of test (line 51 + k) is row 13 k of train
+	el=$(echo "$j" | json_get leakage.0.examples.0.eval_line)
+	tl=$(echo "$j" | json_get leakage.0.examples.0.train_line)
+	[ $el -ge 51 ] && [ $el -le 57 ] && [ $((tl - 1)) -eq $(( (el - 51) * 13 )) ]
+	expect_exit 3 xtrk drift leak/train.npy leak/test.npy
+	xtrk drift leak/train.npy leak/train.npy
 '
 check 'exit codes: usage 2, a file that is no table 2, an unknown run 1' '
 	expect_exit 2 xtrk profile

@@ -295,3 +295,122 @@ Test(odb, one_transaction_from_many_threads)
 	cr_assert_eq(xtrk_odb_foreach(odb, count_cb, NULL, &count), 0);
 	cr_assert_eq(count, 1200, "overlapping writes are stored once each");
 }
+
+/* Cut a buffer into chunks; the boundaries' offsets go into `cuts`. */
+static size_t cdc_cuts(const xtrk_cdc *c, const unsigned char *p, size_t n, size_t *cuts, size_t max)
+{
+	size_t off = 0, k = 0;
+	while (off < n && k < max) {
+		size_t len = xtrk_cdc_cut(c, p + off, n - off);
+		cr_assert(len > 0 && len <= c->max);
+		cr_assert(len >= c->min || off + len == n, "a chunk shorter than the minimum before the end");
+		off += len;
+		cuts[k++] = off;
+	}
+	return k;
+}
+
+Test(odb, chunk_boundaries_survive_an_insertion)
+{
+	xtrk_cdc c;
+	size_t n = (size_t)64 << 20, a[512], b[512], na, nb, shared = 0;
+	unsigned char *p = (unsigned char *)random_bytes(n + 100, 42), *q = malloc(n + 100);
+
+	cr_assert_eq(xtrk_cdc_init(&c, (size_t)1 << 20), 0);
+	cr_assert_eq(c.min, (size_t)256 << 10);
+	cr_assert_eq(c.max, (size_t)4 << 20);
+	cr_assert_lt(xtrk_cdc_init(&c, 3 << 20), 0, "an average that is not a power of two");
+	cr_assert_eq(xtrk_cdc_init(&c, (size_t)1 << 20), 0);
+	/* The same bytes, 100 inserted a third of the way in. */
+	memcpy(q, p, n / 3);
+	memset(q + n / 3, 0x5a, 100);
+	memcpy(q + n / 3 + 100, p + n / 3, n - n / 3);
+	na = cdc_cuts(&c, p, n, a, 512);
+	nb = cdc_cuts(&c, q, n + 100, b, 512);
+	/* About 64 chunks of 1 MiB on average. */
+	cr_assert(na > 32 && na < 128, "%zu chunks", na);
+	cr_assert_eq(a[na - 1], n);
+	/* Cuts before the insertion are the same; after it, the same shifted by 100. */
+	for (size_t i = 0, j = 0; i < na && j < nb;) {
+		size_t bj = b[j] > n / 3 ? b[j] - 100 : b[j];
+		if (a[i] == bj) {
+			shared++;
+			i++;
+			j++;
+		} else if (a[i] < bj) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	cr_assert(shared + 2 >= na, "only %zu of %zu boundaries shared", shared, na);
+	free(p);
+	free(q);
+}
+
+static int count_chunk(const xtrk_oid *chunk, uint64_t size, void *payload)
+{
+	(void)chunk;
+	cr_assert(size > 0);
+	++*(size_t *)payload;
+	return 0;
+}
+
+/* Write a file through the streaming writer, in pieces that do not fall on chunk boundaries. */
+static void write_big(xtrk_oid *id, const char *p, size_t n)
+{
+	xtrk_txn *t;
+	xtrk_txn_writer *w;
+	cr_assert_eq(xtrk_txn_new(&t, odb), 0);
+	cr_assert_eq(xtrk_txn_writer_open(&w, t, XTRK_OBJ_BLOB, "big"), 0);
+	for (size_t off = 0; off < n; off += 1000003)
+		cr_assert_eq(xtrk_txn_writer_write(w, p + off, n - off < 1000003 ? n - off : 1000003), 0);
+	cr_assert_eq(xtrk_txn_writer_finish(id, w, NULL), 0, "%s", xtrk_error_last());
+	xtrk_txn_writer_free(w);
+	cr_assert_eq(xtrk_txn_commit(t), 0, "%s", xtrk_error_last());
+	xtrk_txn_free(t);
+}
+
+static long long dir_bytes(const char *dir)
+{
+	char cmd[512];
+	long long n = -1;
+	FILE *f;
+	snprintf(cmd, sizeof(cmd), "du -sb %s", dir);
+	cr_assert_not_null(f = popen(cmd, "r"));
+	cr_assert_eq(fscanf(f, "%lld", &n), 1);
+	pclose(f);
+	return n;
+}
+
+Test(odb, large_file_is_chunked_and_a_new_version_adds_little)
+{
+	xtrk_oid id1, id2, whole;
+	size_t n = (size_t)24 << 20, nchunks = 0;
+	char *p = random_bytes(n, 7);
+	xtrk_buf b = XTRK_BUF_INIT;
+	uint64_t size;
+	xtrk_otype type;
+	long long before;
+
+	cr_assert_eq(xtrk_odb_set_chunking(odb, (uint64_t)8 << 20, (size_t)1 << 20), 0);
+	write_big(&id1, p, n);
+	xtrk_oid_hash(&whole, p, n);
+	cr_assert_eq(xtrk_oid_cmp(&id1, &whole), 0, "the file's ID is the hash of all its bytes");
+	cr_assert_eq(xtrk_odb_stat(&size, &type, odb, &id1), 0);
+	cr_assert_eq(size, n);
+	cr_assert_eq(type, XTRK_OBJ_BLOB);
+	cr_assert_eq(xtrk_odb_read(&b, NULL, odb, &id1, XTRK_OBJ_BLOB), 0, "%s", xtrk_error_last());
+	cr_assert(b.size == n && !memcmp(b.ptr, p, n));
+	cr_assert_eq(xtrk_odb_chunks_foreach(odb, &id1, count_chunk, &nchunks), 0);
+	cr_assert(nchunks > 12 && nchunks < 48, "%zu chunks", nchunks);
+	/* A second version, 1000 bytes changed in the middle: a chunk or two more, not the file again. */
+	memset(p + n / 2, 0, 1000);
+	before = dir_bytes("objects");
+	write_big(&id2, p, n);
+	cr_assert_lt(dir_bytes("objects") - before, 10 << 20);
+	cr_assert_eq(xtrk_odb_read(&b, NULL, odb, &id2, XTRK_OBJ_BLOB), 0, "%s", xtrk_error_last());
+	cr_assert(b.size == n && !memcmp(b.ptr, p, n));
+	xtrk_buf_dispose(&b);
+	free(p);
+}

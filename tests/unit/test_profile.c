@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "helpers.h"
+#include "xtrk/buf.h"
 #include "xtrk/errors.h"
 #include "xtrk/profile.h"
 
@@ -177,4 +178,219 @@ Test(profile, leakage_is_counted_exactly, .init = (void (*)(void))tmpdir_enter, 
 	json_decref(all);
 	cr_assert(xtrk_leakage_name_match("test*, eval*,val*", "eval_set"));
 	cr_assert(!xtrk_leakage_name_match("test*,eval*", "training"));
+}
+
+/* A .npy file of `descr` and `shape` whose data is `data` (header version 1.0, padded as numpy pads). */
+static json_t *profile_npy(const char *name, const char *descr, const char *shape, const void *data, size_t len)
+{
+	char h[200], file[400];
+	int n = snprintf(h, sizeof(h), "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+	size_t hl = (size_t)n + 1;
+	json_t *p = NULL;
+	while ((10 + hl) % 64)
+		hl++;
+	memcpy(file, "\x93NUMPY\x01\x00", 8);
+	file[8] = (char)(hl & 0xff);
+	file[9] = (char)(hl >> 8);
+	memset(file + 10, ' ', hl);
+	memcpy(file + 10, h, (size_t)n);
+	file[10 + hl - 1] = '\n';
+	memcpy(file + 10 + hl, data, len);
+	write_file(name, file, 10 + hl + len);
+	cr_assert_eq(xtrk_profile_file(&p, name, NULL, name), 0, "%s", xtrk_error_last());
+	return p;
+}
+
+static double getd(json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+Test(profile, npy_values_decode_exactly, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	/* Half floats: the smallest subnormal (2^-24), -2 and 65504 (the largest); and -0, one value with 0. */
+	static const unsigned char f2[] = { 0x01, 0x00, 0x00, 0xc0, 0xff, 0x7b, 0x00, 0x80, 0x00, 0x00 };
+	/* Big-endian i8: the smallest (-2^63) and -1; little-endian u8: 2^64 - 1 and 0. */
+	static const unsigned char i8[] = { 0x80, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const unsigned char u8[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0 };
+	/* Big-endian i2 -300 and little-endian i1 -128. */
+	static const unsigned char i2[] = { 0xfe, 0xd4 }, i1[] = { 0x80 };
+	json_t *p = profile_npy("f2.npy", "<f2", "(5,)", f2, sizeof(f2));
+	cr_assert_eq(geti(p, "rows"), 5);
+	cr_assert_eq(getd(col(p, 0), "min"), -2);
+	cr_assert_eq(getd(col(p, 0), "max"), 65504);
+	cr_assert_eq(geti(col(p, 0), "distinct"), 4, "%lld", (long long)geti(col(p, 0), "distinct"));
+	json_decref(p);
+	p = profile_npy("sub.npy", "<f2", "(1,)", f2, 2);
+	cr_assert_eq(getd(col(p, 0), "min"), ldexp(1, -24));
+	json_decref(p);
+	p = profile_npy("i8.npy", ">i8", "(2,)", i8, sizeof(i8));
+	cr_assert_eq(getd(col(p, 0), "min"), -9223372036854775808.0);
+	cr_assert_eq(getd(col(p, 0), "max"), -1);
+	json_decref(p);
+	p = profile_npy("u8.npy", "<u8", "(2,)", u8, sizeof(u8));
+	cr_assert_eq(getd(col(p, 0), "max"), 18446744073709551615.0);
+	cr_assert_eq(getd(col(p, 0), "min"), 0);
+	json_decref(p);
+	p = profile_npy("i2.npy", ">i2", "(1,)", i2, sizeof(i2));
+	cr_assert_eq(getd(col(p, 0), "min"), -300);
+	json_decref(p);
+	p = profile_npy("i1.npy", "|i1", "(1, 1)", i1, sizeof(i1));
+	cr_assert_eq(getd(col(p, 0), "min"), -128);
+	cr_assert_str_eq(json_string_value(json_object_get(col(p, 0), "name")), "0");
+	json_decref(p);
+}
+
+/* Decimals read by the fast path are exactly the doubles strtod reads: a sketch of under k values holds them all. */
+Test(profile, numbers_read_exactly_as_strtod_reads_them, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	static const char *const fixed[] = { "0.1", "-0", "+7", "5.", ".5", "123456789012345", "0.000000000000001",
+		"999999999999999", "-3.1415926535897", "9007199254740993", "1e3", "0x10", "1.5e-7", NULL };
+	for (int round = 0; round < 20; round++) {
+		char text[200 * 40 + 8] = "x\n", *w = text + 2, vals[200][40];
+		int n = 0;
+		for (; round == 0 && fixed[n]; n++)
+			snprintf(vals[n], sizeof(vals[n]), "%s", fixed[n]);
+		for (; n < 200; n++) {
+			/* 1 to 17 digits, a point anywhere in them or none, a sign sometimes. */
+			int digits = 1 + (int)(uni() * 17), point = (int)(uni() * (digits + 2)) - 1, k = 0;
+			if (uni() < 0.3)
+				vals[n][k++] = uni() < 0.5 ? '-' : '+';
+			for (int d = 0; d < digits; d++) {
+				if (d == point)
+					vals[n][k++] = '.';
+				vals[n][k++] = (char)('0' + (int)(uni() * 10));
+			}
+			vals[n][k] = 0;
+		}
+		for (int i = 0; i < n; i++)
+			w += sprintf(w, "%s\n", vals[i]);
+		json_t *p = profile_text("n.csv", text);
+		json_t *lv = json_array_get(json_object_get(json_object_get(col(p, 0), "sketch"), "levels"), 0);
+		double want[200];
+		size_t m = 0;
+		for (int i = 0; i < n; i++) {
+			char *end;
+			double d = strtod(vals[i], &end);
+			if (!*end && isfinite(d))
+				want[m++] = d;
+		}
+		cr_assert_eq(json_array_size(lv), m, "round %d: %zu values, %zu numbers", round, json_array_size(lv), m);
+		/* The sketch's level 0 holds the values as they came. */
+		for (size_t i = 0; i < m; i++)
+			cr_assert(json_number_value(json_array_get(lv, i)) == want[i] &&
+				signbit(json_number_value(json_array_get(lv, i))) == signbit(want[i]),
+				"round %d value %zu: %.17g, strtod %.17g", round, i, json_number_value(json_array_get(lv, i)), want[i]);
+		json_decref(p);
+	}
+}
+
+/* A compaction keeps every other value of the level in sorted order: 1, 3, 5... or 2, 4, 6... */
+Test(kll, compaction_keeps_every_other_sorted_value)
+{
+	for (int round = 0; round < 8; round++) {
+		xtrk_kll *s = xtrk_kll_new(64);
+		json_t *j, *l1, *v1;
+		size_t i;
+		int odd = -1;
+		/* 64 values in a scrambled order (37 is prime to 64): one compaction of level 0. */
+		for (int v = 0; v < 64; v++)
+			xtrk_kll_add(s, (double)(1 + (v * 37 + round) % 64));
+		j = xtrk_kll_to_json(s);
+		l1 = json_array_get(json_object_get(j, "levels"), 1);
+		cr_assert_eq(json_array_size(l1), 32);
+		json_array_foreach(l1, i, v1) {
+			int v = (int)json_number_value(v1);
+			if (odd < 0)
+				odd = v & 1;
+			cr_assert_eq(v & 1, odd, "round %d: level 1 holds %d with values of the other parity", round, v);
+		}
+		json_decref(j);
+		xtrk_kll_free(s);
+	}
+}
+
+/* Levels above 0 stay sorted as halves are merged into them, and the sketch still answers closely. */
+Test(kll, higher_levels_stay_sorted)
+{
+	xtrk_kll *s = xtrk_kll_new(256);
+	json_t *j, *l, *v;
+	size_t h, i;
+	for (int n = 0; n < 300000; n++)
+		xtrk_kll_add(s, (double)((n * 7919L) % 300000));
+	j = xtrk_kll_to_json(s);
+	cr_assert_geq(json_array_size(json_object_get(j, "levels")), 8);
+	json_array_foreach(json_object_get(j, "levels"), h, l) {
+		double prev = -1;
+		if (h == 0)
+			continue;
+		json_array_foreach(l, i, v) {
+			cr_assert_geq(json_number_value(v), prev, "level %zu is not sorted at %zu", h, i);
+			prev = json_number_value(v);
+		}
+	}
+	for (double q = 0.1; q < 1; q += 0.1)
+		cr_assert_leq(fabs(xtrk_kll_quantile(s, q) / 300000 - q), 0.02);
+	json_decref(j);
+	xtrk_kll_free(s);
+}
+
+/*
+ * Lines without quotes are split without libcsv: the same file with every
+ * field quoted (so that libcsv reads every line) must profile the same.
+ * Blanks around fields, empty fields, CRLF, ragged rows, wide rows.
+ */
+Test(profile, plain_lines_read_as_libcsv_reads_them, .init = (void (*)(void))tmpdir_enter, .fini = tmpdir_leave)
+{
+	static const char *const words[] = { "", " ", "a", " b ", "\tc", "12", " 3.5 ", "-7", "NA", "true", "x y", NULL };
+	for (int round = 0; round < 6; round++) {
+		xtrk_buf plain = XTRK_BUF_INIT, quoted = XTRK_BUF_INIT;
+		char delim = round % 2 ? '\t' : ',';
+		int ncol = round < 4 ? 5 : 300;
+		json_t *a = NULL, *b = NULL;
+		for (int r = 0; r < 400; r++) {
+			int n = uni() < 0.05 ? ncol + 1 : ncol; /* now and then a ragged row */
+			const char *eol = uni() < 0.3 ? "\r\n" : "\n";
+			for (int c = 0; c < n; c++) {
+				int w = (int)(uni() * 11);
+				/* a tab inside a field of a TSV file would split it: none there */
+				const char *v = delim == '\t' && words[w][0] == '\t' ? "c" : words[w];
+				if (r == 0)
+					xtrk_buf_printf(&plain, "%sh%d", c ? (delim == ',' ? "," : "\t") : "", c);
+				else
+					xtrk_buf_printf(&plain, "%s%s", c ? (delim == ',' ? "," : "\t") : "", v);
+				if (r == 0)
+					xtrk_buf_printf(&quoted, "%s\"h%d\"", c ? (delim == ',' ? "," : "\t") : "", c);
+				else
+					xtrk_buf_printf(&quoted, "%s\"%s\"", c ? (delim == ',' ? "," : "\t") : "", v);
+			}
+			xtrk_buf_puts(&plain, eol);
+			xtrk_buf_puts(&quoted, eol);
+		}
+		write_file(delim == ',' ? "plain.csv" : "plain.tsv", plain.ptr, plain.size);
+		write_file(delim == ',' ? "quoted.csv" : "quoted.tsv", quoted.ptr, quoted.size);
+		cr_assert_eq(xtrk_profile_file(&a, delim == ',' ? "plain.csv" : "plain.tsv", NULL, "f"), 0);
+		cr_assert_eq(xtrk_profile_file(&b, delim == ',' ? "quoted.csv" : "quoted.tsv", NULL, "f"), 0);
+		json_object_del(a, "bytes");
+		json_object_del(b, "bytes");
+		cr_assert(json_equal(a, b), "round %d: %s\nvs\n%s", round, json_dumps(a, JSON_COMPACT), json_dumps(b, JSON_COMPACT));
+		cr_assert_gt(json_integer_value(json_object_get(a, "ragged_rows")), 0);
+		json_decref(a);
+		json_decref(b);
+		xtrk_buf_dispose(&plain);
+		xtrk_buf_dispose(&quoted);
+	}
+	/* Lines of blanks alone are no rows, as libcsv reads them; in a TSV a tab is a field's end, not a blank. */
+	json_t *p = profile_text("blank.csv", "a,b\n1,2\n   \n\t\n\n3,4\r\n5,6\r\r\n7 , 8 \n");
+	cr_assert_eq(geti(p, "rows"), 4);
+	cr_assert_eq(geti(p, "ragged_rows"), 0);
+	json_decref(p);
+	/* A quoted field open across lines: its lines without a quote are libcsv's to read. */
+	p = profile_text("multi.csv", "a,b\n\"x\nmid,dle\nend\",2\n3,4\n");
+	cr_assert_eq(geti(p, "rows"), 2);
+	cr_assert_eq(geti(p, "ragged_rows"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(col(p, 0), "top"), 0), "value")),
+		"x\nmid,dle\nend");
+	json_decref(p);
+	p = profile_text("blank.tsv", "a\tb\n1\t2\n \t \n\t\n  \n3\t4\n");
+	cr_assert_eq(geti(p, "rows"), 4);
+	cr_assert_eq(geti(col(p, 0), "missing"), 2);
+	json_decref(p);
 }
