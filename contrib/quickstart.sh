@@ -4,7 +4,9 @@
 #   contrib/quickstart.sh demo    a short tour of the main job in a temporary workspace, removed
 #                                 at the end (it says where it was)
 #   contrib/quickstart.sh demo --keep   the same, keeping the workspace to look around in (it says where)
-#   contrib/quickstart.sh check   the whole test suite (what CI runs)
+#   contrib/quickstart.sh check   the whole test suite (what CI runs); the S3 tests' server is
+#                                 moto_server where installed, else s3rver from npm, installed
+#                                 into contrib/.npm
 #   contrib/quickstart.sh check-asan   the suite again, built with AddressSanitizer, UBSan and
 #                                      allocation-failure injection, in a copy under $TMPDIR (CI runs it too)
 set -euo pipefail
@@ -28,6 +30,27 @@ install_deps() {
 	[ "$(id -u)" -ne 0 ] && sudo=sudo
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The S3 tests' server on loopback: moto_server (python moto) where it is installed, else s3rver
+# from the npm registry, this version, into contrib/.npm (git-ignored; node and npm from Debian
+# when missing). Without either, the S3 tests are skipped.
+S3RVER_VERSION=3.7.1
+install_s3_server() {
+	command -v moto_server >/dev/null 2>&1 && return 0
+	grep -qs "\"version\": \"$S3RVER_VERSION\"" contrib/.npm/node_modules/s3rver/package.json && return 0
+	if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+		say "installing nodejs npm (for the S3 tests' server)"
+		local sudo=""
+		[ "$(id -u)" -ne 0 ] && sudo=sudo
+		{ $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null; } ||
+			{ say "nodejs and npm could not be installed: the S3 tests will be skipped"; return 0; }
+	fi
+	say "installing s3rver $S3RVER_VERSION (the S3 tests' server) into contrib/.npm"
+	mkdir -p contrib/.npm
+	npm install --prefix contrib/.npm --no-save --no-audit --no-fund --loglevel=error \
+		"s3rver@$S3RVER_VERSION" >/dev/null ||
+		say "s3rver could not be installed: the S3 tests will be skipped"
 }
 
 build() {
@@ -80,6 +103,8 @@ check_asan() {
 	say "copying the sources to $asan_dir"
 	git ls-files -z | xargs -0 tar cf - | tar xf - -C "$asan_dir"
 	cd "$asan_dir"
+	# the S3 tests' server installed in the checkout (contrib/.npm is not in the copy)
+	export XTRK_TEST_S3RVER_MODULES="$here/contrib/.npm/node_modules"
 	say "autoreconf + configure --enable-asan --enable-fault-injection"
 	./autogen.sh >/dev/null 2>&1
 	./configure -q --enable-asan --enable-fault-injection
@@ -167,7 +192,7 @@ fi
 
 case "${1:-}" in
 demo) install_deps; build; demo ;;
-check) install_deps; build; check ;;
-check-asan) install_deps; check_asan ;;
+check) install_deps; install_s3_server; build; check ;;
+check-asan) install_deps; install_s3_server; check_asan ;;
 *) echo "usage: $0 demo [--keep]|check|check-asan" >&2; exit 2 ;;
 esac

@@ -766,7 +766,7 @@ static int query_put(xtrk_buf *q, const char *v)
 }
 
 /* GET one page of a listing at the URL in `q` (consumed) into `body`. */
-static int list_page(xtrk_s3 *s, xtrk_buf *q, const char *sub, xtrk_buf *body, const char *what)
+static int list_page(xtrk_s3 *s, xtrk_buf *q, const char *sub, xtrk_buf *body, const char *what, long *status)
 {
 	struct req r;
 	int err;
@@ -777,6 +777,8 @@ static int list_page(xtrk_s3 *s, xtrk_buf *q, const char *sub, xtrk_buf *body, c
 	r.url = xtrk_buf_detach(q);
 	if ((err = run_one(s, &r)) == 0 && (r.cc != CURLE_OK || r.status != 200 || r.write_failed))
 		err = req_error(s, &r, what);
+	if (status)
+		*status = r.status;
 	req_dispose(&r);
 	return err;
 }
@@ -803,7 +805,7 @@ int xtrk_s3_list(xtrk_s3 *s, const char *sub, xtrk_s3_list_fn fn, void *payload)
 				xtrk_s3_where(s, sub));
 			break;
 		}
-		if ((err = list_page(s, &q, sub, &body, "LIST")) < 0)
+		if ((err = list_page(s, &q, sub, &body, "LIST", NULL)) < 0)
 			break;
 		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
 		c = body.ptr ? body.ptr : "";
@@ -852,6 +854,7 @@ int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void
 	char *key_marker = NULL, *id_marker = NULL;
 	size_t strip = strlen(s->prefix) + (*s->prefix ? 1 : 0);
 	int err = 0, more = 1;
+	long status = 0;
 
 	xtrk_buf_printf(&full, "%s%s%s", s->prefix, *s->prefix ? "/" : "", sub);
 	if (xtrk_buf_oom(&full))
@@ -881,8 +884,14 @@ int xtrk_s3_list_uploads(xtrk_s3 *s, const char *sub, xtrk_s3_upload_fn fn, void
 		xtrk_buf_puts(&q, "&uploads=");
 		curl_free(km);
 		curl_free(im);
-		if ((err = list_page(s, &q, sub, &body, "LIST (multipart uploads)")) < 0)
+		if ((err = list_page(s, &q, sub, &body, "LIST (multipart uploads)", &status)) < 0) {
+			/* A server that cannot list multipart uploads (501 NotImplemented) shows none. */
+			if (status == 501 && !key_marker) {
+				xtrk_error_clear();
+				err = 0;
+			}
 			break;
+		}
 		more = body.ptr && strstr(body.ptr, "<IsTruncated>true</IsTruncated>");
 		c = body.ptr ? body.ptr : "";
 		free(key_marker);

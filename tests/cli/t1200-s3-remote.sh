@@ -1,5 +1,5 @@
 #!/bin/sh
-# Remotes on S3-compatible storage, against a real server on loopback (moto_server): add, push, pull,
+# Remotes on S3-compatible storage, against a real server on loopback (moto_server or s3rver): add, push, pull,
 # checkout byte for byte, people pushing at once, a push killed midway, large models, credentials.
 . "$(dirname "$0")/lib.sh"
 . "$XTRK_TEST_SRCDIR/tests/helpers/s3env.sh"

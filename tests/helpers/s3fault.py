@@ -10,6 +10,7 @@ forwards every request to UPSTREAM, except that, counting requests from 1, reque
   delay@S@TEXT  holds a PUT whose path holds TEXT for S seconds before forwarding it
   nocond  forwards every request without its If-Match and If-None-Match headers: a server
           that ignores conditional writes
+  notimpl@TEXT  answers 501 NotImplemented to every request whose path holds TEXT
 RULES is a comma-separated list, checked in order; the first that fires wins.
 """
 import http.client
@@ -37,7 +38,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         for r in rules:
             if r == "deny":
                 return "deny"
-            if r == "nocond" or r.startswith("delay@"):
+            if r == "nocond" or r.startswith("delay@") or r.startswith("notimpl@"):
                 continue
             name, _, n = r.partition("@")
             if n and k % int(n) == 0:
@@ -57,9 +58,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 _, sec, text = r.split("@", 2)
                 if text in self.path:
                     time.sleep(float(sec))
-        if f in ("503", "deny"):
-            code, text = (503, b"<Error><Code>SlowDown</Code></Error>") if f == "503" else \
-                (403, b"<Error><Code>AccessDenied</Code></Error>")
+        if any(r.startswith("notimpl@") and r.split("@", 1)[1] in self.path for r in rules):
+            f = "notimpl"
+        if f in ("503", "deny", "notimpl"):
+            code, text = {"503": (503, b"<Error><Code>SlowDown</Code></Error>"),
+                          "deny": (403, b"<Error><Code>AccessDenied</Code></Error>"),
+                          "notimpl": (501, b"<Error><Code>NotImplemented</Code></Error>")}[f]
             self.send_response(code)
             self.send_header("Content-Length", str(len(text)))
             self.end_headers()

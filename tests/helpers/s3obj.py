@@ -1,26 +1,13 @@
 #!/usr/bin/env python3
-"""Read and write a test bucket behind xtrk's back: s3obj.py ENDPOINT BUCKET get|put|list|delete|copy [KEY [FILE]]."""
+"""One page of an S3 ListObjectsV2 answer (XML on stdin): s3obj.py NEXTFILE prints "KEY SIZE" for each
+object, and writes the continuation token to NEXTFILE when the listing goes on (empties it otherwise)."""
 import sys
+import xml.etree.ElementTree as ET
 
-import boto3
-
-endpoint, bucket, op = sys.argv[1:4]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-if op == "get":
-    sys.stdout.buffer.write(s3.get_object(Bucket=bucket, Key=sys.argv[4])["Body"].read())
-elif op == "put":
-    with open(sys.argv[5], "rb") as f:
-        s3.put_object(Bucket=bucket, Key=sys.argv[4], Body=f.read())
-elif op == "delete":
-    s3.delete_object(Bucket=bucket, Key=sys.argv[4])
-elif op == "copy":  # copy PREFIX NEWPREFIX: every object under PREFIX/ to NEWPREFIX/
-    src, dst = sys.argv[4].rstrip("/") + "/", sys.argv[5].rstrip("/") + "/"
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=src):
-        for o in page.get("Contents", []):
-            s3.copy_object(Bucket=bucket, Key=dst + o["Key"][len(src):], CopySource={"Bucket": bucket, "Key": o["Key"]})
-elif op == "list":
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sys.argv[4] if len(sys.argv) > 4 else ""):
-        for o in page.get("Contents", []):
-            print(o["Key"], o["Size"])
-else:
-    sys.exit("unknown operation " + op)
+root = ET.parse(sys.stdin.buffer).getroot()
+ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+for c in root.iter(ns + "Contents"):
+    print(c.findtext(ns + "Key"), c.findtext(ns + "Size"))
+more = root.findtext(ns + "IsTruncated") == "true"
+with open(sys.argv[1], "w") as f:
+    f.write(root.findtext(ns + "NextContinuationToken") or "" if more else "")
