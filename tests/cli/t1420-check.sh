@@ -21,6 +21,12 @@ with open("train_nocat.csv", "w") as f:
     f.write("x\n" + "".join("%.6f\n" % row[0] for row in train))
 EOF
 
+# junit_valid FILE: the JUnit report validates against tests/data/junit.xsd (xmllint, from Debian's
+# libxml2-utils, which the quickstart installs).
+junit_valid() {
+	command -v xmllint >/dev/null || { echo "xmllint is missing (apt-get install libxml2-utils)"; return 1; }
+	xmllint --noout --schema "$XTRK_TEST_SRCDIR/tests/data/junit.xsd" "$1" 2>&1
+}
 cat > "$TRASH/junit_kinds.py" <<'EOF'
 import sys
 import xml.etree.ElementTree as E
@@ -76,10 +82,11 @@ check 'drift against a base fails the gate' '
 	expect_exit 1 xtrk check --against $good $id > out
 	grep "^FAIL  no drift in train: 1 column over the \[drift\] limits: c (dropped)$" out >/dev/null
 '
-check 'JUnit XML parses, with a test case per rule and the failures marked' '
+check 'JUnit XML validates against the schema CI systems read, with a test case per rule and the failures marked' '
 	good=$(cat "$TRASH/good")
 	git config -f .xtrk/config gate.min.acc 0.9
 	expect_exit 1 xtrk check --format junit --against $good $good > junit.xml
+	junit_valid junit.xml
 	python3 - <<EOF
 import xml.etree.ElementTree as E
 root = E.parse("junit.xml").getroot()
@@ -235,6 +242,7 @@ check 'each new rule has its verdict in JSON and in JUnit XML' '
 	expect_eq "$(json_get rules.2.kind < out.json)" require
 	expect_eq "$(json_get rules.2.ok < out.json)" false
 	expect_exit 1 xtrk check --format junit --against $b $c > junit.xml
+	junit_valid junit.xml
 	python3 "$TRASH/junit_kinds.py" junit.xml
 	git config -f .xtrk/config --remove-section gate.regress
 	git config -f .xtrk/config --unset gate.params
