@@ -15,7 +15,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 PACKAGES="build-essential autoconf automake pkg-config git python3 xxhash chromium libxml2-utils
-	libgit2-dev zlib1g-dev libxxhash-dev libarchive-dev libcriterion-dev libjansson-dev libyaml-dev libpcre2-dev nettle-dev libcurl4-openssl-dev libcsv-dev"
+	libgit2-dev zlib1g-dev libxxhash-dev libarchive-dev libcriterion-dev libjansson-dev libyaml-dev libpcre2-dev nettle-dev libcurl4-openssl-dev libcsv-dev
+	python3-torch python3-sklearn"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
