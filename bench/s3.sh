@@ -106,7 +106,7 @@ group() {
 	for j in "$@"; do have "${j%%-*}" && jobs+=("$j"); done
 	for i in "${!jobs[@]}"; do job "${jobs[(i + r) % ${#jobs[@]}]}" "$r"; done
 }
-model_id=$(cd ws/.xtrk/objects && find . -path ./pack -prune -o -type f -size +1M -print | head -1)
+model_id=$(xxhsum -H2 ws/model/model.bin | cut -d" " -f1) # the model's ID, stored whole or as chunks
 for r in $(seq "$ROUNDS"); do
 	"$XTRK" -C ws remote add m$r s3://bench/xtrk-model-$r --endpoint "$EP" 2>/dev/null
 	"$XTRK" -C ws remote add f$r s3://bench/xtrk-files-$r --endpoint "$EP" 2>/dev/null
@@ -121,7 +121,7 @@ for r in $(seq "$ROUNDS"); do
 	group $r xtrk-down-files rclone-down-files
 	# what came down is what went up
 	if have xtrk; then
-		cmp -s "ws/.xtrk/objects/$model_id" "pm$r/.xtrk/objects/$model_id" || echo "xtrk pull: the model differs" >&2
+		"$XTRK" -C pm$r cat-object "$model_id" | cmp -s - ws/model/model.bin || echo "xtrk pull: the model differs" >&2
 		[ "$("$XTRK" -C pf$r log -e files 2>/dev/null | wc -l)" -ge 2 ] || echo "xtrk pull: no run of files" >&2
 	fi
 	if have rclone; then
