@@ -56,7 +56,11 @@ int xtrk_buf_grow(xtrk_buf *buf, size_t extra)
 
 int xtrk_buf_put(xtrk_buf *buf, const void *data, size_t len)
 {
-	if (xtrk_buf_grow(buf, len) < 0)
+	/*
+	 * Room already, the common case, needs no call to grow: a buffer with
+	 * memory always has asize > size; a new or failed one has both 0.
+	 */
+	if (len >= buf->asize - buf->size && xtrk_buf_grow(buf, len) < 0)
 		return XTRK_ERROR;
 	if (len)
 		memmove(buf->ptr + buf->size, data, len);
@@ -72,6 +76,11 @@ int xtrk_buf_puts(xtrk_buf *buf, const char *s)
 
 int xtrk_buf_putc(xtrk_buf *buf, char c)
 {
+	if (buf->asize - buf->size > 1) {
+		buf->ptr[buf->size++] = c;
+		buf->ptr[buf->size] = '\0';
+		return 0;
+	}
 	return xtrk_buf_put(buf, &c, 1);
 }
 
