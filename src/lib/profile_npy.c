@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "xtrk/errors.h"
+#include "fileutil.h"
 #include "profile_internal.h"
 
 #define NPY_MAX_HEADER 65536u  /* numpy itself reads at most 10000 bytes of header by default */
@@ -397,15 +398,17 @@ int prof_npy(struct prof *p, int fd, uint64_t size)
 	int err = 0, ovf;
 
 	memset(&a, 0, sizeof(a));
-	while (got < sizeof(pre)) {
-		ssize_t n = read(fd, pre + got, sizeof(pre) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
+	{
+		xtrk_buf what = XTRK_BUF_INIT;
+		ssize_t n;
+		xtrk_buf_printf(&what, "'%s'", p->label);
+		if (xtrk_buf_oom(&what))
+			return xtrk_error_oom();
+		n = xtrk_read_full(fd, pre, sizeof(pre), what.ptr);
+		xtrk_buf_dispose(&what);
 		if (n < 0)
-			return xtrk_error_errno("cannot read '%s'", p->label);
-		if (n == 0)
-			break;
-		got += (size_t)n;
+			return (int)n;
+		got = (size_t)n;
 	}
 	if (got < 10 || memcmp(pre, "\x93NUMPY", 6))
 		return refuse(p, "not a NumPy .npy file (it does not start with the NumPy magic)");
